@@ -1,0 +1,686 @@
+//! Channel rules: which alerts a channel receives (alert types, filters, time window), whom they mention and in
+//! which message format. Parsed from the API's JSON with errors that name the field.
+
+use crate::{Alert, AlertType, Category, DomainName, FieldError, FieldErrors, Severity};
+use jiff::{civil, tz::TimeZone, Timestamp};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// Where a channel's messages go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelKind {
+    Slack,
+    Mattermost,
+}
+
+impl ChannelKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelKind::Slack => "slack",
+            ChannelKind::Mattermost => "mattermost",
+        }
+    }
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "slack" => Ok(ChannelKind::Slack),
+            "mattermost" => Ok(ChannelKind::Mattermost),
+            other => Err(format!(
+                "unknown channel type {other:?}; expected slack or mattermost"
+            )),
+        }
+    }
+}
+
+/// Block Kit in one colored attachment, or legacy attachment fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageFormat {
+    Blocks,
+    Attachments,
+}
+
+/// A weekly time window in a time zone; `end` before `start` crosses midnight.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schedule {
+    pub days: Vec<civil::Weekday>,
+    pub start: civil::Time,
+    pub end: civil::Time,
+    pub timezone: String,
+    tz: Option<TimeZone>,
+}
+
+impl Schedule {
+    fn tz(&self) -> TimeZone {
+        self.tz
+            .clone()
+            .or_else(|| TimeZone::get(&self.timezone).ok())
+            .unwrap_or(TimeZone::UTC)
+    }
+
+    fn day_ok(&self, d: civil::Weekday) -> bool {
+        self.days.is_empty() || self.days.contains(&d)
+    }
+
+    /// Whether the window is open at `t`.
+    pub fn is_open(&self, t: Timestamp) -> bool {
+        let z = t.to_zoned(self.tz());
+        let (now, day) = (z.time(), z.weekday());
+        if self.start == self.end {
+            return self.day_ok(day);
+        }
+        if self.start < self.end {
+            self.day_ok(day) && now >= self.start && now < self.end
+        } else {
+            (self.day_ok(day) && now >= self.start)
+                || (self.day_ok(day.previous()) && now < self.end)
+        }
+    }
+
+    /// The first instant at or after `t` when the window is open.
+    pub fn next_open(&self, t: Timestamp) -> Timestamp {
+        if self.is_open(t) {
+            return t;
+        }
+        let tz = self.tz();
+        let today = t.to_zoned(tz.clone()).date();
+        for offset in 0..9i64 {
+            let Ok(date) = today.checked_add(jiff::Span::new().days(offset)) else {
+                break;
+            };
+            if !self.day_ok(date.weekday()) {
+                continue;
+            }
+            if let Ok(z) = date.to_datetime(self.start).to_zoned(tz.clone()) {
+                if z.timestamp() > t {
+                    return z.timestamp();
+                }
+            }
+        }
+        t
+    }
+}
+
+/// What a channel lets through. Empty lists mean "all".
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filters {
+    pub severities: Vec<Severity>,
+    pub domains: Vec<String>,
+    pub categories: Vec<Category>,
+    pub schedule: Option<Schedule>,
+}
+
+impl Filters {
+    /// Whether an alert passes the severity, domain and category filters (the time window is separate).
+    pub fn admits(&self, alert: &Alert) -> bool {
+        match alert {
+            Alert::Vulnerability(v) => {
+                let sev = self.severities.is_empty() || self.severities.contains(&v.severity);
+                let dom = self.domains.is_empty()
+                    || DomainName::parse(&v.domain)
+                        .is_ok_and(|d| self.domains.iter().any(|p| d.matches_pattern(p)));
+                let cat = self.categories.is_empty()
+                    || v.category.is_some_and(|c| self.categories.contains(&c));
+                sev && dom && cat
+            }
+            Alert::ChannelBroken(_) => true,
+        }
+    }
+}
+
+/// A mention as Slack needs it, or a name still to be resolved to an id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Mention {
+    User(String),
+    Group(String),
+    Channel(String),
+    Here,
+    AtChannel,
+    Everyone,
+    /// `@alice`, `@security-team` or `#security-alerts`: needs the Web API to become an id.
+    Name(String),
+}
+
+impl Mention {
+    pub fn parse(raw: &str) -> Result<Mention, String> {
+        let s = raw.trim();
+        let is_id = |id: &str, first: &[char]| {
+            id.len() >= 3
+                && id.starts_with(first)
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        };
+        match s {
+            "@here" | "<!here>" | "here" => return Ok(Mention::Here),
+            "@channel" | "<!channel>" => return Ok(Mention::AtChannel),
+            "@everyone" | "<!everyone>" => return Ok(Mention::Everyone),
+            _ => {}
+        }
+        if let Some(id) = s.strip_prefix("<@").and_then(|r| r.strip_suffix('>')) {
+            let id = id.split('|').next().unwrap_or("");
+            return if is_id(id, &['U', 'W']) {
+                Ok(Mention::User(id.into()))
+            } else {
+                Err(format!("{s:?} is not a user id"))
+            };
+        }
+        if let Some(id) = s
+            .strip_prefix("<!subteam^")
+            .and_then(|r| r.strip_suffix('>'))
+        {
+            let id = id.split('|').next().unwrap_or("");
+            return if is_id(id, &['S']) {
+                Ok(Mention::Group(id.into()))
+            } else {
+                Err(format!("{s:?} is not a user group id"))
+            };
+        }
+        if let Some(id) = s.strip_prefix("<#").and_then(|r| r.strip_suffix('>')) {
+            let id = id.split('|').next().unwrap_or("");
+            return if is_id(id, &['C', 'G']) {
+                Ok(Mention::Channel(id.into()))
+            } else {
+                Err(format!("{s:?} is not a channel id"))
+            };
+        }
+        if is_id(s, &['U', 'W']) {
+            return Ok(Mention::User(s.into()));
+        }
+        if is_id(s, &['S']) {
+            return Ok(Mention::Group(s.into()));
+        }
+        let valid_name = |n: &str| {
+            !n.is_empty()
+                && n.len() <= 80
+                && n.chars().all(|c| c.is_alphanumeric() || "._-".contains(c))
+        };
+        if let Some(n) = s.strip_prefix('@').or_else(|| s.strip_prefix('#')) {
+            if valid_name(n) {
+                return Ok(Mention::Name(s.into()));
+            }
+        }
+        Err(format!("{s:?} is not a mention; use @name, @group, #channel, @here, @channel, @everyone, <@U…>, <!subteam^S…>, U… or S…"))
+    }
+}
+
+/// Everything a channel decides about its alerts, except where they go and its secrets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelConfig {
+    pub alert_types: Vec<AlertType>,
+    pub filters: Filters,
+    /// Keys are severities or alert types; values are mentions as typed (canonical ids once resolved).
+    pub mentions: BTreeMap<String, Vec<String>>,
+    pub digest: Option<Value>,
+    pub reminders: Option<Value>,
+    pub format: MessageFormat,
+    pub template: Option<String>,
+    pub identity: Option<Value>,
+}
+
+impl ChannelConfig {
+    /// Alert types a channel gets when it names none.
+    pub const DEFAULT_ALERT_TYPES: [AlertType; 3] = [
+        AlertType::Vulnerability,
+        AlertType::CertificateExpiring,
+        AlertType::ScanCompleted,
+    ];
+
+    /// Parses the rule fields of a channel object; `kind` decides the default and allowed formats.
+    pub fn from_json(
+        obj: &Map<String, Value>,
+        kind: ChannelKind,
+    ) -> Result<ChannelConfig, FieldErrors> {
+        let mut errs = FieldErrors::default();
+        let alert_types = match obj.get("alert_types") {
+            None | Some(Value::Null) => Self::DEFAULT_ALERT_TYPES.to_vec(),
+            Some(v) => list(v, "alert_types", &mut errs, AlertType::parse),
+        };
+        let filters = match obj.get("filters") {
+            None | Some(Value::Null) => Filters::default(),
+            Some(Value::Object(f)) => parse_filters(f, &mut errs),
+            Some(_) => {
+                errs.push(FieldError::new("filters", "must be an object"));
+                Filters::default()
+            }
+        };
+        let mentions = match obj.get("mentions") {
+            None | Some(Value::Null) => BTreeMap::new(),
+            Some(Value::Object(m)) => parse_mentions(m, &mut errs),
+            Some(_) => {
+                errs.push(FieldError::new(
+                    "mentions",
+                    "must be an object such as {\"critical\": [\"@security-team\"]}",
+                ));
+                BTreeMap::new()
+            }
+        };
+        let format = match obj.get("format").and_then(Value::as_str) {
+            None => match kind {
+                ChannelKind::Slack => MessageFormat::Blocks,
+                ChannelKind::Mattermost => MessageFormat::Attachments,
+            },
+            Some("blocks") if kind == ChannelKind::Mattermost => {
+                errs.push(FieldError::new(
+                    "format",
+                    "Mattermost has no Block Kit; use \"attachments\"",
+                ));
+                MessageFormat::Attachments
+            }
+            Some("blocks") => MessageFormat::Blocks,
+            Some("attachments") => MessageFormat::Attachments,
+            Some(other) => {
+                errs.push(FieldError::new(
+                    "format",
+                    format!("unknown format {other:?}; expected blocks or attachments"),
+                ));
+                MessageFormat::Blocks
+            }
+        };
+        if obj
+            .get("format")
+            .is_some_and(|v| !v.is_string() && !v.is_null())
+        {
+            errs.push(FieldError::new("format", "must be a string"));
+        }
+        let object_or_null = |key: &str, errs: &mut FieldErrors| match obj.get(key) {
+            None | Some(Value::Null) => None,
+            Some(v @ Value::Object(_)) => Some(v.clone()),
+            Some(_) => {
+                errs.push(FieldError::new(key, "must be an object"));
+                None
+            }
+        };
+        let digest = object_or_null("digest", &mut errs);
+        let reminders = object_or_null("reminders", &mut errs);
+        let identity = object_or_null("identity", &mut errs);
+        let template = match obj.get("template") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if s.trim().is_empty() => None,
+            Some(Value::String(s)) if s.len() <= 20_000 => Some(s.clone()),
+            Some(Value::String(_)) => {
+                errs.push(FieldError::new(
+                    "template",
+                    "must be at most 20000 characters",
+                ));
+                None
+            }
+            Some(_) => {
+                errs.push(FieldError::new("template", "must be a string"));
+                None
+            }
+        };
+        errs.into_result(ChannelConfig {
+            alert_types,
+            filters,
+            mentions,
+            digest,
+            reminders,
+            format,
+            template,
+            identity,
+        })
+    }
+
+    /// Whether this channel wants the alert at all (subscription and filters; not the time window).
+    pub fn wants(&self, alert: &Alert) -> bool {
+        let subscribed = alert
+            .alert_type()
+            .is_none_or(|t| self.alert_types.contains(&t));
+        subscribed && self.filters.admits(alert)
+    }
+
+    /// When an alert routed at `now` may go out: now inside the window, else at its next opening.
+    pub fn due_at(&self, now: Timestamp) -> Timestamp {
+        match &self.filters.schedule {
+            None => now,
+            Some(s) => s.next_open(now),
+        }
+    }
+
+    /// Mentions configured for an alert: by its severity and by its alert type, without repeats.
+    pub fn mentions_for(&self, alert: &Alert) -> Vec<String> {
+        let mut keys: Vec<&str> = Vec::new();
+        if let Alert::Vulnerability(v) = alert {
+            keys.push(v.severity.as_str());
+        }
+        if let Some(t) = alert.alert_type() {
+            keys.push(t.as_str());
+        }
+        let mut out: Vec<String> = Vec::new();
+        for k in keys {
+            for m in self.mentions.get(k).into_iter().flatten() {
+                if !out.contains(m) {
+                    out.push(m.clone());
+                }
+            }
+        }
+        out
+    }
+}
+
+fn list<T>(
+    v: &Value,
+    field: &str,
+    errs: &mut FieldErrors,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Vec<T> {
+    let Some(items) = v.as_array() else {
+        errs.push(FieldError::new(field, "must be a list"));
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        match item
+            .as_str()
+            .ok_or_else(|| "must be a string".to_string())
+            .and_then(&parse)
+        {
+            Ok(t) => out.push(t),
+            Err(e) => errs.push(FieldError::new(format!("{field}[{i}]"), e)),
+        }
+    }
+    out
+}
+
+fn parse_filters(f: &Map<String, Value>, errs: &mut FieldErrors) -> Filters {
+    const KEYS: [&str; 4] = ["severities", "domains", "categories", "schedule"];
+    for k in f.keys().filter(|k| !KEYS.contains(&k.as_str())) {
+        errs.push(FieldError::new(
+            format!("filters.{k}"),
+            "unknown filter; expected severities, domains, categories or schedule",
+        ));
+    }
+    let get = |k: &str| f.get(k).filter(|v| !v.is_null());
+    let severities = get("severities")
+        .map(|v| list(v, "filters.severities", errs, |s| s.parse()))
+        .unwrap_or_default();
+    let domains = get("domains")
+        .map(|v| {
+            list(v, "filters.domains", errs, |s| {
+                let name = s.trim().strip_prefix("*.").unwrap_or(s.trim());
+                DomainName::parse(name).map(|_| s.trim().to_ascii_lowercase())
+            })
+        })
+        .unwrap_or_default();
+    let categories = get("categories")
+        .map(|v| list(v, "filters.categories", errs, Category::parse))
+        .unwrap_or_default();
+    let schedule = match get("schedule") {
+        None => None,
+        Some(Value::Object(s)) => parse_schedule(s, errs),
+        Some(_) => {
+            errs.push(FieldError::new(
+                "filters.schedule",
+                "must be an object or null",
+            ));
+            None
+        }
+    };
+    Filters {
+        severities,
+        domains,
+        categories,
+        schedule,
+    }
+}
+
+fn parse_weekday(s: &str) -> Result<civil::Weekday, String> {
+    use civil::Weekday::*;
+    Ok(match s.trim().to_ascii_lowercase().get(..3).unwrap_or("") {
+        "mon" => Monday,
+        "tue" => Tuesday,
+        "wed" => Wednesday,
+        "thu" => Thursday,
+        "fri" => Friday,
+        "sat" => Saturday,
+        "sun" => Sunday,
+        _ => {
+            return Err(format!(
+                "{s:?} is not a weekday; expected mon, tue, wed, thu, fri, sat or sun"
+            ))
+        }
+    })
+}
+
+fn parse_time(s: &str) -> Result<civil::Time, String> {
+    let bad = || format!("{s:?} is not a time; expected HH:MM such as 09:00");
+    let (h, m) = s.trim().split_once(':').ok_or_else(bad)?;
+    let h: i8 = h.parse().map_err(|_| bad())?;
+    let m: i8 = m.parse().map_err(|_| bad())?;
+    civil::Time::new(h, m, 0, 0).map_err(|_| bad())
+}
+
+fn parse_schedule(s: &Map<String, Value>, errs: &mut FieldErrors) -> Option<Schedule> {
+    let before = errs.0.len();
+    let days = s
+        .get("days")
+        .filter(|v| !v.is_null())
+        .map(|v| list(v, "filters.schedule.days", errs, parse_weekday))
+        .unwrap_or_default();
+    let mut time = |key: &str, default: civil::Time| match s.get(key) {
+        None | Some(Value::Null) => default,
+        Some(v) => match v
+            .as_str()
+            .ok_or_else(|| "must be a string".to_string())
+            .and_then(parse_time)
+        {
+            Ok(t) => t,
+            Err(e) => {
+                errs.push(FieldError::new(format!("filters.schedule.{key}"), e));
+                default
+            }
+        },
+    };
+    let start = time("start", civil::Time::midnight());
+    let end = time("end", civil::Time::midnight());
+    let timezone = match s.get("timezone") {
+        None | Some(Value::Null) => "UTC".to_string(),
+        Some(Value::String(z)) => z.clone(),
+        Some(_) => {
+            errs.push(FieldError::new(
+                "filters.schedule.timezone",
+                "must be a string",
+            ));
+            "UTC".to_string()
+        }
+    };
+    let tz = match TimeZone::get(&timezone) {
+        Ok(tz) => Some(tz),
+        Err(_) => {
+            errs.push(FieldError::new(
+                "filters.schedule.timezone",
+                format!("{timezone:?} is not an IANA time zone such as America/New_York"),
+            ));
+            None
+        }
+    };
+    (errs.0.len() == before).then_some(Schedule {
+        days,
+        start,
+        end,
+        timezone,
+        tz,
+    })
+}
+
+fn parse_mentions(m: &Map<String, Value>, errs: &mut FieldErrors) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    for (key, v) in m {
+        let field = format!("mentions.{key}");
+        if key.parse::<Severity>().is_err() && AlertType::parse(key).is_err() {
+            errs.push(FieldError::new(
+                &field,
+                "unknown key; use a severity (critical, high, …) or an alert type",
+            ));
+            continue;
+        }
+        let items = list(v, &field, errs, |s| {
+            Mention::parse(s).map(|_| s.trim().to_string())
+        });
+        out.insert(key.clone(), items);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::VulnerabilityAlert;
+    use serde_json::json;
+
+    fn config(v: Value) -> Result<ChannelConfig, FieldErrors> {
+        ChannelConfig::from_json(v.as_object().expect("object"), ChannelKind::Slack)
+    }
+
+    fn vuln(domain: &str, severity: Severity, category: Option<Category>) -> Alert {
+        Alert::Vulnerability(VulnerabilityAlert {
+            finding_id: "f".into(),
+            domain: domain.into(),
+            title: "t".into(),
+            severity,
+            cvss: None,
+            cve: None,
+            owasp: None,
+            category,
+            affected_url: None,
+            has_remediation: false,
+            reopened: false,
+        })
+    }
+
+    #[test]
+    fn filters_by_severity_domain_wildcard_and_category() {
+        let c = config(json!({"filters": {"severities": ["critical", "high"], "domains": ["production.example.com", "*.api.example.com"], "categories": ["SQL Injection"]}}))
+            .expect("valid");
+        assert!(c.wants(&vuln(
+            "v1.api.example.com",
+            Severity::Critical,
+            Some(Category::SqlInjection)
+        )));
+        assert!(c.wants(&vuln(
+            "production.example.com",
+            Severity::High,
+            Some(Category::SqlInjection)
+        )));
+        assert!(!c.wants(&vuln(
+            "production.example.com",
+            Severity::Medium,
+            Some(Category::SqlInjection)
+        )));
+        assert!(!c.wants(&vuln(
+            "staging.example.com",
+            Severity::Critical,
+            Some(Category::SqlInjection)
+        )));
+        assert!(!c.wants(&vuln(
+            "production.example.com",
+            Severity::Critical,
+            Some(Category::Xss)
+        )));
+        assert!(!c.wants(&vuln("production.example.com", Severity::Critical, None)));
+    }
+
+    #[test]
+    fn empty_filters_admit_everything_but_alert_types_still_apply() {
+        let c = config(json!({"alert_types": ["scan_completed"]})).expect("valid");
+        assert!(!c.wants(&vuln("example.com", Severity::Critical, None)));
+        let c = config(json!({})).expect("valid");
+        assert!(c.wants(&vuln("example.com", Severity::Info, None)));
+    }
+
+    #[test]
+    fn invalid_rules_name_their_field() {
+        let cases = [
+            (json!({"alert_types": ["pager"]}), "alert_types[0]"),
+            (
+                json!({"filters": {"severities": ["urgent"]}}),
+                "filters.severities[0]",
+            ),
+            (
+                json!({"filters": {"domains": ["not a domain"]}}),
+                "filters.domains[0]",
+            ),
+            (
+                json!({"filters": {"schedule": {"timezone": "Mars/Olympus"}}}),
+                "filters.schedule.timezone",
+            ),
+            (
+                json!({"filters": {"schedule": {"start": "25:00"}}}),
+                "filters.schedule.start",
+            ),
+            (
+                json!({"filters": {"schedule": {"days": ["funday"]}}}),
+                "filters.schedule.days[0]",
+            ),
+            (
+                json!({"mentions": {"critical": ["not a mention!"]}}),
+                "mentions.critical[0]",
+            ),
+            (json!({"format": "html"}), "format"),
+        ];
+        for (v, field) in cases {
+            let e = config(v.clone()).expect_err("invalid");
+            assert_eq!(e.first().map(|e| e.field.as_str()), Some(field), "{v}");
+        }
+    }
+
+    #[test]
+    fn mentions_parse_every_documented_form() {
+        for (raw, want) in [
+            ("@here", Mention::Here),
+            ("<!channel>", Mention::AtChannel),
+            ("@everyone", Mention::Everyone),
+            ("<@U0123456789>", Mention::User("U0123456789".into())),
+            ("U0123456789", Mention::User("U0123456789".into())),
+            (
+                "<!subteam^S0123456789>",
+                Mention::Group("S0123456789".into()),
+            ),
+            ("S0123456789", Mention::Group("S0123456789".into())),
+            ("@alice", Mention::Name("@alice".into())),
+            ("#security-alerts", Mention::Name("#security-alerts".into())),
+        ] {
+            assert_eq!(Mention::parse(raw), Ok(want), "{raw}");
+        }
+    }
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().expect("timestamp")
+    }
+
+    #[test]
+    fn a_weekday_window_in_new_york_opens_at_nine_local_time_across_dst() {
+        let c = config(json!({"filters": {"schedule": {"days": ["mon","tue","wed","thu","fri"], "start": "09:00", "end": "18:00", "timezone": "America/New_York"}}}))
+            .expect("valid");
+        // Saturday 2026-03-07 noon EST: closed; opens Monday 2026-03-09 09:00 EDT (after the DST change) = 13:00Z.
+        assert_eq!(
+            c.due_at(at("2026-03-07T17:00:00Z")),
+            at("2026-03-09T13:00:00Z")
+        );
+        // Friday 2026-10-30 19:00 EDT: closed; opens Monday 2026-11-02 09:00 EST (after DST ends) = 14:00Z.
+        assert_eq!(
+            c.due_at(at("2026-10-30T23:00:00Z")),
+            at("2026-11-02T14:00:00Z")
+        );
+        // Inside the window: immediate.
+        assert_eq!(
+            c.due_at(at("2026-03-10T15:00:00Z")),
+            at("2026-03-10T15:00:00Z")
+        );
+    }
+
+    #[test]
+    fn a_window_crossing_midnight_is_open_late_and_early() {
+        let c = config(json!({"filters": {"schedule": {"start": "22:00", "end": "06:00", "timezone": "Asia/Kolkata"}}})).expect("valid");
+        let s = c.filters.schedule.as_ref().expect("schedule");
+        assert!(s.is_open(at("2026-06-01T17:00:00Z"))); // 22:30 IST
+        assert!(s.is_open(at("2026-06-01T23:00:00Z"))); // 04:30 IST
+        assert!(!s.is_open(at("2026-06-01T06:30:00Z"))); // 12:00 IST
+        assert_eq!(
+            c.due_at(at("2026-06-01T06:30:00Z")),
+            at("2026-06-01T16:30:00Z")
+        );
+    }
+}

@@ -1,0 +1,26 @@
+//! Fence's domain core: validated finding input, severities and CVSS, categories, alerts, channel routing rules and
+//! the delivery retry policy. It performs no I/O and knows nothing of HTTP, SQL, Slack's JSON or tokio.
+
+pub mod alert;
+pub mod category;
+pub mod channel;
+pub mod cvss_score;
+pub mod domain;
+pub mod error;
+pub mod finding;
+pub mod retry;
+pub mod severity;
+pub mod text;
+
+pub use alert::{Alert, AlertType, VulnerabilityAlert};
+pub use category::Category;
+pub use channel::{ChannelConfig, ChannelKind, Filters, MessageFormat};
+pub use cvss_score::Cvss;
+pub use domain::DomainName;
+pub use error::{FieldError, FieldErrors};
+pub use finding::{FindingStatus, Fingerprint, NewFinding};
+pub use severity::Severity;
+pub mod secret;
+pub use secret::Secret;
+pub mod plan;
+pub use plan::Plan;

@@ -1,0 +1,286 @@
+//! `POST /api/v1/findings` (validated, all-or-nothing, deduplicated) and finding reads and status changes.
+
+use super::{JsonBody, MAX_FINDINGS};
+use crate::app::AppState;
+use crate::auth::{Caller, Scope};
+use crate::channels::fmt_ts;
+use crate::error::{ApiError, ApiResult};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use fence_core::{FieldErrors, FindingStatus, NewFinding, Severity};
+use fence_store::findings::{FindingQuery, FindingRow};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::sync::atomic::Ordering;
+
+pub fn finding_json(state: &AppState, f: &FindingRow) -> Value {
+    json!({
+        "id": f.id,
+        "domain": f.domain,
+        "title": f.title,
+        "severity": f.severity,
+        "cvss": f.cvss,
+        "cvss_vector": f.cvss_vector,
+        "cve": f.cve,
+        "owasp": f.owasp,
+        "category": f.category,
+        "affected_url": f.affected_url,
+        "description": f.description,
+        "remediation": f.remediation,
+        "fingerprint": f.fingerprint,
+        "scanner": f.scanner,
+        "scan_id": f.scan_id,
+        "detected_at": f.detected_at.map(fmt_ts),
+        "status": f.status.as_str(),
+        "snoozed_until": f.snoozed_until.map(fmt_ts),
+        "first_seen": fmt_ts(f.first_seen),
+        "last_seen": fmt_ts(f.last_seen),
+        "updated_at": fmt_ts(f.updated_at),
+        "url": format!("{}/findings/{}", state.config.base_url, f.id),
+    })
+}
+
+/// Validates every finding of a body (one object or `{"findings": [...]}`); any error rejects the whole batch.
+pub fn parse_batch(body: &Value) -> Result<Vec<NewFinding>, ApiError> {
+    let (items, prefix): (Vec<&Value>, bool) = match body {
+        Value::Object(m) if m.contains_key("findings") => {
+            if let Some(k) = m.keys().find(|k| k.as_str() != "findings") {
+                return Err(ApiError::invalid(
+                    k.clone(),
+                    "unknown field next to `findings`",
+                ));
+            }
+            match &m["findings"] {
+                Value::Array(a) => (a.iter().collect(), true),
+                _ => return Err(ApiError::invalid("findings", "must be a list")),
+            }
+        }
+        Value::Object(_) => (vec![body], false),
+        _ => {
+            return Err(ApiError::malformed(
+                "the body must be a finding object or {\"findings\": [...]}",
+            ))
+        }
+    };
+    if items.len() > MAX_FINDINGS {
+        return Err(ApiError::too_large(format!(
+            "{} findings in one request; the limit is {MAX_FINDINGS}",
+            items.len()
+        )));
+    }
+    if items.is_empty() {
+        return Err(ApiError::invalid(
+            "findings",
+            "must contain at least one finding",
+        ));
+    }
+    let mut out = Vec::with_capacity(items.len());
+    let mut errs = FieldErrors::default();
+    for (i, item) in items.iter().enumerate() {
+        match NewFinding::from_json(item) {
+            Ok(f) => out.push(f),
+            Err(e) => {
+                let at = if prefix {
+                    format!("findings[{i}]")
+                } else {
+                    String::new()
+                };
+                errs.0.extend(e.0.into_iter().map(|f| f.under(&at)));
+                if errs.0.len() >= 20 {
+                    break;
+                }
+            }
+        }
+    }
+    if !errs.is_empty() {
+        return Err(errs.into());
+    }
+    Ok(out)
+}
+
+pub async fn ingest(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    caller.require(Scope::Ingest)?;
+    let batch = parse_batch(&body)?;
+    let out = state
+        .store
+        .ingest(&caller.org_id, &batch, state.clock.now_ms())
+        .await?;
+    state
+        .metrics
+        .findings_ingested
+        .fetch_add(batch.len() as u64, Ordering::Relaxed);
+    if out.deliveries > 0 {
+        state.wake.notify_one();
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(
+            json!({"accepted": batch.len(), "new": out.new, "duplicates": out.duplicates, "suppressed": out.suppressed, "ids": out.ids}),
+        ),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListParams {
+    severity: Option<String>,
+    domain: Option<String>,
+    status: Option<String>,
+    category: Option<String>,
+    since: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(p): Query<ListParams>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Scope::Read)?;
+    let nonempty = |o: Option<String>| o.filter(|s| !s.trim().is_empty());
+    let limit = match nonempty(p.limit) {
+        None => 50,
+        Some(l) => l
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=500).contains(n))
+            .ok_or_else(|| ApiError::invalid("limit", "must be a whole number from 1 to 500"))?,
+    };
+    let q = FindingQuery {
+        severity: nonempty(p.severity)
+            .map(|s| {
+                s.parse::<Severity>()
+                    .map_err(|e| ApiError::invalid("severity", e))
+            })
+            .transpose()?,
+        domain: nonempty(p.domain)
+            .map(|d| {
+                fence_core::DomainName::parse(&d)
+                    .map(String::from)
+                    .map_err(|e| ApiError::invalid("domain", e))
+            })
+            .transpose()?,
+        status: nonempty(p.status)
+            .map(|s| FindingStatus::parse(&s).map_err(|e| ApiError::invalid("status", e)))
+            .transpose()?,
+        category: nonempty(p.category)
+            .map(|c| {
+                fence_core::Category::parse(&c)
+                    .map(|c| c.as_str().to_string())
+                    .map_err(|e| ApiError::invalid("category", e))
+            })
+            .transpose()?,
+        since: nonempty(p.since)
+            .map(|s| {
+                s.parse::<jiff::Timestamp>()
+                    .map(|t| t.as_millisecond())
+                    .map_err(|_| {
+                        ApiError::invalid(
+                            "since",
+                            "must be an RFC 3339 time such as 2025-01-20T00:00:00Z",
+                        )
+                    })
+            })
+            .transpose()?,
+        cursor: nonempty(p.cursor),
+        limit: limit + 1,
+    };
+    let mut rows = state.store.list_findings(&caller.org_id, &q).await?;
+    let next = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| r.id.clone())
+    } else {
+        None
+    };
+    Ok(Json(
+        json!({"findings": rows.iter().map(|f| finding_json(&state, f)).collect::<Vec<_>>(), "next_cursor": next}),
+    ))
+}
+
+pub async fn get_one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Scope::Read)?;
+    let f = state
+        .store
+        .finding(&caller.org_id, &id)
+        .await
+        .map_err(|_| ApiError::not_found("finding"))?;
+    Ok(Json(finding_json(&state, &f)))
+}
+
+async fn change(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    status: FindingStatus,
+    until: Option<i64>,
+) -> ApiResult<Json<Value>> {
+    caller.require_any(&[Scope::Ingest, Scope::Admin])?;
+    let f = state
+        .store
+        .set_finding_status(
+            &caller.org_id,
+            id,
+            status,
+            until,
+            &caller.actor(),
+            state.clock.now_ms(),
+        )
+        .await
+        .map_err(|e| match e {
+            fence_store::StoreError::NotFound => ApiError::not_found("finding"),
+            other => other.into(),
+        })?;
+    Ok(Json(finding_json(state, &f)))
+}
+
+pub async fn false_positive(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    change(&state, &caller, &id, FindingStatus::FalsePositive, None).await
+}
+
+pub async fn resolve(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    change(&state, &caller, &id, FindingStatus::Resolved, None).await
+}
+
+pub async fn reopen(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    change(&state, &caller, &id, FindingStatus::Open, None).await
+}
+
+pub async fn snooze(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Json<Value>> {
+    let hours = match body.get("hours") {
+        None | Some(Value::Null) => 24.0,
+        Some(v) => v
+            .as_f64()
+            .filter(|h| *h > 0.0 && *h <= 24.0 * 365.0)
+            .ok_or_else(|| {
+                ApiError::invalid("hours", "must be a number of hours from 0 to 8760")
+            })?,
+    };
+    let until = state.clock.now_ms() + (hours * 3_600_000.0) as i64;
+    change(&state, &caller, &id, FindingStatus::Snoozed, Some(until)).await
+}

@@ -1,0 +1,85 @@
+//! The HTTP API under `/api/v1`, plus `/healthz`, `/readyz` and `/metrics`. Handlers convert JSON to domain
+//! types at this edge and call the store; nothing below knows about HTTP.
+
+mod channels;
+mod deliveries;
+mod findings;
+mod health;
+mod org;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, Request};
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::Value;
+
+/// Largest accepted request body (SPEC §3).
+pub const MAX_BODY: usize = 10 * 1024 * 1024;
+/// Largest accepted batch of findings.
+pub const MAX_FINDINGS: usize = 10_000;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .route(
+            "/api/v1/findings",
+            post(findings::ingest).get(findings::list),
+        )
+        .route("/api/v1/findings/{id}", get(findings::get_one))
+        .route(
+            "/api/v1/findings/{id}/false-positive",
+            post(findings::false_positive),
+        )
+        .route("/api/v1/findings/{id}/snooze", post(findings::snooze))
+        .route("/api/v1/findings/{id}/resolve", post(findings::resolve))
+        .route("/api/v1/findings/{id}/reopen", post(findings::reopen))
+        .route(
+            "/api/v1/channels",
+            get(channels::list).post(channels::create),
+        )
+        .route("/api/v1/channels/test", post(channels::test_unsaved))
+        .route(
+            "/api/v1/channels/{id}",
+            get(channels::get_one)
+                .patch(channels::update)
+                .delete(channels::delete),
+        )
+        .route("/api/v1/channels/{id}/test", post(channels::test_saved))
+        .route("/api/v1/deliveries", get(deliveries::list))
+        .route("/api/v1/deliveries/{id}/retry", post(deliveries::retry))
+        .route("/api/v1/org", get(org::get_org).patch(org::patch_org))
+        .route("/api/v1/audit", get(org::audit))
+        .fallback(|| async { ApiError::not_found("endpoint") })
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}
+
+/// A JSON body: 413 over the size limit, 400 when it is not JSON. An empty body reads as `{}`.
+pub struct JsonBody(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::too_large(format!(
+                    "the body is larger than {} MiB",
+                    MAX_BODY / 1024 / 1024
+                ))
+            } else {
+                ApiError::malformed("cannot read the request body")
+            }
+        })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(JsonBody(Value::Object(Default::default())));
+        }
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(|e| ApiError::malformed(format!("the body is not valid JSON: {e}")))
+    }
+}

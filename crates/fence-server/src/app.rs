@@ -1,0 +1,171 @@
+//! Wiring: the shared state, the router, first-start bootstrap, and a running server with its dispatcher.
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::crypto::{new_token, SecretBox};
+use crate::dispatcher::Dispatcher;
+use crate::metrics::Metrics;
+use anyhow::Context;
+use fence_slack::{ButtonSigner, WebhookClient, WebhookHosts};
+use fence_store::Store;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{watch, Notify};
+
+/// Everything a request handler or worker needs.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<Config>,
+    pub secrets: SecretBox,
+    pub signer: ButtonSigner,
+    pub webhook_hosts: WebhookHosts,
+    pub client: WebhookClient,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<Metrics>,
+    /// Wakes the dispatcher when new deliveries are stored.
+    pub wake: Arc<Notify>,
+    pub interval_ms: i64,
+}
+
+/// What first start prints.
+#[derive(Debug, Clone, Default)]
+pub struct Bootstrap {
+    pub created_org: bool,
+    /// A token generated on first start, shown once.
+    pub generated_token: Option<String>,
+}
+
+/// Creates the default organization on first start, and the bootstrap token when configured and absent.
+pub async fn bootstrap(store: &Store, config: &Config, now: i64) -> anyhow::Result<Bootstrap> {
+    let mut out = Bootstrap::default();
+    let org = match store.org_by_name("default").await {
+        Ok(o) => o,
+        Err(fence_store::StoreError::NotFound) => {
+            out.created_org = store.count_orgs().await? == 0;
+            store
+                .create_org("default", config.default_plan.as_str(), now)
+                .await?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let scopes: Vec<String> = ["admin", "read", "ingest"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    match &config.bootstrap_token {
+        Some(t) => {
+            if !store.token_exists(t.expose()).await? {
+                store
+                    .create_token(&org.id, t.expose(), &scopes, Some("bootstrap"), now)
+                    .await?;
+            }
+        }
+        None if out.created_org => {
+            let t = new_token();
+            store
+                .create_token(&org.id, &t, &scopes, Some("first start"), now)
+                .await?;
+            out.generated_token = Some(t);
+        }
+        None => {}
+    }
+    Ok(out)
+}
+
+/// A configured, migrated Fence, ready to serve.
+#[derive(Debug)]
+pub struct App {
+    pub state: AppState,
+}
+
+impl App {
+    /// Connects to the database, migrates it, loads the secret key and bootstraps the default organization.
+    pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<(App, Bootstrap)> {
+        if config.database_url.starts_with("sqlite:") {
+            std::fs::create_dir_all(&config.data_dir)
+                .with_context(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
+        }
+        let store = Store::connect(&config.database_url)
+            .await
+            .context("cannot open the database (database_url)")?;
+        store
+            .migrate()
+            .await
+            .context("cannot migrate the database")?;
+        let secrets = SecretBox::load_or_create(config.secret_key.as_ref(), &config.data_dir)?;
+        let boot = bootstrap(&store, &config, clock.now_ms()).await?;
+        let webhook_hosts = WebhookHosts::parse(&config.delivery.webhook_hosts)
+            .map_err(|e| anyhow::anyhow!("delivery.webhook_hosts: {e}"))?;
+        let client = WebhookClient::new(Duration::from_secs(10)).map_err(|e| anyhow::anyhow!(e))?;
+        let interval_ms = (config.send_interval().as_millis() as i64).max(1);
+        let state = AppState {
+            store,
+            signer: ButtonSigner::new(secrets.derive("buttons")),
+            secrets,
+            webhook_hosts,
+            client,
+            clock,
+            metrics: Arc::new(Metrics::default()),
+            wake: Arc::new(Notify::new()),
+            interval_ms,
+            config: Arc::new(config),
+        };
+        Ok((App { state }, boot))
+    }
+
+    /// Binds the listen address and starts the HTTP server and the dispatcher.
+    pub async fn start(self) -> anyhow::Result<RunningApp> {
+        let listener = tokio::net::TcpListener::bind(&self.state.config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {} (listen)", self.state.config.listen))?;
+        let addr = listener.local_addr()?;
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let router = crate::api::router(self.state.clone());
+        let mut http_stop = stop_rx.clone();
+        let server = tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = http_stop.wait_for(|s| *s).await;
+            };
+            if let Err(e) = axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
+                tracing::error!(error = %e, "HTTP server stopped");
+            }
+        });
+        let dispatcher = Dispatcher::new(self.state.clone());
+        let worker = tokio::spawn(dispatcher.run(stop_rx));
+        Ok(RunningApp {
+            addr,
+            state: self.state,
+            stop: stop_tx,
+            tasks: vec![server, worker],
+        })
+    }
+}
+
+/// A started Fence: its address and the means to stop it gracefully.
+#[derive(Debug)]
+pub struct RunningApp {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl RunningApp {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting requests, lets in-flight sends finish, and waits for both.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+        self.state.store.close().await;
+    }
+}

@@ -1,0 +1,502 @@
+//! Channel settings as the API sees them: parsing a channel object (create or patch), enforcing plan limits,
+//! encrypting its secrets, rendering it back without them, and sending "✅ Test from Fence".
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use fence_core::channel::Mention;
+use fence_core::{ChannelConfig, ChannelKind, FieldError, FieldErrors, Plan, Secret};
+use fence_slack::{hint_for, SendOutcome, WebhookUrl};
+use fence_store::channels::ChannelRow;
+use serde_json::{json, Map, Value};
+
+const RULE_KEYS: [&str; 8] = [
+    "alert_types",
+    "filters",
+    "mentions",
+    "digest",
+    "reminders",
+    "format",
+    "template",
+    "identity",
+];
+const WRITABLE: [&str; 6] = [
+    "name",
+    "type",
+    "webhook_url",
+    "bot_token",
+    "channel_id",
+    "channel",
+];
+const READ_ONLY: [&str; 6] = [
+    "id",
+    "status",
+    "webhook_url_hint",
+    "has_bot_token",
+    "created_at",
+    "updated_at",
+];
+
+/// A validated channel object, secrets still in the clear (they are encrypted by [`ChannelInput::into_row`]).
+#[derive(Debug)]
+pub struct ChannelInput {
+    pub name: String,
+    pub kind: ChannelKind,
+    pub webhook_url: WebhookUrl,
+    pub bot_token: Option<Secret<String>>,
+    pub channel_id: Option<String>,
+    pub channel: Option<String>,
+    pub config: ChannelConfig,
+    /// The rule fields as stored and shown back.
+    pub config_json: Value,
+    /// Whether the webhook URL is new (a new destination: health starts over).
+    pub url_changed: bool,
+}
+
+fn opt_string(
+    obj: &Map<String, Value>,
+    key: &str,
+    max: usize,
+    errs: &mut FieldErrors,
+) -> Option<String> {
+    match obj.get(key) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.trim().is_empty() => None,
+        Some(Value::String(s)) if s.chars().count() <= max => Some(s.trim().to_string()),
+        Some(Value::String(_)) => {
+            errs.push(FieldError::new(
+                key,
+                format!("must be at most {max} characters"),
+            ));
+            None
+        }
+        Some(_) => {
+            errs.push(FieldError::new(key, "must be a string"));
+            None
+        }
+    }
+}
+
+/// Parses a channel object. With `existing`, the object is a patch: absent fields keep their stored values.
+pub fn parse_input(
+    state: &AppState,
+    body: &Value,
+    existing: Option<(&ChannelRow, WebhookUrl, Option<Secret<String>>)>,
+) -> Result<ChannelInput, ApiError> {
+    let Some(patch) = body.as_object() else {
+        return Err(ApiError::malformed("the body must be a JSON object"));
+    };
+    let mut errs = FieldErrors::default();
+    for k in patch.keys() {
+        if !RULE_KEYS.contains(&k.as_str())
+            && !WRITABLE.contains(&k.as_str())
+            && !READ_ONLY.contains(&k.as_str())
+        {
+            errs.push(FieldError::new(k.clone(), "unknown field"));
+        }
+    }
+    // Start from the stored object when patching.
+    let mut obj: Map<String, Value> = Map::new();
+    if let Some((row, _, _)) = &existing {
+        if let Ok(Value::Object(stored)) = serde_json::from_str::<Value>(&row.config) {
+            obj = stored;
+        }
+        obj.insert("name".into(), json!(row.name));
+        obj.insert("type".into(), json!(row.kind));
+        if let Some(c) = &row.channel {
+            obj.insert("channel".into(), json!(c));
+        }
+        if let Some(c) = &row.slack_channel_id {
+            obj.insert("channel_id".into(), json!(c));
+        }
+    }
+    for (k, v) in patch {
+        if !READ_ONLY.contains(&k.as_str()) {
+            obj.insert(k.clone(), v.clone());
+        }
+    }
+
+    let name = opt_string(&obj, "name", 100, &mut errs);
+    if name.is_none() && !errs.0.iter().any(|e| e.field == "name") {
+        errs.push(FieldError::new("name", "is required"));
+    }
+    let kind = match obj.get("type") {
+        None | Some(Value::Null) => ChannelKind::Slack,
+        Some(Value::String(s)) => ChannelKind::parse(s).unwrap_or_else(|e| {
+            errs.push(FieldError::new("type", e));
+            ChannelKind::Slack
+        }),
+        Some(_) => {
+            errs.push(FieldError::new("type", "must be a string"));
+            ChannelKind::Slack
+        }
+    };
+    if let Some((row, _, _)) = &existing {
+        if row.kind != kind.as_str() {
+            errs.push(FieldError::new(
+                "type",
+                "cannot be changed; create a new channel instead",
+            ));
+        }
+    }
+    let new_url = match patch.get("webhook_url") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => match WebhookUrl::parse(s, kind, &state.webhook_hosts) {
+            Ok(u) => Some(u),
+            Err(e) => {
+                errs.push(FieldError::new("webhook_url", e));
+                None
+            }
+        },
+        Some(_) => {
+            errs.push(FieldError::new("webhook_url", "must be a string"));
+            None
+        }
+    };
+    let bot_token = match patch.get("bot_token") {
+        None => existing.as_ref().and_then(|(_, _, t)| t.clone()),
+        Some(Value::Null) => None,
+        Some(Value::String(s)) if s.trim().is_empty() => None,
+        Some(Value::String(s))
+            if s.starts_with("xoxb-") && s.len() <= 255 && !s.contains(char::is_whitespace) =>
+        {
+            Some(Secret::new(s.clone()))
+        }
+        Some(_) => {
+            errs.push(FieldError::new(
+                "bot_token",
+                "must be a Slack bot token (xoxb-…)",
+            ));
+            None
+        }
+    };
+    if kind == ChannelKind::Mattermost && bot_token.is_some() {
+        errs.push(FieldError::new(
+            "bot_token",
+            "Mattermost channels use an incoming webhook only",
+        ));
+    }
+    let channel_id = opt_string(&obj, "channel_id", 30, &mut errs);
+    if let Some(c) = &channel_id {
+        if !(c.starts_with(['C', 'G'])
+            && c.chars()
+                .all(|ch| ch.is_ascii_uppercase() || ch.is_ascii_digit()))
+        {
+            errs.push(FieldError::new(
+                "channel_id",
+                "must be a Slack channel id such as C0123456789",
+            ));
+        }
+    }
+    let channel = opt_string(&obj, "channel", 100, &mut errs);
+
+    let config = match ChannelConfig::from_json(&obj, kind) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            errs.0.extend(e.0);
+            None
+        }
+    };
+    if let Some(c) = &config {
+        for (key, list) in &c.mentions {
+            for (i, m) in list.iter().enumerate() {
+                if let Ok(Mention::Name(n)) = Mention::parse(m) {
+                    errs.push(FieldError::new(
+                        format!("mentions.{key}[{i}]"),
+                        format!("{n:?} is a name that Fence cannot resolve to a Slack id for this channel; use the id form (<@U…> for a user, <!subteam^S…> for a user group, <#C…> for a channel)"),
+                    ));
+                }
+            }
+        }
+    }
+    let webhook_url = match (new_url, &existing) {
+        (Some(u), _) => Some(u),
+        (None, Some((_, u, _))) => Some(u.clone()),
+        (None, None) => {
+            if !errs.0.iter().any(|e| e.field == "webhook_url") {
+                errs.push(FieldError::new("webhook_url", "is required"));
+            }
+            None
+        }
+    };
+    if !errs.is_empty() {
+        return Err(errs.into());
+    }
+    let (Some(name), Some(webhook_url), Some(config)) = (name, webhook_url, config) else {
+        return Err(ApiError::invalid("", "invalid channel"));
+    };
+    let url_changed = existing
+        .as_ref()
+        .is_none_or(|(_, old, _)| old.expose() != webhook_url.expose());
+    let mut config_json = Map::new();
+    for k in RULE_KEYS {
+        config_json.insert(k.to_string(), obj.get(k).cloned().unwrap_or(Value::Null));
+    }
+    config_json.insert(
+        "alert_types".into(),
+        json!(config
+            .alert_types
+            .iter()
+            .map(|t| t.as_str())
+            .collect::<Vec<_>>()),
+    );
+    config_json.insert(
+        "format".into(),
+        json!(match config.format {
+            fence_core::MessageFormat::Blocks => "blocks",
+            fence_core::MessageFormat::Attachments => "attachments",
+        }),
+    );
+    for k in ["filters", "mentions"] {
+        if config_json.get(k).is_some_and(Value::is_null) {
+            config_json.insert(k.into(), json!({}));
+        }
+    }
+    Ok(ChannelInput {
+        name,
+        kind,
+        webhook_url,
+        bot_token,
+        channel_id,
+        channel,
+        config,
+        config_json: Value::Object(config_json),
+        url_changed,
+    })
+}
+
+/// Refuses what the organization's plan does not include.
+pub fn check_plan(
+    plan: Plan,
+    input: &ChannelInput,
+    creating: bool,
+    current_channels: i64,
+) -> Result<(), ApiError> {
+    if let (true, Some(limit)) = (creating, plan.channel_limit()) {
+        if limit == 0 {
+            return Err(ApiError::plan_limit(format!("the {plan} plan does not include Slack or Mattermost channels; upgrade to startup or above")));
+        }
+        if current_channels >= i64::from(limit) {
+            return Err(ApiError::plan_limit(format!("the {plan} plan allows {limit} channels and this organization has {current_channels}")));
+        }
+    }
+    if input.config.template.is_some() && !plan.has_enterprise_features() {
+        return Err(ApiError::plan_limit(format!("custom payload templates need the enterprise or custom plan (this organization is on {plan})")));
+    }
+    if input.config.identity.is_some() && !plan.has_identity() {
+        return Err(ApiError::plan_limit(format!(
+            "a white-label identity needs the custom plan (this organization is on {plan})"
+        )));
+    }
+    Ok(())
+}
+
+impl ChannelInput {
+    /// The row to store: secrets encrypted, destination keyed by a hash of the URL.
+    pub fn into_row(
+        self,
+        state: &AppState,
+        id: String,
+        org_id: String,
+        previous: Option<&ChannelRow>,
+        now: i64,
+    ) -> ChannelRow {
+        let (status_state, error, hint, since) = match previous {
+            Some(p) if !self.url_changed => (
+                p.state.clone(),
+                p.status_error.clone(),
+                p.status_hint.clone(),
+                p.status_since,
+            ),
+            _ => ("unverified".to_string(), None, None, Some(now)),
+        };
+        ChannelRow {
+            id,
+            org_id,
+            name: self.name,
+            kind: self.kind.as_str().into(),
+            webhook_url_enc: state.secrets.encrypt(self.webhook_url.expose()),
+            webhook_hint: self.webhook_url.hint(),
+            destination: state.secrets.destination_key(self.webhook_url.expose()),
+            bot_token_enc: self
+                .bot_token
+                .as_ref()
+                .map(|t| state.secrets.encrypt(t.expose())),
+            slack_channel_id: self.channel_id,
+            channel: self.channel,
+            config: self.config_json.to_string(),
+            state: status_state,
+            status_error: error,
+            status_hint: hint,
+            status_since: since,
+            created_at: previous.map(|p| p.created_at).unwrap_or(now),
+            updated_at: now,
+        }
+    }
+}
+
+/// RFC 3339 text for a millisecond timestamp.
+pub fn fmt_ts(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
+}
+
+/// The API's view of a channel: no secrets, a hint instead of the URL, and its health.
+pub fn channel_json(row: &ChannelRow) -> Value {
+    let mut out = match serde_json::from_str::<Value>(&row.config) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    out.insert("id".into(), json!(row.id));
+    out.insert("name".into(), json!(row.name));
+    out.insert("type".into(), json!(row.kind));
+    out.insert("channel".into(), json!(row.channel));
+    out.insert("channel_id".into(), json!(row.slack_channel_id));
+    out.insert("webhook_url_hint".into(), json!(row.webhook_hint));
+    out.insert("has_bot_token".into(), json!(row.bot_token_enc.is_some()));
+    out.insert(
+        "status".into(),
+        json!({"state": row.state, "error": row.status_error, "hint": row.status_hint, "since": row.status_since.map(fmt_ts)}),
+    );
+    out.insert("created_at".into(), json!(fmt_ts(row.created_at)));
+    out.insert("updated_at".into(), json!(fmt_ts(row.updated_at)));
+    Value::Object(out)
+}
+
+/// A one-paragraph summary of what a channel will receive, for the test message.
+pub fn summary(config: &ChannelConfig) -> String {
+    let types: Vec<&str> = config.alert_types.iter().map(|t| t.as_str()).collect();
+    let mut parts = vec![format!(
+        "This channel will receive: {}.",
+        types.join(", ").replace('_', " ")
+    )];
+    let f = &config.filters;
+    if !f.severities.is_empty() {
+        parts.push(format!(
+            "Severities: {}.",
+            f.severities
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if !f.domains.is_empty() {
+        parts.push(format!("Domains: {}.", f.domains.join(", ")));
+    }
+    if !f.categories.is_empty() {
+        parts.push(format!(
+            "Types: {}.",
+            f.categories
+                .iter()
+                .map(|c| c.display_name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    match &f.schedule {
+        None => parts.push("Alerts are sent immediately (24/7).".into()),
+        Some(s) => parts.push(format!(
+            "Alerts are sent {}–{} ({}){}; others wait for the window.",
+            s.start.strftime("%H:%M"),
+            s.end.strftime("%H:%M"),
+            s.timezone,
+            if s.days.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " on {}",
+                    s.days
+                        .iter()
+                        .map(|d| format!("{d:?}")[..3].to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+        )),
+    }
+    fence_slack::escape::escape(&parts.join(" "))
+}
+
+/// The answer of `…/test`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestResult {
+    pub ok: bool,
+    pub error: Option<String>,
+    pub hint: Option<String>,
+}
+
+impl TestResult {
+    pub fn json(&self) -> Value {
+        if self.ok {
+            json!({"ok": true})
+        } else {
+            json!({"ok": false, "error": self.error, "hint": self.hint})
+        }
+    }
+}
+
+/// Sends the test message through the destination's lane (waiting briefly for its send slot) and reports Slack's answer.
+pub async fn send_test(
+    state: &AppState,
+    kind: ChannelKind,
+    url: &WebhookUrl,
+    config: &ChannelConfig,
+) -> TestResult {
+    let destination = state.secrets.destination_key(url.expose());
+    let owner = format!("test:{}", fence_store::new_id());
+    let mut claimed = false;
+    for _ in 0..30 {
+        let now = state.clock.now_ms();
+        if let Ok(true) = state
+            .store
+            .claim_lane(&destination, &owner, now, 15_000)
+            .await
+        {
+            claimed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let started = state.clock.now_ms();
+    let outcome = state
+        .client
+        .post(
+            url,
+            &fence_slack::render::test_message(kind, &summary(config)),
+        )
+        .await;
+    let next_slot = match &outcome {
+        SendOutcome::RateLimited { retry_after } => started + retry_after.as_millis() as i64,
+        _ => started + state.interval_ms,
+    };
+    if claimed {
+        let _ = state
+            .store
+            .release_lane(&destination, &owner, next_slot)
+            .await;
+    }
+    match outcome {
+        SendOutcome::Delivered => TestResult {
+            ok: true,
+            error: None,
+            hint: None,
+        },
+        SendOutcome::RateLimited { .. } => TestResult {
+            ok: false,
+            error: Some("rate_limited".into()),
+            hint: Some(hint_for("rate_limited").into()),
+        },
+        SendOutcome::Retryable { error }
+        | SendOutcome::ChannelBroken { error }
+        | SendOutcome::PayloadRejected { error }
+        | SendOutcome::Failed { error } => {
+            let hint = hint_for(&error).to_string();
+            TestResult {
+                ok: false,
+                error: Some(error),
+                hint: Some(hint),
+            }
+        }
+    }
+}

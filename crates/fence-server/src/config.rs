@@ -1,0 +1,487 @@
+//! Configuration: defaults, then the TOML file, then `FENCE_…` environment variables (`__` nests, lists are
+//! comma-separated). An unknown key is an error that names it.
+
+use fence_core::{Plan, Secret};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Every key Fence understands, with where it lives.
+const KEYS: &[&str] = &[
+    "listen",
+    "base_url",
+    "data_dir",
+    "database_url",
+    "secret_key",
+    "bootstrap_token",
+    "default_plan",
+    "slack.signing_secret",
+    "slack.client_id",
+    "slack.client_secret",
+    "slack.api_url",
+    "slack.oauth_authorize_url",
+    "delivery.webhook_hosts",
+    "delivery.rate_per_second",
+    "delivery.max_retry_age",
+    "scan.allow_private_targets",
+    "scan.workers",
+    "certificates.check_every",
+];
+
+/// Environment variables with the `FENCE_` prefix that are not configuration keys.
+const ENV_NOT_CONFIG: &[&str] = &["FENCE_LOG", "FENCE_CONFIG"];
+
+#[derive(Debug, Clone)]
+pub struct SlackConfig {
+    pub signing_secret: Option<Secret<String>>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<Secret<String>>,
+    pub api_url: String,
+    pub oauth_authorize_url: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct DeliveryConfig {
+    pub webhook_hosts: Vec<String>,
+    pub rate_per_second: f64,
+    pub max_retry_age: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct ScanConfig {
+    pub allow_private_targets: bool,
+    pub workers: u32,
+}
+
+/// The resolved configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: String,
+    pub base_url: String,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub secret_key: Option<Secret<String>>,
+    pub bootstrap_token: Option<Secret<String>>,
+    pub default_plan: Plan,
+    pub slack: SlackConfig,
+    pub delivery: DeliveryConfig,
+    pub scan: ScanConfig,
+    pub certificates_check_every: Duration,
+}
+
+/// A configuration problem, naming the key and where it came from.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(String);
+
+/// Where a value came from, for error messages.
+#[derive(Debug, Clone)]
+struct Value {
+    raw: toml::Value,
+    source: String,
+}
+
+impl Config {
+    /// Loads `path` (if given, or `./fence.toml` when present) and the process environment.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        let file = match path {
+            Some(p) => Some(p.to_path_buf()),
+            None => {
+                let p = PathBuf::from("fence.toml");
+                p.exists().then_some(p)
+            }
+        };
+        let text = match &file {
+            Some(p) => Some(
+                std::fs::read_to_string(p)
+                    .map_err(|e| ConfigError(format!("cannot read {}: {e}", p.display())))?,
+            ),
+            None => None,
+        };
+        Config::from_sources(text.as_deref(), file.as_deref(), &env)
+    }
+
+    /// Builds a configuration from TOML text and environment pairs (tests call this directly).
+    pub fn from_sources(
+        toml_text: Option<&str>,
+        file: Option<&Path>,
+        env: &[(String, String)],
+    ) -> Result<Config, ConfigError> {
+        let mut values: BTreeMap<String, Value> = BTreeMap::new();
+        if let Some(text) = toml_text {
+            let source = file
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "config file".into());
+            let table: toml::Table = text
+                .parse()
+                .map_err(|e| ConfigError(format!("{source}: {e}")))?;
+            flatten("", &toml::Value::Table(table), &source, &mut values)?;
+        }
+        for (k, v) in env {
+            let Some(rest) = k.strip_prefix("FENCE_") else {
+                continue;
+            };
+            if ENV_NOT_CONFIG.contains(&k.as_str()) || rest.starts_with("TEST_") {
+                continue;
+            }
+            let key = rest
+                .to_ascii_lowercase()
+                .split("__")
+                .collect::<Vec<_>>()
+                .join(".");
+            if !KEYS.contains(&key.as_str()) {
+                return Err(ConfigError(format!(
+                    "unknown configuration key `{key}` (from environment variable {k})"
+                )));
+            }
+            values.insert(
+                key,
+                Value {
+                    raw: toml::Value::String(v.clone()),
+                    source: format!("environment variable {k}"),
+                },
+            );
+        }
+        let r = Reader { values };
+
+        let listen = r
+            .string("listen")?
+            .unwrap_or_else(|| "127.0.0.1:8080".into());
+        if listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err(r.err("listen", "must be an address such as 127.0.0.1:8080"));
+        }
+        let base_url = r
+            .string("base_url")?
+            .unwrap_or_else(|| format!("http://{listen}"));
+        let base_url = base_url.trim_end_matches('/').to_string();
+        if url::Url::parse(&base_url)
+            .map(|u| !matches!(u.scheme(), "http" | "https"))
+            .unwrap_or(true)
+        {
+            return Err(r.err("base_url", "must be an http(s) URL"));
+        }
+        let data_dir = PathBuf::from(
+            r.string("data_dir")?
+                .unwrap_or_else(|| "./fence-data".into()),
+        );
+        let database_url = r
+            .string("database_url")?
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("fence.db").display()));
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres:")
+            || database_url.starts_with("postgresql:"))
+        {
+            return Err(r.err("database_url", "must start with sqlite:// or postgres://"));
+        }
+        let default_plan = match r.string("default_plan")? {
+            None => Plan::Custom,
+            Some(p) => Plan::parse(&p).map_err(|e| r.err("default_plan", &e))?,
+        };
+        let webhook_hosts = r
+            .list("delivery.webhook_hosts")?
+            .unwrap_or_else(|| vec!["hooks.slack.com".into()]);
+        fence_slack::WebhookHosts::parse(&webhook_hosts)
+            .map_err(|e| r.err("delivery.webhook_hosts", &e))?;
+        let rate_per_second = r.float("delivery.rate_per_second")?.unwrap_or(1.0);
+        if !(rate_per_second > 0.0 && rate_per_second <= 100.0) {
+            return Err(r.err(
+                "delivery.rate_per_second",
+                "must be greater than 0 and at most 100",
+            ));
+        }
+        let secret_key = r.string("secret_key")?.map(Secret::new);
+        Ok(Config {
+            listen,
+            base_url,
+            data_dir,
+            database_url,
+            secret_key,
+            bootstrap_token: r
+                .string("bootstrap_token")?
+                .filter(|s| !s.is_empty())
+                .map(Secret::new),
+            default_plan,
+            slack: SlackConfig {
+                signing_secret: r.string("slack.signing_secret")?.map(Secret::new),
+                client_id: r.string("slack.client_id")?,
+                client_secret: r.string("slack.client_secret")?.map(Secret::new),
+                api_url: r
+                    .string("slack.api_url")?
+                    .unwrap_or_else(|| "https://slack.com/api".into())
+                    .trim_end_matches('/')
+                    .to_string(),
+                oauth_authorize_url: r
+                    .string("slack.oauth_authorize_url")?
+                    .unwrap_or_else(|| "https://slack.com/oauth/v2/authorize".into()),
+            },
+            delivery: DeliveryConfig {
+                webhook_hosts,
+                rate_per_second,
+                max_retry_age: r
+                    .duration("delivery.max_retry_age")?
+                    .unwrap_or(Duration::from_secs(24 * 3600)),
+            },
+            scan: ScanConfig {
+                allow_private_targets: r.bool("scan.allow_private_targets")?.unwrap_or(false),
+                workers: r.int("scan.workers")?.unwrap_or(2).clamp(1, 64) as u32,
+            },
+            certificates_check_every: r
+                .duration("certificates.check_every")?
+                .unwrap_or(Duration::from_secs(6 * 3600)),
+        })
+    }
+
+    /// The minimum spacing between two messages to one destination.
+    pub fn send_interval(&self) -> Duration {
+        Duration::from_secs_f64(1.0 / self.delivery.rate_per_second)
+    }
+}
+
+fn flatten(
+    prefix: &str,
+    v: &toml::Value,
+    source: &str,
+    out: &mut BTreeMap<String, Value>,
+) -> Result<(), ConfigError> {
+    match v {
+        toml::Value::Table(t) if prefix.is_empty() || !KEYS.contains(&prefix) => {
+            for (k, v) in t {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&key, v, source, out)?;
+            }
+            Ok(())
+        }
+        _ => {
+            if !KEYS.contains(&prefix) {
+                return Err(ConfigError(format!(
+                    "unknown configuration key `{prefix}` (in {source})"
+                )));
+            }
+            out.insert(
+                prefix.to_string(),
+                Value {
+                    raw: v.clone(),
+                    source: source.to_string(),
+                },
+            );
+            Ok(())
+        }
+    }
+}
+
+struct Reader {
+    values: BTreeMap<String, Value>,
+}
+
+impl Reader {
+    fn err(&self, key: &str, msg: &str) -> ConfigError {
+        let from = self
+            .values
+            .get(key)
+            .map(|v| format!(" (from {})", v.source))
+            .unwrap_or_default();
+        ConfigError(format!("configuration key `{key}`{from}: {msg}"))
+    }
+
+    fn string(&self, key: &str) -> Result<Option<String>, ConfigError> {
+        match self.values.get(key).map(|v| &v.raw) {
+            None => Ok(None),
+            Some(toml::Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(self.err(key, "must be a string")),
+        }
+    }
+
+    fn list(&self, key: &str) -> Result<Option<Vec<String>>, ConfigError> {
+        match self.values.get(key).map(|v| &v.raw) {
+            None => Ok(None),
+            Some(toml::Value::String(s)) => Ok(Some(
+                s.split(',')
+                    .map(|p| p.trim().to_string())
+                    .filter(|p| !p.is_empty())
+                    .collect(),
+            )),
+            Some(toml::Value::Array(a)) => a
+                .iter()
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| self.err(key, "must be a list of strings"))
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            Some(_) => Err(self.err(key, "must be a list of strings")),
+        }
+    }
+
+    fn float(&self, key: &str) -> Result<Option<f64>, ConfigError> {
+        match self.values.get(key).map(|v| &v.raw) {
+            None => Ok(None),
+            Some(toml::Value::Float(f)) => Ok(Some(*f)),
+            Some(toml::Value::Integer(i)) => Ok(Some(*i as f64)),
+            Some(toml::Value::String(s)) => s
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| self.err(key, "must be a number")),
+            Some(_) => Err(self.err(key, "must be a number")),
+        }
+    }
+
+    fn int(&self, key: &str) -> Result<Option<i64>, ConfigError> {
+        match self.values.get(key).map(|v| &v.raw) {
+            None => Ok(None),
+            Some(toml::Value::Integer(i)) => Ok(Some(*i)),
+            Some(toml::Value::String(s)) => s
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| self.err(key, "must be a whole number")),
+            Some(_) => Err(self.err(key, "must be a whole number")),
+        }
+    }
+
+    fn bool(&self, key: &str) -> Result<Option<bool>, ConfigError> {
+        match self.values.get(key).map(|v| &v.raw) {
+            None => Ok(None),
+            Some(toml::Value::Boolean(b)) => Ok(Some(*b)),
+            Some(toml::Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => Ok(Some(true)),
+                "false" | "0" | "no" => Ok(Some(false)),
+                _ => Err(self.err(key, "must be true or false")),
+            },
+            Some(_) => Err(self.err(key, "must be true or false")),
+        }
+    }
+
+    fn duration(&self, key: &str) -> Result<Option<Duration>, ConfigError> {
+        match self.string(key)? {
+            None => Ok(None),
+            Some(s) => parse_duration(&s).map(Some).map_err(|e| self.err(key, &e)),
+        }
+    }
+}
+
+/// Parses durations such as `90s`, `15m`, `6h`, `1d`, `1h30m`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let bad = || format!("{s:?} is not a duration; use e.g. 30s, 15m, 6h, 1d or 1h30m");
+    let mut total = 0u64;
+    let mut num = String::new();
+    let mut any = false;
+    for c in s.trim().chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let n: u64 = num.parse().map_err(|_| bad())?;
+        num.clear();
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            _ => return Err(bad()),
+        };
+        total = total
+            .checked_add(n.checked_mul(unit).ok_or_else(bad)?)
+            .ok_or_else(bad)?;
+        any = true;
+    }
+    if !num.is_empty() || !any {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs(total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_match_the_spec() {
+        let c = Config::from_sources(None, None, &[]).expect("defaults");
+        assert_eq!(c.listen, "127.0.0.1:8080");
+        assert_eq!(c.base_url, "http://127.0.0.1:8080");
+        assert_eq!(c.database_url, "sqlite://./fence-data/fence.db");
+        assert_eq!(
+            c.delivery.webhook_hosts,
+            vec!["hooks.slack.com".to_string()]
+        );
+        assert_eq!(c.delivery.rate_per_second, 1.0);
+        assert_eq!(c.delivery.max_retry_age, Duration::from_secs(86_400));
+        assert_eq!(c.default_plan, Plan::Custom);
+        assert_eq!(c.certificates_check_every, Duration::from_secs(6 * 3600));
+    }
+
+    #[test]
+    fn environment_overrides_the_file_with_nesting_and_lists() {
+        let toml = "listen = \"127.0.0.1:9000\"\n[delivery]\nrate_per_second = 2.0\nwebhook_hosts = [\"hooks.slack.com\"]\n";
+        let c = Config::from_sources(
+            Some(toml),
+            None,
+            &env(&[
+                (
+                    "FENCE_DELIVERY__WEBHOOK_HOSTS",
+                    "hooks.slack.com, 127.0.0.1:*",
+                ),
+                ("FENCE_SLACK__API_URL", "http://127.0.0.1:1/api/"),
+                ("FENCE_TEST_DATABASE_URL", "x"),
+            ]),
+        )
+        .expect("valid");
+        assert_eq!(c.listen, "127.0.0.1:9000");
+        assert_eq!(c.delivery.rate_per_second, 2.0);
+        assert_eq!(
+            c.delivery.webhook_hosts,
+            vec!["hooks.slack.com".to_string(), "127.0.0.1:*".to_string()]
+        );
+        assert_eq!(c.slack.api_url, "http://127.0.0.1:1/api");
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_naming_the_key() {
+        let e = Config::from_sources(Some("lisen = \"x\""), None, &[]).expect_err("unknown");
+        assert!(e.to_string().contains("`lisen`"), "{e}");
+        let e = Config::from_sources(Some("[delivery]\nrate = 1"), None, &[]).expect_err("unknown");
+        assert!(e.to_string().contains("`delivery.rate`"), "{e}");
+        let e = Config::from_sources(None, None, &env(&[("FENCE_DELIVERY__RATE", "1")]))
+            .expect_err("unknown");
+        assert!(
+            e.to_string().contains("`delivery.rate`")
+                && e.to_string().contains("FENCE_DELIVERY__RATE"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        let e = Config::from_sources(
+            None,
+            None,
+            &env(&[("FENCE_DELIVERY__MAX_RETRY_AGE", "soon")]),
+        )
+        .expect_err("bad");
+        assert!(e.to_string().contains("delivery.max_retry_age"), "{e}");
+        let e = Config::from_sources(Some("default_plan = \"gold\""), None, &[]).expect_err("bad");
+        assert!(e.to_string().contains("default_plan"), "{e}");
+    }
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("24h"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert!(parse_duration("10").is_err());
+        assert!(parse_duration("").is_err());
+    }
+}

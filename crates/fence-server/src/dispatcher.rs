@@ -1,0 +1,319 @@
+//! The dispatcher: finds destinations with due deliveries, takes each one's lane (a lease in the database, so
+//! only one process sends to a destination at a time), coalesces what waits into one message, sends it, and acts
+//! on Slack's answer. The lane's `next_slot_at` enforces `delivery.rate_per_second` on every attempt, retries
+//! included, across processes.
+
+use crate::app::AppState;
+use fence_core::alert::ChannelBrokenAlert;
+use fence_core::retry::RetryPolicy;
+use fence_core::{Alert, ChannelConfig, ChannelKind, Plan};
+use fence_slack::render::{plain, render, RenderContext};
+use fence_slack::{hint_for, SendOutcome, WebhookUrl};
+use fence_store::deliveries::{route, DeliveryRow, RoutableChannel};
+use rand::Rng;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{watch, Semaphore};
+
+/// How long a lane or a claimed delivery stays ours without renewal; a crashed sender's work returns after it.
+const LEASE_MS: i64 = 30_000;
+/// Longest sleep between polls (other processes may have queued work).
+const POLL_MS: i64 = 250;
+const MAX_CONCURRENT_LANES: usize = 64;
+
+pub struct Dispatcher {
+    state: AppState,
+    retry: RetryPolicy,
+    lanes: Arc<Semaphore>,
+}
+
+impl Dispatcher {
+    pub fn new(state: AppState) -> Self {
+        let retry = RetryPolicy {
+            max_age: state.config.delivery.max_retry_age,
+            ..RetryPolicy::default()
+        };
+        Dispatcher {
+            state,
+            retry,
+            lanes: Arc::new(Semaphore::new(MAX_CONCURRENT_LANES)),
+        }
+    }
+
+    /// Runs until `stop` turns true, then waits for in-flight sends to finish.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let this = Arc::new(self);
+        let mut last_recovery = 0i64;
+        loop {
+            if *stop.borrow() {
+                break;
+            }
+            let now = this.state.clock.now_ms();
+            if now - last_recovery > 5_000 {
+                last_recovery = now;
+                if let Err(e) = this.state.store.recover_expired_claims(now).await {
+                    tracing::warn!(error = %e, "cannot recover expired claims");
+                }
+            }
+            match this.state.store.due_destinations(now, 256).await {
+                Ok(dests) => {
+                    for dest in dests {
+                        let Ok(permit) = this.lanes.clone().try_acquire_owned() else {
+                            break;
+                        };
+                        let owner = format!("lane:{}", fence_store::new_id());
+                        match this
+                            .state
+                            .store
+                            .claim_lane(&dest, &owner, now, LEASE_MS)
+                            .await
+                        {
+                            Ok(true) => {
+                                let me = this.clone();
+                                tokio::spawn(async move {
+                                    me.send_lane(&dest, &owner).await;
+                                    drop(permit);
+                                    me.state.wake.notify_one();
+                                });
+                            }
+                            Ok(false) => {}
+                            Err(e) => tracing::warn!(error = %e, "cannot claim a lane"),
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot read due deliveries"),
+            }
+            let wait = match this.state.store.next_wakeup(now).await {
+                Ok(Some(t)) => (t - this.state.clock.now_ms()).clamp(1, POLL_MS),
+                _ => POLL_MS,
+            };
+            tokio::select! {
+                _ = this.state.wake.notified() => {}
+                _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
+                _ = stop.changed() => {}
+            }
+        }
+        // Graceful stop: wait for sends in flight (they finish and record their outcome).
+        let _ = this.lanes.acquire_many(MAX_CONCURRENT_LANES as u32).await;
+    }
+
+    /// Sends the next message of one destination and releases its lane with the next send slot.
+    async fn send_lane(&self, destination: &str, owner: &str) {
+        let started = self.state.clock.now_ms();
+        let next_slot = match self.send_one(destination, owner, started).await {
+            Ok(next) => next,
+            Err(e) => {
+                tracing::warn!(error = %e, "delivery attempt failed inside Fence");
+                started + self.state.interval_ms
+            }
+        };
+        if let Err(e) = self
+            .state
+            .store
+            .release_lane(destination, owner, next_slot)
+            .await
+        {
+            tracing::warn!(error = %e, "cannot release a lane; its lease will expire");
+        }
+    }
+
+    /// Returns when the destination may be sent to next.
+    async fn send_one(&self, destination: &str, claim: &str, now: i64) -> anyhow::Result<i64> {
+        let st = &self.state;
+        let batch = st
+            .store
+            .claim_batch(destination, claim, now, LEASE_MS)
+            .await?;
+        let Some(first) = batch.first() else {
+            return Ok(now);
+        };
+        let ids: Vec<String> = batch.iter().map(|d| d.id.clone()).collect();
+        let channel = st.store.channel_by_id(&first.channel_id).await?;
+        let org = st.store.org(&channel.org_id).await?;
+        let plan = Plan::parse(&org.plan).unwrap_or(Plan::Startup);
+        let kind = ChannelKind::parse(&channel.kind).map_err(anyhow::Error::msg)?;
+        let obj = serde_json::from_str::<serde_json::Value>(&channel.config)?
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        let config = ChannelConfig::from_json(&obj, kind)
+            .map_err(|e| anyhow::anyhow!("stored channel config: {e}"))?;
+        let url = WebhookUrl::from_trusted(
+            st.secrets
+                .decrypt(&channel.webhook_url_enc)?
+                .expose()
+                .clone(),
+        );
+
+        let alerts: Vec<Alert> = batch
+            .iter()
+            .flat_map(|d| d.alerts.iter().cloned())
+            .collect();
+        let mut mentions: Vec<String> = Vec::new();
+        for a in &alerts {
+            for m in config.mentions_for(a) {
+                if !mentions.contains(&m) {
+                    mentions.push(m);
+                }
+            }
+        }
+        let ctx = RenderContext {
+            base_url: &st.config.base_url,
+            org_id: &org.id,
+            kind,
+            format: config.format,
+            run_scan: plan.has_enterprise_features(),
+            signer: &st.signer,
+        };
+        let fallback = first.plain_fallback;
+        let message = if fallback {
+            plain(&alerts)
+        } else {
+            render(&ctx, &alerts, &mentions)
+        };
+
+        let sent_at = st.clock.now_ms();
+        let outcome = st.client.post(&url, &message).await;
+        let done = st.clock.now_ms();
+        let next_slot = sent_at + st.interval_ms;
+        match outcome {
+            SendOutcome::Delivered => {
+                st.store.mark_sent(claim, &ids, done).await?;
+                st.metrics.messages_sent.fetch_add(1, Ordering::Relaxed);
+                for d in &batch {
+                    st.metrics.observe_latency_ms(done - d.created_at);
+                }
+                if channel.state != "healthy" {
+                    st.store
+                        .set_channel_health(&channel.id, "healthy", None, None, done)
+                        .await?;
+                }
+                Ok(next_slot)
+            }
+            SendOutcome::RateLimited { retry_after } => {
+                st.metrics.rate_limited.fetch_add(1, Ordering::Relaxed);
+                st.store.mark_rate_limited(claim, &ids).await?;
+                Ok(done + retry_after.as_millis() as i64)
+            }
+            SendOutcome::Retryable { error } => {
+                st.metrics.send_failures.fetch_add(1, Ordering::Relaxed);
+                self.retry_or_die(claim, &batch, done, &error).await?;
+                Ok(next_slot)
+            }
+            SendOutcome::ChannelBroken { error } => {
+                st.metrics.send_failures.fetch_add(1, Ordering::Relaxed);
+                st.store.mark_held(claim, &ids, &error).await?;
+                let hint = hint_for(&error);
+                tracing::warn!(channel = %channel.id, error = %error, "channel stopped accepting messages; its deliveries are held");
+                if st
+                    .store
+                    .set_channel_health(&channel.id, "broken", Some(&error), Some(hint), done)
+                    .await?
+                {
+                    self.report_broken(
+                        &channel.org_id,
+                        &channel.id,
+                        &channel.name,
+                        &error,
+                        hint,
+                        done,
+                    )
+                    .await?;
+                }
+                Ok(next_slot)
+            }
+            SendOutcome::PayloadRejected { error } => {
+                st.metrics.send_failures.fetch_add(1, Ordering::Relaxed);
+                if fallback {
+                    st.store.mark_dead(claim, &ids, &error).await?;
+                } else {
+                    st.store.mark_plain_fallback(claim, &ids, &error).await?;
+                }
+                Ok(next_slot)
+            }
+            SendOutcome::Failed { error } => {
+                st.metrics.send_failures.fetch_add(1, Ordering::Relaxed);
+                st.store.mark_dead(claim, &ids, &error).await?;
+                Ok(next_slot)
+            }
+        }
+    }
+
+    /// Retryable failure: back off with jitter, or give up once the delivery is older than `max_retry_age`.
+    async fn retry_or_die(
+        &self,
+        claim: &str,
+        batch: &[DeliveryRow],
+        now: i64,
+        error: &str,
+    ) -> anyhow::Result<()> {
+        let mut dead = Vec::new();
+        for d in batch {
+            let first = d.first_attempt_at.unwrap_or(now);
+            if !self
+                .retry
+                .may_retry(Duration::from_millis((now - first).max(0) as u64))
+            {
+                dead.push(d.id.clone());
+                continue;
+            }
+            let jitter: f64 = rand::thread_rng().gen();
+            let delay = self.retry.backoff(d.attempts.max(1) as u32, jitter);
+            self.state
+                .store
+                .mark_retry(
+                    claim,
+                    std::slice::from_ref(&d.id),
+                    now + delay.as_millis() as i64,
+                    error,
+                )
+                .await?;
+        }
+        self.state.store.mark_dead(claim, &dead, error).await?;
+        Ok(())
+    }
+
+    /// Tells the organization's other healthy channels that one stopped accepting messages.
+    async fn report_broken(
+        &self,
+        org_id: &str,
+        channel_id: &str,
+        name: &str,
+        error: &str,
+        hint: &str,
+        now: i64,
+    ) -> anyhow::Result<()> {
+        let others: Vec<RoutableChannel> = self
+            .state
+            .store
+            .list_channels(org_id)
+            .await?
+            .into_iter()
+            .filter(|c| c.id != channel_id && c.state != "broken")
+            .filter_map(|c| {
+                let kind = ChannelKind::parse(&c.kind).ok()?;
+                let obj = serde_json::from_str::<serde_json::Value>(&c.config)
+                    .ok()?
+                    .as_object()
+                    .cloned()?;
+                Some(RoutableChannel {
+                    id: c.id,
+                    destination: c.destination,
+                    config: ChannelConfig::from_json(&obj, kind).ok()?,
+                })
+            })
+            .collect();
+        let alert = Alert::ChannelBroken(ChannelBrokenAlert {
+            channel_name: name.to_string(),
+            error: error.to_string(),
+            hint: hint.to_string(),
+        });
+        let ds = route(&others, org_id, &alert, now);
+        if !ds.is_empty() {
+            self.state.store.enqueue(&ds).await?;
+            self.state.wake.notify_one();
+        }
+        Ok(())
+    }
+}

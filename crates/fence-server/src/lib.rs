@@ -1,0 +1,17 @@
+//! Fence's server: configuration, the HTTP API (findings, channels, deliveries, health, metrics), the delivery
+//! dispatcher, and the wiring that starts them in one process.
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod channels;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod dispatcher;
+pub mod error;
+pub mod metrics;
+
+pub use app::{bootstrap, App, RunningApp};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::Config;

@@ -1,0 +1,16 @@
+//! Fence's Slack adapter: the only place that knows Slack's (and Mattermost's) wire formats — escaping, Block Kit
+//! limits, message rendering, webhook URL rules, the HTTP client and the classification of Slack's answers.
+
+pub mod answer;
+pub mod buttons;
+pub mod client;
+pub mod escape;
+pub mod limits;
+pub mod render;
+pub mod webhook;
+
+pub use answer::{classify, hint_for, SendOutcome};
+pub use buttons::{ButtonSigner, ButtonValue};
+pub use client::WebhookClient;
+pub use render::{render, RenderContext};
+pub use webhook::{WebhookHosts, WebhookUrl};

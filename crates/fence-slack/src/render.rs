@@ -1,0 +1,376 @@
+//! Renders alerts into Slack (or Mattermost) message JSON: one alert, or several coalesced into one message.
+//! Every value from a finding goes through [`bounded`] and every message passes [`check_message`].
+
+use crate::buttons::ButtonSigner;
+use crate::escape::bounded;
+use crate::limits::{self, check_message};
+use fence_core::alert::ChannelBrokenAlert;
+use fence_core::channel::Mention;
+use fence_core::{Alert, ChannelKind, MessageFormat, Severity, VulnerabilityAlert};
+use serde_json::{json, Value};
+
+/// How many findings a coalesced message lists individually (each with its own buttons).
+pub const COALESCE_LISTED: usize = 15;
+
+/// Everything rendering needs besides the alerts.
+#[derive(Debug, Clone, Copy)]
+pub struct RenderContext<'a> {
+    /// Public URL of Fence, without trailing slash; links in messages point under it.
+    pub base_url: &'a str,
+    pub org_id: &'a str,
+    pub kind: ChannelKind,
+    pub format: MessageFormat,
+    /// Whether the organization's plan offers the Run Scan button.
+    pub run_scan: bool,
+    pub signer: &'a ButtonSigner,
+}
+
+impl RenderContext<'_> {
+    fn finding_url(&self, id: &str) -> String {
+        format!("{}/findings/{}", self.base_url, url_segment(id))
+    }
+    fn findings_url(&self) -> String {
+        format!("{}/findings?status=open", self.base_url)
+    }
+}
+
+fn url_segment(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
+}
+
+/// Renders configured mentions in the syntax that notifies on this platform; unresolved names are dropped.
+pub fn render_mentions(kind: ChannelKind, mentions: &[String]) -> String {
+    let mut out = Vec::new();
+    for m in mentions {
+        let Ok(m) = Mention::parse(m) else { continue };
+        let s = match (kind, m) {
+            (_, Mention::User(id)) => format!("<@{id}>"),
+            (ChannelKind::Slack, Mention::Group(id)) => format!("<!subteam^{id}>"),
+            (ChannelKind::Slack, Mention::Channel(id)) => format!("<#{id}>"),
+            (ChannelKind::Slack, Mention::Here) => "<!here>".into(),
+            (ChannelKind::Slack, Mention::AtChannel) => "<!channel>".into(),
+            (ChannelKind::Slack, Mention::Everyone) => "<!everyone>".into(),
+            (ChannelKind::Slack, Mention::Name(_)) => continue,
+            (ChannelKind::Mattermost, Mention::Here) => "@here".into(),
+            (ChannelKind::Mattermost, Mention::AtChannel) => "@channel".into(),
+            (ChannelKind::Mattermost, Mention::Everyone) => "@all".into(),
+            (ChannelKind::Mattermost, Mention::Name(n)) if n.starts_with('@') => n,
+            (ChannelKind::Mattermost, _) => continue,
+        };
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out.join(" ")
+}
+
+/// Renders one or more alerts for one channel. Several vulnerability alerts become one coalesced message.
+pub fn render(ctx: &RenderContext<'_>, alerts: &[Alert], mentions: &[String]) -> Value {
+    let mention_text = render_mentions(ctx.kind, mentions);
+    let vulns: Vec<&VulnerabilityAlert> = alerts
+        .iter()
+        .filter_map(|a| match a {
+            Alert::Vulnerability(v) => Some(v),
+            _ => None,
+        })
+        .collect();
+    let msg = match alerts {
+        [Alert::Vulnerability(v)] => vulnerability(ctx, v, &mention_text),
+        [Alert::ChannelBroken(b)] => channel_broken(ctx, b, &mention_text),
+        _ if vulns.len() == alerts.len() && !vulns.is_empty() => {
+            coalesced(ctx, &vulns, &mention_text)
+        }
+        _ => plain(alerts),
+    };
+    debug_assert!(check_message(&msg).is_ok(), "{:?}", check_message(&msg));
+    if check_message(&msg).is_ok() {
+        msg
+    } else {
+        plain(alerts)
+    }
+}
+
+/// The minimal plain-text form, used when Slack rejects the rich payload.
+pub fn plain(alerts: &[Alert]) -> Value {
+    let mut lines = Vec::new();
+    for a in alerts.iter().take(50) {
+        lines.push(match a {
+            Alert::Vulnerability(v) => format!(
+                "{} {}: {} ({}){}",
+                v.severity.icon(),
+                v.severity.label(),
+                bounded(&v.title, 200),
+                bounded(&v.domain, 253),
+                v.cvss.map(|c| format!(" CVSS {c}")).unwrap_or_default()
+            ),
+            Alert::ChannelBroken(b) => format!(
+                "🔌 Channel {} stopped accepting messages: {}",
+                bounded(&b.channel_name, 100),
+                bounded(&b.error, 100)
+            ),
+        });
+    }
+    if alerts.len() > 50 {
+        lines.push(format!("…and {} more", alerts.len() - 50));
+    }
+    json!({ "text": fence_core::text::truncate_chars(&lines.join("\n"), limits::MAX_TEXT) })
+}
+
+fn headline_text(headline: &str, mentions: &str) -> String {
+    let text = if mentions.is_empty() {
+        headline.to_string()
+    } else {
+        format!("{headline} {mentions}")
+    };
+    fence_core::text::truncate_chars(&text, limits::MAX_TEXT)
+}
+
+fn severity_value(v: &VulnerabilityAlert) -> String {
+    match v.cvss {
+        Some(c) => format!("{} (CVSS {c})", v.severity.label()),
+        None => v.severity.label().to_string(),
+    }
+}
+
+fn vuln_headline(v: &VulnerabilityAlert) -> String {
+    let reopened = if v.reopened { " (Reopened)" } else { "" };
+    format!("{} {}{reopened}", v.severity.icon(), v.severity.headline())
+}
+
+/// (label, value) pairs of a vulnerability, values already escaped and bounded.
+fn vuln_fields(v: &VulnerabilityAlert) -> Vec<(&'static str, String, bool)> {
+    let mut f = vec![
+        ("Domain", bounded(&v.domain, 253), true),
+        ("Severity", severity_value(v), true),
+        ("Title", bounded(&v.title, 600), false),
+    ];
+    if let Some(cve) = &v.cve {
+        f.push(("CVE", bounded(cve, 40), true));
+    }
+    if let Some(o) = &v.owasp {
+        f.push(("OWASP", bounded(o, 200), true));
+    }
+    if let Some(c) = v.category {
+        f.push(("Type", c.display_name().to_string(), true));
+    }
+    if let Some(u) = &v.affected_url {
+        f.push(("Affected", bounded(u, 1000), false));
+    }
+    f
+}
+
+fn button(text: &str, action_id: &str) -> Value {
+    json!({"type": "button", "text": {"type": "plain_text", "text": text, "emoji": true}, "action_id": action_id})
+}
+
+fn finding_buttons(ctx: &RenderContext<'_>, v: &VulnerabilityAlert, suffix: &str) -> Vec<Value> {
+    let sign = |action: &str| ctx.signer.sign(action, ctx.org_id, &v.finding_id);
+    let mut view = button("View Details", &format!("view_details{suffix}"));
+    view["url"] = json!(ctx.finding_url(&v.finding_id));
+    let mut fp = button("Mark as False Positive", &format!("false_positive{suffix}"));
+    fp["value"] = json!(sign("false_positive"));
+    let mut snooze = button("Snooze (24h)", &format!("snooze{suffix}"));
+    snooze["value"] = json!(sign("snooze"));
+    let mut fix = button("Fix Instructions", &format!("fix_instructions{suffix}"));
+    fix["value"] = json!(sign("fix_instructions"));
+    let mut out = vec![view, fp, snooze, fix];
+    if ctx.run_scan {
+        let mut scan = button("Run Scan", &format!("run_scan{suffix}"));
+        scan["value"] = json!(ctx.signer.sign("run_scan", ctx.org_id, &v.domain));
+        out.push(scan);
+    }
+    out
+}
+
+fn header(text: &str) -> Value {
+    json!({"type": "header", "text": {"type": "plain_text", "text": fence_core::text::truncate_chars(text, limits::MAX_HEADER), "emoji": true}})
+}
+
+fn vulnerability(ctx: &RenderContext<'_>, v: &VulnerabilityAlert, mentions: &str) -> Value {
+    let headline = vuln_headline(v);
+    let fields = vuln_fields(v);
+    let fallback = format!(
+        "{headline}: {} ({})",
+        bounded(&v.title, 300),
+        bounded(&v.domain, 253)
+    );
+    match ctx.format {
+        MessageFormat::Blocks => {
+            let mut blocks = vec![header(&headline)];
+            if v.reopened {
+                blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": "↺ This finding was resolved and has been detected again."}]}));
+            }
+            let items: Vec<Value> = fields
+                .iter()
+                .map(|(label, value, _)| json!({"type": "mrkdwn", "text": format!("*{label}:*\n{value}")}))
+                .collect();
+            blocks.push(json!({"type": "section", "fields": items}));
+            blocks.push(json!({"type": "actions", "block_id": "fence_finding", "elements": finding_buttons(ctx, v, "")}));
+            json!({
+                "text": headline_text(&headline, mentions),
+                "attachments": [{"color": v.severity.color(), "fallback": fallback, "blocks": blocks}]
+            })
+        }
+        MessageFormat::Attachments => {
+            let mut att = json!({
+                "color": v.severity.color(),
+                "fallback": fallback,
+                "fields": fields.iter().map(|(label, value, short)| json!({"title": label, "value": value, "short": short})).collect::<Vec<_>>(),
+                "mrkdwn_in": ["fields"],
+            });
+            match ctx.kind {
+                ChannelKind::Slack => {
+                    let sign = |action: &str| ctx.signer.sign(action, ctx.org_id, &v.finding_id);
+                    let mut actions = vec![
+                        json!({"type": "button", "text": "View Details", "url": ctx.finding_url(&v.finding_id)}),
+                        json!({"type": "button", "name": "false_positive", "text": "Mark as False Positive", "value": sign("false_positive")}),
+                        json!({"type": "button", "name": "snooze", "text": "Snooze (24h)", "value": sign("snooze")}),
+                        json!({"type": "button", "name": "fix_instructions", "text": "Fix Instructions", "value": sign("fix_instructions")}),
+                    ];
+                    if ctx.run_scan {
+                        actions.push(json!({"type": "button", "name": "run_scan", "text": "Run Scan", "value": ctx.signer.sign("run_scan", ctx.org_id, &v.domain)}));
+                    }
+                    att["callback_id"] = json!("fence_finding");
+                    att["actions"] = json!(actions);
+                }
+                ChannelKind::Mattermost => {
+                    att["text"] = json!(format!(
+                        "[View Details]({})",
+                        ctx.finding_url(&v.finding_id)
+                    ));
+                }
+            }
+            if v.reopened {
+                att["pretext"] = json!("↺ This finding was resolved and has been detected again.");
+            }
+            json!({"text": headline_text(&headline, mentions), "attachments": [att]})
+        }
+    }
+}
+
+fn counts_phrase(vulns: &[&VulnerabilityAlert]) -> String {
+    Severity::ALL
+        .iter()
+        .filter_map(|s| {
+            let n = vulns.iter().filter(|v| v.severity == *s).count();
+            (n > 0).then(|| format!("{n} {}", s.as_str()))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn coalesced(ctx: &RenderContext<'_>, vulns: &[&VulnerabilityAlert], mentions: &str) -> Value {
+    let mut sorted: Vec<&VulnerabilityAlert> = vulns.to_vec();
+    sorted.sort_by(|a, b| {
+        b.severity.cmp(&a.severity).then_with(|| {
+            let (x, y) = (
+                a.cvss.map(|c| c.value()).unwrap_or(-1.0),
+                b.cvss.map(|c| c.value()).unwrap_or(-1.0),
+            );
+            y.total_cmp(&x)
+        })
+    });
+    let top = sorted.first().map(|v| v.severity).unwrap_or(Severity::Info);
+    let headline = format!(
+        "{} {} new vulnerabilities: {}",
+        top.icon(),
+        vulns.len(),
+        counts_phrase(vulns)
+    );
+    let listed = &sorted[..sorted.len().min(COALESCE_LISTED)];
+    let rest = &sorted[listed.len()..];
+    let line = |v: &VulnerabilityAlert| {
+        let reopened = if v.reopened { " _(reopened)_" } else { "" };
+        format!(
+            "{} *{}* — {} · {}{reopened}",
+            v.severity.dot(),
+            bounded(&v.title, 300),
+            bounded(&v.domain, 253),
+            severity_value(v)
+        )
+    };
+    let rest_text = if rest.is_empty() {
+        None
+    } else {
+        Some(format!(
+            "…and {} more ({}). <{}|View all open findings>",
+            rest.len(),
+            counts_phrase(rest),
+            ctx.findings_url()
+        ))
+    };
+    match ctx.format {
+        MessageFormat::Blocks => {
+            let mut blocks = vec![header(&headline)];
+            for (i, v) in listed.iter().enumerate() {
+                blocks
+                    .push(json!({"type": "section", "text": {"type": "mrkdwn", "text": line(v)}}));
+                blocks.push(json!({"type": "actions", "block_id": format!("fence_finding_{i}"), "elements": finding_buttons(ctx, v, &format!("_{i}"))}));
+            }
+            if let Some(t) = &rest_text {
+                blocks
+                    .push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": t}]}));
+            }
+            json!({"text": headline_text(&headline, mentions), "attachments": [{"color": top.color(), "fallback": headline, "blocks": blocks}]})
+        }
+        MessageFormat::Attachments => {
+            let mut lines: Vec<String> = listed
+                .iter()
+                .map(|v| match ctx.kind {
+                    ChannelKind::Slack => {
+                        format!("{} <{}|Details>", line(v), ctx.finding_url(&v.finding_id))
+                    }
+                    ChannelKind::Mattermost => {
+                        format!("{} [Details]({})", line(v), ctx.finding_url(&v.finding_id))
+                    }
+                })
+                .collect();
+            if let Some(t) = rest_text {
+                lines.push(match ctx.kind {
+                    ChannelKind::Slack => t,
+                    ChannelKind::Mattermost => format!(
+                        "…and {} more ({}). [View all open findings]({})",
+                        rest.len(),
+                        counts_phrase(rest),
+                        ctx.findings_url()
+                    ),
+                });
+            }
+            let text =
+                fence_core::text::truncate_chars(&lines.join("\n"), limits::MAX_SECTION_TEXT);
+            json!({"text": headline_text(&headline, mentions), "attachments": [{"color": top.color(), "fallback": headline, "text": text, "mrkdwn_in": ["text"]}]})
+        }
+    }
+}
+
+fn channel_broken(ctx: &RenderContext<'_>, b: &ChannelBrokenAlert, mentions: &str) -> Value {
+    let headline = format!(
+        "🔌 Slack channel {} stopped accepting messages: {}",
+        bounded(&b.channel_name, 80),
+        bounded(&b.error, 60)
+    );
+    let hint = bounded(&b.hint, 1000);
+    match ctx.format {
+        MessageFormat::Blocks => json!({
+            "text": headline_text(&headline, mentions),
+            "attachments": [{"color": "#FF0000", "fallback": headline, "blocks": [
+                {"type": "section", "text": {"type": "mrkdwn", "text": format!("*{headline}*\n{hint}\nIts alerts are held and will be sent once the channel is fixed.")}}
+            ]}]
+        }),
+        MessageFormat::Attachments => json!({
+            "text": headline_text(&headline, mentions),
+            "attachments": [{"color": "#FF0000", "fallback": headline, "text": format!("{hint}\nIts alerts are held and will be sent once the channel is fixed.")}]
+        }),
+    }
+}
+
+/// The "✅ Test from Fence" message, with a summary of what the channel will receive.
+pub fn test_message(kind: ChannelKind, summary: &str) -> Value {
+    let _ = kind;
+    json!({"text": format!("✅ Test from Fence\n{}", fence_core::text::truncate_chars(summary, 3000))})
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,122 @@
+-- Fence schema (SQLite). Times are milliseconds since the Unix epoch (INTEGER) so both dialects agree.
+CREATE TABLE organizations (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    plan TEXT NOT NULL,
+    slack_team_id TEXT,
+    triage_allow TEXT NOT NULL DEFAULT '[]',
+    created_at INTEGER NOT NULL
+);
+
+CREATE TABLE api_tokens (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES organizations(id),
+    token_hash TEXT NOT NULL UNIQUE,
+    scopes TEXT NOT NULL,
+    label TEXT,
+    created_at INTEGER NOT NULL
+);
+
+CREATE TABLE domains (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES organizations(id),
+    name TEXT NOT NULL,
+    monitor_certificates INTEGER NOT NULL DEFAULT 0,
+    port INTEGER NOT NULL DEFAULT 443,
+    renew_url TEXT,
+    tags TEXT NOT NULL DEFAULT '[]',
+    created_at INTEGER NOT NULL,
+    UNIQUE (org_id, name)
+);
+
+CREATE TABLE findings (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES organizations(id),
+    fingerprint TEXT NOT NULL,
+    domain TEXT NOT NULL,
+    title TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    severity_rank INTEGER NOT NULL,
+    cvss REAL,
+    cvss_vector TEXT,
+    cve TEXT,
+    owasp TEXT,
+    category TEXT,
+    affected_url TEXT,
+    description TEXT,
+    remediation TEXT,
+    scanner TEXT,
+    scan_id TEXT,
+    detected_at INTEGER,
+    status TEXT NOT NULL,
+    snoozed_until INTEGER,
+    first_seen INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    UNIQUE (org_id, fingerprint)
+);
+CREATE INDEX findings_org_id ON findings (org_id, id);
+
+CREATE TABLE channels (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES organizations(id),
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    webhook_url_enc TEXT NOT NULL,
+    webhook_hint TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    bot_token_enc TEXT,
+    slack_channel_id TEXT,
+    channel TEXT,
+    config TEXT NOT NULL,
+    state TEXT NOT NULL,
+    status_error TEXT,
+    status_hint TEXT,
+    status_since INTEGER,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX channels_org ON channels (org_id);
+
+CREATE TABLE deliveries (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL,
+    channel_id TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    alert_type TEXT NOT NULL,
+    finding_id TEXT,
+    alerts TEXT NOT NULL,
+    alert_count INTEGER NOT NULL,
+    severity_rank INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    plain_fallback INTEGER NOT NULL DEFAULT 0,
+    due_at INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    first_attempt_at INTEGER,
+    sent_at INTEGER,
+    last_error TEXT,
+    claim_token TEXT,
+    claim_until INTEGER
+);
+CREATE INDEX deliveries_state_due ON deliveries (state, due_at);
+CREATE INDEX deliveries_dest ON deliveries (destination, state, due_at);
+CREATE INDEX deliveries_channel ON deliveries (channel_id, state);
+
+CREATE TABLE lanes (
+    destination TEXT PRIMARY KEY,
+    next_slot_at INTEGER NOT NULL DEFAULT 0,
+    lease_owner TEXT,
+    lease_until INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE audit_log (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT,
+    detail TEXT,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX audit_org ON audit_log (org_id, id);

@@ -1,0 +1,161 @@
+//! Fence's storage: one `Store` over SQLite or PostgreSQL (sqlx `Any`), per-dialect migrations, and the
+//! repositories for organizations, tokens, findings, channels, the delivery outbox and its per-destination lanes.
+//!
+//! Portable SQL only: `$N` placeholders, BIGINT milliseconds for time, TEXT ids (UUIDv7, time-ordered).
+
+pub mod audit;
+pub mod channels;
+pub mod deliveries;
+pub mod findings;
+pub mod orgs;
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor, Row};
+use std::time::Duration;
+
+/// Errors from the store; `Conflict` and `NotFound` are expected outcomes the API maps to 409/404.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Which SQL dialect the store talks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// The database behind Fence.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    dialect: Dialect,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+impl Store {
+    /// Connects to `sqlite://path` (created when missing) or `postgres://…`.
+    pub async fn connect(url: &str) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let dialect = if url.starts_with("sqlite:") {
+            Dialect::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Dialect::Postgres
+        } else {
+            return Err(StoreError::Corrupt(
+                "database_url must start with sqlite:// or postgres://".into(),
+            ));
+        };
+        let pool = match dialect {
+            Dialect::Sqlite => {
+                let url = if url.contains('?') {
+                    url.to_string()
+                } else {
+                    format!("{url}?mode=rwc")
+                };
+                // One connection: SQLite allows one writer, and a single connection serialises transactions
+                // without SQLITE_BUSY upgrades. Statements are short; nothing holds it across network calls.
+                AnyPoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute("PRAGMA journal_mode=WAL").await?;
+                            conn.execute("PRAGMA synchronous=FULL").await?;
+                            conn.execute("PRAGMA busy_timeout=10000").await?;
+                            conn.execute("PRAGMA foreign_keys=ON").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&url)
+                    .await?
+            }
+            Dialect::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(10)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect(url)
+                    .await?
+            }
+        };
+        Ok(Store { pool, dialect })
+    }
+
+    /// Applies the dialect's pending migrations.
+    pub async fn migrate(&self) -> Result<()> {
+        match self.dialect {
+            Dialect::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
+            Dialect::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
+        }
+        Ok(())
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Whether the database answers (`/readyz`).
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").fetch_one(&self.pool).await.is_ok()
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// A new time-ordered id.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// `$start, $start+1, …` for `n` values.
+pub(crate) fn placeholders(start: usize, n: usize) -> String {
+    (start..start + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `($1, $2), ($3, $4)` for `rows` rows of `cols` columns.
+pub(crate) fn row_placeholders(rows: usize, cols: usize) -> String {
+    (0..rows)
+        .map(|r| format!("({})", placeholders(1 + r * cols, cols)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub(crate) fn get_str(row: &AnyRow, col: &str) -> Result<String> {
+    row.try_get::<String, _>(col).map_err(StoreError::Db)
+}
+
+pub(crate) fn get_opt_str(row: &AnyRow, col: &str) -> Result<Option<String>> {
+    row.try_get::<Option<String>, _>(col)
+        .map_err(StoreError::Db)
+}
+
+pub(crate) fn get_i64(row: &AnyRow, col: &str) -> Result<i64> {
+    row.try_get::<i64, _>(col).map_err(StoreError::Db)
+}
+
+pub(crate) fn get_opt_i64(row: &AnyRow, col: &str) -> Result<Option<i64>> {
+    row.try_get::<Option<i64>, _>(col).map_err(StoreError::Db)
+}

@@ -1,0 +1,178 @@
+//! Organizations (tenants, with a plan) and their API tokens (stored as SHA-256 hashes, with scopes).
+
+use crate::{get_opt_str, get_str, new_id, Result, Store, StoreError};
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Org {
+    pub id: String,
+    pub name: String,
+    pub plan: String,
+    pub slack_team_id: Option<String>,
+    pub triage_allow: Vec<String>,
+}
+
+/// A token's organization and scopes, once the bearer value matched a stored hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenGrant {
+    pub token_id: String,
+    pub org_id: String,
+    pub scopes: Vec<String>,
+}
+
+/// SHA-256 of a token value; tokens are long random strings, so a fast hash is enough.
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn org_from(row: &sqlx::any::AnyRow) -> Result<Org> {
+    let allow = get_str(row, "triage_allow")?;
+    Ok(Org {
+        id: get_str(row, "id")?,
+        name: get_str(row, "name")?,
+        plan: get_str(row, "plan")?,
+        slack_team_id: get_opt_str(row, "slack_team_id")?,
+        triage_allow: serde_json::from_str(&allow)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+    })
+}
+
+impl Store {
+    pub async fn create_org(&self, name: &str, plan: &str, now: i64) -> Result<Org> {
+        let id = new_id();
+        let res = sqlx::query(
+            "INSERT INTO organizations (id, name, plan, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&id)
+        .bind(name)
+        .bind(plan)
+        .bind(now)
+        .execute(&self.pool)
+        .await;
+        match res {
+            Ok(_) => Ok(Org {
+                id,
+                name: name.into(),
+                plan: plan.into(),
+                slack_team_id: None,
+                triage_allow: vec![],
+            }),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::Conflict(
+                format!("an organization named {name:?} already exists"),
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn org_by_name(&self, name: &str) -> Result<Org> {
+        let row = sqlx::query("SELECT * FROM organizations WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref()
+            .map(org_from)
+            .transpose()?
+            .ok_or(StoreError::NotFound)
+    }
+
+    pub async fn org(&self, id: &str) -> Result<Org> {
+        let row = sqlx::query("SELECT * FROM organizations WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref()
+            .map(org_from)
+            .transpose()?
+            .ok_or(StoreError::NotFound)
+    }
+
+    pub async fn count_orgs(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM organizations")
+            .fetch_one(&self.pool)
+            .await?;
+        crate::get_i64(&row, "n")
+    }
+
+    pub async fn set_org_plan(&self, name: &str, plan: &str) -> Result<()> {
+        let r = sqlx::query("UPDATE organizations SET plan = $1 WHERE name = $2")
+            .bind(plan)
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    pub async fn update_org_slack(
+        &self,
+        id: &str,
+        slack_team_id: Option<&str>,
+        triage_allow: &[String],
+    ) -> Result<()> {
+        let allow =
+            serde_json::to_string(triage_allow).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        sqlx::query("UPDATE organizations SET slack_team_id = $1, triage_allow = $2 WHERE id = $3")
+            .bind(slack_team_id)
+            .bind(allow)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Stores a token's hash with its scopes; the value itself is never stored.
+    pub async fn create_token(
+        &self,
+        org_id: &str,
+        token: &str,
+        scopes: &[String],
+        label: Option<&str>,
+        now: i64,
+    ) -> Result<String> {
+        let id = new_id();
+        let res = sqlx::query("INSERT INTO api_tokens (id, org_id, token_hash, scopes, label, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&id)
+            .bind(org_id)
+            .bind(hash_token(token))
+            .bind(scopes.join(","))
+            .bind(label)
+            .bind(now)
+            .execute(&self.pool)
+            .await;
+        match res {
+            Ok(_) => Ok(id),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(StoreError::Conflict("this token already exists".into()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn token_exists(&self, token: &str) -> Result<bool> {
+        let row = sqlx::query("SELECT id FROM api_tokens WHERE token_hash = $1")
+            .bind(hash_token(token))
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    /// Looks a bearer token up by its hash.
+    pub async fn authenticate(&self, token: &str) -> Result<Option<TokenGrant>> {
+        let row = sqlx::query("SELECT id, org_id, scopes FROM api_tokens WHERE token_hash = $1")
+            .bind(hash_token(token))
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(TokenGrant {
+            token_id: get_str(&row, "id")?,
+            org_id: get_str(&row, "org_id")?,
+            scopes: get_str(&row, "scopes")?
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+        }))
+    }
+}

@@ -1,0 +1,348 @@
+//! The `fence` command: serve, migrate, organizations, tokens, configuration checks and webhook checks.
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use fence_core::{ChannelKind, Plan};
+use fence_server::config::Config;
+use fence_server::{App, Clock, SystemClock};
+use fence_store::Store;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "fence",
+    about = "Fence: security findings to Slack alerts, paced, durable and actionable.",
+    version
+)]
+struct Cli {
+    /// Configuration file (default: ./fence.toml when present).
+    #[arg(long, global = true, env = "FENCE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Machine-readable output.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the HTTP API and the delivery workers.
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage organizations.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Check the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Send a test message to a webhook URL and print Slack's answer with the troubleshooting hint.
+    CheckWebhook {
+        url: String,
+        /// `slack` or `mattermost`.
+        #[arg(long, default_value = "slack")]
+        r#type: String,
+    },
+    /// Print the version.
+    Version,
+}
+
+#[derive(Subcommand, Debug)]
+enum OrgCommand {
+    /// Create an organization.
+    Create {
+        name: String,
+        #[arg(long, default_value = "startup")]
+        plan: String,
+    },
+    /// Change an organization's plan.
+    SetPlan { name: String, plan: String },
+}
+
+#[derive(Subcommand, Debug)]
+enum TokenCommand {
+    /// Create an API token; prints the token alone on stdout (it is shown only once).
+    Create(TokenCreate),
+}
+
+#[derive(Args, Debug)]
+struct TokenCreate {
+    #[arg(long, default_value = "default")]
+    org: String,
+    /// Comma-separated: ingest, read, admin.
+    #[arg(long, default_value = "ingest")]
+    scopes: String,
+    #[arg(long)]
+    label: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum ConfigCommand {
+    /// Validate the configuration and print it without secrets.
+    Check,
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FENCE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    init_tracing();
+    if let Err(e) = run(cli).await {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    if config.database_url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
+    }
+    let store = Store::connect(&config.database_url)
+        .await
+        .context("cannot open the database (database_url)")?;
+    store
+        .migrate()
+        .await
+        .context("cannot migrate the database")?;
+    Ok(store)
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Version = cli.command {
+        if cli.json {
+            println!(
+                "{}",
+                serde_json::json!({"version": env!("CARGO_PKG_VERSION")})
+            );
+        } else {
+            println!("fence {}", env!("CARGO_PKG_VERSION"));
+        }
+        return Ok(());
+    }
+    let config = Config::load(cli.config.as_deref())?;
+    let now = SystemClock.now_ms();
+    match cli.command {
+        Command::Serve => serve(config, cli.json).await,
+        Command::Migrate => {
+            open_store(&config).await?;
+            println!(
+                "{}",
+                if cli.json {
+                    serde_json::json!({"migrated": true}).to_string()
+                } else {
+                    "database is up to date".into()
+                }
+            );
+            Ok(())
+        }
+        Command::Org(OrgCommand::Create { name, plan }) => {
+            let plan = Plan::parse(&plan).map_err(anyhow::Error::msg)?;
+            let store = open_store(&config).await?;
+            let org = store.create_org(&name, plan.as_str(), now).await?;
+            if cli.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"id": org.id, "name": org.name, "plan": org.plan})
+                );
+            } else {
+                println!("created organization {} (plan {})", org.name, org.plan);
+            }
+            Ok(())
+        }
+        Command::Org(OrgCommand::SetPlan { name, plan }) => {
+            let plan = Plan::parse(&plan).map_err(anyhow::Error::msg)?;
+            let store = open_store(&config).await?;
+            store
+                .set_org_plan(&name, plan.as_str())
+                .await
+                .map_err(|e| match e {
+                    fence_store::StoreError::NotFound => {
+                        anyhow::anyhow!("no organization named {name:?}")
+                    }
+                    other => other.into(),
+                })?;
+            let count = store
+                .count_channels(&store.org_by_name(&name).await?.id)
+                .await?;
+            if let Some(limit) = plan.channel_limit() {
+                if count > i64::from(limit) {
+                    eprintln!("note: {name} has {count} channels, above the {plan} plan's {limit}; they keep working, but no new channel can be added");
+                }
+            }
+            println!(
+                "{}",
+                if cli.json {
+                    serde_json::json!({"name": name, "plan": plan.as_str()}).to_string()
+                } else {
+                    format!("{name} is now on the {plan} plan")
+                }
+            );
+            Ok(())
+        }
+        Command::Token(TokenCommand::Create(t)) => {
+            let scopes: Vec<String> = t
+                .scopes
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
+            if scopes.is_empty() {
+                anyhow::bail!("--scopes: give at least one of ingest, read, admin");
+            }
+            for s in &scopes {
+                fence_server::auth::Scope::parse(s)
+                    .map_err(|e| anyhow::anyhow!("--scopes: {e}"))?;
+            }
+            let store = open_store(&config).await?;
+            let org = store.org_by_name(&t.org).await.map_err(|_| {
+                anyhow::anyhow!("no organization named {:?} (fence org create NAME)", t.org)
+            })?;
+            let token = fence_server::crypto::new_token();
+            store
+                .create_token(&org.id, &token, &scopes, t.label.as_deref(), now)
+                .await?;
+            if cli.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"token": token, "org": org.name, "scopes": scopes})
+                );
+            } else {
+                println!("{token}");
+            }
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Check) => {
+            let summary = serde_json::json!({
+                "listen": config.listen,
+                "base_url": config.base_url,
+                "data_dir": config.data_dir.display().to_string(),
+                "database": if config.database_url.starts_with("sqlite:") { "sqlite" } else { "postgres" },
+                "secret_key": if config.secret_key.is_some() { "configured" } else { "generated in data_dir" },
+                "bootstrap_token": config.bootstrap_token.is_some(),
+                "default_plan": config.default_plan.as_str(),
+                "slack": {"signing_secret": config.slack.signing_secret.is_some(), "oauth": config.slack.client_id.is_some(), "api_url": config.slack.api_url},
+                "delivery": {"webhook_hosts": config.delivery.webhook_hosts, "rate_per_second": config.delivery.rate_per_second, "max_retry_age_seconds": config.delivery.max_retry_age.as_secs()},
+                "scan": {"allow_private_targets": config.scan.allow_private_targets, "workers": config.scan.workers},
+            });
+            if cli.json {
+                println!("{summary}");
+            } else {
+                println!(
+                    "configuration is valid\n{}",
+                    serde_json::to_string_pretty(&summary)?
+                );
+            }
+            Ok(())
+        }
+        Command::CheckWebhook { url, r#type } => {
+            check_webhook(&config, &url, &r#type, cli.json).await
+        }
+        Command::Version => Ok(()),
+    }
+}
+
+async fn check_webhook(config: &Config, url: &str, kind: &str, json: bool) -> anyhow::Result<()> {
+    let kind = ChannelKind::parse(kind).map_err(anyhow::Error::msg)?;
+    let hosts = fence_slack::WebhookHosts::parse(&config.delivery.webhook_hosts)
+        .map_err(anyhow::Error::msg)?;
+    let url = fence_slack::WebhookUrl::parse(url, kind, &hosts)
+        .map_err(|e| anyhow::anyhow!("webhook URL {e}"))?;
+    let client = fence_slack::WebhookClient::new(std::time::Duration::from_secs(10))
+        .map_err(anyhow::Error::msg)?;
+    let outcome = client
+        .post(
+            &url,
+            &fence_slack::render::test_message(kind, "Sent by `fence check-webhook`."),
+        )
+        .await;
+    let (ok, error) = match &outcome {
+        fence_slack::SendOutcome::Delivered => (true, None),
+        fence_slack::SendOutcome::RateLimited { .. } => (false, Some("rate_limited".to_string())),
+        fence_slack::SendOutcome::Retryable { error }
+        | fence_slack::SendOutcome::ChannelBroken { error }
+        | fence_slack::SendOutcome::PayloadRejected { error }
+        | fence_slack::SendOutcome::Failed { error } => (false, Some(error.clone())),
+    };
+    let hint = error.as_deref().map(fence_slack::hint_for);
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"ok": ok, "webhook": url.hint(), "error": error, "hint": hint})
+        );
+    } else if ok {
+        println!("ok: {} accepted the test message", url.hint());
+    } else {
+        println!(
+            "failed: {} answered {}\nhint: {}",
+            url.hint(),
+            error.as_deref().unwrap_or("?"),
+            hint.unwrap_or("")
+        );
+    }
+    if ok {
+        Ok(())
+    } else {
+        std::process::exit(2)
+    }
+}
+
+async fn serve(config: Config, json: bool) -> anyhow::Result<()> {
+    let base_url = config.base_url.clone();
+    let (app, boot) = App::build(config, Arc::new(SystemClock)).await?;
+    let running = app.start().await?;
+    let url = running.url();
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"listening": url, "base_url": base_url, "created_org": boot.created_org, "token": boot.generated_token})
+        );
+    } else {
+        println!("Fence is listening on {url} (public URL {base_url})");
+        if boot.created_org {
+            println!("Created the default organization.");
+        }
+        if let Some(t) = &boot.generated_token {
+            println!("Admin API token (shown once, keep it safe):\n  {t}\nTry: curl -H 'Authorization: Bearer {t}' {url}/api/v1/org");
+        }
+    }
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing in-flight sends");
+    running.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
