@@ -55,13 +55,12 @@ pub async fn bootstrap(store: &Store, config: &Config, now: i64) -> anyhow::Resu
         .map(|s| s.to_string())
         .collect();
     match &config.bootstrap_token {
-        Some(t) => {
-            if !store.token_exists(t.expose()).await? {
-                store
-                    .create_token(&org.id, t.expose(), &scopes, Some("bootstrap"), now)
-                    .await?;
-            }
+        Some(t) if !store.token_exists(t.expose()).await? => {
+            store
+                .create_token(&org.id, t.expose(), &scopes, Some("bootstrap"), now)
+                .await?;
         }
+        Some(_) => {}
         None if out.created_org => {
             let t = new_token();
             store

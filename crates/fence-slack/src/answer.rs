@@ -151,7 +151,7 @@ fn error_code(body: &str) -> String {
 
 fn mattermost_error_id(body: &str) -> Option<String> {
     let v: serde_json::Value = serde_json::from_str(body.trim()).ok()?;
-    v.get("id").and_then(|i| i.as_str()).map(|s| sanitize(s))
+    v.get("id").and_then(|i| i.as_str()).map(sanitize)
 }
 
 /// Keeps an error code short and free of anything that could be a secret or markup.

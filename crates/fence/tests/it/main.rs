@@ -1,0 +1,10 @@
+//! End-to-end tests: Fence over HTTP against the test kit's fake Slack, on SQLite always and on PostgreSQL when
+//! `FENCE_TEST_DATABASE_URL` is set.
+
+mod support;
+
+mod channels;
+mod cli;
+mod delivery;
+mod findings;
+mod secrets;
