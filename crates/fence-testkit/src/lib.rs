@@ -108,7 +108,11 @@ impl FakeSlack {
 
     /// Queues answers for a hook, used in order before falling back to its default.
     pub fn script(&self, hook: &str, answers: impl IntoIterator<Item = Answer>) {
-        lock(&self.inner).scripts.entry(hook.to_string()).or_default().extend(answers);
+        lock(&self.inner)
+            .scripts
+            .entry(hook.to_string())
+            .or_default()
+            .extend(answers);
     }
 
     /// Sets the answer a hook gives once its script is used up (e.g. a revoked webhook).
@@ -123,12 +127,22 @@ impl FakeSlack {
 
     /// Messages accepted (answered 200) for a hook.
     pub fn accepted(&self, hook: &str) -> Vec<Received> {
-        lock(&self.inner).received.iter().filter(|r| r.hook == hook && r.status == 200).cloned().collect()
+        lock(&self.inner)
+            .received
+            .iter()
+            .filter(|r| r.hook == hook && r.status == 200)
+            .cloned()
+            .collect()
     }
 
     /// Every request for a hook, whatever the answer.
     pub fn requests(&self, hook: &str) -> Vec<Received> {
-        lock(&self.inner).received.iter().filter(|r| r.hook == hook).cloned().collect()
+        lock(&self.inner)
+            .received
+            .iter()
+            .filter(|r| r.hook == hook)
+            .cloned()
+            .collect()
     }
 
     /// Every request received.
@@ -154,7 +168,12 @@ impl FakeSlack {
     }
 
     /// Waits until `pred` holds over the accepted messages of `hook`.
-    pub async fn wait_until(&self, hook: &str, timeout: Duration, pred: impl Fn(&[Received]) -> bool) -> Vec<Received> {
+    pub async fn wait_until(
+        &self,
+        hook: &str,
+        timeout: Duration,
+        pred: impl Fn(&[Received]) -> bool,
+    ) -> Vec<Received> {
         let deadline = Instant::now() + timeout;
         loop {
             let got = self.accepted(hook);
@@ -174,7 +193,10 @@ async fn answer_for(inner: &Arc<Mutex<Inner>>, hook: &str, body: &Bytes) -> (Ans
     if matches!(answer, Answer::Ok | Answer::Slow(_)) {
         if let Some(min) = g.min_interval {
             let now = Instant::now();
-            if g.last_accepted.get(hook).is_some_and(|last| now.duration_since(*last) < min) {
+            if g.last_accepted
+                .get(hook)
+                .is_some_and(|last| now.duration_since(*last) < min)
+            {
                 paced_out = true;
             } else {
                 g.last_accepted.insert(hook.to_string(), now);
@@ -186,19 +208,30 @@ async fn answer_for(inner: &Arc<Mutex<Inner>>, hook: &str, body: &Bytes) -> (Ans
 }
 
 fn record(inner: &Arc<Mutex<Inner>>, hook: &str, body: &Bytes, status: u16) {
-    let body = serde_json::from_slice(body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()));
+    let body = serde_json::from_slice(body)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()));
     let mut g = lock(inner);
     if status == 429 {
         g.rejected_429 += 1;
     }
-    g.received.push(Received { hook: hook.to_string(), body, at: Instant::now(), status });
+    g.received.push(Received {
+        hook: hook.to_string(),
+        body,
+        at: Instant::now(),
+        status,
+    });
 }
 
 async fn respond(inner: Arc<Mutex<Inner>>, hook: String, body: Bytes) -> Response {
     let (answer, paced_out) = answer_for(&inner, &hook, &body).await;
     if paced_out {
         record(&inner, &hook, &body, 429);
-        return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")], "rate_limited").into_response();
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", "1")],
+            "rate_limited",
+        )
+            .into_response();
     }
     match answer {
         Answer::Ok => {
@@ -212,15 +245,29 @@ async fn respond(inner: Arc<Mutex<Inner>>, hook: String, body: Bytes) -> Respons
         }
         Answer::RateLimited(secs) => {
             record(&inner, &hook, &body, 429);
-            (StatusCode::TOO_MANY_REQUESTS, [("retry-after", secs.to_string())], "rate_limited").into_response()
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                [("retry-after", secs.to_string())],
+                "rate_limited",
+            )
+                .into_response()
         }
         Answer::Status(code, text) => {
             record(&inner, &hook, &body, code);
-            (StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), [("content-type", "text/html")], text).into_response()
+            (
+                StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                [("content-type", "text/html")],
+                text,
+            )
+                .into_response()
         }
         Answer::Json(code, v) => {
             record(&inner, &hook, &body, code);
-            (StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), axum::Json(v)).into_response()
+            (
+                StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                axum::Json(v),
+            )
+                .into_response()
         }
         Answer::Drop => {
             record(&inner, &hook, &body, 0);
@@ -231,10 +278,19 @@ async fn respond(inner: Arc<Mutex<Inner>>, hook: String, body: Bytes) -> Respons
     }
 }
 
-async fn webhook(State(inner): State<Arc<Mutex<Inner>>>, Path((_t, _b, hook)): Path<(String, String, String)>, _h: HeaderMap, body: Bytes) -> Response {
+async fn webhook(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    Path((_t, _b, hook)): Path<(String, String, String)>,
+    _h: HeaderMap,
+    body: Bytes,
+) -> Response {
     respond(inner, hook, body).await
 }
 
-async fn mattermost_hook(State(inner): State<Arc<Mutex<Inner>>>, Path(hook): Path<String>, body: Bytes) -> Response {
+async fn mattermost_hook(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    Path(hook): Path<String>,
+    body: Bytes,
+) -> Response {
     respond(inner, hook, body).await
 }

@@ -20,20 +20,46 @@ fn version_prints_the_version() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = fence(dir.path(), &["version"], &[]);
     assert!(out.status.success());
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("fence {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("fence {}", env!("CARGO_PKG_VERSION"))
+    );
 }
 
 #[test]
 fn config_check_names_unknown_keys_and_accepts_valid_files() {
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("fence.toml"), "listen = \"127.0.0.1:9999\"\n[delivery]\nrate_per_secnd = 2\n").expect("write");
+    std::fs::write(
+        dir.path().join("fence.toml"),
+        "listen = \"127.0.0.1:9999\"\n[delivery]\nrate_per_secnd = 2\n",
+    )
+    .expect("write");
     let out = fence(dir.path(), &["config", "check"], &[]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("`delivery.rate_per_secnd`"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("`delivery.rate_per_secnd`"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
-    std::fs::write(dir.path().join("fence.toml"), "listen = \"127.0.0.1:9999\"\n").expect("write");
-    let out = fence(dir.path(), &["config", "check", "--json"], &[("FENCE_DELIVERY__RATE_PER_SECOND", "2"), ("FENCE_SLACK__SIGNING_SECRET", "s3cr3t-signing")]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::write(
+        dir.path().join("fence.toml"),
+        "listen = \"127.0.0.1:9999\"\n",
+    )
+    .expect("write");
+    let out = fence(
+        dir.path(),
+        &["config", "check", "--json"],
+        &[
+            ("FENCE_DELIVERY__RATE_PER_SECOND", "2"),
+            ("FENCE_SLACK__SIGNING_SECRET", "s3cr3t-signing"),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["listen"], "127.0.0.1:9999");
     assert_eq!(v["delivery"]["rate_per_second"], 2.0);
@@ -41,28 +67,76 @@ fn config_check_names_unknown_keys_and_accepts_valid_files() {
     assert!(!String::from_utf8_lossy(&out.stdout).contains("s3cr3t-signing"));
 
     let out = fence(dir.path(), &["config", "check"], &[("FENCE_LISTN", "x")]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("`listn`") && String::from_utf8_lossy(&out.stderr).contains("FENCE_LISTN"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("`listn`")
+            && String::from_utf8_lossy(&out.stderr).contains("FENCE_LISTN")
+    );
 }
 
 #[test]
 fn org_and_token_commands_work_against_the_database() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = fence(dir.path(), &["migrate"], &[]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(dir.path().join("fence-data/fence.db").exists(), "SQLite in ./fence-data by default");
-    let out = fence(dir.path(), &["org", "create", "acme", "--plan", "enterprise"], &[]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = fence(dir.path(), &["org", "create", "acme", "--plan", "enterprise"], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        dir.path().join("fence-data/fence.db").exists(),
+        "SQLite in ./fence-data by default"
+    );
+    let out = fence(
+        dir.path(),
+        &["org", "create", "acme", "--plan", "enterprise"],
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = fence(
+        dir.path(),
+        &["org", "create", "acme", "--plan", "enterprise"],
+        &[],
+    );
     assert!(!out.status.success(), "duplicate names are refused");
-    let out = fence(dir.path(), &["org", "create", "gold", "--plan", "platinum"], &[]);
+    let out = fence(
+        dir.path(),
+        &["org", "create", "gold", "--plan", "platinum"],
+        &[],
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown plan"));
-    let out = fence(dir.path(), &["token", "create", "--org", "acme", "--scopes", "ingest,read"], &[]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = fence(
+        dir.path(),
+        &[
+            "token",
+            "create",
+            "--org",
+            "acme",
+            "--scopes",
+            "ingest,read",
+        ],
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    assert!(token.starts_with("fence_") && !token.contains(char::is_whitespace), "the token alone: {token:?}");
+    assert!(
+        token.starts_with("fence_") && !token.contains(char::is_whitespace),
+        "the token alone: {token:?}"
+    );
     let out = fence(dir.path(), &["org", "set-plan", "acme", "startup"], &[]);
     assert!(out.status.success());
-    let out = fence(dir.path(), &["token", "create", "--org", "acme", "--scopes", "root"], &[]);
+    let out = fence(
+        dir.path(),
+        &["token", "create", "--org", "acme", "--scopes", "root"],
+        &[],
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown scope"));
 }
 
@@ -73,7 +147,10 @@ struct Server {
 }
 
 fn start_server(dir: &std::path::Path, port: u16, db: &Db) -> Server {
-    let toml = config_toml(dir, db, "").replace("listen = \"127.0.0.1:0\"", &format!("listen = \"127.0.0.1:{port}\""));
+    let toml = config_toml(dir, db, "").replace(
+        "listen = \"127.0.0.1:0\"",
+        &format!("listen = \"127.0.0.1:{port}\""),
+    );
     let cfg = dir.join("fence.toml");
     std::fs::write(&cfg, toml).expect("config");
     let child = Command::new(env!("CARGO_BIN_EXE_fence"))
@@ -82,14 +159,22 @@ fn start_server(dir: &std::path::Path, port: u16, db: &Db) -> Server {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn");
-    Server { child, base: format!("http://127.0.0.1:{port}") }
+    Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    }
 }
 
 async fn wait_ready(base: &str) {
     let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
-        if http.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status() == 200) {
+        if http
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -102,7 +187,11 @@ pub fn counted(msgs: &[Received]) -> usize {
     msgs.iter()
         .map(|m| {
             let text = m.body["text"].as_str().unwrap_or_default();
-            text.split(" new vulnerabilities").next().and_then(|n| n.split_whitespace().last()).and_then(|n| n.parse::<usize>().ok()).unwrap_or(1)
+            text.split(" new vulnerabilities")
+                .next()
+                .and_then(|n| n.split_whitespace().last())
+                .and_then(|n| n.parse::<usize>().ok())
+                .unwrap_or(1)
         })
         .sum()
 }
@@ -111,7 +200,11 @@ async fn kill_nine_during_an_outage_loses_nothing(db: Db) {
     let slack = FakeSlack::start().await.expect("fake slack");
     slack.set_default("outage", Answer::Status(503, "".into()));
     let dir = tempfile::tempdir().expect("tempdir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port();
     let mut server = start_server(dir.path(), port, &db);
     wait_ready(&server.base).await;
     let http = reqwest::Client::new();
@@ -126,7 +219,13 @@ async fn kill_nine_during_an_outage_loses_nothing(db: Db) {
     let mut accepted = 0;
     for batch in 0..5 {
         let findings: Vec<Value> = (0..10).map(|i| json!({"domain": "example.com", "title": format!("finding {batch}-{i}"), "severity": "high"})).collect();
-        let r = http.post(format!("{}/api/v1/findings", server.base)).bearer_auth(ADMIN_TOKEN).json(&json!({"findings": findings})).send().await.expect("ingest");
+        let r = http
+            .post(format!("{}/api/v1/findings", server.base))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&json!({"findings": findings}))
+            .send()
+            .await
+            .expect("ingest");
         assert_eq!(r.status(), 202);
         accepted += 10;
     }
@@ -141,10 +240,21 @@ async fn kill_nine_during_an_outage_loses_nothing(db: Db) {
     slack.set_default("outage", Answer::Ok);
     let mut server = start_server(dir.path(), port, &db);
     wait_ready(&server.base).await;
-    let got = slack.wait_until("outage", Duration::from_secs(90), |m| counted(m) >= accepted).await;
+    let got = slack
+        .wait_until("outage", Duration::from_secs(90), |m| {
+            counted(m) >= accepted
+        })
+        .await;
     let text: String = got.iter().map(|m| m.body.to_string()).collect();
-    assert!(counted(&got) >= accepted, "all {accepted} findings reached Slack after kill -9 and restart: {}", counted(&got));
-    assert!(text.contains("50 new vulnerabilities") || counted(&got) >= accepted, "{text}");
+    assert!(
+        counted(&got) >= accepted,
+        "all {accepted} findings reached Slack after kill -9 and restart: {}",
+        counted(&got)
+    );
+    assert!(
+        text.contains("50 new vulnerabilities") || counted(&got) >= accepted,
+        "{text}"
+    );
     server.child.kill().expect("stop");
     let _ = server.child.wait();
 }

@@ -19,7 +19,9 @@ pub enum Db {
 impl Db {
     /// A new empty PostgreSQL database, when `FENCE_TEST_DATABASE_URL` points at a server.
     pub async fn postgres() -> Option<Db> {
-        let base = std::env::var("FENCE_TEST_DATABASE_URL").ok().filter(|s| !s.is_empty())?;
+        let base = std::env::var("FENCE_TEST_DATABASE_URL")
+            .ok()
+            .filter(|s| !s.is_empty())?;
         Some(Db::Postgres(fresh_pg_database(&base).await))
     }
 }
@@ -28,10 +30,18 @@ pub async fn fresh_pg_database(base: &str) -> String {
     use sqlx::Connection;
     sqlx::any::install_default_drivers();
     let name = format!("fence_test_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::AnyConnection::connect(base).await.expect("connect to FENCE_TEST_DATABASE_URL");
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create test database");
+    let mut conn = sqlx::AnyConnection::connect(base)
+        .await
+        .expect("connect to FENCE_TEST_DATABASE_URL");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
     let (prefix, rest) = base.rsplit_once('/').expect("database URL has a path");
-    let query = rest.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
+    let query = rest
+        .split_once('?')
+        .map(|(_, q)| format!("?{q}"))
+        .unwrap_or_default();
     format!("{prefix}/{name}{query}")
 }
 
@@ -48,7 +58,9 @@ macro_rules! both_dbs {
             async fn postgres() {
                 match $crate::support::Db::postgres().await {
                     Some(db) => super::$name(db).await,
-                    None => eprintln!("FENCE_TEST_DATABASE_URL is not set: PostgreSQL variant not run"),
+                    None => {
+                        eprintln!("FENCE_TEST_DATABASE_URL is not set: PostgreSQL variant not run")
+                    }
                 }
             }
         }
@@ -93,38 +105,67 @@ impl TestApp {
     pub async fn spawn_full(db: Db, extra: &str, delivery: &str) -> TestApp {
         let slack = FakeSlack::start().await.expect("fake slack");
         let dir = tempfile::tempdir().expect("tempdir");
-        let config = Config::from_sources(Some(&config_toml_full(dir.path(), &db, extra, delivery)), None, &[]).expect("test config");
-        let (app, _) = App::build(config, Arc::new(SystemClock)).await.expect("build app");
+        let config = Config::from_sources(
+            Some(&config_toml_full(dir.path(), &db, extra, delivery)),
+            None,
+            &[],
+        )
+        .expect("test config");
+        let (app, _) = App::build(config, Arc::new(SystemClock))
+            .await
+            .expect("build app");
         let app = app.start().await.expect("start app");
-        TestApp { url: app.url(), http: reqwest::Client::new(), slack, app, dir }
+        TestApp {
+            url: app.url(),
+            http: reqwest::Client::new(),
+            slack,
+            app,
+            dir,
+        }
     }
 
-    pub async fn request(&self, method: reqwest::Method, path: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self.http.request(method, format!("{}{path}", self.url)).bearer_auth(token);
+    pub async fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(token);
         if let Some(b) = body {
             req = req.json(&b);
         }
         let resp = req.send().await.expect("request");
         let status = resp.status();
         let text = resp.text().await.expect("body");
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.request(reqwest::Method::POST, path, ADMIN_TOKEN, Some(body)).await
+        self.request(reqwest::Method::POST, path, ADMIN_TOKEN, Some(body))
+            .await
     }
 
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
-        self.request(reqwest::Method::GET, path, ADMIN_TOKEN, None).await
+        self.request(reqwest::Method::GET, path, ADMIN_TOKEN, None)
+            .await
     }
 
     pub async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.request(reqwest::Method::PATCH, path, ADMIN_TOKEN, Some(body)).await
+        self.request(reqwest::Method::PATCH, path, ADMIN_TOKEN, Some(body))
+            .await
     }
 
     /// Creates a Slack channel posting to the fake's `hook`; returns its id.
     pub async fn channel(&self, hook: &str, extra: Value) -> String {
-        let mut body = json!({"name": format!("channel {hook}"), "webhook_url": self.slack.webhook_url(hook)});
+        let mut body =
+            json!({"name": format!("channel {hook}"), "webhook_url": self.slack.webhook_url(hook)});
         if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
             for (k, v) in e {
                 b.insert(k.clone(), v.clone());
@@ -141,7 +182,10 @@ impl TestApp {
         let org = store.create_org(name, plan, 0).await.expect("org");
         let token = format!("token-{name}-{}", uuid::Uuid::new_v4().simple());
         let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
-        store.create_token(&org.id, &token, &scopes, None, 0).await.expect("token");
+        store
+            .create_token(&org.id, &token, &scopes, None, 0)
+            .await
+            .expect("token");
         token
     }
 
@@ -151,7 +195,10 @@ impl TestApp {
         let org = store.org_by_name("default").await.expect("default org");
         let token = format!("token-{}", uuid::Uuid::new_v4().simple());
         let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
-        store.create_token(&org.id, &token, &scopes, None, 0).await.expect("token");
+        store
+            .create_token(&org.id, &token, &scopes, None, 0)
+            .await
+            .expect("token");
         token
     }
 }
