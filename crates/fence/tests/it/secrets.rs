@@ -50,8 +50,13 @@ async fn secrets_never_reach_the_log_output() {
     let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_fence"))
         .args(["--config", cfg.to_str().expect("path"), "serve"])
         .env("FENCE_LOG", "debug")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        // Files, not pipes: a pipe nobody reads fills up and blocks the server's logging.
+        .stdout(Stdio::from(
+            std::fs::File::create(dir.path().join("stdout.log")).expect("stdout file"),
+        ))
+        .stderr(Stdio::from(
+            std::fs::File::create(dir.path().join("stderr.log")).expect("stderr file"),
+        ))
         .kill_on_drop(true)
         .spawn()
         .expect("spawn fence");
