@@ -116,6 +116,11 @@ impl App {
 
     /// Binds the listen address and starts the HTTP server and the dispatcher.
     pub async fn start(self) -> anyhow::Result<RunningApp> {
+        self.start_with(true).await
+    }
+
+    /// Like [`App::start`]; without the dispatcher when `dispatcher` is false (tests drive it by hand).
+    pub async fn start_with(self, dispatcher: bool) -> anyhow::Result<RunningApp> {
         let listener = tokio::net::TcpListener::bind(&self.state.config.listen)
             .await
             .with_context(|| format!("cannot listen on {} (listen)", self.state.config.listen))?;
@@ -134,13 +139,17 @@ impl App {
                 tracing::error!(error = %e, "HTTP server stopped");
             }
         });
-        let dispatcher = Dispatcher::new(self.state.clone());
-        let worker = tokio::spawn(dispatcher.run(stop_rx));
+        let mut tasks = vec![server];
+        if dispatcher {
+            tasks.push(tokio::spawn(
+                Dispatcher::new(self.state.clone()).run(stop_rx),
+            ));
+        }
         Ok(RunningApp {
             addr,
             state: self.state,
             stop: stop_tx,
-            tasks: vec![server, worker],
+            tasks,
         })
     }
 }

@@ -9,7 +9,7 @@ use fence_core::retry::RetryPolicy;
 use fence_core::{Alert, ChannelConfig, ChannelKind, Plan};
 use fence_slack::render::{plain, render, RenderContext};
 use fence_slack::{hint_for, SendOutcome, WebhookUrl};
-use fence_store::deliveries::{route, DeliveryRow, RoutableChannel};
+use fence_store::deliveries::{DeliveryRow, RoutableChannel};
 use rand::Rng;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -44,46 +44,9 @@ impl Dispatcher {
     /// Runs until `stop` turns true, then waits for in-flight sends to finish.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let this = Arc::new(self);
-        let mut last_recovery = 0i64;
-        loop {
-            if *stop.borrow() {
-                break;
-            }
+        while !*stop.borrow() {
             let now = this.state.clock.now_ms();
-            if now - last_recovery > 5_000 {
-                last_recovery = now;
-                if let Err(e) = this.state.store.recover_expired_claims(now).await {
-                    tracing::warn!(error = %e, "cannot recover expired claims");
-                }
-            }
-            match this.state.store.due_destinations(now, 256).await {
-                Ok(dests) => {
-                    for dest in dests {
-                        let Ok(permit) = this.lanes.clone().try_acquire_owned() else {
-                            break;
-                        };
-                        let owner = format!("lane:{}", fence_store::new_id());
-                        match this
-                            .state
-                            .store
-                            .claim_lane(&dest, &owner, now, LEASE_MS)
-                            .await
-                        {
-                            Ok(true) => {
-                                let me = this.clone();
-                                tokio::spawn(async move {
-                                    me.send_lane(&dest, &owner).await;
-                                    drop(permit);
-                                    me.state.wake.notify_one();
-                                });
-                            }
-                            Ok(false) => {}
-                            Err(e) => tracing::warn!(error = %e, "cannot claim a lane"),
-                        }
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "cannot read due deliveries"),
-            }
+            this.pass(now).await;
             let wait = match this.state.store.next_wakeup(now).await {
                 Ok(Some(t)) => (t - this.state.clock.now_ms()).clamp(1, POLL_MS),
                 _ => POLL_MS,
@@ -96,6 +59,57 @@ impl Dispatcher {
         }
         // Graceful stop: wait for sends in flight (they finish and record their outcome).
         let _ = this.lanes.acquire_many(MAX_CONCURRENT_LANES as u32).await;
+    }
+
+    /// One pass at `now`: return abandoned claims to the queue, take every free lane whose slot has come, and start
+    /// its send. Returns the started sends (tests await them; `run` lets them finish on their own).
+    pub async fn pass(self: &Arc<Self>, now: i64) -> Vec<tokio::task::JoinHandle<()>> {
+        let mut started = Vec::new();
+        if let Err(e) = self.state.store.recover_expired_claims(now).await {
+            tracing::warn!(error = %e, "cannot recover expired claims");
+        }
+        let dests = match self.state.store.due_destinations(now, 256).await {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read due deliveries");
+                return started;
+            }
+        };
+        for dest in dests {
+            let Ok(permit) = self.lanes.clone().try_acquire_owned() else {
+                break;
+            };
+            let owner = format!("lane:{}", fence_store::new_id());
+            match self
+                .state
+                .store
+                .claim_lane(&dest, &owner, now, LEASE_MS)
+                .await
+            {
+                Ok(true) => {
+                    let me = self.clone();
+                    started.push(tokio::spawn(async move {
+                        me.send_lane(&dest, &owner).await;
+                        drop(permit);
+                        me.state.wake.notify_one();
+                    }));
+                }
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot claim a lane"),
+            }
+        }
+        started
+    }
+
+    /// Runs one pass and waits for its sends (deterministic tests drive the dispatcher with this).
+    pub async fn run_once(self: &Arc<Self>) -> usize {
+        let now = self.state.clock.now_ms();
+        let sends = self.pass(now).await;
+        let n = sends.len();
+        for s in sends {
+            let _ = s.await;
+        }
+        n
     }
 
     /// Sends the next message of one destination and releases its lane with the next send slot.
@@ -128,7 +142,6 @@ impl Dispatcher {
         let Some(first) = batch.first() else {
             return Ok(now);
         };
-        let ids: Vec<String> = batch.iter().map(|d| d.id.clone()).collect();
         let channel = st.store.channel_by_id(&first.channel_id).await?;
         let org = st.store.org(&channel.org_id).await?;
         let plan = Plan::parse(&org.plan).unwrap_or(Plan::Startup);
@@ -146,10 +159,7 @@ impl Dispatcher {
                 .clone(),
         );
 
-        let alerts: Vec<Alert> = batch
-            .iter()
-            .flat_map(|d| d.alerts.iter().cloned())
-            .collect();
+        let alerts: Vec<Alert> = st.store.alerts_of(&batch).await?;
         let mut mentions: Vec<String> = Vec::new();
         for a in &alerts {
             for m in config.mentions_for(a) {
@@ -179,7 +189,7 @@ impl Dispatcher {
         let next_slot = sent_at + st.interval_ms;
         match outcome {
             SendOutcome::Delivered => {
-                st.store.mark_sent(claim, &ids, done).await?;
+                st.store.mark_sent(claim, done).await?;
                 st.metrics.messages_sent.fetch_add(1, Ordering::Relaxed);
                 for d in &batch {
                     st.metrics.observe_latency_ms(done - d.created_at);
@@ -193,7 +203,7 @@ impl Dispatcher {
             }
             SendOutcome::RateLimited { retry_after } => {
                 st.metrics.rate_limited.fetch_add(1, Ordering::Relaxed);
-                st.store.mark_rate_limited(claim, &ids).await?;
+                st.store.mark_rate_limited(claim).await?;
                 Ok(done + retry_after.as_millis() as i64)
             }
             SendOutcome::Retryable { error } => {
@@ -203,7 +213,7 @@ impl Dispatcher {
             }
             SendOutcome::ChannelBroken { error } => {
                 st.metrics.send_failures.fetch_add(1, Ordering::Relaxed);
-                st.store.mark_held(claim, &ids, &error).await?;
+                st.store.mark_held(claim, &error).await?;
                 let hint = hint_for(&error);
                 tracing::warn!(channel = %channel.id, error = %error, "channel stopped accepting messages; its deliveries are held");
                 if st
@@ -226,21 +236,21 @@ impl Dispatcher {
             SendOutcome::PayloadRejected { error } => {
                 st.metrics.send_failures.fetch_add(1, Ordering::Relaxed);
                 if fallback {
-                    st.store.mark_dead(claim, &ids, &error).await?;
+                    st.store.mark_dead(claim, &error).await?;
                 } else {
-                    st.store.mark_plain_fallback(claim, &ids, &error).await?;
+                    st.store.mark_plain_fallback(claim, &error).await?;
                 }
                 Ok(next_slot)
             }
             SendOutcome::Failed { error } => {
                 st.metrics.send_failures.fetch_add(1, Ordering::Relaxed);
-                st.store.mark_dead(claim, &ids, &error).await?;
+                st.store.mark_dead(claim, &error).await?;
                 Ok(next_slot)
             }
         }
     }
 
-    /// Retryable failure: back off with jitter, or give up once the delivery is older than `max_retry_age`.
+    /// Retryable failure: back off with jitter; deliveries first tried more than `max_retry_age` ago are dead.
     async fn retry_or_die(
         &self,
         claim: &str,
@@ -248,29 +258,14 @@ impl Dispatcher {
         now: i64,
         error: &str,
     ) -> anyhow::Result<()> {
-        let mut dead = Vec::new();
-        for d in batch {
-            let first = d.first_attempt_at.unwrap_or(now);
-            if !self
-                .retry
-                .may_retry(Duration::from_millis((now - first).max(0) as u64))
-            {
-                dead.push(d.id.clone());
-                continue;
-            }
-            let jitter: f64 = rand::thread_rng().gen();
-            let delay = self.retry.backoff(d.attempts.max(1) as u32, jitter);
-            self.state
-                .store
-                .mark_retry(
-                    claim,
-                    std::slice::from_ref(&d.id),
-                    now + delay.as_millis() as i64,
-                    error,
-                )
-                .await?;
-        }
-        self.state.store.mark_dead(claim, &dead, error).await?;
+        let attempts = batch.iter().map(|d| d.attempts).max().unwrap_or(1).max(1) as u32;
+        let jitter: f64 = rand::thread_rng().gen();
+        let delay = self.retry.backoff(attempts, jitter);
+        let give_up_before = now - self.retry.max_age.as_millis() as i64;
+        self.state
+            .store
+            .mark_retry(claim, now + delay.as_millis() as i64, give_up_before, error)
+            .await?;
         Ok(())
     }
 
@@ -309,9 +304,13 @@ impl Dispatcher {
             error: error.to_string(),
             hint: hint.to_string(),
         });
-        let ds = route(&others, org_id, &alert, now);
-        if !ds.is_empty() {
-            self.state.store.enqueue(&ds).await?;
+        if self
+            .state
+            .store
+            .enqueue(org_id, &others, vec![alert], now)
+            .await?
+            > 0
+        {
             self.state.wake.notify_one();
         }
         Ok(())

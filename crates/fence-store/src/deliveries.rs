@@ -3,8 +3,7 @@
 //! pacing holds across every `fence serve` sharing the database.
 
 use crate::{
-    get_i64, get_opt_i64, get_opt_str, get_str, new_id, placeholders, row_placeholders, Result,
-    Store, StoreError,
+    get_i64, get_opt_i64, get_opt_str, get_str, new_id, row_placeholders, Result, Store, StoreError,
 };
 use fence_core::{Alert, ChannelConfig, ChannelKind};
 use jiff::Timestamp;
@@ -20,7 +19,7 @@ pub struct RoutableChannel {
     pub config: ChannelConfig,
 }
 
-/// A delivery about to be stored.
+/// A delivery about to be stored: a reference into an alert set, not a copy of the alerts.
 #[derive(Debug, Clone)]
 pub struct NewDelivery {
     pub id: String,
@@ -29,10 +28,20 @@ pub struct NewDelivery {
     pub destination: String,
     pub alert_type: String,
     pub finding_id: Option<String>,
-    pub alerts: Vec<Alert>,
+    /// Indices into the alert set; `None` when the channel takes every alert of it.
+    pub indices: Option<Vec<u32>>,
+    pub alert_count: i64,
     pub severity_rank: i64,
     pub due_at: i64,
     pub created_at: i64,
+}
+
+/// A set of alerts stored once and shared by the deliveries of every channel that wants them.
+#[derive(Debug, Clone)]
+pub struct AlertSet {
+    pub id: String,
+    pub org_id: String,
+    pub alerts: Vec<Alert>,
 }
 
 /// A stored delivery.
@@ -46,7 +55,9 @@ pub struct DeliveryRow {
     pub alert_type: String,
     pub finding_id: Option<String>,
     #[serde(skip)]
-    pub alerts: Vec<Alert>,
+    pub alert_set_id: String,
+    #[serde(skip)]
+    pub indices: Option<Vec<u32>>,
     pub alert_count: i64,
     pub state: String,
     pub attempts: i64,
@@ -60,8 +71,13 @@ pub struct DeliveryRow {
 }
 
 fn delivery_from(r: &AnyRow) -> Result<DeliveryRow> {
-    let alerts: Vec<Alert> = serde_json::from_str(&get_str(r, "alerts")?)
-        .map_err(|e| StoreError::Corrupt(format!("delivery alerts: {e}")))?;
+    let indices = match get_opt_str(r, "alert_indices")? {
+        None => None,
+        Some(s) => Some(
+            serde_json::from_str(&s)
+                .map_err(|e| StoreError::Corrupt(format!("delivery indices: {e}")))?,
+        ),
+    };
     Ok(DeliveryRow {
         id: get_str(r, "id")?,
         org_id: get_str(r, "org_id")?,
@@ -69,7 +85,8 @@ fn delivery_from(r: &AnyRow) -> Result<DeliveryRow> {
         destination: get_str(r, "destination")?,
         alert_type: get_str(r, "alert_type")?,
         finding_id: get_opt_str(r, "finding_id")?,
-        alerts,
+        alert_set_id: get_str(r, "alert_set_id")?,
+        indices,
         alert_count: get_i64(r, "alert_count")?,
         state: get_str(r, "state")?,
         attempts: get_i64(r, "attempts")?,
@@ -107,56 +124,47 @@ pub(crate) async fn load_routable_channels(
     Ok(out)
 }
 
-/// The deliveries an alert causes: one per channel that wants it, due now or when the channel's window opens.
-pub fn route(
-    channels: &[RoutableChannel],
-    org_id: &str,
-    alert: &Alert,
-    now: i64,
-) -> Vec<NewDelivery> {
-    route_many(channels, org_id, std::slice::from_ref(alert), now)
-}
-
-/// Routes a batch: each channel gets one delivery carrying every alert of the batch it wants.
-pub fn route_many(
-    channels: &[RoutableChannel],
-    org_id: &str,
-    alerts: &[Alert],
-    now: i64,
-) -> Vec<NewDelivery> {
+/// Routes a set of alerts: each channel that wants some of them gets one delivery referring to those alerts, due
+/// now or when the channel's time window opens.
+pub fn route(channels: &[RoutableChannel], set: &AlertSet, now: i64) -> Vec<NewDelivery> {
     let now_ts = Timestamp::from_millisecond(now).unwrap_or(Timestamp::UNIX_EPOCH);
     let mut out = Vec::new();
     for c in channels {
-        let wanted: Vec<Alert> = alerts
+        let wanted: Vec<u32> = set
+            .alerts
             .iter()
-            .filter(|a| c.config.wants(a))
-            .cloned()
+            .enumerate()
+            .filter(|(_, a)| c.config.wants(a))
+            .map(|(i, _)| i as u32)
             .collect();
-        if wanted.is_empty() {
+        let Some(&first) = wanted.first() else {
             continue;
-        }
-        let alert_type = wanted[0]
+        };
+        let first = &set.alerts[first as usize];
+        let alert_type = first
             .alert_type()
             .map(|t| t.as_str())
             .unwrap_or("notice")
             .to_string();
-        let finding_id = match wanted.as_slice() {
-            [Alert::Vulnerability(v)] => Some(v.finding_id.clone()),
+        let finding_id = match (wanted.len(), first) {
+            (1, Alert::Vulnerability(v)) => Some(v.finding_id.clone()),
             _ => None,
         };
         let severity_rank = wanted
             .iter()
-            .map(|a| a.severity() as i64)
+            .map(|i| set.alerts[*i as usize].severity() as i64)
             .max()
             .unwrap_or(0);
+        let alert_count = wanted.len() as i64;
         out.push(NewDelivery {
             id: new_id(),
-            org_id: org_id.to_string(),
+            org_id: set.org_id.clone(),
             channel_id: c.id.clone(),
             destination: c.destination.clone(),
             alert_type,
             finding_id,
-            alerts: wanted,
+            indices: (wanted.len() < set.alerts.len()).then_some(wanted),
+            alert_count,
             severity_rank,
             due_at: c.config.due_at(now_ts).as_millisecond(),
             created_at: now,
@@ -165,21 +173,40 @@ pub fn route_many(
     out
 }
 
-const DELIVERY_COLS: usize = 12;
+const DELIVERY_COLS: usize = 13;
 
-pub(crate) async fn insert_deliveries(
+/// Stores an alert set and the deliveries that refer to it (nothing when no channel wants any of it).
+pub(crate) async fn insert_routed(
     tx: &mut Transaction<'static, Any>,
+    set: &AlertSet,
     ds: &[NewDelivery],
+    now: i64,
 ) -> Result<()> {
+    if ds.is_empty() {
+        return Ok(());
+    }
+    let alerts =
+        serde_json::to_string(&set.alerts).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    sqlx::query("INSERT INTO alert_sets (id, org_id, alerts, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(set.id.as_str())
+        .bind(set.org_id.as_str())
+        .bind(alerts)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
     for chunk in ds.chunks(200) {
         let sql = format!(
-            "INSERT INTO deliveries (id, org_id, channel_id, destination, alert_type, finding_id, alerts, alert_count, severity_rank, state, due_at, created_at) VALUES {}",
+            "INSERT INTO deliveries (id, org_id, channel_id, destination, alert_type, finding_id, alert_set_id, alert_indices, alert_count, severity_rank, state, due_at, created_at) VALUES {}",
             row_placeholders(chunk.len(), DELIVERY_COLS)
         );
         let mut q = sqlx::query(&sql);
         for d in chunk {
-            let alerts =
-                serde_json::to_string(&d.alerts).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let indices = d
+                .indices
+                .as_ref()
+                .map(|i| serde_json::to_string(i))
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             q = q
                 .bind(d.id.as_str())
                 .bind(d.org_id.as_str())
@@ -187,8 +214,9 @@ pub(crate) async fn insert_deliveries(
                 .bind(d.destination.as_str())
                 .bind(d.alert_type.as_str())
                 .bind(d.finding_id.as_deref())
-                .bind(alerts)
-                .bind(d.alerts.len() as i64)
+                .bind(set.id.as_str())
+                .bind(indices)
+                .bind(d.alert_count)
                 .bind(d.severity_rank)
                 .bind("pending")
                 .bind(d.due_at)
@@ -209,12 +237,53 @@ pub struct OutboxStats {
 }
 
 impl Store {
-    /// Stores deliveries outside an ingest (notices, test replays).
-    pub async fn enqueue(&self, ds: &[NewDelivery]) -> Result<()> {
+    /// Routes alerts raised outside an ingest (notices) to `channels` and stores them; returns how many deliveries.
+    pub async fn enqueue(
+        &self,
+        org_id: &str,
+        channels: &[RoutableChannel],
+        alerts: Vec<Alert>,
+        now: i64,
+    ) -> Result<usize> {
+        let set = AlertSet {
+            id: new_id(),
+            org_id: org_id.to_string(),
+            alerts,
+        };
+        let ds = route(channels, &set, now);
         let mut tx = self.pool.begin().await?;
-        insert_deliveries(&mut tx, ds).await?;
+        insert_routed(&mut tx, &set, &ds, now).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(ds.len())
+    }
+
+    /// The alerts a claimed batch carries, in order. Alert sets are immutable, so they are cached.
+    pub async fn alerts_of(&self, batch: &[DeliveryRow]) -> Result<Vec<Alert>> {
+        let mut out = Vec::new();
+        for d in batch {
+            let set = self.alert_set(&d.alert_set_id).await?;
+            match &d.indices {
+                None => out.extend(set.iter().cloned()),
+                Some(idx) => out.extend(idx.iter().filter_map(|i| set.get(*i as usize).cloned())),
+            }
+        }
+        Ok(out)
+    }
+
+    async fn alert_set(&self, id: &str) -> Result<std::sync::Arc<Vec<Alert>>> {
+        if let Some(hit) = self.cache_get(id) {
+            return Ok(hit);
+        }
+        let row = sqlx::query("SELECT alerts FROM alert_sets WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let row = row.ok_or_else(|| StoreError::Corrupt(format!("alert set {id} is missing")))?;
+        let alerts: Vec<Alert> = serde_json::from_str(&get_str(&row, "alerts")?)
+            .map_err(|e| StoreError::Corrupt(format!("alert set: {e}")))?;
+        let alerts = std::sync::Arc::new(alerts);
+        self.cache_put(id, alerts.clone());
+        Ok(alerts)
     }
 
     /// Returns deliveries whose sender died mid-send to `pending` (at-least-once: they may go out twice).
@@ -245,14 +314,18 @@ impl Store {
 
     /// The earliest moment something may become sendable (a due time or a lane's next slot), for the dispatcher's sleep.
     pub async fn next_wakeup(&self, now: i64) -> Result<Option<i64>> {
-        let row = sqlx::query(
-            "SELECT MIN(CASE WHEN l.next_slot_at > d.due_at THEN l.next_slot_at ELSE d.due_at END) AS t FROM deliveries d
+        // The latest of: due time, the lane's next slot, and the end of another sender's lease.
+        let greatest = match self.dialect {
+            crate::Dialect::Sqlite => "MAX",
+            crate::Dialect::Postgres => "GREATEST",
+        };
+        let sql = format!(
+            "SELECT MIN({greatest}(d.due_at, COALESCE(l.next_slot_at, 0), COALESCE(l.lease_until, 0))) AS t FROM deliveries d
              JOIN channels c ON c.id = d.channel_id
              LEFT JOIN lanes l ON l.destination = d.destination
-             WHERE d.state = 'pending' AND c.state <> 'broken'",
-        )
-        .fetch_one(&self.pool)
-        .await?;
+             WHERE d.state = 'pending' AND c.state <> 'broken'"
+        );
+        let row = sqlx::query(&sql).fetch_one(&self.pool).await?;
         let t = get_opt_i64(&row, "t")?;
         Ok(t.map(|t| t.max(now)))
     }
@@ -295,8 +368,8 @@ impl Store {
         Ok(())
     }
 
-    /// Claims what the next message of a destination will carry: every due delivery of the first channel in line
-    /// (most severe first). Non-vulnerability notices travel alone.
+    /// Claims what the next message of a destination will carry: every due vulnerability delivery of the first
+    /// channel in line (most severe first), however many; other notices travel alone.
     pub async fn claim_batch(
         &self,
         destination: &str,
@@ -304,162 +377,129 @@ impl Store {
         now: i64,
         claim_ms: i64,
     ) -> Result<Vec<DeliveryRow>> {
-        let rows = sqlx::query(
-            "SELECT d.* FROM deliveries d JOIN channels c ON c.id = d.channel_id
+        let head = sqlx::query(
+            "SELECT d.id AS id, d.channel_id AS channel_id, d.alert_type AS alert_type, d.plain_fallback AS plain_fallback
+             FROM deliveries d JOIN channels c ON c.id = d.channel_id
              WHERE d.destination = $1 AND d.state = 'pending' AND d.due_at <= $2 AND c.state <> 'broken'
-             ORDER BY d.severity_rank DESC, d.created_at, d.id LIMIT 500",
+             ORDER BY d.severity_rank DESC, d.created_at, d.id LIMIT 1",
         )
         .bind(destination)
         .bind(now)
-        .fetch_all(&self.pool)
+        .fetch_optional(&self.pool)
         .await?;
-        let all: Vec<DeliveryRow> = rows.iter().map(delivery_from).collect::<Result<_>>()?;
-        let Some(first) = all.first() else {
-            return Ok(vec![]);
-        };
-        let (channel, kind, fallback) = (
-            first.channel_id.clone(),
-            first.alert_type.clone(),
-            first.plain_fallback,
-        );
-        let batch: Vec<DeliveryRow> = if kind == "vulnerability" {
-            all.into_iter()
-                .filter(|d| {
-                    d.channel_id == channel && d.alert_type == kind && d.plain_fallback == fallback
-                })
-                .collect()
-        } else {
-            all.into_iter().take(1).collect()
-        };
-        let sql = format!(
-            "UPDATE deliveries SET state = 'sending', claim_token = $1, claim_until = $2, attempts = attempts + 1, first_attempt_at = COALESCE(first_attempt_at, $3)
-             WHERE state = 'pending' AND id IN ({})",
-            placeholders(4, batch.len())
-        );
-        let mut q = sqlx::query(&sql)
+        let Some(head) = head else { return Ok(vec![]) };
+        let set = "SET state = 'sending', claim_token = $1, claim_until = $2, attempts = attempts + 1, first_attempt_at = COALESCE(first_attempt_at, $3)";
+        if get_str(&head, "alert_type")? == "vulnerability" {
+            sqlx::query(&format!(
+                "UPDATE deliveries {set} WHERE destination = $4 AND channel_id = $5 AND state = 'pending' AND due_at <= $3 AND alert_type = 'vulnerability' AND plain_fallback = $6"
+            ))
             .bind(claim_token)
             .bind(now + claim_ms)
-            .bind(now);
-        for d in &batch {
-            q = q.bind(d.id.as_str());
+            .bind(now)
+            .bind(destination)
+            .bind(get_str(&head, "channel_id")?)
+            .bind(get_i64(&head, "plain_fallback")?)
+            .execute(&self.pool)
+            .await?;
+        } else {
+            sqlx::query(&format!(
+                "UPDATE deliveries {set} WHERE id = $4 AND state = 'pending'"
+            ))
+            .bind(claim_token)
+            .bind(now + claim_ms)
+            .bind(now)
+            .bind(get_str(&head, "id")?)
+            .execute(&self.pool)
+            .await?;
         }
-        q.execute(&self.pool).await?;
-        // Only what this claim actually took (another process may have raced for a row).
-        let sql = format!(
-            "SELECT * FROM deliveries WHERE claim_token = $1 AND state = 'sending' AND id IN ({})",
-            placeholders(2, batch.len())
-        );
-        let mut q = sqlx::query(&sql).bind(claim_token);
-        for d in &batch {
-            q = q.bind(d.id.as_str());
-        }
-        let rows = q.fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT * FROM deliveries WHERE claim_token = $1 AND state = 'sending' ORDER BY severity_rank DESC, created_at, id")
+            .bind(claim_token)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(delivery_from).collect()
     }
 
-    async fn update_claimed(
-        &self,
-        sql_set: &str,
-        claim_token: &str,
-        ids: &[String],
-        first_binds: Vec<BindVal>,
-    ) -> Result<()> {
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let n = first_binds.len();
-        let sql = format!(
-            "UPDATE deliveries SET {sql_set}, claim_token = NULL, claim_until = NULL WHERE claim_token = ${} AND id IN ({})",
-            n + 1,
-            placeholders(n + 2, ids.len())
-        );
+    async fn finish_claim(&self, claim_token: &str, set: &str, binds: Vec<BindVal>) -> Result<()> {
+        let n = binds.len();
+        let sql = format!("UPDATE deliveries SET {set}, claim_token = NULL, claim_until = NULL WHERE claim_token = ${} AND state = 'sending'", n + 1);
         let mut q = sqlx::query(&sql);
-        for b in first_binds {
+        for b in binds {
             q = match b {
                 BindVal::I(i) => q.bind(i),
                 BindVal::S(s) => q.bind(s),
-                BindVal::OS(s) => q.bind(s),
             };
         }
-        q = q.bind(claim_token);
-        for id in ids {
-            q = q.bind(id.as_str());
-        }
-        q.execute(&self.pool).await?;
+        q.bind(claim_token).execute(&self.pool).await?;
         Ok(())
     }
 
-    pub async fn mark_sent(&self, claim_token: &str, ids: &[String], now: i64) -> Result<()> {
-        self.update_claimed(
-            "state = 'sent', sent_at = $1, last_error = NULL",
+    pub async fn mark_sent(&self, claim_token: &str, now: i64) -> Result<()> {
+        self.finish_claim(
             claim_token,
-            ids,
+            "state = 'sent', sent_at = $1, last_error = NULL",
             vec![BindVal::I(now)],
         )
         .await
     }
 
     /// Back to the queue after a 429; the attempt is not counted as a failure.
-    pub async fn mark_rate_limited(&self, claim_token: &str, ids: &[String]) -> Result<()> {
-        self.update_claimed(
-            "state = 'pending', attempts = attempts - 1",
+    pub async fn mark_rate_limited(&self, claim_token: &str) -> Result<()> {
+        self.finish_claim(
             claim_token,
-            ids,
+            "state = 'pending', attempts = attempts - 1",
             vec![],
         )
         .await
     }
 
-    /// Back to the queue, due again at `due_at`, with the error kept for the API.
+    /// A retryable failure: deliveries first tried at or before `give_up_before` are dead; the rest are due again
+    /// at `due_at`.
     pub async fn mark_retry(
         &self,
         claim_token: &str,
-        ids: &[String],
         due_at: i64,
+        give_up_before: i64,
         error: &str,
     ) -> Result<()> {
-        self.update_claimed(
-            "state = 'pending', due_at = $1, last_error = $2",
+        sqlx::query("UPDATE deliveries SET state = 'dead', last_error = $1, claim_token = NULL, claim_until = NULL WHERE claim_token = $2 AND state = 'sending' AND first_attempt_at <= $3")
+            .bind(error)
+            .bind(claim_token)
+            .bind(give_up_before)
+            .execute(&self.pool)
+            .await?;
+        self.finish_claim(
             claim_token,
-            ids,
+            "state = 'pending', due_at = $1, last_error = $2",
             vec![BindVal::I(due_at), BindVal::S(error.into())],
         )
         .await
     }
 
     /// Held: the channel is broken; pending again, sent once it is fixed.
-    pub async fn mark_held(&self, claim_token: &str, ids: &[String], error: &str) -> Result<()> {
-        self.update_claimed(
-            "state = 'pending', attempts = attempts - 1, last_error = $1",
+    pub async fn mark_held(&self, claim_token: &str, error: &str) -> Result<()> {
+        self.finish_claim(
             claim_token,
-            ids,
+            "state = 'pending', attempts = attempts - 1, last_error = $1",
             vec![BindVal::S(error.into())],
         )
         .await
     }
 
     /// Slack refused the payload: re-send once in plain text.
-    pub async fn mark_plain_fallback(
-        &self,
-        claim_token: &str,
-        ids: &[String],
-        error: &str,
-    ) -> Result<()> {
-        self.update_claimed(
-            "state = 'pending', plain_fallback = 1, last_error = $1",
+    pub async fn mark_plain_fallback(&self, claim_token: &str, error: &str) -> Result<()> {
+        self.finish_claim(
             claim_token,
-            ids,
+            "state = 'pending', plain_fallback = 1, last_error = $1",
             vec![BindVal::S(error.into())],
         )
         .await
     }
 
-    pub async fn mark_dead(&self, claim_token: &str, ids: &[String], error: &str) -> Result<()> {
-        self.update_claimed(
-            "state = 'dead', last_error = $1",
+    pub async fn mark_dead(&self, claim_token: &str, error: &str) -> Result<()> {
+        self.finish_claim(
             claim_token,
-            ids,
-            vec![BindVal::OS(Some(error.into()))],
+            "state = 'dead', last_error = $1",
+            vec![BindVal::S(error.into())],
         )
         .await
     }
@@ -554,5 +594,4 @@ impl Store {
 enum BindVal {
     I(i64),
     S(String),
-    OS(Option<String>),
 }

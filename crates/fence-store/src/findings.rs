@@ -1,7 +1,7 @@
 //! Findings: ingest with dedupe by fingerprint (new / duplicate / reopened / suppressed) in one transaction with
 //! the deliveries it causes, listing with filters and cursors, and status changes.
 
-use crate::deliveries::{insert_deliveries, load_routable_channels, route};
+use crate::deliveries::{insert_routed, load_routable_channels, route, AlertSet};
 use crate::{
     get_i64, get_opt_i64, get_opt_str, get_str, new_id, placeholders, row_placeholders, Result,
     Store, StoreError,
@@ -292,12 +292,14 @@ impl Store {
 
         if !alerts.is_empty() {
             let channels = load_routable_channels(&mut tx, org_id).await?;
-            let deliveries: Vec<_> = alerts
-                .iter()
-                .flat_map(|a| route(&channels, org_id, a, now))
-                .collect();
+            let set = AlertSet {
+                id: new_id(),
+                org_id: org_id.to_string(),
+                alerts,
+            };
+            let deliveries = route(&channels, &set, now);
             out.deliveries = deliveries.len();
-            insert_deliveries(&mut tx, &deliveries).await?;
+            insert_routed(&mut tx, &set, &deliveries, now).await?;
         }
 
         tx.commit().await?;

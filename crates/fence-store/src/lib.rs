@@ -11,6 +11,8 @@ pub mod orgs;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Errors from the store; `Conflict` and `NotFound` are expected outcomes the API maps to 409/404.
@@ -42,7 +44,12 @@ pub enum Dialect {
 pub struct Store {
     pool: AnyPool,
     dialect: Dialect,
+    /// Immutable alert sets recently read, by id.
+    alert_cache: Arc<Mutex<HashMap<String, Arc<Vec<fence_core::Alert>>>>>,
 }
+
+/// How many alert sets the cache keeps before it starts over.
+const ALERT_CACHE_MAX: usize = 512;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -92,7 +99,27 @@ impl Store {
                     .await?
             }
         };
-        Ok(Store { pool, dialect })
+        Ok(Store {
+            pool,
+            dialect,
+            alert_cache: Arc::default(),
+        })
+    }
+
+    pub(crate) fn cache_get(&self, id: &str) -> Option<Arc<Vec<fence_core::Alert>>> {
+        self.alert_cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    pub(crate) fn cache_put(&self, id: &str, alerts: Arc<Vec<fence_core::Alert>>) {
+        let mut c = self.alert_cache.lock().unwrap_or_else(|p| p.into_inner());
+        if c.len() >= ALERT_CACHE_MAX {
+            c.clear();
+        }
+        c.insert(id.to_string(), alerts);
     }
 
     /// Applies the dialect's pending migrations.

@@ -78,6 +78,14 @@ CREATE TABLE channels (
 );
 CREATE INDEX channels_org ON channels (org_id);
 
+-- Alerts are stored once per ingest (or notice) and shared by every channel's delivery.
+CREATE TABLE alert_sets (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL,
+    alerts TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+
 CREATE TABLE deliveries (
     id TEXT PRIMARY KEY,
     org_id TEXT NOT NULL,
@@ -85,7 +93,9 @@ CREATE TABLE deliveries (
     destination TEXT NOT NULL,
     alert_type TEXT NOT NULL,
     finding_id TEXT,
-    alerts TEXT NOT NULL,
+    alert_set_id TEXT NOT NULL,
+    -- Which alerts of the set this channel gets (JSON list of indices); NULL for all of them.
+    alert_indices TEXT,
     alert_count INTEGER NOT NULL,
     severity_rank INTEGER NOT NULL,
     state TEXT NOT NULL,
@@ -102,6 +112,7 @@ CREATE TABLE deliveries (
 CREATE INDEX deliveries_state_due ON deliveries (state, due_at);
 CREATE INDEX deliveries_dest ON deliveries (destination, state, due_at);
 CREATE INDEX deliveries_channel ON deliveries (channel_id, state);
+CREATE INDEX deliveries_claim ON deliveries (claim_token);
 
 CREATE TABLE lanes (
     destination TEXT PRIMARY KEY,
