@@ -38,15 +38,25 @@ pub struct Bootstrap {
 }
 
 /// Creates the default organization on first start, and the bootstrap token when configured and absent.
+/// Several processes may start at once on one PostgreSQL database: whoever loses a creation race uses the winner's.
 pub async fn bootstrap(store: &Store, config: &Config, now: i64) -> anyhow::Result<Bootstrap> {
+    use fence_store::StoreError;
     let mut out = Bootstrap::default();
     let org = match store.org_by_name("default").await {
         Ok(o) => o,
-        Err(fence_store::StoreError::NotFound) => {
-            out.created_org = store.count_orgs().await? == 0;
-            store
+        Err(StoreError::NotFound) => {
+            let first = store.count_orgs().await? == 0;
+            match store
                 .create_org("default", config.default_plan.as_str(), now)
-                .await?
+                .await
+            {
+                Ok(o) => {
+                    out.created_org = first;
+                    o
+                }
+                Err(StoreError::Conflict(_)) => store.org_by_name("default").await?,
+                Err(e) => return Err(e.into()),
+            }
         }
         Err(e) => return Err(e.into()),
     };
@@ -56,9 +66,13 @@ pub async fn bootstrap(store: &Store, config: &Config, now: i64) -> anyhow::Resu
         .collect();
     match &config.bootstrap_token {
         Some(t) if !store.token_exists(t.expose()).await? => {
-            store
+            match store
                 .create_token(&org.id, t.expose(), &scopes, Some("bootstrap"), now)
-                .await?;
+                .await
+            {
+                Ok(_) | Err(StoreError::Conflict(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
         }
         Some(_) => {}
         None if out.created_org => {

@@ -17,7 +17,7 @@ use std::time::Duration;
 use tokio::sync::{watch, Semaphore};
 
 /// How long a lane or a claimed delivery stays ours without renewal; a crashed sender's work returns after it.
-const LEASE_MS: i64 = 30_000;
+const LEASE_MS: i64 = 15_000;
 /// Longest sleep between polls (other processes may have queued work).
 const POLL_MS: i64 = 250;
 const MAX_CONCURRENT_LANES: usize = 64;

@@ -141,17 +141,22 @@ fn org_and_token_commands_work_against_the_database() {
 }
 
 /// A running `fence serve` process.
-struct Server {
-    child: std::process::Child,
-    base: String,
+pub struct Server {
+    pub child: std::process::Child,
+    pub base: String,
 }
 
 fn start_server(dir: &std::path::Path, port: u16, db: &Db) -> Server {
+    start_server_on(dir, "fence", port, db)
+}
+
+/// Starts `fence serve` with its own config file `<name>.toml` in `dir` (several may share one database).
+pub fn start_server_on(dir: &std::path::Path, name: &str, port: u16, db: &Db) -> Server {
     let toml = config_toml(dir, db, "").replace(
         "listen = \"127.0.0.1:0\"",
         &format!("listen = \"127.0.0.1:{port}\""),
     );
-    let cfg = dir.join("fence.toml");
+    let cfg = dir.join(format!("{name}.toml"));
     std::fs::write(&cfg, toml).expect("config");
     let child = Command::new(env!("CARGO_BIN_EXE_fence"))
         .args(["--config", cfg.to_str().expect("path"), "serve"])
@@ -165,7 +170,7 @@ fn start_server(dir: &std::path::Path, port: u16, db: &Db) -> Server {
     }
 }
 
-async fn wait_ready(base: &str) {
+pub async fn wait_ready(base: &str) {
     let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {

@@ -7,4 +7,6 @@ mod channels;
 mod cli;
 mod delivery;
 mod findings;
+mod pacing;
+mod processes;
 mod secrets;

@@ -1,0 +1,224 @@
+//! The dispatcher driven by hand with a controlled clock: pacing, Retry-After, backoff bounds, window release and
+//! coalescing limits, without sleeping for real time.
+
+use crate::support::{config_toml_full, seed_finding, Db, ADMIN_TOKEN};
+use fence_server::dispatcher::Dispatcher;
+use fence_server::{App, ManualClock, RunningApp};
+use fence_testkit::{Answer, FakeSlack};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// Monday 2026-03-02 12:00 UTC.
+const T0: i64 = 1_772_452_800_000;
+
+struct Rig {
+    app: RunningApp,
+    clock: ManualClock,
+    dispatcher: Arc<Dispatcher>,
+    slack: FakeSlack,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+impl Rig {
+    async fn new(start: i64) -> Rig {
+        let slack = FakeSlack::start().await.expect("fake slack");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = fence_server::Config::from_sources(
+            Some(&config_toml_full(dir.path(), &Db::Sqlite, "", "")),
+            None,
+            &[],
+        )
+        .expect("config");
+        let clock = ManualClock::new(start);
+        let (app, _) = App::build(config, Arc::new(clock.clone()))
+            .await
+            .expect("build");
+        let app = app.start_with(false).await.expect("start");
+        let dispatcher = Arc::new(Dispatcher::new(app.state.clone()));
+        Rig {
+            app,
+            clock,
+            dispatcher,
+            slack,
+            http: reqwest::Client::new(),
+            _dir: dir,
+        }
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.app.url()))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .expect("post");
+        let s = r.status();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn channel(&self, hook: &str, extra: Value) {
+        let mut body = json!({"name": hook, "webhook_url": self.slack.webhook_url(hook)});
+        for (k, v) in extra.as_object().cloned().unwrap_or_default() {
+            body[k] = v;
+        }
+        let (s, v) = self.post("/api/v1/channels", body).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+
+    async fn finding(&self, title: &str, severity: &str) {
+        let (s, v) = self
+            .post(
+                "/api/v1/findings",
+                json!({"domain": "example.com", "title": title, "severity": severity}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    }
+
+    /// Moves the clock and runs one dispatcher pass; returns how many messages it started.
+    async fn at(&self, ms_after_t0: i64) -> usize {
+        self.clock.set_ms(T0 + ms_after_t0);
+        self.dispatcher.run_once().await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_message_per_second_per_destination_and_what_waits_is_coalesced() {
+    let r = Rig::new(T0).await;
+    r.channel("paced", json!({})).await;
+    r.finding("first", "high").await;
+    assert_eq!(r.at(0).await, 1, "an idle destination sends at once");
+    r.finding("second", "high").await;
+    r.finding("third", "critical").await;
+    assert_eq!(r.at(0).await, 0);
+    assert_eq!(r.at(999).await, 0, "not before the next slot");
+    assert_eq!(r.at(1000).await, 1, "exactly at the next slot");
+    let got = r.slack.accepted("paced");
+    assert_eq!(got.len(), 2);
+    assert_eq!(
+        got[1].body["text"],
+        "🚨 2 new vulnerabilities: 1 critical, 1 high"
+    );
+    assert_eq!(r.at(5000).await, 0, "nothing left");
+    r.app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_waits_exactly_retry_after() {
+    let r = Rig::new(T0).await;
+    r.channel("limited", json!({})).await;
+    r.slack.script("limited", [Answer::RateLimited(30)]);
+    r.finding("x", "high").await;
+    assert_eq!(r.at(0).await, 1);
+    assert_eq!(r.slack.requests("limited")[0].status, 429);
+    assert_eq!(r.at(29_999).await, 0, "not a millisecond early");
+    assert_eq!(r.at(30_000).await, 1);
+    assert_eq!(r.slack.accepted("limited").len(), 1);
+    r.app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_errors_back_off_exponentially_within_bounds() {
+    let r = Rig::new(T0).await;
+    r.channel("flaky", json!({})).await;
+    r.slack.script(
+        "flaky",
+        [
+            Answer::Status(500, "rollup_error".into()),
+            Answer::Status(500, "rollup_error".into()),
+        ],
+    );
+    r.finding("x", "high").await;
+    assert_eq!(r.at(0).await, 1, "first attempt fails");
+    // Attempt 2 is due 0.5–1 s later (and the lane's pace is 1 s): never before 500 ms, certainly by 1 s.
+    assert_eq!(r.at(499).await, 0);
+    let mut t = 499;
+    while r.slack.requests("flaky").len() < 2 {
+        assert!(t < 1000, "second attempt by 1 s");
+        t = (t + 50).min(1000);
+        r.at(t).await;
+    }
+    let second = t;
+    // Attempt 3 is due 1–2 s after the second.
+    assert_eq!(r.at(second + 999).await, 0, "backoff doubled");
+    let mut t = second + 999;
+    while r.slack.accepted("flaky").is_empty() {
+        assert!(t < second + 2000, "third attempt by 2 s after the second");
+        t = (t + 50).min(second + 2000);
+        r.at(t).await;
+    }
+    r.app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_outside_the_window_wait_and_go_out_coalesced_when_it_opens() {
+    // Saturday 2026-03-07 17:00 UTC = 12:00 EST.
+    let saturday = 1_772_902_800_000;
+    let r = Rig::new(saturday).await;
+    r.channel(
+        "office",
+        json!({"filters": {"schedule": {"days": ["mon","tue","wed","thu","fri"], "start": "09:00", "end": "18:00", "timezone": "America/New_York"}}}),
+    )
+    .await;
+    for i in 0..3 {
+        r.finding(&format!("weekend {i}"), "critical").await;
+    }
+    r.clock.set_ms(saturday);
+    assert_eq!(r.dispatcher.run_once().await, 0, "closed on Saturday");
+    // Monday 2026-03-09 09:00 EDT (DST began on Sunday) = 13:00 UTC.
+    let opening = 1_773_061_200_000;
+    r.clock.set_ms(opening - 1);
+    assert_eq!(r.dispatcher.run_once().await, 0, "not a millisecond early");
+    r.clock.set_ms(opening);
+    assert_eq!(r.dispatcher.run_once().await, 1);
+    let got = r.slack.accepted("office");
+    assert_eq!(got[0].body["text"], "🚨 3 new vulnerabilities: 3 critical");
+    r.app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_any_size_is_counted_in_one_message_within_slack_limits() {
+    let r = Rig::new(T0).await;
+    r.channel("big", json!({})).await;
+    r.finding("warm-up", "low").await;
+    assert_eq!(r.at(0).await, 1);
+    for batch in 0..4 {
+        let findings: Vec<Value> = (0..2500)
+            .map(|i| json!({"domain": format!("h{i}.example.com"), "title": format!("<b{batch}> finding {i}"), "severity": if i % 50 == 0 { "critical" } else { "medium" }, "cvss": if i % 50 == 0 { 9.1 } else { 5.0 }}))
+            .collect();
+        let (s, v) = r
+            .post("/api/v1/findings", json!({"findings": findings}))
+            .await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    }
+    assert_eq!(r.at(1000).await, 1, "one message for the whole burst");
+    let got = r.slack.accepted("big");
+    let msg = &got[1].body;
+    assert_eq!(
+        msg["text"],
+        "🚨 10000 new vulnerabilities: 200 critical, 9800 medium"
+    );
+    fence_slack::limits::check_message(msg).expect("within Block Kit limits");
+    let blocks = msg["attachments"][0]["blocks"].as_array().expect("blocks");
+    assert!(
+        blocks[1]["text"]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("🔴"),
+        "most severe first"
+    );
+    let last = blocks
+        .last()
+        .and_then(|b| b["elements"][0]["text"].as_str())
+        .unwrap_or_default();
+    assert!(
+        last.starts_with("…and 9985 more (185 critical, 9800 medium)"),
+        "{last}"
+    );
+    let _ = seed_finding;
+    r.app.shutdown().await;
+}
