@@ -204,7 +204,7 @@ pub(crate) async fn insert_routed(
             let indices = d
                 .indices
                 .as_ref()
-                .map(|i| serde_json::to_string(i))
+                .map(serde_json::to_string)
                 .transpose()
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             q = q
