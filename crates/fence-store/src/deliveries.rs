@@ -177,6 +177,7 @@ const DELIVERY_COLS: usize = 13;
 
 /// Stores an alert set and the deliveries that refer to it (nothing when no channel wants any of it).
 pub(crate) async fn insert_routed(
+    dialect: crate::Dialect,
     tx: &mut Transaction<'static, Any>,
     set: &AlertSet,
     ds: &[NewDelivery],
@@ -197,7 +198,7 @@ pub(crate) async fn insert_routed(
     for chunk in ds.chunks(200) {
         let sql = format!(
             "INSERT INTO deliveries (id, org_id, channel_id, destination, alert_type, finding_id, alert_set_id, alert_indices, alert_count, severity_rank, state, due_at, created_at) VALUES {}",
-            row_placeholders(chunk.len(), DELIVERY_COLS)
+            row_placeholders(dialect, chunk.len(), DELIVERY_COLS)
         );
         let mut q = sqlx::query(&sql);
         for d in chunk {
@@ -252,7 +253,7 @@ impl Store {
         };
         let ds = route(channels, &set, now);
         let mut tx = self.pool.begin().await?;
-        insert_routed(&mut tx, &set, &ds, now).await?;
+        insert_routed(self.dialect, &mut tx, &set, &ds, now).await?;
         tx.commit().await?;
         Ok(ds.len())
     }

@@ -140,8 +140,9 @@ impl Store {
         let fps: Vec<&str> = batch.iter().map(|f| f.fingerprint.as_str()).collect();
         for chunk in fps.chunks(SELECT_CHUNK) {
             let sql = format!(
-                "SELECT id, fingerprint, status, snoozed_until FROM findings WHERE org_id = $1 AND fingerprint IN ({})",
-                placeholders(2, chunk.len())
+                "SELECT id, fingerprint, status, snoozed_until FROM findings WHERE org_id = {} AND fingerprint IN ({})",
+                crate::ph(self.dialect, 1),
+                placeholders(self.dialect, 2, chunk.len())
             );
             let mut q = sqlx::query(&sql).bind(org_id);
             for fp in chunk {
@@ -213,7 +214,7 @@ impl Store {
         for chunk in inserts.chunks(INSERT_CHUNK) {
             let sql = format!(
                 "INSERT INTO findings (id, org_id, fingerprint, domain, title, severity, severity_rank, cvss, cvss_vector, cve, owasp, category, affected_url, description, remediation, scanner, scan_id, detected_at, status, first_seen, last_seen, updated_at) VALUES {}",
-                row_placeholders(chunk.len(), FINDING_COLS)
+                row_placeholders(self.dialect, chunk.len(), FINDING_COLS)
             );
             let mut q = sqlx::query(&sql);
             for (f, id) in chunk {
@@ -246,8 +247,10 @@ impl Store {
 
         for chunk in touched.chunks(SELECT_CHUNK) {
             let sql = format!(
-                "UPDATE findings SET last_seen = $1 WHERE org_id = $2 AND id IN ({})",
-                placeholders(3, chunk.len())
+                "UPDATE findings SET last_seen = {} WHERE org_id = {} AND id IN ({})",
+                crate::ph(self.dialect, 1),
+                crate::ph(self.dialect, 2),
+                placeholders(self.dialect, 3, chunk.len())
             );
             let mut q = sqlx::query(&sql).bind(now).bind(org_id);
             for id in chunk {
@@ -280,14 +283,16 @@ impl Store {
         let mut domains: Vec<&str> = inserts.iter().map(|(f, _)| f.domain.as_str()).collect();
         domains.sort_unstable();
         domains.dedup();
-        for d in domains {
-            sqlx::query("INSERT INTO domains (id, org_id, name, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (org_id, name) DO NOTHING")
-                .bind(new_id())
-                .bind(org_id)
-                .bind(d)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+        for chunk in domains.chunks(INSERT_CHUNK) {
+            let sql = format!(
+                "INSERT INTO domains (id, org_id, name, created_at) VALUES {} ON CONFLICT (org_id, name) DO NOTHING",
+                row_placeholders(self.dialect, chunk.len(), 4)
+            );
+            let mut q = sqlx::query(&sql);
+            for d in chunk {
+                q = q.bind(new_id()).bind(org_id).bind(*d).bind(now);
+            }
+            q.execute(&mut *tx).await?;
         }
 
         if !alerts.is_empty() {
@@ -299,7 +304,7 @@ impl Store {
             };
             let deliveries = route(&channels, &set, now);
             out.deliveries = deliveries.len();
-            insert_routed(&mut tx, &set, &deliveries, now).await?;
+            insert_routed(self.dialect, &mut tx, &set, &deliveries, now).await?;
         }
 
         tx.commit().await?;

@@ -154,18 +154,28 @@ pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
-/// `$start, $start+1, …` for `n` values.
-pub(crate) fn placeholders(start: usize, n: usize) -> String {
+/// The placeholder for bind number `i`: `$i` on PostgreSQL, a plain `?` on SQLite. SQLite's parser looks `$N` and
+/// `?N` up in a list one by one, which makes a statement with thousands of them quadratic to prepare; plain `?`
+/// binds in order of appearance, so statements built with these helpers must list their binds in text order.
+pub(crate) fn ph(d: Dialect, i: usize) -> String {
+    match d {
+        Dialect::Sqlite => "?".to_string(),
+        Dialect::Postgres => format!("${i}"),
+    }
+}
+
+/// Placeholders `start..start+n`, comma-separated.
+pub(crate) fn placeholders(d: Dialect, start: usize, n: usize) -> String {
     (start..start + n)
-        .map(|i| format!("${i}"))
+        .map(|i| ph(d, i))
         .collect::<Vec<_>>()
         .join(", ")
 }
 
 /// `($1, $2), ($3, $4)` for `rows` rows of `cols` columns.
-pub(crate) fn row_placeholders(rows: usize, cols: usize) -> String {
+pub(crate) fn row_placeholders(d: Dialect, rows: usize, cols: usize) -> String {
     (0..rows)
-        .map(|r| format!("({})", placeholders(1 + r * cols, cols)))
+        .map(|r| format!("({})", placeholders(d, 1 + r * cols, cols)))
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -155,6 +155,12 @@ impl FakeSlack {
         lock(&self.inner).rejected_429
     }
 
+    /// How many findings the accepted messages of `hook` account for: a single alert counts one, a coalesced one
+    /// counts what its headline says ("🚨 37 new vulnerabilities: …"). Other messages (tests, notices) count zero.
+    pub fn findings_counted(&self, hook: &str) -> usize {
+        count_findings(&self.accepted(hook))
+    }
+
     /// Waits until `n` messages were accepted for `hook`, or the timeout passes; returns what arrived.
     pub async fn wait_accepted(&self, hook: &str, n: usize, timeout: Duration) -> Vec<Received> {
         let deadline = Instant::now() + timeout;
@@ -293,4 +299,29 @@ async fn mattermost_hook(
     body: Bytes,
 ) -> Response {
     respond(inner, hook, body).await
+}
+
+/// How many findings these messages account for (see [`FakeSlack::findings_counted`]).
+pub fn count_findings(msgs: &[Received]) -> usize {
+    msgs.iter()
+        .map(|m| {
+            let text = m.body["text"].as_str().unwrap_or_default();
+            if let Some(head) = text
+                .split(" new vulnerabilities")
+                .next()
+                .filter(|_| text.contains(" new vulnerabilities"))
+            {
+                head.split_whitespace()
+                    .last()
+                    .and_then(|n| n.parse::<usize>().ok())
+                    .unwrap_or(0)
+            } else if text.contains("Vulnerability Detected")
+                || text.contains("Informational Finding")
+            {
+                1
+            } else {
+                0
+            }
+        })
+        .sum()
 }

@@ -1,5 +1,7 @@
 //! The `fence` command: serve, migrate, organizations, tokens, configuration checks and webhook checks.
 
+mod bench;
+
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use fence_core::{ChannelKind, Plan};
@@ -50,6 +52,8 @@ enum Command {
     },
     /// Print the version.
     Version,
+    /// Measure ingest, latency and bursts of a real `fence serve` against a fake Slack (see BENCHMARKS.md).
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -132,6 +136,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("fence {}", env!("CARGO_PKG_VERSION"));
         }
         return Ok(());
+    }
+    if let Command::Bench(args) = cli.command {
+        return bench::run(args, cli.json).await;
     }
     let config = Config::load(cli.config.as_deref())?;
     let now = SystemClock.now_ms();
@@ -251,7 +258,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::CheckWebhook { url, r#type } => {
             check_webhook(&config, &url, &r#type, cli.json).await
         }
-        Command::Version => Ok(()),
+        Command::Version | Command::Bench(_) => Ok(()),
     }
 }
 
