@@ -108,6 +108,16 @@ impl App {
             .await
             .context("cannot migrate the database")?;
         let secrets = SecretBox::load_or_create(config.secret_key.as_ref(), &config.data_dir)?;
+        if store.dialect() == fence_store::Dialect::Sqlite {
+            // One process per SQLite database: claims left by a crash can be retried now, not after their lease.
+            let n = store.release_all_claims().await?;
+            if n > 0 {
+                tracing::info!(
+                    deliveries = n,
+                    "re-queued deliveries that were in flight when Fence stopped"
+                );
+            }
+        }
         let boot = bootstrap(&store, &config, clock.now_ms()).await?;
         let webhook_hosts = WebhookHosts::parse(&config.delivery.webhook_hosts)
             .map_err(|e| anyhow::anyhow!("delivery.webhook_hosts: {e}"))?;

@@ -296,6 +296,16 @@ impl Store {
         Ok(r.rows_affected())
     }
 
+    /// Returns every claim and lane lease to the queue at once. Only for SQLite at start-up: a SQLite database has
+    /// one `fence serve`, so whatever is claimed belonged to a process that is gone.
+    pub async fn release_all_claims(&self) -> Result<u64> {
+        let r = sqlx::query("UPDATE deliveries SET state = 'pending', claim_token = NULL, claim_until = NULL WHERE state = 'sending'").execute(&self.pool).await?;
+        sqlx::query("UPDATE lanes SET lease_owner = NULL, lease_until = 0")
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected())
+    }
+
     /// Destinations with a due delivery of a healthy channel whose lane is free and whose next send slot has come.
     pub async fn due_destinations(&self, now: i64, limit: i64) -> Result<Vec<String>> {
         let rows = sqlx::query(
