@@ -62,7 +62,7 @@ async fn a_critical_finding_reaches_slack_as_the_seeds_alert(db: Db) {
     );
 
     // The delivery is recorded as sent.
-    let (_, d) = t.get("/api/v1/deliveries?state=sent").await;
+    let d = t.wait_deliveries("sent", 1).await;
     assert_eq!(d["deliveries"].as_array().map(Vec::len), Some(1), "{d}");
     t.app.shutdown().await;
 }
@@ -504,7 +504,7 @@ async fn health_readiness_and_metrics_answer() {
         StatusCode::OK
     );
     // Let the dispatcher record the send.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    t.wait_deliveries("sent", 1).await;
     let m = http
         .get(format!("{}/metrics", t.url))
         .send()

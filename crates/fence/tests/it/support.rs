@@ -221,3 +221,19 @@ pub fn seed_finding() -> Value {
 pub fn plain_text(v: &Value) -> String {
     v.to_string().replace('\u{200B}', "")
 }
+
+impl TestApp {
+    /// Waits until `n` deliveries are in `state` (Slack's answer is recorded just after the fake sees a message).
+    pub async fn wait_deliveries(&self, state: &str, n: usize) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let (_, v) = self.get(&format!("/api/v1/deliveries?state={state}")).await;
+            if v["deliveries"].as_array().map(Vec::len).unwrap_or(0) >= n
+                || std::time::Instant::now() > deadline
+            {
+                return v;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}
