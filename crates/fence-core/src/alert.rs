@@ -65,11 +65,103 @@ pub struct ChannelBrokenAlert {
     pub hint: String,
 }
 
+/// A certificate nearing (or past) its expiry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateAlert {
+    pub domain: String,
+    /// Milliseconds since the Unix epoch.
+    pub not_after: i64,
+    /// Whole days left when the alert was raised (negative once expired).
+    pub days_left: i64,
+    pub issuer: String,
+    pub sans: Vec<String>,
+    pub fingerprint: String,
+    /// Where "Renew Certificate" points, as configured for the domain.
+    pub renew_url: Option<String>,
+}
+
+impl CertificateAlert {
+    pub fn severity(&self) -> Severity {
+        if self.days_left < 7 {
+            Severity::Critical
+        } else {
+            Severity::High
+        }
+    }
+
+    /// Orange below 30 days, red below 7 (the seed's colors).
+    pub fn color(&self) -> &'static str {
+        if self.days_left < 7 {
+            "#FF0000"
+        } else {
+            "#FFA500"
+        }
+    }
+}
+
+/// A finished scan and what it found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanAlert {
+    pub scan_id: String,
+    pub domain: String,
+    /// `full`, `tls`, `headers` or an importer's name.
+    pub scan_type: String,
+    pub duration_secs: u64,
+    /// Findings by severity: critical, high, medium, low, info.
+    pub counts: [u32; 5],
+}
+
+impl ScanAlert {
+    pub fn count(&self, s: Severity) -> u32 {
+        match s {
+            Severity::Critical => self.counts[0],
+            Severity::High => self.counts[1],
+            Severity::Medium => self.counts[2],
+            Severity::Low => self.counts[3],
+            Severity::Info => self.counts[4],
+        }
+    }
+
+    /// Green with no critical or high finding, yellow with high, red with critical.
+    pub fn color(&self) -> &'static str {
+        if self.counts[0] > 0 {
+            "#FF0000"
+        } else if self.counts[1] > 0 {
+            "#FFD700"
+        } else {
+            "#00FF00"
+        }
+    }
+
+    pub fn severity(&self) -> Severity {
+        if self.counts[0] > 0 {
+            Severity::Critical
+        } else if self.counts[1] > 0 {
+            Severity::High
+        } else {
+            Severity::Info
+        }
+    }
+}
+
+/// An open finding nobody has handled yet, repeated per the channel's `reminders`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReminderAlert {
+    pub finding: VulnerabilityAlert,
+    /// When the finding was first seen (ms since the epoch).
+    pub open_since: i64,
+    /// Whole days it had been open when the reminder was raised.
+    pub days_open: i64,
+}
+
 /// Everything a delivery can carry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Alert {
     Vulnerability(VulnerabilityAlert),
+    CertificateExpiring(CertificateAlert),
+    ScanCompleted(ScanAlert),
+    Reminder(ReminderAlert),
     ChannelBroken(ChannelBrokenAlert),
 }
 
@@ -78,6 +170,9 @@ impl Alert {
     pub fn alert_type(&self) -> Option<AlertType> {
         match self {
             Alert::Vulnerability(_) => Some(AlertType::Vulnerability),
+            Alert::CertificateExpiring(_) => Some(AlertType::CertificateExpiring),
+            Alert::ScanCompleted(_) => Some(AlertType::ScanCompleted),
+            Alert::Reminder(_) => Some(AlertType::Reminder),
             Alert::ChannelBroken(_) => None,
         }
     }
@@ -86,7 +181,21 @@ impl Alert {
     pub fn severity(&self) -> Severity {
         match self {
             Alert::Vulnerability(v) => v.severity,
+            Alert::CertificateExpiring(c) => c.severity(),
+            Alert::ScanCompleted(s) => s.severity(),
+            Alert::Reminder(r) => r.finding.severity,
             Alert::ChannelBroken(_) => Severity::High,
+        }
+    }
+
+    /// The domain the alert is about, for domain filters.
+    pub fn domain(&self) -> Option<&str> {
+        match self {
+            Alert::Vulnerability(v) => Some(&v.domain),
+            Alert::CertificateExpiring(c) => Some(&c.domain),
+            Alert::ScanCompleted(s) => Some(&s.domain),
+            Alert::Reminder(r) => Some(&r.finding.domain),
+            Alert::ChannelBroken(_) => None,
         }
     }
 }

@@ -113,19 +113,31 @@ pub struct Filters {
 
 impl Filters {
     /// Whether an alert passes the severity, domain and category filters (the time window is separate).
+    /// Severity and category filters apply to findings (alerts and reminders); the domain filter to every alert
+    /// about a domain; system notices always pass.
     pub fn admits(&self, alert: &Alert) -> bool {
-        match alert {
-            Alert::Vulnerability(v) => {
-                let sev = self.severities.is_empty() || self.severities.contains(&v.severity);
-                let dom = self.domains.is_empty()
-                    || DomainName::parse(&v.domain)
-                        .is_ok_and(|d| self.domains.iter().any(|p| d.matches_pattern(p)));
-                let cat = self.categories.is_empty()
-                    || v.category.is_some_and(|c| self.categories.contains(&c));
-                sev && dom && cat
+        let finding = match alert {
+            Alert::Vulnerability(v) => Some(v),
+            Alert::Reminder(r) => Some(&r.finding),
+            _ => None,
+        };
+        let dom = match alert.domain() {
+            None => true,
+            Some(d) => {
+                self.domains.is_empty()
+                    || DomainName::parse(d)
+                        .is_ok_and(|d| self.domains.iter().any(|p| d.matches_pattern(p)))
             }
-            Alert::ChannelBroken(_) => true,
-        }
+        };
+        let (sev, cat) = match finding {
+            Some(v) => (
+                self.severities.is_empty() || self.severities.contains(&v.severity),
+                self.categories.is_empty()
+                    || v.category.is_some_and(|c| self.categories.contains(&c)),
+            ),
+            None => (true, true),
+        };
+        dom && sev && cat
     }
 }
 
@@ -342,8 +354,10 @@ impl ChannelConfig {
     /// Mentions configured for an alert: by its severity and by its alert type, without repeats.
     pub fn mentions_for(&self, alert: &Alert) -> Vec<String> {
         let mut keys: Vec<&str> = Vec::new();
-        if let Alert::Vulnerability(v) = alert {
-            keys.push(v.severity.as_str());
+        match alert {
+            Alert::Vulnerability(v) => keys.push(v.severity.as_str()),
+            Alert::Reminder(r) => keys.push(r.finding.severity.as_str()),
+            _ => {}
         }
         if let Some(t) = alert.alert_type() {
             keys.push(t.as_str());

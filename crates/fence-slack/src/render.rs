@@ -76,11 +76,24 @@ pub fn render(ctx: &RenderContext<'_>, alerts: &[Alert], mentions: &[String]) ->
             _ => None,
         })
         .collect();
+    let reminders: Vec<&VulnerabilityAlert> = alerts
+        .iter()
+        .filter_map(|a| match a {
+            Alert::Reminder(r) => Some(&r.finding),
+            _ => None,
+        })
+        .collect();
     let msg = match alerts {
         [Alert::Vulnerability(v)] => vulnerability(ctx, v, &mention_text),
         [Alert::ChannelBroken(b)] => channel_broken(ctx, b, &mention_text),
+        [Alert::CertificateExpiring(c)] => kinds::certificate(ctx, c, &mention_text),
+        [Alert::ScanCompleted(sc)] => kinds::scan(ctx, sc, &mention_text),
+        [Alert::Reminder(r)] => kinds::reminder(ctx, r, &mention_text),
         _ if vulns.len() == alerts.len() && !vulns.is_empty() => {
-            coalesced(ctx, &vulns, &mention_text)
+            coalesced(ctx, &vulns, &mention_text, false)
+        }
+        _ if reminders.len() == alerts.len() && !reminders.is_empty() => {
+            coalesced(ctx, &reminders, &mention_text, true)
         }
         _ => plain(alerts),
     };
@@ -109,6 +122,28 @@ pub fn plain(alerts: &[Alert]) -> Value {
                 "🔌 Channel {} stopped accepting messages: {}",
                 bounded(&b.channel_name, 100),
                 bounded(&b.error, 100)
+            ),
+            Alert::CertificateExpiring(c) => {
+                format!(
+                    "⚠️ SSL certificate of {} expires {}",
+                    bounded(&c.domain, 253),
+                    kinds::expiry_phrase(c.not_after, c.days_left)
+                )
+            }
+            Alert::ScanCompleted(sc) => format!(
+                "✅ Scan of {} completed: {} critical, {} high, {} medium, {} low, {} info",
+                bounded(&sc.domain, 253),
+                sc.counts[0],
+                sc.counts[1],
+                sc.counts[2],
+                sc.counts[3],
+                sc.counts[4]
+            ),
+            Alert::Reminder(r) => format!(
+                "⏰ Still open: {} {} ({})",
+                r.finding.severity.label(),
+                bounded(&r.finding.title, 200),
+                bounded(&r.finding.domain, 253)
             ),
         });
     }
@@ -261,7 +296,13 @@ fn counts_phrase(vulns: &[&VulnerabilityAlert]) -> String {
         .join(", ")
 }
 
-fn coalesced(ctx: &RenderContext<'_>, vulns: &[&VulnerabilityAlert], mentions: &str) -> Value {
+/// Several findings in one message: new ones (`reminder == false`) or still-open ones.
+fn coalesced(
+    ctx: &RenderContext<'_>,
+    vulns: &[&VulnerabilityAlert],
+    mentions: &str,
+    reminder: bool,
+) -> Value {
     let mut sorted: Vec<&VulnerabilityAlert> = vulns.to_vec();
     sorted.sort_by(|a, b| {
         b.severity.cmp(&a.severity).then_with(|| {
@@ -273,12 +314,20 @@ fn coalesced(ctx: &RenderContext<'_>, vulns: &[&VulnerabilityAlert], mentions: &
         })
     });
     let top = sorted.first().map(|v| v.severity).unwrap_or(Severity::Info);
-    let headline = format!(
-        "{} {} new vulnerabilities: {}",
-        top.icon(),
-        vulns.len(),
-        counts_phrase(vulns)
-    );
+    let headline = if reminder {
+        format!(
+            "⏰ {} findings still open: {}",
+            vulns.len(),
+            counts_phrase(vulns)
+        )
+    } else {
+        format!(
+            "{} {} new vulnerabilities: {}",
+            top.icon(),
+            vulns.len(),
+            counts_phrase(vulns)
+        )
+    };
     let listed = &sorted[..sorted.len().min(COALESCE_LISTED)];
     let rest = &sorted[listed.len()..];
     let line = |v: &VulnerabilityAlert| {
@@ -372,5 +421,6 @@ pub fn test_message(kind: ChannelKind, summary: &str) -> Value {
     json!({"text": format!("✅ Test from Fence\n{}", fence_core::text::truncate_chars(summary, 3000))})
 }
 
+mod kinds;
 #[cfg(test)]
 mod tests;

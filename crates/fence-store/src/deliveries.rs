@@ -380,7 +380,7 @@ impl Store {
     }
 
     /// Claims what the next message of a destination will carry: every due vulnerability delivery of the first
-    /// channel in line (most severe first), however many; other notices travel alone.
+    /// channel in line (most severe first), however many; reminders likewise; other alerts travel alone.
     pub async fn claim_batch(
         &self,
         destination: &str,
@@ -400,15 +400,18 @@ impl Store {
         .await?;
         let Some(head) = head else { return Ok(vec![]) };
         let set = "SET state = 'sending', claim_token = $1, claim_until = $2, attempts = attempts + 1, first_attempt_at = COALESCE(first_attempt_at, $3)";
-        if get_str(&head, "alert_type")? == "vulnerability" {
+        let alert_type = get_str(&head, "alert_type")?;
+        // Findings (new ones, or reminders of open ones) coalesce; anything else travels alone.
+        if alert_type == "vulnerability" || alert_type == "reminder" {
             sqlx::query(&format!(
-                "UPDATE deliveries {set} WHERE destination = $4 AND channel_id = $5 AND state = 'pending' AND due_at <= $3 AND alert_type = 'vulnerability' AND plain_fallback = $6"
+                "UPDATE deliveries {set} WHERE destination = $4 AND channel_id = $5 AND state = 'pending' AND due_at <= $3 AND alert_type = $6 AND plain_fallback = $7"
             ))
             .bind(claim_token)
             .bind(now + claim_ms)
             .bind(now)
             .bind(destination)
             .bind(get_str(&head, "channel_id")?)
+            .bind(alert_type)
             .bind(get_i64(&head, "plain_fallback")?)
             .execute(&self.pool)
             .await?;

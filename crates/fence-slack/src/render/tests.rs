@@ -240,3 +240,233 @@ fn reopened_findings_say_so() {
         .contains("(Reopened)"));
     assert!(msg.to_string().contains("detected again"));
 }
+
+fn seed_certificate(days_left: i64) -> fence_core::alert::CertificateAlert {
+    fence_core::alert::CertificateAlert {
+        domain: "example.com".into(),
+        // February 3, 2025 00:00 UTC.
+        not_after: 1_738_540_800_000,
+        days_left,
+        issuer: "Let's Encrypt".into(),
+        sans: vec!["example.com".into(), "www.example.com".into()],
+        fingerprint: "ab".repeat(32),
+        renew_url: Some("https://example.com/renew".into()),
+    }
+}
+
+fn seed_scan(counts: [u32; 5]) -> fence_core::alert::ScanAlert {
+    fence_core::alert::ScanAlert {
+        scan_id: "scan-1".into(),
+        domain: "example.com".into(),
+        scan_type: "full".into(),
+        duration_secs: 272,
+        counts,
+    }
+}
+
+#[test]
+fn every_alert_type_renders_in_both_formats_within_limits() {
+    let s = signer();
+    let reminder = Alert::Reminder(fence_core::alert::ReminderAlert {
+        finding: seed_vuln(Severity::Critical, 9.8),
+        open_since: 1_737_331_200_000,
+        days_open: 3,
+    });
+    let cases = [
+        (
+            "certificate_14_days",
+            Alert::CertificateExpiring(seed_certificate(14)),
+        ),
+        (
+            "certificate_5_days",
+            Alert::CertificateExpiring(seed_certificate(5)),
+        ),
+        (
+            "scan_completed_seed",
+            Alert::ScanCompleted(seed_scan([0, 2, 7, 4, 1])),
+        ),
+        ("reminder", reminder),
+        (
+            "channel_broken",
+            Alert::ChannelBroken(fence_core::alert::ChannelBrokenAlert {
+                channel_name: "Security Alerts".into(),
+                error: "invalid_token".into(),
+                hint: crate::hint_for("invalid_token").into(),
+            }),
+        ),
+    ];
+    for (name, alert) in cases {
+        for format in [MessageFormat::Blocks, MessageFormat::Attachments] {
+            let msg = render(
+                &ctx(&s, ChannelKind::Slack, format),
+                std::slice::from_ref(&alert),
+                &["<@U0123456789>".into()],
+            );
+            check_message(&msg).expect("within Block Kit limits");
+            assert!(
+                msg["text"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .ends_with("<@U0123456789>"),
+                "{name}: mentions in the text"
+            );
+            insta::assert_json_snapshot!(format!("{name}_{format:?}").to_lowercase(), msg);
+        }
+        let mm = render(
+            &ctx(&s, ChannelKind::Mattermost, MessageFormat::Attachments),
+            std::slice::from_ref(&alert),
+            &[],
+        );
+        assert!(
+            mm["attachments"][0].get("blocks").is_none()
+                && mm["attachments"][0].get("actions").is_none(),
+            "{name}: {mm}"
+        );
+    }
+}
+
+#[test]
+fn the_certificate_alert_has_the_seed_content_and_colors() {
+    let s = signer();
+    let msg = render(
+        &ctx(&s, ChannelKind::Slack, MessageFormat::Blocks),
+        &[Alert::CertificateExpiring(seed_certificate(14))],
+        &[],
+    );
+    let body = msg.to_string().replace('\u{200B}', "");
+    for needle in [
+        "⚠️ SSL Certificate Expiring Soon",
+        "February 3, 2025 (14 days)",
+        "Let's Encrypt",
+        "• example.com",
+        "• www.example.com",
+        "Renew Certificate",
+        "View Details",
+        "https://example.com/renew",
+    ] {
+        assert!(body.contains(needle), "{needle} in {body}");
+    }
+    assert_eq!(
+        msg["attachments"][0]["color"], "#FFA500",
+        "orange below 30 days"
+    );
+    let red = render(
+        &ctx(&s, ChannelKind::Slack, MessageFormat::Blocks),
+        &[Alert::CertificateExpiring(seed_certificate(6))],
+        &[],
+    );
+    assert_eq!(
+        red["attachments"][0]["color"], "#FF0000",
+        "red below 7 days"
+    );
+    let expired = render(
+        &ctx(&s, ChannelKind::Slack, MessageFormat::Blocks),
+        &[Alert::CertificateExpiring(seed_certificate(-2))],
+        &[],
+    );
+    assert!(expired.to_string().contains("(expired 2 days ago)"));
+}
+
+#[test]
+fn the_scan_summary_has_the_seed_content_and_colors() {
+    let s = signer();
+    let msg = render(
+        &ctx(&s, ChannelKind::Slack, MessageFormat::Blocks),
+        &[Alert::ScanCompleted(seed_scan([0, 2, 7, 4, 1]))],
+        &[],
+    );
+    let body = msg.to_string();
+    for needle in [
+        "✅ Security Scan Completed",
+        "Full Scan",
+        "4m 32s",
+        "🔴 Critical: 0",
+        "🟠 High: 2",
+        "🟡 Medium: 7",
+        "🔵 Low: 4",
+        "⚪ Info: 1",
+        "View Full Report",
+    ] {
+        assert!(body.contains(needle), "{needle} in {body}");
+    }
+    assert_eq!(
+        msg["attachments"][0]["color"], "#FFD700",
+        "yellow with high"
+    );
+    let green = render(
+        &ctx(&s, ChannelKind::Slack, MessageFormat::Blocks),
+        &[Alert::ScanCompleted(seed_scan([0, 0, 3, 0, 0]))],
+        &[],
+    );
+    assert_eq!(green["attachments"][0]["color"], "#00FF00");
+    let red = render(
+        &ctx(&s, ChannelKind::Slack, MessageFormat::Blocks),
+        &[Alert::ScanCompleted(seed_scan([1, 0, 0, 0, 0]))],
+        &[],
+    );
+    assert_eq!(red["attachments"][0]["color"], "#FF0000");
+    let mut with_scan = ctx(&s, ChannelKind::Slack, MessageFormat::Blocks);
+    with_scan.run_scan = true;
+    assert!(
+        render(&with_scan, &[Alert::ScanCompleted(seed_scan([0; 5]))], &[])
+            .to_string()
+            .contains("Run New Scan")
+    );
+}
+
+#[test]
+fn hostile_certificate_and_scan_values_stay_inert_and_bounded() {
+    let s = signer();
+    let mut c = seed_certificate(3);
+    c.issuer = "<!everyone> ".repeat(500);
+    c.sans = (0..1000).map(|i| format!("<@U{i}>.evil.example")).collect();
+    c.renew_url = Some("javascript:alert(1)".into());
+    let mut sc = seed_scan([u32::MAX; 5]);
+    sc.scan_type = "<https://evil|x>".repeat(100);
+    for format in [MessageFormat::Blocks, MessageFormat::Attachments] {
+        for alert in [
+            Alert::CertificateExpiring(c.clone()),
+            Alert::ScanCompleted(sc.clone()),
+        ] {
+            let msg = render(&ctx(&s, ChannelKind::Slack, format), &[alert], &[]);
+            check_message(&msg).expect("within limits");
+            let body = msg.to_string();
+            assert!(
+                !body.contains("<!everyone>")
+                    && !body.contains("<@U")
+                    && !body.contains("<https://evil")
+                    && !body.contains("javascript:"),
+                "{body}"
+            );
+        }
+    }
+}
+
+#[test]
+fn reminders_coalesce_as_still_open_findings() {
+    let s = signer();
+    let alerts: Vec<Alert> = (0..3)
+        .map(|i| {
+            let mut v = seed_vuln(
+                if i == 0 {
+                    Severity::Critical
+                } else {
+                    Severity::High
+                },
+                8.0,
+            );
+            v.title = format!("open {i}");
+            Alert::Reminder(fence_core::alert::ReminderAlert {
+                finding: v,
+                open_since: 0,
+                days_open: 2,
+            })
+        })
+        .collect();
+    let msg = render(
+        &ctx(&s, ChannelKind::Slack, MessageFormat::Blocks),
+        &alerts,
+        &[],
+    );
+    assert_eq!(msg["text"], "⏰ 3 findings still open: 1 critical, 2 high");
+}

@@ -1,0 +1,212 @@
+//! Certificate-expiry, scan-completed and reminder messages, with the seed's headlines, fields, colors and buttons.
+
+use super::{button, finding_buttons, header, headline_text, vuln_fields, RenderContext};
+use crate::escape::bounded;
+use fence_core::alert::{CertificateAlert, ReminderAlert, ScanAlert};
+use fence_core::{ChannelKind, MessageFormat, Severity};
+use serde_json::{json, Value};
+
+/// How many subject alternative names are listed before the rest are counted.
+const MAX_SANS: usize = 20;
+
+/// "February 3, 2025" (UTC).
+pub fn date(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| {
+            t.to_zoned(jiff::tz::TimeZone::UTC)
+                .strftime("%B %-d, %Y")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+/// "(14 days)", "(1 day)", "(today)", "(expired 3 days ago)".
+pub fn days_phrase(days: i64) -> String {
+    match days {
+        d if d > 1 => format!("({d} days)"),
+        1 => "(1 day)".into(),
+        0 => "(today)".into(),
+        -1 => "(expired 1 day ago)".into(),
+        d => format!("(expired {} days ago)", -d),
+    }
+}
+
+/// "February 3, 2025 (14 days)".
+pub fn expiry_phrase(not_after: i64, days: i64) -> String {
+    format!("{} {}", date(not_after), days_phrase(days))
+}
+
+/// "4m 32s", "1h 2m 3s", "12s".
+pub fn duration(secs: u64) -> String {
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    match (h, m) {
+        (0, 0) => format!("{s}s"),
+        (0, _) => format!("{m}m {s}s"),
+        _ => format!("{h}h {m}m {s}s"),
+    }
+}
+
+fn link_button(text: &str, action_id: &str, url: &str) -> Value {
+    let mut b = button(text, action_id);
+    b["url"] = json!(url);
+    b
+}
+
+fn message(
+    ctx: &RenderContext<'_>,
+    headline: &str,
+    color: &str,
+    fields: &[(&str, String, bool)],
+    buttons: Vec<Value>,
+    mentions: &str,
+) -> Value {
+    match ctx.format {
+        MessageFormat::Blocks => {
+            let mut blocks = vec![header(headline)];
+            let items: Vec<Value> = fields.iter().map(|(label, value, _)| json!({"type": "mrkdwn", "text": format!("*{label}:*\n{value}")})).collect();
+            blocks.push(json!({"type": "section", "fields": items}));
+            if !buttons.is_empty() {
+                blocks.push(
+                    json!({"type": "actions", "block_id": "fence_actions", "elements": buttons}),
+                );
+            }
+            json!({"text": headline_text(headline, mentions), "attachments": [{"color": color, "fallback": headline, "blocks": blocks}]})
+        }
+        MessageFormat::Attachments => {
+            let mut att = json!({
+                "color": color,
+                "fallback": headline,
+                "fields": fields.iter().map(|(label, value, short)| json!({"title": label, "value": value, "short": short})).collect::<Vec<_>>(),
+                "mrkdwn_in": ["fields"],
+            });
+            let links: Vec<(String, String)> = buttons
+                .iter()
+                .filter_map(|b| {
+                    Some((
+                        b["text"]["text"].as_str()?.to_string(),
+                        b["url"].as_str()?.to_string(),
+                    ))
+                })
+                .collect();
+            match ctx.kind {
+                ChannelKind::Slack => {
+                    let actions: Vec<Value> = buttons
+                        .iter()
+                        .map(|b| match b["url"].as_str() {
+                            Some(url) => json!({"type": "button", "text": b["text"]["text"], "url": url}),
+                            None => json!({"type": "button", "name": b["action_id"], "text": b["text"]["text"], "value": b["value"]}),
+                        })
+                        .collect();
+                    if !actions.is_empty() {
+                        att["callback_id"] = json!("fence_actions");
+                        att["actions"] = json!(actions);
+                    }
+                }
+                ChannelKind::Mattermost => {
+                    let text: Vec<String> =
+                        links.iter().map(|(t, u)| format!("[{t}]({u})")).collect();
+                    att["text"] = json!(text.join(" · "));
+                }
+            }
+            json!({"text": headline_text(headline, mentions), "attachments": [att]})
+        }
+    }
+}
+
+pub fn certificate(ctx: &RenderContext<'_>, c: &CertificateAlert, mentions: &str) -> Value {
+    let headline = "⚠️ SSL Certificate Expiring Soon";
+    let mut sans: Vec<String> = c
+        .sans
+        .iter()
+        .take(MAX_SANS)
+        .map(|s| format!("• {}", bounded(s, 253)))
+        .collect();
+    if c.sans.len() > MAX_SANS {
+        sans.push(format!("…and {} more", c.sans.len() - MAX_SANS));
+    }
+    let mut fields = vec![
+        ("Domain", bounded(&c.domain, 253), true),
+        ("Expires", expiry_phrase(c.not_after, c.days_left), true),
+        ("Issuer", bounded(&c.issuer, 300), true),
+    ];
+    if !sans.is_empty() {
+        fields.push(("Subject Alternative Names", sans.join("\n"), false));
+    }
+    let renew = c
+        .renew_url
+        .as_deref()
+        .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+        .map(|u| fence_core::text::truncate_chars(u, 2000))
+        .unwrap_or_else(|| format!("{}/docs/certificates#renewing", ctx.base_url));
+    let buttons = vec![
+        link_button("Renew Certificate", "renew_certificate", &renew),
+        link_button(
+            "View Details",
+            "view_domain",
+            &format!("{}/domains/{}", ctx.base_url, super::url_segment(&c.domain)),
+        ),
+    ];
+    message(ctx, headline, c.color(), &fields, buttons, mentions)
+}
+
+pub fn scan(ctx: &RenderContext<'_>, sc: &ScanAlert, mentions: &str) -> Value {
+    let headline = "✅ Security Scan Completed";
+    let counts: Vec<String> = Severity::ALL
+        .iter()
+        .map(|s| format!("{} {}: {}", s.dot(), s.title(), sc.count(*s)))
+        .collect();
+    let scan_type = match sc.scan_type.as_str() {
+        "full" => "Full Scan".to_string(),
+        "tls" => "TLS Scan".to_string(),
+        "headers" => "Security Headers Scan".to_string(),
+        other => bounded(other, 100),
+    };
+    let fields = vec![
+        ("Domain", bounded(&sc.domain, 253), true),
+        ("Scan Type", scan_type, true),
+        ("Duration", duration(sc.duration_secs), true),
+        ("Vulnerabilities Found", counts.join("\n"), false),
+    ];
+    let mut buttons = vec![link_button(
+        "View Full Report",
+        "view_report",
+        &format!("{}/scans/{}", ctx.base_url, super::url_segment(&sc.scan_id)),
+    )];
+    if ctx.run_scan {
+        let mut b = button("Run New Scan", "run_scan");
+        b["value"] = json!(ctx.signer.sign("run_scan", ctx.org_id, &sc.domain));
+        buttons.push(b);
+    }
+    message(ctx, headline, sc.color(), &fields, buttons, mentions)
+}
+
+pub fn reminder(ctx: &RenderContext<'_>, r: &ReminderAlert, mentions: &str) -> Value {
+    let v = &r.finding;
+    let headline = format!("⏰ Reminder: {} finding still open", v.severity.title());
+    let mut fields = vuln_fields(v);
+    fields.push((
+        "Open since",
+        format!(
+            "{} {}",
+            date(r.open_since),
+            days_phrase_open(r.days_open.max(0))
+        ),
+        true,
+    ));
+    message(
+        ctx,
+        &headline,
+        v.severity.color(),
+        &fields,
+        finding_buttons(ctx, v, ""),
+        mentions,
+    )
+}
+
+fn days_phrase_open(days: i64) -> String {
+    match days {
+        0 => "(today)".into(),
+        1 => "(1 day)".into(),
+        d => format!("({d} days)"),
+    }
+}
