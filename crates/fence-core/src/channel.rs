@@ -217,6 +217,41 @@ impl Mention {
     }
 }
 
+/// Repeated alerts for findings that stay open: every `every`, for these severities (empty = all).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reminders {
+    pub every_ms: i64,
+    pub severities: Vec<Severity>,
+}
+
+/// Parses `30m`, `24h`, `7d`, `1h30m` into milliseconds.
+pub fn parse_every(s: &str) -> Result<i64, String> {
+    let bad = || format!("{s:?} is not a duration; use e.g. 30m, 24h or 7d");
+    let (mut total, mut num, mut any) = (0i64, String::new(), false);
+    for c in s.trim().chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let n: i64 = num.parse().map_err(|_| bad())?;
+        num.clear();
+        let unit = match c {
+            'm' => 60_000,
+            'h' => 3_600_000,
+            'd' => 86_400_000,
+            _ => return Err(bad()),
+        };
+        total = total
+            .checked_add(n.checked_mul(unit).ok_or_else(bad)?)
+            .ok_or_else(bad)?;
+        any = true;
+    }
+    if !num.is_empty() || !any {
+        return Err(bad());
+    }
+    Ok(total)
+}
+
 /// Everything a channel decides about its alerts, except where they go and its secrets.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChannelConfig {
@@ -226,6 +261,8 @@ pub struct ChannelConfig {
     pub mentions: BTreeMap<String, Vec<String>>,
     pub digest: Option<Value>,
     pub reminders: Option<Value>,
+    /// `reminders`, parsed.
+    pub reminder_rules: Option<Reminders>,
     pub format: MessageFormat,
     pub template: Option<String>,
     pub identity: Option<Value>,
@@ -306,6 +343,9 @@ impl ChannelConfig {
         };
         let digest = object_or_null("digest", &mut errs);
         let reminders = object_or_null("reminders", &mut errs);
+        let reminder_rules = reminders
+            .as_ref()
+            .and_then(|r| parse_reminders(r, &mut errs));
         let identity = object_or_null("identity", &mut errs);
         let template = match obj.get("template") {
             None | Some(Value::Null) => None,
@@ -329,6 +369,7 @@ impl ChannelConfig {
             mentions,
             digest,
             reminders,
+            reminder_rules,
             format,
             template,
             identity,
@@ -337,9 +378,11 @@ impl ChannelConfig {
 
     /// Whether this channel wants the alert at all (subscription and filters; not the time window).
     pub fn wants(&self, alert: &Alert) -> bool {
-        let subscribed = alert
-            .alert_type()
-            .is_none_or(|t| self.alert_types.contains(&t));
+        // Configuring `reminders` subscribes to them, whether or not `alert_types` lists "reminder".
+        let subscribed = alert.alert_type().is_none_or(|t| {
+            self.alert_types.contains(&t)
+                || (t == AlertType::Reminder && self.reminder_rules.is_some())
+        });
         subscribed && self.filters.admits(alert)
     }
 
@@ -516,6 +559,49 @@ fn parse_schedule(s: &Map<String, Value>, errs: &mut FieldErrors) -> Option<Sche
         end,
         timezone,
         tz,
+    })
+}
+
+fn parse_reminders(v: &Value, errs: &mut FieldErrors) -> Option<Reminders> {
+    let obj = v.as_object()?;
+    for k in obj
+        .keys()
+        .filter(|k| !["every", "severities"].contains(&k.as_str()))
+    {
+        errs.push(FieldError::new(
+            format!("reminders.{k}"),
+            "unknown field; expected every or severities",
+        ));
+    }
+    let every_ms = match obj.get("every") {
+        None | Some(Value::Null) => 24 * 3_600_000,
+        Some(Value::String(s)) => match parse_every(s) {
+            Ok(ms) if ms >= 60_000 => ms,
+            Ok(_) => {
+                errs.push(FieldError::new("reminders.every", "must be at least 1m"));
+                return None;
+            }
+            Err(e) => {
+                errs.push(FieldError::new("reminders.every", e));
+                return None;
+            }
+        },
+        Some(_) => {
+            errs.push(FieldError::new(
+                "reminders.every",
+                "must be a duration such as \"24h\"",
+            ));
+            return None;
+        }
+    };
+    let severities = obj
+        .get("severities")
+        .filter(|v| !v.is_null())
+        .map(|v| list(v, "reminders.severities", errs, |s| s.parse()))
+        .unwrap_or_default();
+    Some(Reminders {
+        every_ms,
+        severities,
     })
 }
 

@@ -143,7 +143,7 @@ impl App {
         self.start_with(true).await
     }
 
-    /// Like [`App::start`]; without the dispatcher when `dispatcher` is false (tests drive it by hand).
+    /// Like [`App::start`]; without the dispatcher and scheduler when `dispatcher` is false (tests drive them).
     pub async fn start_with(self, dispatcher: bool) -> anyhow::Result<RunningApp> {
         let listener = tokio::net::TcpListener::bind(&self.state.config.listen)
             .await
@@ -166,7 +166,10 @@ impl App {
         let mut tasks = vec![server];
         if dispatcher {
             tasks.push(tokio::spawn(
-                Dispatcher::new(self.state.clone()).run(stop_rx),
+                Dispatcher::new(self.state.clone()).run(stop_rx.clone()),
+            ));
+            tasks.push(tokio::spawn(
+                crate::scheduler::Scheduler::new(self.state.clone()).run(stop_rx),
             ));
         }
         Ok(RunningApp {

@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod dispatcher;
 pub mod error;
 pub mod metrics;
+pub mod scheduler;
 
 pub use app::{bootstrap, App, RunningApp};
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -149,6 +149,14 @@ impl Store {
         rows.iter().map(channel_from).collect()
     }
 
+    /// Every channel of every organization (the scheduler's view).
+    pub async fn all_channels(&self) -> Result<Vec<ChannelRow>> {
+        let rows = sqlx::query("SELECT * FROM channels ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(channel_from).collect()
+    }
+
     pub async fn count_channels(&self, org_id: &str) -> Result<i64> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM channels WHERE org_id = $1")
             .bind(org_id)

@@ -73,7 +73,7 @@ impl FindingRow {
     }
 }
 
-fn finding_from(r: &AnyRow) -> Result<FindingRow> {
+pub(crate) fn finding_from(r: &AnyRow) -> Result<FindingRow> {
     let severity = get_str(r, "severity")?
         .parse::<Severity>()
         .map_err(StoreError::Corrupt)?;

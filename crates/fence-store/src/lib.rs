@@ -7,7 +7,9 @@ pub mod audit;
 pub mod channels;
 pub mod deliveries;
 pub mod findings;
+pub mod jobs;
 pub mod orgs;
+pub mod reminders;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};

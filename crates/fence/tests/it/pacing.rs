@@ -16,6 +16,7 @@ struct Rig {
     app: RunningApp,
     clock: ManualClock,
     dispatcher: Arc<Dispatcher>,
+    scheduler: fence_server::scheduler::Scheduler,
     slack: FakeSlack,
     http: reqwest::Client,
     _dir: tempfile::TempDir,
@@ -37,10 +38,12 @@ impl Rig {
             .expect("build");
         let app = app.start_with(false).await.expect("start");
         let dispatcher = Arc::new(Dispatcher::new(app.state.clone()));
+        let scheduler = fence_server::scheduler::Scheduler::new(app.state.clone());
         Rig {
             app,
             clock,
             dispatcher,
+            scheduler,
             slack,
             http: reqwest::Client::new(),
             _dir: dir,
@@ -220,5 +223,90 @@ async fn a_burst_of_any_size_is_counted_in_one_message_within_slack_limits() {
         "{last}"
     );
     let _ = seed_finding;
+    r.app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_findings_are_reminded_every_period_until_handled() {
+    const HOUR: i64 = 3_600_000;
+    let r = Rig::new(T0).await;
+    r.channel(
+        "remind",
+        json!({"reminders": {"every": "24h", "severities": ["critical"]}}),
+    )
+    .await;
+    let (_, crit) = r
+        .post(
+            "/api/v1/findings",
+            json!({"domain": "example.com", "title": "still open", "severity": "critical"}),
+        )
+        .await;
+    let crit_id = crit["ids"][0].as_str().expect("id").to_string();
+    r.finding("high one", "high").await;
+    assert_eq!(r.at(0).await, 1, "the new findings");
+
+    r.clock.set_ms(T0 + 23 * HOUR);
+    assert_eq!(
+        r.scheduler.tick().await.expect("tick"),
+        0,
+        "not before 24 h"
+    );
+    r.clock.set_ms(T0 + 24 * HOUR);
+    assert_eq!(
+        r.scheduler.tick().await.expect("tick"),
+        1,
+        "only the critical finding is reminded"
+    );
+    assert_eq!(r.at(24 * HOUR).await, 1);
+    let got = r.slack.accepted("remind");
+    assert_eq!(
+        got[1].body["text"],
+        "⏰ Reminder: Critical finding still open"
+    );
+    assert!(
+        got[1].body.to_string().contains("(1 day)"),
+        "{}",
+        got[1].body
+    );
+
+    r.clock.set_ms(T0 + 24 * HOUR + 2 * 60_000);
+    assert_eq!(
+        r.scheduler.tick().await.expect("tick"),
+        0,
+        "once per period"
+    );
+
+    // Snoozed: silent until the snooze ends.
+    r.clock.set_ms(T0 + 30 * HOUR);
+    let (s, _) = r
+        .post(
+            &format!("/api/v1/findings/{crit_id}/snooze"),
+            json!({"hours": 24}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    r.clock.set_ms(T0 + 48 * HOUR);
+    assert_eq!(
+        r.scheduler.tick().await.expect("tick"),
+        0,
+        "snoozed until +54 h"
+    );
+    r.clock.set_ms(T0 + 54 * HOUR);
+    assert_eq!(
+        r.scheduler.tick().await.expect("tick"),
+        1,
+        "reminded again once the snooze ended"
+    );
+
+    // False positive: never again.
+    let (s, _) = r
+        .post(
+            &format!("/api/v1/findings/{crit_id}/false-positive"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    r.clock.set_ms(T0 + 100 * HOUR);
+    assert_eq!(r.scheduler.tick().await.expect("tick"), 0);
     r.app.shutdown().await;
 }

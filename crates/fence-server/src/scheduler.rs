@@ -1,0 +1,58 @@
+//! The scheduler: periodic jobs (reminders now) that run once across every process sharing the database, each
+//! claimed through the store's job lease at its due time.
+
+use crate::app::AppState;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// How often reminders are looked for.
+const REMINDERS_EVERY_MS: i64 = 60_000;
+const JOB_LEASE_MS: i64 = 120_000;
+
+pub struct Scheduler {
+    state: AppState,
+    owner: String,
+}
+
+impl Scheduler {
+    pub fn new(state: AppState) -> Self {
+        Scheduler {
+            state,
+            owner: format!("scheduler:{}", fence_store::new_id()),
+        }
+    }
+
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        while !*stop.borrow() {
+            if let Err(e) = self.tick().await {
+                tracing::warn!(error = %e, "scheduler pass failed");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+
+    /// Runs every job that is due now; returns how many alerts they raised.
+    pub async fn tick(&self) -> anyhow::Result<usize> {
+        let st = &self.state;
+        let now = st.clock.now_ms();
+        let mut raised = 0;
+        if st
+            .store
+            .claim_job("reminders", &self.owner, now, JOB_LEASE_MS)
+            .await?
+        {
+            let result = st.store.raise_reminders(now).await;
+            st.store
+                .finish_job("reminders", &self.owner, now + REMINDERS_EVERY_MS)
+                .await?;
+            raised += result?;
+        }
+        if raised > 0 {
+            st.wake.notify_one();
+        }
+        Ok(raised)
+    }
+}
