@@ -154,6 +154,19 @@ pub struct ReminderAlert {
     pub days_open: i64,
 }
 
+/// A finding's state changed (triaged, resolved, reopened) or someone asked for its fix: told in the thread of the
+/// message that announced it, which is updated too.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FollowUpAlert {
+    pub finding: VulnerabilityAlert,
+    /// The line posted in the thread, e.g. "✓ Marked as false positive by <@U123>".
+    pub note: String,
+    /// Markdown body (fix instructions), posted under the note.
+    pub body: Option<String>,
+    /// Whether the original message should be updated to show `note`.
+    pub update_original: bool,
+}
+
 /// Everything a delivery can carry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -163,6 +176,7 @@ pub enum Alert {
     ScanCompleted(ScanAlert),
     Reminder(ReminderAlert),
     ChannelBroken(ChannelBrokenAlert),
+    FollowUp(FollowUpAlert),
 }
 
 impl Alert {
@@ -173,7 +187,7 @@ impl Alert {
             Alert::CertificateExpiring(_) => Some(AlertType::CertificateExpiring),
             Alert::ScanCompleted(_) => Some(AlertType::ScanCompleted),
             Alert::Reminder(_) => Some(AlertType::Reminder),
-            Alert::ChannelBroken(_) => None,
+            Alert::ChannelBroken(_) | Alert::FollowUp(_) => None,
         }
     }
 
@@ -185,6 +199,7 @@ impl Alert {
             Alert::ScanCompleted(s) => s.severity(),
             Alert::Reminder(r) => r.finding.severity,
             Alert::ChannelBroken(_) => Severity::High,
+            Alert::FollowUp(f) => f.finding.severity,
         }
     }
 
@@ -195,7 +210,7 @@ impl Alert {
             Alert::CertificateExpiring(c) => Some(&c.domain),
             Alert::ScanCompleted(s) => Some(&s.domain),
             Alert::Reminder(r) => Some(&r.finding.domain),
-            Alert::ChannelBroken(_) => None,
+            Alert::ChannelBroken(_) | Alert::FollowUp(_) => None,
         }
     }
 }

@@ -263,6 +263,8 @@ pub struct ChannelConfig {
     pub reminders: Option<Value>,
     /// `reminders`, parsed.
     pub reminder_rules: Option<Reminders>,
+    /// Names in `mentions` resolved to Slack ids when the channel was saved (`@alice` → `<@U…>`).
+    pub resolved_mentions: BTreeMap<String, String>,
     pub format: MessageFormat,
     pub template: Option<String>,
     pub identity: Option<Value>,
@@ -347,6 +349,24 @@ impl ChannelConfig {
             .as_ref()
             .and_then(|r| parse_reminders(r, &mut errs));
         let identity = object_or_null("identity", &mut errs);
+        let resolved_mentions: BTreeMap<String, String> = obj
+            .get("resolved_mentions")
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| {
+                        Some((
+                            k.clone(),
+                            v.as_str()
+                                .filter(|v| {
+                                    Mention::parse(v).is_ok_and(|m| !matches!(m, Mention::Name(_)))
+                                })?
+                                .to_string(),
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         let template = match obj.get("template") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) if s.trim().is_empty() => None,
@@ -370,6 +390,7 @@ impl ChannelConfig {
             digest,
             reminders,
             reminder_rules,
+            resolved_mentions,
             format,
             template,
             identity,
@@ -408,8 +429,23 @@ impl ChannelConfig {
         let mut out: Vec<String> = Vec::new();
         for k in keys {
             for m in self.mentions.get(k).into_iter().flatten() {
+                // Names resolved at save time through the Web API go out as ids.
+                let m = self.resolved_mentions.get(m).unwrap_or(m);
                 if !out.contains(m) {
                     out.push(m.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// Names used in `mentions` that are not ids (`@alice`, `#security-alerts`), with their field paths.
+    pub fn mention_names(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for (key, list) in &self.mentions {
+            for (i, m) in list.iter().enumerate() {
+                if let Ok(Mention::Name(n)) = Mention::parse(m) {
+                    out.push((format!("mentions.{key}[{i}]"), n));
                 }
             }
         }
@@ -781,6 +817,53 @@ mod tests {
         assert_eq!(
             c.due_at(at("2026-06-01T06:30:00Z")),
             at("2026-06-01T16:30:00Z")
+        );
+    }
+
+    fn window(days: &[&str], start: &str, end: &str, tz: &str) -> Schedule {
+        let c = config(json!({"filters": {"schedule": {"days": days, "start": start, "end": end, "timezone": tz}}})).expect("valid");
+        c.filters.schedule.expect("schedule")
+    }
+
+    #[test]
+    fn windows_are_evaluated_in_wall_clock_time_table() {
+        let weekdays = ["mon", "tue", "wed", "thu", "fri"];
+        let ny = window(&weekdays, "09:00", "18:00", "America/New_York");
+        let night = window(&["fri"], "22:00", "06:00", "Europe/Berlin");
+        let kolkata = window(&[], "09:30", "17:30", "Asia/Kolkata");
+        let cases: [(&Schedule, &str, bool); 14] = [
+            // New York, winter (EST, UTC-5) and summer (EDT, UTC-4).
+            (&ny, "2026-01-05T14:00:00Z", true),  // Mon 09:00 EST
+            (&ny, "2026-01-05T13:59:59Z", false), // Mon 08:59:59 EST
+            (&ny, "2026-07-06T13:00:00Z", true),  // Mon 09:00 EDT
+            (&ny, "2026-07-06T22:00:00Z", false), // Mon 18:00 EDT: end is exclusive
+            (&ny, "2026-03-09T13:00:00Z", true),  // first Monday after the spring change
+            (&ny, "2026-11-02T14:00:00Z", true),  // first Monday after the autumn change
+            (&ny, "2026-11-02T13:30:00Z", false), // 08:30 EST
+            (&ny, "2026-07-04T15:00:00Z", false), // Saturday
+            // A Friday-night window crossing midnight, Berlin.
+            (&night, "2026-06-05T20:00:00Z", true), // Fri 22:00 CEST
+            (&night, "2026-06-06T01:00:00Z", true), // Sat 03:00 CEST, still Friday's window
+            (&night, "2026-06-06T04:00:00Z", false), // Sat 06:00: closed
+            (&night, "2026-06-08T01:00:00Z", false), // Mon 03:00: Sunday is not in the window
+            // Kolkata has no DST and a half-hour offset (UTC+5:30).
+            (&kolkata, "2026-06-01T04:00:00Z", true), // 09:30 IST
+            (&kolkata, "2026-06-01T03:59:00Z", false),
+        ];
+        for (w, at_s, open) in cases {
+            assert_eq!(w.is_open(at(at_s)), open, "{} at {at_s}", w.timezone);
+        }
+    }
+
+    #[test]
+    fn a_window_starting_in_the_spring_forward_gap_opens_at_the_first_valid_time() {
+        // 02:30 does not exist in New York on 2026-03-08; the window opens when the clocks jump to 03:00 EDT.
+        let w = window(&["sun"], "02:30", "05:00", "America/New_York");
+        let opens = w.next_open(at("2026-03-08T05:00:00Z"));
+        assert!(w.is_open(opens), "open at {opens}");
+        assert!(
+            opens >= at("2026-03-08T07:00:00Z") && opens <= at("2026-03-08T07:30:00Z"),
+            "{opens}"
         );
     }
 }

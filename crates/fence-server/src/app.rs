@@ -6,10 +6,12 @@ use crate::crypto::{new_token, SecretBox};
 use crate::dispatcher::Dispatcher;
 use crate::metrics::Metrics;
 use anyhow::Context;
-use fence_slack::{ButtonSigner, WebhookClient, WebhookHosts};
+use fence_slack::{ButtonSigner, Directory, WebApi, WebhookClient, WebhookHosts};
 use fence_store::Store;
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
 
@@ -27,6 +29,45 @@ pub struct AppState {
     /// Wakes the dispatcher when new deliveries are stored.
     pub wake: Arc<Notify>,
     pub interval_ms: i64,
+    /// Slack's Web API (`slack.api_url`), for bot-token channels and name lookups.
+    pub webapi: WebApi,
+    /// Workspace directories by a keyed hash of the bot token, with when they were read.
+    directories: DirectoryCache,
+}
+
+/// Workspace directories by token key, with the time each was read.
+type DirectoryCache = Arc<Mutex<HashMap<String, (i64, Arc<Directory>)>>>;
+
+/// How long a workspace directory (users, groups, channels) is reused.
+const DIRECTORY_TTL_MS: i64 = 10 * 60_000;
+
+impl AppState {
+    /// The workspace directory for a bot token, read through the Web API at most every ten minutes.
+    pub async fn directory(
+        &self,
+        token: &fence_core::Secret<String>,
+    ) -> Result<Arc<Directory>, String> {
+        let key = self
+            .secrets
+            .destination_key(&format!("token:{}", token.expose()));
+        let now = self.clock.now_ms();
+        if let Some((at, d)) = self
+            .directories
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
+            if now - at < DIRECTORY_TTL_MS {
+                return Ok(d.clone());
+            }
+        }
+        let d = Arc::new(self.webapi.directory(token).await?);
+        self.directories
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, (now, d.clone()));
+        Ok(d)
+    }
 }
 
 /// What first start prints.
@@ -123,6 +164,8 @@ impl App {
             .map_err(|e| anyhow::anyhow!("delivery.webhook_hosts: {e}"))?;
         let client = WebhookClient::new(Duration::from_secs(10)).map_err(|e| anyhow::anyhow!(e))?;
         let interval_ms = (config.send_interval().as_millis() as i64).max(1);
+        let webapi = WebApi::new(&config.slack.api_url, Duration::from_secs(10))
+            .map_err(|e| anyhow::anyhow!(e))?;
         let state = AppState {
             store,
             signer: ButtonSigner::new(secrets.derive("buttons")),
@@ -133,6 +176,8 @@ impl App {
             metrics: Arc::new(Metrics::default()),
             wake: Arc::new(Notify::new()),
             interval_ms,
+            webapi,
+            directories: Arc::default(),
             config: Arc::new(config),
         };
         Ok((App { state }, boot))

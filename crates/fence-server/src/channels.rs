@@ -3,7 +3,6 @@
 
 use crate::app::AppState;
 use crate::error::ApiError;
-use fence_core::channel::Mention;
 use fence_core::{ChannelConfig, ChannelKind, FieldError, FieldErrors, Plan, Secret};
 use fence_slack::{hint_for, SendOutcome, WebhookUrl};
 use fence_store::channels::ChannelRow;
@@ -27,13 +26,14 @@ const WRITABLE: [&str; 6] = [
     "channel_id",
     "channel",
 ];
-const READ_ONLY: [&str; 6] = [
+const READ_ONLY: [&str; 7] = [
     "id",
     "status",
     "webhook_url_hint",
     "has_bot_token",
     "created_at",
     "updated_at",
+    "resolved_mentions",
 ];
 
 /// A validated channel object, secrets still in the clear (they are encrypted by [`ChannelInput::into_row`]).
@@ -197,16 +197,29 @@ pub fn parse_input(
         }
     };
     if let Some(c) = &config {
-        for (key, list) in &c.mentions {
-            for (i, m) in list.iter().enumerate() {
-                if let Ok(Mention::Name(n)) = Mention::parse(m) {
-                    errs.push(FieldError::new(
-                        format!("mentions.{key}[{i}]"),
-                        format!("{n:?} is a name that Fence cannot resolve to a Slack id for this channel; use the id form (<@U…> for a user, <!subteam^S…> for a user group, <#C…> for a channel)"),
-                    ));
+        // Names need the Web API (a bot token); without one they cannot become ids, and Slack would show them as
+        // inert text, so they are refused here.
+        if bot_token.is_none() || kind == ChannelKind::Mattermost {
+            for (field, n) in c.mention_names() {
+                if kind == ChannelKind::Mattermost && n.starts_with('@') {
+                    continue;
                 }
+                errs.push(FieldError::new(
+                    field,
+                    format!("{n:?} is a name, and without a bot token Fence cannot resolve it to a Slack id; add a bot token, or use the id form (<@U…> for a user, <!subteam^S…> for a user group, <#C…> for a channel)"),
+                ));
             }
         }
+    }
+    if kind == ChannelKind::Slack
+        && bot_token.is_some()
+        && channel_id.is_none()
+        && !errs.0.iter().any(|e| e.field == "channel_id")
+    {
+        errs.push(FieldError::new(
+            "channel_id",
+            "is required with bot_token: the Slack channel id (C…) Fence posts to",
+        ));
     }
     let webhook_url = match (new_url, &existing) {
         (Some(u), _) => Some(u),
@@ -264,6 +277,43 @@ pub fn parse_input(
     })
 }
 
+/// Resolves mention names (`@alice`, `@security-team`, `#security-alerts`) through the Web API with the channel's
+/// bot token, recording the ids in `resolved_mentions`; a name that does not resolve is a 422 naming its field.
+pub async fn resolve_mentions(state: &AppState, input: &mut ChannelInput) -> Result<(), ApiError> {
+    let names = input.config.mention_names();
+    let (Some(token), ChannelKind::Slack) = (&input.bot_token, input.kind) else {
+        return Ok(());
+    };
+    if names.is_empty() {
+        return Ok(());
+    }
+    let directory = state.directory(token).await.map_err(|e| {
+        ApiError::invalid(names[0].0.clone(), format!("Slack refused to list the workspace's users and groups ({e}); check the bot token and its users:read and usergroups:read scopes"))
+    })?;
+    let mut resolved = Map::new();
+    let mut errs = FieldErrors::default();
+    for (field, name) in names {
+        match directory.resolve(&name) {
+            Some(id) => {
+                resolved.insert(name, json!(id));
+            }
+            None => errs.push(FieldError::new(
+                field,
+                format!("{name:?} is not a user, user group or channel in this Slack workspace"),
+            )),
+        }
+    }
+    if !errs.is_empty() {
+        return Err(errs.into());
+    }
+    input.config_json["resolved_mentions"] = Value::Object(resolved.clone());
+    input.config.resolved_mentions = resolved
+        .into_iter()
+        .filter_map(|(k, v)| Some((k, v.as_str()?.to_string())))
+        .collect();
+    Ok(())
+}
+
 /// Refuses what the organization's plan does not include.
 pub fn check_plan(
     plan: Plan,
@@ -316,7 +366,11 @@ impl ChannelInput {
             kind: self.kind.as_str().into(),
             webhook_url_enc: state.secrets.encrypt(self.webhook_url.expose()),
             webhook_hint: self.webhook_url.hint(),
-            destination: state.secrets.destination_key(self.webhook_url.expose()),
+            destination: match (&self.bot_token, &self.channel_id) {
+                // Bot messages are paced per Slack channel (chat.postMessage's limit).
+                (Some(_), Some(c)) => state.secrets.destination_key(&format!("slack-channel:{c}")),
+                _ => state.secrets.destination_key(self.webhook_url.expose()),
+            },
             bot_token_enc: self
                 .bot_token
                 .as_ref()
@@ -437,13 +491,18 @@ impl TestResult {
 }
 
 /// Sends the test message through the destination's lane (waiting briefly for its send slot) and reports Slack's answer.
+/// With `bot` (token, Slack channel id) the test goes through `chat.postMessage`, as the channel's alerts will.
 pub async fn send_test(
     state: &AppState,
     kind: ChannelKind,
     url: &WebhookUrl,
     config: &ChannelConfig,
+    bot: Option<(&Secret<String>, &str)>,
 ) -> TestResult {
-    let destination = state.secrets.destination_key(url.expose());
+    let destination = match bot {
+        Some((_, c)) => state.secrets.destination_key(&format!("slack-channel:{c}")),
+        None => state.secrets.destination_key(url.expose()),
+    };
     let owner = format!("test:{}", fence_store::new_id());
     let mut claimed = false;
     for _ in 0..30 {
@@ -459,13 +518,17 @@ pub async fn send_test(
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     let started = state.clock.now_ms();
-    let outcome = state
-        .client
-        .post(
-            url,
-            &fence_slack::render::test_message(kind, &summary(config)),
-        )
-        .await;
+    let message = fence_slack::render::test_message(kind, &summary(config));
+    let outcome = match bot {
+        Some((token, channel)) => {
+            state
+                .webapi
+                .post_message(token, channel, &message, None, false)
+                .await
+                .outcome
+        }
+        None => state.client.post(url, &message).await,
+    };
     let next_slot = match &outcome {
         SendOutcome::RateLimited { retry_after } => started + retry_after.as_millis() as i64,
         _ => started + state.interval_ms,

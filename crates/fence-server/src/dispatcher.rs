@@ -177,16 +177,76 @@ impl Dispatcher {
             signer: &st.signer,
         };
         let fallback = first.plain_fallback;
-        let message = if fallback {
-            plain(&alerts)
-        } else {
-            render(&ctx, &alerts, &mentions)
+        let bot = match (&channel.bot_token_enc, &channel.slack_channel_id) {
+            (Some(t), Some(c)) => Some((st.secrets.decrypt(t)?, c.clone())),
+            _ => None,
         };
 
         let sent_at = st.clock.now_ms();
-        let outcome = st.client.post(&url, &message).await;
+        let (outcome, posted) = match (&bot, alerts.as_slice()) {
+            (Some((token, _)), [Alert::FollowUp(f)]) => {
+                (self.send_followup(&ctx, &channel.id, token, f).await?, None)
+            }
+            // A follow-up for a channel without a bot token has nowhere to go (webhooks cannot thread).
+            (None, [Alert::FollowUp(_)]) => (SendOutcome::Delivered, None),
+            (Some((token, slack_channel)), _) => {
+                let message = if fallback {
+                    plain(&alerts)
+                } else {
+                    render(&ctx, &alerts, &mentions)
+                };
+                // Reminders and re-detections of a finding go in the thread of the message that announced it.
+                let (thread_of, broadcast) = match alerts.as_slice() {
+                    [Alert::Reminder(r)] => (Some(r.finding.finding_id.as_str()), false),
+                    [Alert::Vulnerability(v)] if v.reopened => (Some(v.finding_id.as_str()), true),
+                    _ => (None, false),
+                };
+                let thread = match thread_of {
+                    Some(id) => st.store.posted_message(&channel.id, id).await?,
+                    None => None,
+                };
+                let target = thread
+                    .as_ref()
+                    .map(|t| t.slack_channel.as_str())
+                    .unwrap_or(slack_channel);
+                let p = st
+                    .webapi
+                    .post_message(
+                        token,
+                        target,
+                        &message,
+                        thread.as_ref().map(|t| t.ts.as_str()),
+                        broadcast,
+                    )
+                    .await;
+                (p.outcome, p.ts.map(|ts| (target.to_string(), ts)))
+            }
+            (None, _) => {
+                let message = if fallback {
+                    plain(&alerts)
+                } else {
+                    render(&ctx, &alerts, &mentions)
+                };
+                (st.client.post(&url, &message).await, None)
+            }
+        };
         let done = st.clock.now_ms();
         let next_slot = sent_at + st.interval_ms;
+        if let (SendOutcome::Delivered, Some((slack_channel, ts))) = (&outcome, &posted) {
+            // Remember where each finding was announced (when the message names few enough to thread under).
+            let ids: Vec<String> = alerts
+                .iter()
+                .filter_map(|a| match a {
+                    Alert::Vulnerability(v) => Some(v.finding_id.clone()),
+                    _ => None,
+                })
+                .collect();
+            if !ids.is_empty() && ids.len() <= fence_slack::render::COALESCE_LISTED {
+                st.store
+                    .record_posted(&channel.id, &ids, slack_channel, ts, done)
+                    .await?;
+            }
+        }
         match outcome {
             SendOutcome::Delivered => {
                 st.store.mark_sent(claim, done).await?;
@@ -248,6 +308,49 @@ impl Dispatcher {
                 Ok(next_slot)
             }
         }
+    }
+
+    /// Posts a follow-up in the thread of the finding's message, and updates that message when asked to.
+    async fn send_followup(
+        &self,
+        ctx: &RenderContext<'_>,
+        channel_id: &str,
+        token: &fence_core::Secret<String>,
+        f: &fence_core::alert::FollowUpAlert,
+    ) -> anyhow::Result<SendOutcome> {
+        let st = &self.state;
+        let Some(pm) = st
+            .store
+            .posted_message(channel_id, &f.finding.finding_id)
+            .await?
+        else {
+            return Ok(SendOutcome::Delivered);
+        };
+        let posted = st
+            .webapi
+            .post_message(
+                token,
+                &pm.slack_channel,
+                &fence_slack::render::followup(f),
+                Some(&pm.ts),
+                false,
+            )
+            .await;
+        if posted.outcome == SendOutcome::Delivered && f.update_original && pm.single {
+            let outcome = st
+                .webapi
+                .update_message(
+                    token,
+                    &pm.slack_channel,
+                    &pm.ts,
+                    &fence_slack::render::updated(ctx, f),
+                )
+                .await;
+            if outcome != SendOutcome::Delivered {
+                tracing::warn!(channel = %channel_id, outcome = ?outcome, "could not update the original message");
+            }
+        }
+        Ok(posted.outcome)
     }
 
     /// Retryable failure: back off with jitter; deliveries first tried more than `max_retry_age` ago are dead.

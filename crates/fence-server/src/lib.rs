@@ -12,6 +12,7 @@ pub mod dispatcher;
 pub mod error;
 pub mod metrics;
 pub mod scheduler;
+pub mod triage;
 
 pub use app::{bootstrap, App, RunningApp};
 pub use clock::{Clock, ManualClock, SystemClock};

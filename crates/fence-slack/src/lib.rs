@@ -7,10 +7,12 @@ pub mod client;
 pub mod escape;
 pub mod limits;
 pub mod render;
+pub mod webapi;
 pub mod webhook;
 
 pub use answer::{classify, hint_for, SendOutcome};
 pub use buttons::{ButtonSigner, ButtonValue};
 pub use client::WebhookClient;
 pub use render::{render, RenderContext};
+pub use webapi::{Directory, Posted, WebApi};
 pub use webhook::{WebhookHosts, WebhookUrl};

@@ -145,6 +145,7 @@ pub fn plain(alerts: &[Alert]) -> Value {
                 bounded(&r.finding.title, 200),
                 bounded(&r.finding.domain, 253)
             ),
+            Alert::FollowUp(f) => fence_core::text::truncate_chars(&f.note, 500),
         });
     }
     if alerts.len() > 50 {
@@ -419,6 +420,44 @@ fn channel_broken(ctx: &RenderContext<'_>, b: &ChannelBrokenAlert, mentions: &st
 pub fn test_message(kind: ChannelKind, summary: &str) -> Value {
     let _ = kind;
     json!({"text": format!("✅ Test from Fence\n{}", fence_core::text::truncate_chars(summary, 3000))})
+}
+
+/// A follow-up posted in the thread of the message that announced a finding.
+pub fn followup(f: &fence_core::alert::FollowUpAlert) -> Value {
+    let note = fence_core::text::truncate_chars(&f.note, 500);
+    match &f.body {
+        None => json!({ "text": note }),
+        Some(body) => {
+            json!({ "text": format!("{note}\n{}", bounded(body, limits::MAX_TEXT - 600)) })
+        }
+    }
+}
+
+/// The original single-finding message re-rendered with its new state (for `chat.update`).
+pub fn updated(ctx: &RenderContext<'_>, f: &fence_core::alert::FollowUpAlert) -> Value {
+    let mut msg = vulnerability(ctx, &f.finding, "");
+    let note = fence_core::text::truncate_chars(&f.note, 500);
+    match ctx.format {
+        MessageFormat::Blocks => {
+            if let Some(blocks) = msg["attachments"][0]["blocks"].as_array_mut() {
+                // The triage buttons have done their work; the state replaces them.
+                blocks.retain(|b| b["type"] != "actions");
+                blocks.push(
+                    json!({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]}),
+                );
+            }
+        }
+        MessageFormat::Attachments => {
+            if let Some(att) = msg["attachments"][0].as_object_mut() {
+                att.remove("actions");
+                att.insert(
+                    "footer".into(),
+                    json!(fence_core::text::truncate_chars(&note, limits::MAX_FOOTER)),
+                );
+            }
+        }
+    }
+    msg
 }
 
 mod kinds;

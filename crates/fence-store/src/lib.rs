@@ -10,6 +10,7 @@ pub mod findings;
 pub mod jobs;
 pub mod orgs;
 pub mod reminders;
+pub mod threads;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};

@@ -14,6 +14,9 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+mod webapi;
+pub use webapi::{ApiCall, BOT_TOKEN};
+
 /// One scripted answer.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Answer {
@@ -65,6 +68,7 @@ struct Inner {
 pub struct FakeSlack {
     addr: SocketAddr,
     inner: Arc<Mutex<Inner>>,
+    api: Arc<Mutex<webapi::ApiState>>,
 }
 
 fn lock(m: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
@@ -77,18 +81,99 @@ impl FakeSlack {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let inner = Arc::new(Mutex::new(Inner::default()));
+        let api = Arc::new(Mutex::new(webapi::ApiState::default()));
         let app = Router::new()
             .route("/services/{t}/{b}/{hook}", post(webhook))
             .route("/hooks/{hook}", post(mattermost_hook))
-            .with_state(inner.clone());
+            .with_state(inner.clone())
+            .merge(webapi::router(api.clone()));
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Ok(FakeSlack { addr, inner })
+        Ok(FakeSlack { addr, inner, api })
     }
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The Web API base URL to configure as `slack.api_url`.
+    pub fn api_url(&self) -> String {
+        format!("http://{}/api", self.addr)
+    }
+
+    /// Adds a workspace user (`U…`, name) the Web API lists.
+    pub fn add_user(&self, id: &str, name: &str) {
+        webapi::lock(&self.api).users.push((id.into(), name.into()));
+    }
+
+    /// Adds a user group (`S…`, handle).
+    pub fn add_group(&self, id: &str, handle: &str) {
+        webapi::lock(&self.api)
+            .groups
+            .push((id.into(), handle.into()));
+    }
+
+    /// Adds a channel (`C…`, name) that `chat.postMessage` accepts.
+    pub fn add_channel(&self, id: &str, name: &str) {
+        webapi::lock(&self.api)
+            .channels
+            .push((id.into(), name.into()));
+    }
+
+    /// Makes the next `chat.postMessage` calls to `channel` fail with these errors.
+    pub fn script_post_errors(&self, channel: &str, errors: &[&str]) {
+        webapi::lock(&self.api)
+            .post_errors
+            .entry(channel.into())
+            .or_default()
+            .extend(errors.iter().map(|e| e.to_string()));
+    }
+
+    /// Registers an OAuth code that `oauth.v2.access` exchanges for `answer`.
+    pub fn add_oauth_code(&self, code: &str, answer: Value) {
+        webapi::lock(&self.api)
+            .oauth_codes
+            .insert(code.into(), answer);
+    }
+
+    /// Web API calls of a method (`chat.postMessage`, `chat.update`, …), in order.
+    pub fn api_calls(&self, method: &str) -> Vec<ApiCall> {
+        webapi::lock(&self.api)
+            .calls
+            .iter()
+            .filter(|c| c.method == method)
+            .cloned()
+            .collect()
+    }
+
+    /// Waits until `n` calls of `method` arrived.
+    pub async fn wait_api(&self, method: &str, n: usize, timeout: Duration) -> Vec<ApiCall> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let got = self.api_calls(method);
+            if got.len() >= n || Instant::now() >= deadline {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Waits until `pred` holds over the calls of `method`.
+    pub async fn wait_until_api(
+        &self,
+        method: &str,
+        timeout: Duration,
+        pred: impl Fn(&[ApiCall]) -> bool,
+    ) -> Vec<ApiCall> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let got = self.api_calls(method);
+            if pred(&got) || Instant::now() >= deadline {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     /// The `host:port` to allow in `delivery.webhook_hosts`.

@@ -3,7 +3,7 @@
 use super::JsonBody;
 use crate::app::AppState;
 use crate::auth::{Caller, Scope};
-use crate::channels::{channel_json, check_plan, parse_input, send_test};
+use crate::channels::{channel_json, check_plan, parse_input, resolve_mentions, send_test};
 use crate::error::{ApiError, ApiResult};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -60,7 +60,8 @@ pub async fn create(
     JsonBody(body): JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require(Scope::Admin)?;
-    let input = parse_input(&state, &body, None)?;
+    let mut input = parse_input(&state, &body, None)?;
+    resolve_mentions(&state, &mut input).await?;
     let plan = plan_of(&state, &caller.org_id).await?;
     check_plan(
         plan,
@@ -105,7 +106,8 @@ pub async fn update(
         .as_deref()
         .map(|t| state.secrets.decrypt(t))
         .transpose()?;
-    let input = parse_input(&state, &body, Some((&existing, url, token)))?;
+    let mut input = parse_input(&state, &body, Some((&existing, url, token)))?;
+    resolve_mentions(&state, &mut input).await?;
     let plan = plan_of(&state, &caller.org_id).await?;
     check_plan(plan, &input, false, 0)?;
     let now = state.clock.now_ms();
@@ -169,7 +171,13 @@ pub async fn test_saved(
         .and_then(|v| v.as_object().cloned())
         .unwrap_or_default();
     let config = fence_core::ChannelConfig::from_json(&obj, kind)?;
-    let result = send_test(&state, kind, &url, &config).await;
+    let token = row
+        .bot_token_enc
+        .as_deref()
+        .map(|t| state.secrets.decrypt(t))
+        .transpose()?;
+    let bot = token.as_ref().zip(row.slack_channel_id.as_deref());
+    let result = send_test(&state, kind, &url, &config, bot).await;
     let now = state.clock.now_ms();
     if result.ok {
         state
@@ -203,6 +211,7 @@ pub async fn test_unsaved(
         o.entry("name").or_insert_with(|| json!("Unsaved channel"));
     }
     let input = parse_input(&state, &body, None)?;
-    let result = send_test(&state, input.kind, &input.webhook_url, &input.config).await;
+    let bot = input.bot_token.as_ref().zip(input.channel_id.as_deref());
+    let result = send_test(&state, input.kind, &input.webhook_url, &input.config, bot).await;
     Ok(Json(result.json()))
 }

@@ -221,19 +221,14 @@ async fn change(
     caller: &Caller,
     id: &str,
     status: FindingStatus,
-    until: Option<i64>,
+    hours: Option<f64>,
 ) -> ApiResult<Json<Value>> {
     caller.require_any(&[Scope::Ingest, Scope::Admin])?;
-    let f = state
-        .store
-        .set_finding_status(
-            &caller.org_id,
-            id,
-            status,
-            until,
-            &caller.actor(),
-            state.clock.now_ms(),
-        )
+    let actor = crate::triage::Actor {
+        audit: caller.actor(),
+        shown: "an API token".into(),
+    };
+    let f = crate::triage::change_status(state, &caller.org_id, id, status, hours, &actor)
         .await
         .map_err(|e| match e {
             fence_store::StoreError::NotFound => ApiError::not_found("finding"),
@@ -281,6 +276,5 @@ pub async fn snooze(
                 ApiError::invalid("hours", "must be a number of hours from 0 to 8760")
             })?,
     };
-    let until = state.clock.now_ms() + (hours * 3_600_000.0) as i64;
-    change(&state, &caller, &id, FindingStatus::Snoozed, Some(until)).await
+    change(&state, &caller, &id, FindingStatus::Snoozed, Some(hours)).await
 }

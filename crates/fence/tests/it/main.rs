@@ -9,4 +9,5 @@ mod delivery;
 mod findings;
 mod pacing;
 mod processes;
+mod routing;
 mod secrets;

@@ -105,12 +105,12 @@ impl TestApp {
     pub async fn spawn_full(db: Db, extra: &str, delivery: &str) -> TestApp {
         let slack = FakeSlack::start().await.expect("fake slack");
         let dir = tempfile::tempdir().expect("tempdir");
-        let config = Config::from_sources(
-            Some(&config_toml_full(dir.path(), &db, extra, delivery)),
-            None,
-            &[],
-        )
-        .expect("test config");
+        let toml = format!(
+            "{}\n[slack]\napi_url = \"{}\"\n",
+            config_toml_full(dir.path(), &db, extra, delivery),
+            slack.api_url()
+        );
+        let config = Config::from_sources(Some(&toml), None, &[]).expect("test config");
         let (app, _) = App::build(config, Arc::new(SystemClock))
             .await
             .expect("build app");

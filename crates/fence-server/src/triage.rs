@@ -1,0 +1,70 @@
+//! Triage: changing a finding's status (false positive, snooze, resolve, reopen) from any surface — the API, the
+//! UI or a Slack button — with its audit entry and the follow-ups that update Slack.
+
+use crate::app::AppState;
+use fence_core::alert::FollowUpAlert;
+use fence_core::{Alert, FindingStatus};
+use fence_store::findings::FindingRow;
+use fence_store::{Result, StoreError};
+
+/// Who acted, for the audit log and for the note shown in Slack.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    /// `token:…`, `user:…` or `slack:U…` (audit log).
+    pub audit: String,
+    /// How Slack shows it: "<@U123>" or "via the Fence API".
+    pub shown: String,
+}
+
+/// The note posted in the alert's thread and shown on the updated alert.
+pub fn note(status: FindingStatus, hours: Option<f64>, actor: &Actor) -> String {
+    let who = &actor.shown;
+    match status {
+        FindingStatus::FalsePositive => format!("✓ Marked as false positive by {who}"),
+        FindingStatus::Snoozed => format!(
+            "💤 Snoozed for {}h by {who}",
+            hours.map(|h| format!("{h}")).unwrap_or_else(|| "24".into())
+        ),
+        FindingStatus::Resolved => format!("✅ Resolved by {who}"),
+        FindingStatus::Open => format!("↺ Reopened by {who}"),
+    }
+}
+
+/// Changes a finding's status, records it in the audit log, and queues the thread reply and message update for
+/// every channel where Fence posted the finding with a bot token.
+pub async fn change_status(
+    state: &AppState,
+    org_id: &str,
+    finding_id: &str,
+    status: FindingStatus,
+    hours: Option<f64>,
+    actor: &Actor,
+) -> Result<FindingRow> {
+    let now = state.clock.now_ms();
+    let until = match (status, hours) {
+        (FindingStatus::Snoozed, h) => Some(now + (h.unwrap_or(24.0) * 3_600_000.0) as i64),
+        _ => None,
+    };
+    let f = state
+        .store
+        .set_finding_status(org_id, finding_id, status, until, &actor.audit, now)
+        .await?;
+    let Alert::Vulnerability(v) = f.alert(false) else {
+        return Err(StoreError::Corrupt("finding alert".into()));
+    };
+    let followup = Alert::FollowUp(FollowUpAlert {
+        finding: v,
+        note: note(status, hours, actor),
+        body: None,
+        update_original: true,
+    });
+    if state
+        .store
+        .enqueue_followup(org_id, finding_id, followup, now)
+        .await?
+        > 0
+    {
+        state.wake.notify_one();
+    }
+    Ok(f)
+}
