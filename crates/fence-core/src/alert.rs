@@ -167,6 +167,39 @@ pub struct FollowUpAlert {
     pub update_original: bool,
 }
 
+/// One of a digest's top issues.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DigestIssue {
+    pub severity: Severity,
+    pub title: String,
+    pub domain: String,
+    pub cvss: Option<Cvss>,
+}
+
+/// A certificate a digest lists as expiring.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DigestCertificate {
+    pub domain: String,
+    pub days_left: i64,
+}
+
+/// A periodic summary of a channel's organization.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DigestAlert {
+    /// "Daily", "Weekly", "Monthly" or "Scheduled".
+    pub label: String,
+    /// The period's end (ms since the epoch), and the zone its date is shown in.
+    pub period_end: i64,
+    pub timezone: String,
+    pub scans_run: i64,
+    pub domains_scanned: i64,
+    pub new_vulnerabilities: i64,
+    pub top: Vec<DigestIssue>,
+    pub certificates: Vec<DigestCertificate>,
+    /// The period's findings as CSV, at a signed link.
+    pub report_url: String,
+}
+
 /// Everything a delivery can carry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -175,6 +208,7 @@ pub enum Alert {
     CertificateExpiring(CertificateAlert),
     ScanCompleted(ScanAlert),
     Reminder(ReminderAlert),
+    Digest(DigestAlert),
     ChannelBroken(ChannelBrokenAlert),
     FollowUp(FollowUpAlert),
 }
@@ -187,6 +221,7 @@ impl Alert {
             Alert::CertificateExpiring(_) => Some(AlertType::CertificateExpiring),
             Alert::ScanCompleted(_) => Some(AlertType::ScanCompleted),
             Alert::Reminder(_) => Some(AlertType::Reminder),
+            Alert::Digest(_) => Some(AlertType::Digest),
             Alert::ChannelBroken(_) | Alert::FollowUp(_) => None,
         }
     }
@@ -200,6 +235,7 @@ impl Alert {
             Alert::Reminder(r) => r.finding.severity,
             Alert::ChannelBroken(_) => Severity::High,
             Alert::FollowUp(f) => f.finding.severity,
+            Alert::Digest(_) => Severity::Info,
         }
     }
 
@@ -210,7 +246,7 @@ impl Alert {
             Alert::CertificateExpiring(c) => Some(&c.domain),
             Alert::ScanCompleted(s) => Some(&s.domain),
             Alert::Reminder(r) => Some(&r.finding.domain),
-            Alert::ChannelBroken(_) | Alert::FollowUp(_) => None,
+            Alert::ChannelBroken(_) | Alert::FollowUp(_) | Alert::Digest(_) => None,
         }
     }
 }

@@ -263,6 +263,8 @@ pub struct ChannelConfig {
     pub reminders: Option<Value>,
     /// `reminders`, parsed.
     pub reminder_rules: Option<Reminders>,
+    /// `digest`, parsed.
+    pub digest_schedule: Option<crate::digest::DigestSchedule>,
     /// Names in `mentions` resolved to Slack ids when the channel was saved (`@alice` → `<@U…>`).
     pub resolved_mentions: BTreeMap<String, String>,
     pub format: MessageFormat,
@@ -348,6 +350,16 @@ impl ChannelConfig {
         let reminder_rules = reminders
             .as_ref()
             .and_then(|r| parse_reminders(r, &mut errs));
+        let digest_schedule = match digest.as_ref().and_then(Value::as_object) {
+            None => None,
+            Some(d) => match crate::digest::DigestSchedule::from_json(d) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    errs.0.extend(e.0);
+                    None
+                }
+            },
+        };
         let identity = object_or_null("identity", &mut errs);
         let resolved_mentions: BTreeMap<String, String> = obj
             .get("resolved_mentions")
@@ -390,6 +402,7 @@ impl ChannelConfig {
             digest,
             reminders,
             reminder_rules,
+            digest_schedule,
             resolved_mentions,
             format,
             template,

@@ -3,8 +3,10 @@
 
 pub mod alert;
 pub mod category;
+pub mod certificate;
 pub mod channel;
 pub mod cvss_score;
+pub mod digest;
 pub mod domain;
 pub mod error;
 pub mod finding;

@@ -28,6 +28,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Wakes the dispatcher when new deliveries are stored.
     pub wake: Arc<Notify>,
+    /// Wakes the scan workers when a scan is queued.
+    pub scan_wake: Arc<Notify>,
     pub interval_ms: i64,
     /// Slack's Web API (`slack.api_url`), for bot-token channels and name lookups.
     pub webapi: WebApi,
@@ -175,6 +177,7 @@ impl App {
             clock,
             metrics: Arc::new(Metrics::default()),
             wake: Arc::new(Notify::new()),
+            scan_wake: Arc::new(Notify::new()),
             interval_ms,
             webapi,
             directories: Arc::default(),

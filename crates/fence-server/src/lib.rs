@@ -4,10 +4,12 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod certs;
 pub mod channels;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod digests;
 pub mod dispatcher;
 pub mod error;
 pub mod metrics;

@@ -1,4 +1,4 @@
-//! The scheduler: periodic jobs (reminders now) that run once across every process sharing the database, each
+//! The scheduler: periodic jobs (reminders, digests) that run once across every process sharing the database, each
 //! claimed through the store's job lease at its due time.
 
 use crate::app::AppState;
@@ -8,6 +8,8 @@ use tokio::sync::watch;
 /// How often reminders are looked for.
 const REMINDERS_EVERY_MS: i64 = 60_000;
 const JOB_LEASE_MS: i64 = 120_000;
+/// How often due digests are looked for (each is sent once, whenever its time is found to have passed).
+const DIGESTS_EVERY_MS: i64 = 30_000;
 
 pub struct Scheduler {
     state: AppState,
@@ -47,6 +49,17 @@ impl Scheduler {
             let result = st.store.raise_reminders(now).await;
             st.store
                 .finish_job("reminders", &self.owner, now + REMINDERS_EVERY_MS)
+                .await?;
+            raised += result?;
+        }
+        if st
+            .store
+            .claim_job("digests", &self.owner, now, JOB_LEASE_MS)
+            .await?
+        {
+            let result = crate::digests::send_due(st).await;
+            st.store
+                .finish_job("digests", &self.owner, now + DIGESTS_EVERY_MS)
                 .await?;
             raised += result?;
         }

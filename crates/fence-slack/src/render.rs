@@ -89,6 +89,7 @@ pub fn render(ctx: &RenderContext<'_>, alerts: &[Alert], mentions: &[String]) ->
         [Alert::CertificateExpiring(c)] => kinds::certificate(ctx, c, &mention_text),
         [Alert::ScanCompleted(sc)] => kinds::scan(ctx, sc, &mention_text),
         [Alert::Reminder(r)] => kinds::reminder(ctx, r, &mention_text),
+        [Alert::Digest(d)] => kinds::digest(ctx, d, &mention_text),
         _ if vulns.len() == alerts.len() && !vulns.is_empty() => {
             coalesced(ctx, &vulns, &mention_text, false)
         }
@@ -146,6 +147,10 @@ pub fn plain(alerts: &[Alert]) -> Value {
                 bounded(&r.finding.domain, 253)
             ),
             Alert::FollowUp(f) => fence_core::text::truncate_chars(&f.note, 500),
+            Alert::Digest(d) => format!(
+                "📊 Fence Security {} Digest: {} scans, {} domains, {} new vulnerabilities",
+                d.label, d.scans_run, d.domains_scanned, d.new_vulnerabilities
+            ),
         });
     }
     if alerts.len() > 50 {

@@ -6,10 +6,12 @@
 pub mod audit;
 pub mod channels;
 pub mod deliveries;
+pub mod digests;
 pub mod findings;
 pub mod jobs;
 pub mod orgs;
 pub mod reminders;
+pub mod scans;
 pub mod threads;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};

@@ -176,3 +176,18 @@ impl Store {
         }))
     }
 }
+
+impl Store {
+    /// The "Renew Certificate" link configured for a domain, if any.
+    pub async fn domain_renew_url(&self, org_id: &str, domain: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT renew_url FROM domains WHERE org_id = $1 AND name = $2")
+            .bind(org_id)
+            .bind(domain)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row
+            .map(|r| get_opt_str(&r, "renew_url"))
+            .transpose()?
+            .flatten())
+    }
+}

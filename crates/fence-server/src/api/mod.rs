@@ -3,9 +3,11 @@
 
 mod channels;
 mod deliveries;
-mod findings;
+pub mod findings;
 mod health;
 mod org;
+mod reports;
+pub mod scans;
 
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -51,6 +53,19 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/channels/{id}/test", post(channels::test_saved))
         .route("/api/v1/deliveries", get(deliveries::list))
         .route("/api/v1/deliveries/{id}/retry", post(deliveries::retry))
+        .route(
+            "/api/v1/channels/{id}/digest/preview",
+            post(reports::digest_preview),
+        )
+        .route(
+            "/api/v1/channels/{id}/digest/send",
+            post(reports::digest_send),
+        )
+        .route("/api/v1/certificates", post(reports::observe_certificate))
+        .route("/reports/findings.csv", get(reports::report))
+        .route("/api/v1/scans", get(scans::list).post(scans::create))
+        .route("/api/v1/scans/{id}", get(scans::get_one))
+        .route("/api/v1/scans/{id}/results", post(scans::results))
         .route("/api/v1/org", get(org::get_org).patch(org::patch_org))
         .route("/api/v1/audit", get(org::audit))
         .fallback(|| async { ApiError::not_found("endpoint") })

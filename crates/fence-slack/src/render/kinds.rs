@@ -2,7 +2,7 @@
 
 use super::{button, finding_buttons, header, headline_text, vuln_fields, RenderContext};
 use crate::escape::bounded;
-use fence_core::alert::{CertificateAlert, ReminderAlert, ScanAlert};
+use fence_core::alert::{CertificateAlert, DigestAlert, ReminderAlert, ScanAlert};
 use fence_core::{ChannelKind, MessageFormat, Severity};
 use serde_json::{json, Value};
 
@@ -209,4 +209,83 @@ fn days_phrase_open(days: i64) -> String {
         1 => "(1 day)".into(),
         d => format!("({d} days)"),
     }
+}
+
+/// "January 20, 2025" in a time zone.
+fn local_date(ms: i64, tz: &str) -> String {
+    let zone = jiff::tz::TimeZone::get(tz).unwrap_or(jiff::tz::TimeZone::UTC);
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.to_zoned(zone).strftime("%B %-d, %Y").to_string())
+        .unwrap_or_default()
+}
+
+pub fn digest(ctx: &RenderContext<'_>, d: &DigestAlert, mentions: &str) -> Value {
+    let headline = format!(
+        "📊 Fence Security {} Digest - {}",
+        bounded(&d.label, 20),
+        local_date(d.period_end, &d.timezone)
+    );
+    let top = if d.top.is_empty() {
+        "No new vulnerabilities".to_string()
+    } else {
+        d.top
+            .iter()
+            .take(10)
+            .enumerate()
+            .map(|(i, t)| {
+                let cvss = t.cvss.map(|c| format!(" (CVSS {c})")).unwrap_or_default();
+                format!(
+                    "{}. {} {} in {}{cvss}",
+                    i + 1,
+                    t.severity.dot(),
+                    bounded(&t.title, 150),
+                    bounded(&t.domain, 253)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let certs = if d.certificates.is_empty() {
+        "None in the next 30 days".to_string()
+    } else {
+        let mut lines: Vec<String> = d
+            .certificates
+            .iter()
+            .take(15)
+            .map(|c| match c.days_left {
+                n if n < 0 => format!("⚠️ {} - Expired {} days ago", bounded(&c.domain, 253), -n),
+                1 => format!("⚠️ {} - Expires in 1 day", bounded(&c.domain, 253)),
+                n => format!("⚠️ {} - Expires in {n} days", bounded(&c.domain, 253)),
+            })
+            .collect();
+        if d.certificates.len() > 15 {
+            lines.push(format!("…and {} more", d.certificates.len() - 15));
+        }
+        lines.join("\n")
+    };
+    let fields = vec![
+        ("Scans Run", d.scans_run.to_string(), true),
+        ("Domains Scanned", d.domains_scanned.to_string(), true),
+        (
+            "New Vulnerabilities",
+            d.new_vulnerabilities.to_string(),
+            true,
+        ),
+        ("Top Issues", top, false),
+        ("Certificates Expiring", certs, false),
+    ];
+    let report = if d.report_url.starts_with(ctx.base_url) {
+        d.report_url.clone()
+    } else {
+        format!("{}/dashboard", ctx.base_url)
+    };
+    let buttons = vec![
+        link_button(
+            "View Dashboard",
+            "view_dashboard",
+            &format!("{}/dashboard", ctx.base_url),
+        ),
+        link_button("Download Report", "download_report", &report),
+    ];
+    message(ctx, &headline, "#1E90FF", &fields, buttons, mentions)
 }

@@ -287,6 +287,36 @@ fn every_alert_type_renders_in_both_formats_within_limits() {
         ),
         ("reminder", reminder),
         (
+            "digest_daily",
+            Alert::Digest(fence_core::alert::DigestAlert {
+                label: "Daily".into(),
+                period_end: 1_737_363_600_000,
+                timezone: "UTC".into(),
+                scans_run: 47,
+                domains_scanned: 12,
+                new_vulnerabilities: 8,
+                top: vec![
+                    fence_core::alert::DigestIssue {
+                        severity: Severity::Critical,
+                        title: "SQL Injection".into(),
+                        domain: "example.com".into(),
+                        cvss: Cvss::new(9.8).ok(),
+                    },
+                    fence_core::alert::DigestIssue {
+                        severity: Severity::High,
+                        title: "Weak TLS Ciphers".into(),
+                        domain: "api.example.com".into(),
+                        cvss: Cvss::new(7.5).ok(),
+                    },
+                ],
+                certificates: vec![fence_core::alert::DigestCertificate {
+                    domain: "example.com".into(),
+                    days_left: 14,
+                }],
+                report_url: "https://fence.example.org/reports/findings.csv?sig=x".into(),
+            }),
+        ),
+        (
             "channel_broken",
             Alert::ChannelBroken(fence_core::alert::ChannelBrokenAlert {
                 channel_name: "Security Alerts".into(),

@@ -1,0 +1,213 @@
+//! Digests on demand (preview, send), the signed CSV report, and observed certificates.
+
+use super::JsonBody;
+use crate::app::AppState;
+use crate::auth::{Caller, Scope};
+use crate::error::{ApiError, ApiResult};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use fence_core::{ChannelKind, DomainName, Plan};
+use fence_slack::render::{render, RenderContext};
+use fence_store::digests::CertificateRow;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+async fn digest_for(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> ApiResult<(fence_store::channels::ChannelRow, fence_core::Alert)> {
+    let c = state
+        .store
+        .channel(&caller.org_id, id)
+        .await
+        .map_err(|_| ApiError::not_found("channel"))?;
+    let config = crate::digests::config_of(&c)
+        .ok_or_else(|| ApiError::from(anyhow::anyhow!("stored channel config")))?;
+    let now = state.clock.now_ms();
+    let (label, tz, from) = match config.digest_schedule.as_ref() {
+        Some(s) => {
+            let prev = jiff::Timestamp::from_millisecond(now)
+                .ok()
+                .and_then(|t| s.previous(t))
+                .map(|t| t.as_millisecond());
+            let from = prev.filter(|p| *p < now).unwrap_or(now - 86_400_000);
+            (s.label, s.timezone.clone(), from)
+        }
+        None => ("Daily", "UTC".to_string(), now - 86_400_000),
+    };
+    let alert = crate::digests::build(state, &caller.org_id, label, &tz, from, now).await?;
+    Ok((c, alert))
+}
+
+pub async fn digest_preview(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Scope::Read)?;
+    let (c, alert) = digest_for(&state, &caller, &id).await?;
+    let kind = ChannelKind::parse(&c.kind).map_err(|e| ApiError::from(anyhow::anyhow!(e)))?;
+    let config = crate::digests::config_of(&c).ok_or_else(ApiError::internal)?;
+    let org = state.store.org(&caller.org_id).await?;
+    let plan = Plan::parse(&org.plan).unwrap_or(Plan::Startup);
+    let ctx = RenderContext {
+        base_url: &state.config.base_url,
+        org_id: &org.id,
+        kind,
+        format: config.format,
+        run_scan: plan.has_enterprise_features(),
+        signer: &state.signer,
+    };
+    let mentions = config.mentions_for(&alert);
+    Ok(Json(
+        json!({"message": render(&ctx, std::slice::from_ref(&alert), &mentions)}),
+    ))
+}
+
+pub async fn digest_send(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    caller.require(Scope::Admin)?;
+    let (c, alert) = digest_for(&state, &caller, &id).await?;
+    state
+        .store
+        .enqueue_digest(
+            &caller.org_id,
+            &c.id,
+            &c.destination,
+            alert,
+            None,
+            state.clock.now_ms(),
+        )
+        .await?;
+    state.wake.notify_one();
+    Ok((StatusCode::ACCEPTED, Json(json!({"queued": true}))))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReportParams {
+    org: String,
+    from: i64,
+    to: i64,
+    sig: String,
+}
+
+/// `GET /reports/findings.csv`: the link in a digest, valid by its signature alone (no login needed).
+pub async fn report(
+    State(state): State<AppState>,
+    Query(p): Query<ReportParams>,
+) -> Result<impl IntoResponse, ApiError> {
+    let want = crate::digests::report_signature(&state, &p.org, p.from, p.to);
+    let ok: bool = subtle::ConstantTimeEq::ct_eq(want.as_bytes(), p.sig.as_bytes()).into();
+    if !ok {
+        return Err(ApiError::forbidden("this report link is not valid"));
+    }
+    let csv = crate::digests::report_csv(&state, &p.org, p.from, p.to).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"fence-findings.csv\"",
+            ),
+        ],
+        csv,
+    ))
+}
+
+/// `POST /api/v1/certificates`: a certificate observed by an external monitor.
+pub async fn observe_certificate(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    caller.require_any(&[Scope::Ingest, Scope::Admin])?;
+    let obj = body
+        .as_object()
+        .ok_or_else(|| ApiError::malformed("the body must be a JSON object"))?;
+    if let Some(k) = obj.keys().find(|k| {
+        ![
+            "domain",
+            "not_after",
+            "not_before",
+            "issuer",
+            "sans",
+            "fingerprint",
+        ]
+        .contains(&k.as_str())
+    }) {
+        return Err(ApiError::invalid(
+            k.clone(),
+            "unknown field; expected domain, not_after, not_before, issuer, sans or fingerprint",
+        ));
+    }
+    let domain = obj
+        .get("domain")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::invalid("domain", "is required"))?;
+    let domain = DomainName::parse(domain).map_err(|e| ApiError::invalid("domain", e))?;
+    let time = |k: &str, required: bool| -> Result<Option<i64>, ApiError> {
+        match obj.get(k).and_then(Value::as_str) {
+            Some(s) => s
+                .parse::<jiff::Timestamp>()
+                .map(|t| Some(t.as_millisecond()))
+                .map_err(|_| {
+                    ApiError::invalid(k, "must be an RFC 3339 time such as 2025-02-03T00:00:00Z")
+                }),
+            None if required => Err(ApiError::invalid(k, "is required")),
+            None => Ok(None),
+        }
+    };
+    let not_after = time("not_after", true)?.unwrap_or_default();
+    let not_before = time("not_before", false)?;
+    let issuer = obj
+        .get("issuer")
+        .and_then(Value::as_str)
+        .map(|s| fence_core::text::truncate_chars(s, 500))
+        .unwrap_or_default();
+    let sans = match obj.get("sans") {
+        None | Some(Value::Null) => vec![domain.as_str().to_string()],
+        Some(Value::Array(a)) if a.len() <= 1000 => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|s| fence_core::text::truncate_chars(s, 253))
+            .collect(),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "sans",
+                "must be a list of at most 1000 names",
+            ))
+        }
+    };
+    let fingerprint = match obj.get("fingerprint").and_then(Value::as_str) {
+        Some(f) if !f.is_empty() && f.len() <= 200 => f.to_ascii_lowercase().replace(':', ""),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "fingerprint",
+                "must be 1–200 characters (the SHA-256 fingerprint)",
+            ))
+        }
+        None => return Err(ApiError::invalid("fingerprint", "is required")),
+    };
+    let cert = CertificateRow {
+        domain: domain.as_str().to_string(),
+        fingerprint,
+        not_before,
+        not_after,
+        issuer,
+        sans,
+        alerted: vec![],
+    };
+    let o = crate::certs::observe(&state, &caller.org_id, &cert).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(
+            json!({"domain": domain.as_str(), "days_left": o.days_left, "alerted": o.alerted_channels > 0}),
+        ),
+    ))
+}

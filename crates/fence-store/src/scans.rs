@@ -1,0 +1,240 @@
+//! Scans: the queue of built-in scans (claimed by workers, one active scan per domain), external scans whose
+//! results a scanner posts, and imports; completing a scan stores its counts and queues its summary alert in the
+//! same transaction.
+
+use crate::deliveries::{insert_routed, load_routable_channels, route, AlertSet};
+use crate::{get_i64, get_opt_i64, get_opt_str, get_str, new_id, Result, Store, StoreError};
+use fence_core::alert::ScanAlert;
+use fence_core::Alert;
+use sqlx::any::AnyRow;
+
+/// A stored scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanRow {
+    pub id: String,
+    pub org_id: String,
+    pub domain: String,
+    pub scan_type: String,
+    pub source: String,
+    pub status: String,
+    pub requested_by: Option<String>,
+    pub error: Option<String>,
+    /// critical, high, medium, low, info
+    pub counts: [i64; 5],
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+    pub duration_ms: Option<i64>,
+}
+
+fn scan_from(r: &AnyRow) -> Result<ScanRow> {
+    Ok(ScanRow {
+        id: get_str(r, "id")?,
+        org_id: get_str(r, "org_id")?,
+        domain: get_str(r, "domain")?,
+        scan_type: get_str(r, "scan_type")?,
+        source: get_str(r, "source")?,
+        status: get_str(r, "status")?,
+        requested_by: get_opt_str(r, "requested_by")?,
+        error: get_opt_str(r, "error")?,
+        counts: [
+            get_i64(r, "critical")?,
+            get_i64(r, "high")?,
+            get_i64(r, "medium")?,
+            get_i64(r, "low")?,
+            get_i64(r, "info")?,
+        ],
+        created_at: get_i64(r, "created_at")?,
+        started_at: get_opt_i64(r, "started_at")?,
+        finished_at: get_opt_i64(r, "finished_at")?,
+        duration_ms: get_opt_i64(r, "duration_ms")?,
+    })
+}
+
+/// How a scan ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanOutcome {
+    pub completed: bool,
+    pub counts: [i64; 5],
+    pub duration_ms: i64,
+    pub error: Option<String>,
+}
+
+impl Store {
+    /// Queues (`queued`) or opens (`running`, for external scanners and imports) a scan.
+    pub async fn create_scan(
+        &self,
+        org_id: &str,
+        domain: &str,
+        scan_type: &str,
+        source: &str,
+        status: &str,
+        requested_by: Option<&str>,
+        now: i64,
+    ) -> Result<ScanRow> {
+        let id = new_id();
+        let started = (status == "running").then_some(now);
+        sqlx::query("INSERT INTO scans (id, org_id, domain, scan_type, source, status, requested_by, created_at, started_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+            .bind(&id)
+            .bind(org_id)
+            .bind(domain)
+            .bind(scan_type)
+            .bind(source)
+            .bind(status)
+            .bind(requested_by)
+            .bind(now)
+            .bind(started)
+            .execute(&self.pool)
+            .await?;
+        self.scan(org_id, &id).await
+    }
+
+    pub async fn scan(&self, org_id: &str, id: &str) -> Result<ScanRow> {
+        let row = sqlx::query("SELECT * FROM scans WHERE id = $1 AND org_id = $2")
+            .bind(id)
+            .bind(org_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref()
+            .map(scan_from)
+            .transpose()?
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// The scan's place in the queue of built-in scans (1 = next), or 0 once it left the queue.
+    pub async fn queue_position(&self, id: &str) -> Result<i64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM scans q, scans me WHERE me.id = $1 AND me.status = 'queued' AND q.status = 'queued'
+             AND (q.created_at < me.created_at OR (q.created_at = me.created_at AND q.id <= me.id))",
+        )
+        .bind(id)
+        .fetch_one(&self.pool)
+        .await?;
+        get_i64(&row, "n")
+    }
+
+    /// The organization's queue and recent scans, newest first.
+    pub async fn list_scans(&self, org_id: &str, limit: i64) -> Result<Vec<ScanRow>> {
+        let rows = sqlx::query("SELECT * FROM scans WHERE org_id = $1 ORDER BY id DESC LIMIT $2")
+            .bind(org_id)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(scan_from).collect()
+    }
+
+    /// Takes the oldest queued built-in scan whose domain has no scan running, for `lease_ms`.
+    pub async fn claim_scan(
+        &self,
+        owner: &str,
+        now: i64,
+        lease_ms: i64,
+    ) -> Result<Option<ScanRow>> {
+        for _ in 0..5 {
+            let next = sqlx::query(
+                "SELECT s.id AS id, s.org_id AS org_id FROM scans s WHERE s.status = 'queued' AND s.source = 'builtin'
+                 AND NOT EXISTS (SELECT 1 FROM scans r WHERE r.org_id = s.org_id AND r.domain = s.domain AND r.status = 'running')
+                 ORDER BY s.created_at, s.id LIMIT 1",
+            )
+            .fetch_optional(&self.pool)
+            .await?;
+            let Some(next) = next else { return Ok(None) };
+            let id = get_str(&next, "id")?;
+            let r = sqlx::query("UPDATE scans SET status = 'running', started_at = $1, lease_owner = $2, lease_until = $3 WHERE id = $4 AND status = 'queued'")
+                .bind(now)
+                .bind(owner)
+                .bind(now + lease_ms)
+                .bind(&id)
+                .execute(&self.pool)
+                .await?;
+            if r.rows_affected() == 1 {
+                return self.scan(&get_str(&next, "org_id")?, &id).await.map(Some);
+            }
+        }
+        Ok(None)
+    }
+
+    /// Fails built-in scans whose worker stopped answering, and external scans nobody finished within a day.
+    pub async fn expire_scans(&self, now: i64) -> Result<u64> {
+        let a = sqlx::query("UPDATE scans SET status = 'failed', error = 'timed out', finished_at = $1 WHERE status = 'running' AND source = 'builtin' AND lease_until < $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        let b = sqlx::query("UPDATE scans SET status = 'failed', error = 'no results within 24 hours', finished_at = $1 WHERE status = 'running' AND source = 'external' AND started_at < $2")
+            .bind(now)
+            .bind(now - 24 * 3_600_000)
+            .execute(&self.pool)
+            .await?;
+        Ok(a.rows_affected() + b.rows_affected())
+    }
+
+    /// Ends a running scan and queues its "Security Scan Completed" summary, atomically. A scan that already
+    /// ended is a conflict (a scanner posting results twice).
+    pub async fn finish_scan(
+        &self,
+        org_id: &str,
+        id: &str,
+        outcome: &ScanOutcome,
+        now: i64,
+    ) -> Result<ScanRow> {
+        let mut tx = self.pool.begin().await?;
+        let r = sqlx::query(
+            "UPDATE scans SET status = $1, error = $2, critical = $3, high = $4, medium = $5, low = $6, info = $7, finished_at = $8, duration_ms = $9, lease_owner = NULL, lease_until = 0
+             WHERE id = $10 AND org_id = $11 AND status IN ('queued', 'running')",
+        )
+        .bind(if outcome.completed { "completed" } else { "failed" })
+        .bind(outcome.error.as_deref())
+        .bind(outcome.counts[0])
+        .bind(outcome.counts[1])
+        .bind(outcome.counts[2])
+        .bind(outcome.counts[3])
+        .bind(outcome.counts[4])
+        .bind(now)
+        .bind(outcome.duration_ms)
+        .bind(id)
+        .bind(org_id)
+        .execute(&mut *tx)
+        .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::Conflict("this scan has already ended".into()));
+        }
+        let row = sqlx::query("SELECT * FROM scans WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let scan = scan_from(&row)?;
+        if outcome.completed {
+            let counts = outcome
+                .counts
+                .map(|c| u32::try_from(c.max(0)).unwrap_or(u32::MAX));
+            let alert = Alert::ScanCompleted(ScanAlert {
+                scan_id: scan.id.clone(),
+                domain: scan.domain.clone(),
+                scan_type: scan.scan_type.clone(),
+                duration_secs: (outcome.duration_ms.max(0) / 1000) as u64,
+                counts,
+            });
+            let channels = load_routable_channels(&mut tx, org_id).await?;
+            let set = AlertSet {
+                id: new_id(),
+                org_id: org_id.to_string(),
+                alerts: vec![alert],
+            };
+            let ds = route(&channels, &set, now);
+            insert_routed(self.dialect, &mut tx, &set, &ds, now).await?;
+        }
+        tx.commit().await?;
+        Ok(scan)
+    }
+
+    /// Scans completed in `(from, to]` and the distinct domains they covered (digests).
+    pub async fn scan_stats(&self, org_id: &str, from: i64, to: i64) -> Result<(i64, i64)> {
+        let row = sqlx::query("SELECT COUNT(*) AS n, COUNT(DISTINCT domain) AS d FROM scans WHERE org_id = $1 AND status = 'completed' AND finished_at > $2 AND finished_at <= $3")
+            .bind(org_id)
+            .bind(from)
+            .bind(to)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((get_i64(&row, "n")?, get_i64(&row, "d")?))
+    }
+}
