@@ -10,20 +10,31 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 
 /// Monday 2026-03-02 12:00 UTC.
-const T0: i64 = 1_772_452_800_000;
+pub const T0: i64 = 1_772_452_800_000;
 
-struct Rig {
-    app: RunningApp,
-    clock: ManualClock,
-    dispatcher: Arc<Dispatcher>,
-    scheduler: fence_server::scheduler::Scheduler,
-    slack: FakeSlack,
-    http: reqwest::Client,
+pub struct Rig {
+    pub app: RunningApp,
+    pub clock: ManualClock,
+    pub dispatcher: Arc<Dispatcher>,
+    pub scheduler: fence_server::scheduler::Scheduler,
+    pub slack: FakeSlack,
+    pub http: reqwest::Client,
     _dir: tempfile::TempDir,
 }
 
 impl Rig {
-    async fn new(start: i64) -> Rig {
+    pub async fn get(&self, path: &str) -> Value {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.app.url()))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .expect("get");
+        r.json().await.unwrap_or(Value::Null)
+    }
+
+    pub async fn new(start: i64) -> Rig {
         let slack = FakeSlack::start().await.expect("fake slack");
         let dir = tempfile::tempdir().expect("tempdir");
         let config = fence_server::Config::from_sources(
@@ -50,7 +61,7 @@ impl Rig {
         }
     }
 
-    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
         let r = self
             .http
             .post(format!("{}{path}", self.app.url()))
@@ -63,7 +74,7 @@ impl Rig {
         (s, r.json().await.unwrap_or(Value::Null))
     }
 
-    async fn channel(&self, hook: &str, extra: Value) {
+    pub async fn channel(&self, hook: &str, extra: Value) {
         let mut body = json!({"name": hook, "webhook_url": self.slack.webhook_url(hook)});
         for (k, v) in extra.as_object().cloned().unwrap_or_default() {
             body[k] = v;
@@ -72,7 +83,7 @@ impl Rig {
         assert_eq!(s, StatusCode::CREATED, "{v}");
     }
 
-    async fn finding(&self, title: &str, severity: &str) {
+    pub async fn finding(&self, title: &str, severity: &str) {
         let (s, v) = self
             .post(
                 "/api/v1/findings",
@@ -83,7 +94,7 @@ impl Rig {
     }
 
     /// Moves the clock and runs one dispatcher pass; returns how many messages it started.
-    async fn at(&self, ms_after_t0: i64) -> usize {
+    pub async fn at(&self, ms_after_t0: i64) -> usize {
         self.clock.set_ms(T0 + ms_after_t0);
         self.dispatcher.run_once().await
     }
