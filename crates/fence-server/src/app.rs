@@ -216,6 +216,12 @@ impl App {
             tasks.push(tokio::spawn(
                 Dispatcher::new(self.state.clone()).run(stop_rx.clone()),
             ));
+            for _ in 0..self.state.config.scan.workers {
+                tasks.push(tokio::spawn(crate::scan_worker::worker(
+                    self.state.clone(),
+                    stop_rx.clone(),
+                )));
+            }
             tasks.push(tokio::spawn(
                 crate::scheduler::Scheduler::new(self.state.clone()).run(stop_rx),
             ));

@@ -13,6 +13,7 @@ pub mod digests;
 pub mod dispatcher;
 pub mod error;
 pub mod metrics;
+pub mod scan_worker;
 pub mod scheduler;
 pub mod triage;
 

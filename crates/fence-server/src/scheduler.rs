@@ -1,4 +1,4 @@
-//! The scheduler: periodic jobs (reminders, digests) that run once across every process sharing the database, each
+//! The scheduler: periodic jobs (reminders, digests, the certificate monitor) that run once across every process sharing the database, each
 //! claimed through the store's job lease at its due time.
 
 use crate::app::AppState;
@@ -62,6 +62,20 @@ impl Scheduler {
                 .finish_job("digests", &self.owner, now + DIGESTS_EVERY_MS)
                 .await?;
             raised += result?;
+        }
+        if st
+            .store
+            .claim_job("certificates", &self.owner, now, JOB_LEASE_MS)
+            .await?
+        {
+            let result = crate::scan_worker::monitor_certificates(st).await;
+            let every = st.config.certificates_check_every.as_millis() as i64;
+            st.store
+                .finish_job("certificates", &self.owner, now + every.max(60_000))
+                .await?;
+            if let Err(e) = result {
+                tracing::warn!(error = %e, "certificate monitor pass failed");
+            }
         }
         if raised > 0 {
             st.wake.notify_one();

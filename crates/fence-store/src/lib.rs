@@ -7,6 +7,7 @@ pub mod audit;
 pub mod channels;
 pub mod deliveries;
 pub mod digests;
+pub mod domains;
 pub mod findings;
 pub mod jobs;
 pub mod orgs;

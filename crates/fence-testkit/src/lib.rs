@@ -14,6 +14,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+#[cfg(feature = "tls")]
+pub mod tls;
 mod webapi;
 pub use webapi::{ApiCall, BOT_TOKEN};
 

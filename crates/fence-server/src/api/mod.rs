@@ -3,6 +3,7 @@
 
 mod channels;
 mod deliveries;
+mod domains;
 pub mod findings;
 mod health;
 mod org;
@@ -63,6 +64,13 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/certificates", post(reports::observe_certificate))
         .route("/reports/findings.csv", get(reports::report))
+        .route("/api/v1/domains", get(domains::list).post(domains::create))
+        .route(
+            "/api/v1/domains/{name}",
+            get(domains::get_one)
+                .patch(domains::update)
+                .delete(domains::delete),
+        )
         .route("/api/v1/scans", get(scans::list).post(scans::create))
         .route("/api/v1/scans/{id}", get(scans::get_one))
         .route("/api/v1/scans/{id}/results", post(scans::results))

@@ -311,3 +311,119 @@ async fn queued_scans_report_their_position() {
     assert_eq!(list["scans"].as_array().map(Vec::len), Some(3));
     r.app.shutdown().await;
 }
+
+/// A built-in scan through the API against local servers: the workers run the checks, store the findings and the
+/// certificate, and the summary (and the certificate's expiry alert) reach Slack.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queued_scan_runs_the_built_in_checks() {
+    use crate::support::{Db, TestApp};
+    use fence_testkit::tls::{ca, http_server, leaf, tls_server};
+    let t = TestApp::spawn_with(Db::Sqlite, "[scan]\nallow_private_targets = true").await;
+    let authority = ca();
+    let (cert, key) = leaf(Some(&authority), &["localhost"], -80, 6);
+    let https = tls_server(cert, key, "X-Content-Type-Options: nosniff\r\n").await;
+    let http =
+        http_server("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").await;
+    t.channel(
+        "reports",
+        json!({"alert_types": ["scan_completed", "certificate_expiring"]}),
+    )
+    .await;
+    let (s, d) = t.post("/api/v1/domains", json!({"name": "localhost", "port": https, "http_port": http, "monitor_certificates": true})).await;
+    assert_eq!(s, StatusCode::CREATED, "{d}");
+    let (s, scan) = t
+        .post(
+            "/api/v1/scans",
+            json!({"domain": "localhost", "type": "full"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{scan}");
+    assert_eq!(scan["position"], 1);
+    let id = scan["id"].as_str().expect("id").to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let done = loop {
+        let (_, v) = t.get(&format!("/api/v1/scans/{id}")).await;
+        if v["status"] == "completed" || v["status"] == "failed" {
+            break v;
+        }
+        assert!(std::time::Instant::now() < deadline, "scan finished: {v}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(done["status"], "completed", "{done}");
+    // Untrusted test CA, and missing HSTS, CSP, X-Frame-Options, Referrer-Policy and the HTTP redirect.
+    assert_eq!(done["counts"]["medium"], 5, "{done}");
+    assert_eq!(done["counts"]["low"], 1, "{done}");
+    let got = t
+        .slack
+        .wait_until("reports", std::time::Duration::from_secs(10), |m| {
+            m.iter().any(|r| {
+                r.body["text"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .starts_with("✅")
+            }) && m.iter().any(|r| {
+                r.body["text"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .starts_with("⚠️")
+            })
+        })
+        .await;
+    let texts: Vec<String> = got
+        .iter()
+        .map(|m| m.body["text"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(
+        texts.iter().any(|t| t == "✅ Security Scan Completed"),
+        "{texts:?}"
+    );
+    let cert = got
+        .iter()
+        .find(|m| m.body["text"] == "⚠️ SSL Certificate Expiring Soon")
+        .expect("certificate alert");
+    assert_eq!(cert.body["attachments"][0]["color"], "#FF0000");
+    assert!(cert.body.to_string().contains("Fence Test CA"));
+    let (_, findings) = t.get("/api/v1/findings?domain=localhost&limit=50").await;
+    let titles: Vec<&str> = findings["findings"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|f| f["title"].as_str())
+        .collect();
+    assert!(
+        titles.contains(&"TLS certificate is not trusted")
+            && titles.contains(&"Missing HSTS Header"),
+        "{titles:?}"
+    );
+    t.app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scans_of_private_hosts_fail_unless_allowed() {
+    use crate::support::{Db, TestApp};
+    let t = TestApp::spawn(Db::Sqlite).await;
+    let (_, scan) = t
+        .post(
+            "/api/v1/scans",
+            json!({"domain": "localhost", "type": "tls"}),
+        )
+        .await;
+    let id = scan["id"].as_str().expect("id").to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (_, v) = t.get(&format!("/api/v1/scans/{id}")).await;
+        if v["status"] == "failed" {
+            assert!(
+                v["error"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("scan.allow_private_targets"),
+                "{v}"
+            );
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "failed: {v}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    t.app.shutdown().await;
+}

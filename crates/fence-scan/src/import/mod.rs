@@ -1,0 +1,278 @@
+//! Importers: SARIF 2.1.0, nuclei JSON lines, GitHub Dependabot alerts and Fence JSON into validated findings.
+//!
+//! Every importer reads untrusted bytes and is all-or-nothing: it returns every finding of the file, or the first place
+//! the file broke. Findings are built in Fence's API shape and validated by [`fence_core::NewFinding::from_json`], the
+//! same check `POST /api/v1/findings` applies.
+
+mod dependabot;
+mod draft;
+mod fence;
+mod json;
+mod nuclei;
+mod sarif;
+
+use fence_core::{DomainName, NewFinding};
+
+/// The largest input accepted, in bytes (10 MiB).
+pub const MAX_INPUT_BYTES: usize = 10 * 1024 * 1024;
+
+/// The most findings one import may return.
+pub const MAX_FINDINGS: usize = 10_000;
+
+/// The scanner output formats Fence imports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// SARIF 2.1.0, as written by OWASP ZAP, Trivy, Semgrep and GitHub code scanning.
+    Sarif,
+    /// nuclei's JSON lines (`nuclei -jsonl`).
+    Nuclei,
+    /// The GitHub REST response of `GET /repos/{owner}/{repo}/dependabot/alerts`.
+    Dependabot,
+    /// The body of `POST /api/v1/findings`.
+    Fence,
+}
+
+impl Format {
+    pub const ALL: [Format; 4] = [
+        Format::Sarif,
+        Format::Nuclei,
+        Format::Dependabot,
+        Format::Fence,
+    ];
+
+    /// "sarif" | "nuclei" | "dependabot" | "fence" (case-insensitive); the error message lists the accepted names.
+    pub fn parse(s: &str) -> Result<Format, String> {
+        let key = s.trim();
+        Format::ALL
+            .into_iter()
+            .find(|f| f.as_str().eq_ignore_ascii_case(key))
+            .ok_or_else(|| {
+                let names: Vec<&str> = Format::ALL.iter().map(|f| f.as_str()).collect();
+                format!(
+                    "unknown import format {s:?}; expected one of {}",
+                    names.join(", ")
+                )
+            })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Sarif => "sarif",
+            Format::Nuclei => "nuclei",
+            Format::Dependabot => "dependabot",
+            Format::Fence => "fence",
+        }
+    }
+}
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where the input broke and why. `location` names the place: a JSON path such as
+/// `runs[0].results[3].level`, or `line 17` (nuclei JSON lines), or `line 17: info.severity`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{location}: {message}")]
+pub struct ImportError {
+    pub location: String,
+    pub message: String,
+}
+
+impl ImportError {
+    fn input(message: impl Into<String>) -> Self {
+        ImportError {
+            location: "input".into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Parses a whole scanner output file into validated findings for `domain` (the asset the import is for).
+/// All-or-nothing: any malformed entry is an error naming where it broke; nothing partial is returned.
+pub fn import(
+    format: Format,
+    input: &[u8],
+    domain: &DomainName,
+) -> Result<Vec<NewFinding>, ImportError> {
+    if input.len() > MAX_INPUT_BYTES {
+        return Err(ImportError::input(format!(
+            "is {} bytes; at most {MAX_INPUT_BYTES} bytes (10 MiB) can be imported at once",
+            input.len()
+        )));
+    }
+    let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
+    let mut out = Findings::default();
+    match format {
+        Format::Sarif => sarif::import(document(input)?, domain, &mut out)?,
+        Format::Nuclei => nuclei::import(input, domain, &mut out)?,
+        Format::Dependabot => dependabot::import(document(input)?, domain, &mut out)?,
+        Format::Fence => fence::import(document(input)?, domain, &mut out)?,
+    }
+    Ok(out.0)
+}
+
+/// Parses a whole-document input, which must not be empty.
+fn document(input: &[u8]) -> Result<serde_json::Value, ImportError> {
+    if input.iter().all(u8::is_ascii_whitespace) {
+        return Err(ImportError::input("is empty; expected a JSON document"));
+    }
+    json::parse(input, None)
+}
+
+/// The findings of one import, bounded by [`MAX_FINDINGS`].
+#[derive(Default)]
+struct Findings(Vec<NewFinding>);
+
+impl Findings {
+    fn push(&mut self, f: NewFinding) -> Result<(), ImportError> {
+        if self.0.len() >= MAX_FINDINGS {
+            return Err(ImportError::input(format!(
+                "has more than {MAX_FINDINGS} findings; split it into smaller imports"
+            )));
+        }
+        self.0.push(f);
+        Ok(())
+    }
+}
+
+/// Helpers shared by the importers' tests: fixtures, a domain, and shorthands for success and failure.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{import, Format, ImportError};
+    use fence_core::{DomainName, NewFinding};
+
+    pub(crate) fn fixture(name: &str) -> Vec<u8> {
+        let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
+    }
+
+    pub(crate) fn domain() -> DomainName {
+        DomainName::parse("shop.example.com").expect("valid domain")
+    }
+
+    pub(crate) fn ok(format: Format, input: &[u8]) -> Vec<NewFinding> {
+        import(format, input, &domain()).unwrap_or_else(|e| panic!("{format} import failed: {e}"))
+    }
+
+    pub(crate) fn err(format: Format, input: &[u8]) -> ImportError {
+        match import(format, input, &domain()) {
+            Ok(f) => panic!("{format} import should fail, got {} findings", f.len()),
+            Err(e) => e,
+        }
+    }
+
+    /// The location of the error, after checking the message is not empty.
+    pub(crate) fn err_at(format: Format, input: &[u8]) -> String {
+        let e = err(format, input);
+        assert!(!e.message.trim().is_empty(), "error without message: {e:?}");
+        e.location
+    }
+
+    /// `depth` nested arrays: past serde_json's recursion limit when deep enough.
+    pub(crate) fn nested(depth: usize) -> Vec<u8> {
+        let mut s = "[".repeat(depth);
+        s.push_str(&"]".repeat(depth));
+        s.into_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{err_at, fixture, nested, ok};
+    use super::*;
+
+    #[test]
+    fn format_names_parse_in_any_case_and_errors_list_them() {
+        for f in Format::ALL {
+            assert_eq!(Format::parse(f.as_str()), Ok(f));
+            assert_eq!(Format::parse(&f.as_str().to_uppercase()), Ok(f));
+        }
+        assert_eq!(Format::parse(" Nuclei "), Ok(Format::Nuclei));
+        let e = Format::parse("xml").expect_err("unknown format");
+        for name in ["sarif", "nuclei", "dependabot", "fence"] {
+            assert!(e.contains(name), "{e}");
+        }
+    }
+
+    #[test]
+    fn errors_display_location_then_message() {
+        let e = ImportError {
+            location: "runs[0].results[3].level".into(),
+            message: "unknown level \"fatal\"".into(),
+        };
+        assert_eq!(e.to_string(), "runs[0].results[3].level: unknown level \"fatal\"");
+    }
+
+    #[test]
+    fn inputs_over_10_mib_are_refused_before_parsing() {
+        let big = vec![b' '; MAX_INPUT_BYTES + 1];
+        for f in Format::ALL {
+            assert_eq!(err_at(f, &big), "input", "{f}");
+        }
+        // Exactly the limit is parsed (and, being blank, is empty).
+        let at_limit = vec![b' '; MAX_INPUT_BYTES];
+        assert_eq!(err_at(Format::Sarif, &at_limit), "input");
+        assert!(ok(Format::Nuclei, &at_limit).is_empty());
+    }
+
+    #[test]
+    fn more_than_10000_findings_are_refused() {
+        let line = r#"{"template-id":"t","info":{"name":"n","severity":"low"},"matched-at":"https://shop.example.com/"}"#;
+        let mut input = String::new();
+        for _ in 0..MAX_FINDINGS {
+            input.push_str(line);
+            input.push('\n');
+        }
+        assert_eq!(ok(Format::Nuclei, input.as_bytes()).len(), MAX_FINDINGS);
+        input.push_str(line);
+        let e = super::testing::err(Format::Nuclei, input.as_bytes());
+        assert_eq!(e.location, "input");
+        assert!(e.message.contains("10000"), "{e}");
+    }
+
+    #[test]
+    fn empty_input_is_an_error_except_for_nuclei_lines() {
+        for f in [Format::Sarif, Format::Dependabot, Format::Fence] {
+            assert_eq!(err_at(f, b""), "input", "{f}");
+            assert_eq!(err_at(f, b" \n\t\r\n"), "input", "{f}");
+        }
+        // A nuclei run that found nothing writes an empty file.
+        assert!(ok(Format::Nuclei, b"").is_empty());
+        assert!(ok(Format::Nuclei, b"\n\n").is_empty());
+    }
+
+    #[test]
+    fn deeply_nested_json_is_an_error_not_a_crash() {
+        let deep = nested(10_000);
+        for f in Format::ALL {
+            assert_eq!(err_at(f, &deep), "line 1", "{f}");
+        }
+        let mut line = br#"{"template-id":"t","info":"#.to_vec();
+        line.extend(nested(5_000));
+        line.push(b'}');
+        let mut input = b"\n".to_vec();
+        input.extend(line);
+        assert_eq!(err_at(Format::Nuclei, &input), "line 2");
+    }
+
+    #[test]
+    fn a_utf8_byte_order_mark_is_ignored() {
+        let mut input = b"\xEF\xBB\xBF".to_vec();
+        input.extend(fixture("fence.json"));
+        assert_eq!(ok(Format::Fence, &input).len(), 2);
+    }
+
+    #[test]
+    fn invalid_utf8_is_an_error() {
+        assert_eq!(
+            err_at(Format::Fence, b"{\"title\": \"\xff\", \"severity\": \"low\"}"),
+            "line 1"
+        );
+        assert_eq!(
+            err_at(Format::Nuclei, b"{\"template-id\": \"\xc3\"}"),
+            "line 1"
+        );
+    }
+}
