@@ -50,6 +50,37 @@ enum Command {
         #[arg(long, default_value = "slack")]
         r#type: String,
     },
+    /// Import a scanner's output file (SARIF, nuclei JSON lines, Dependabot alerts, Fence JSON) as one completed scan.
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        format: String,
+        #[arg(long)]
+        domain: String,
+        /// Send to a running Fence instead of writing the local database.
+        #[arg(long)]
+        server: Option<String>,
+        /// API token for --server (or FENCE_TOKEN).
+        #[arg(long, env = "FENCE_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// Organization, when writing the local database.
+        #[arg(long, default_value = "default")]
+        org: String,
+    },
+    /// Run the built-in checks (TLS certificate, security headers) against a domain and print the findings.
+    Scan {
+        domain: String,
+        /// full, tls or headers.
+        #[arg(long = "type", default_value = "full")]
+        scan_type: String,
+        #[arg(long, default_value_t = 443)]
+        port: u16,
+        #[arg(long, default_value_t = 80)]
+        http_port: u16,
+        /// Allow hosts that resolve to loopback, private or link-local addresses.
+        #[arg(long)]
+        allow_private: bool,
+    },
     /// Print the version.
     Version,
     /// Measure ingest, latency and bursts of a real `fence serve` against a fake Slack (see BENCHMARKS.md).
@@ -139,6 +170,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     if let Command::Bench(args) = cli.command {
         return bench::run(args, cli.json).await;
+    }
+    if let Command::Scan {
+        domain,
+        scan_type,
+        port,
+        http_port,
+        allow_private,
+    } = &cli.command
+    {
+        return scan(
+            domain,
+            scan_type,
+            *port,
+            *http_port,
+            *allow_private,
+            cli.json,
+        )
+        .await;
+    }
+    if let Command::Import {
+        file,
+        format,
+        domain,
+        server: Some(server),
+        token,
+        ..
+    } = &cli.command
+    {
+        return import_remote(file, format, domain, server, token.as_deref(), cli.json).await;
     }
     let config = Config::load(cli.config.as_deref())?;
     let now = SystemClock.now_ms();
@@ -258,7 +318,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::CheckWebhook { url, r#type } => {
             check_webhook(&config, &url, &r#type, cli.json).await
         }
-        Command::Version | Command::Bench(_) => Ok(()),
+        Command::Import {
+            file,
+            format,
+            domain,
+            org,
+            ..
+        } => import_local(config, &file, &format, &domain, &org, cli.json).await,
+        Command::Version | Command::Bench(_) | Command::Scan { .. } => Ok(()),
     }
 }
 
@@ -352,4 +419,150 @@ async fn shutdown_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+fn read_with_progress(file: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    let size = std::fs::metadata(file)
+        .with_context(|| format!("cannot read {}", file.display()))?
+        .len();
+    eprintln!("reading {} ({} KiB)…", file.display(), size.div_ceil(1024));
+    std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))
+}
+
+async fn import_remote(
+    file: &std::path::Path,
+    format: &str,
+    domain: &str,
+    server: &str,
+    token: Option<&str>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let token = token.context("--token (or FENCE_TOKEN) is required with --server")?;
+    let body = read_with_progress(file)?;
+    eprintln!("uploading to {server}…");
+    let url = format!("{}/api/v1/import", server.trim_end_matches('/'));
+    let resp = reqwest::Client::new()
+        .post(url)
+        .query(&[("format", format), ("domain", domain)])
+        .bearer_auth(token)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot reach {server}: {}", e.without_url()))?;
+    let status = resp.status();
+    let v: serde_json::Value = resp.json().await.unwrap_or_default();
+    if !status.is_success() {
+        anyhow::bail!(
+            "{}",
+            v["error"]["message"]
+                .as_str()
+                .unwrap_or("the import was refused")
+        );
+    }
+    print_import(&v, json);
+    Ok(())
+}
+
+async fn import_local(
+    config: Config,
+    file: &std::path::Path,
+    format: &str,
+    domain: &str,
+    org: &str,
+    json: bool,
+) -> anyhow::Result<()> {
+    let body = read_with_progress(file)?;
+    let (app, _) = App::build(config, Arc::new(SystemClock)).await?;
+    let org = app
+        .state
+        .store
+        .org_by_name(org)
+        .await
+        .map_err(|_| anyhow::anyhow!("no organization named {org:?}"))?;
+    eprintln!("importing…");
+    let (scan, _) =
+        fence_server::api::scans::import_file(&app.state, &org.id, "cli", format, domain, &body)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let v = fence_server::api::scans::scan_json(&app.state, &scan).await;
+    print_import(&v, json);
+    eprintln!("alerts are sent by `fence serve`");
+    Ok(())
+}
+
+fn print_import(v: &serde_json::Value, json: bool) {
+    if json {
+        println!("{v}");
+    } else {
+        let c = &v["counts"];
+        println!(
+            "imported scan {} of {}: {} critical, {} high, {} medium, {} low, {} info",
+            v["id"].as_str().unwrap_or("?"),
+            v["domain"].as_str().unwrap_or("?"),
+            c["critical"],
+            c["high"],
+            c["medium"],
+            c["low"],
+            c["info"]
+        );
+    }
+}
+
+async fn scan(
+    domain: &str,
+    scan_type: &str,
+    port: u16,
+    http_port: u16,
+    allow_private: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    let domain =
+        fence_core::DomainName::parse(domain).map_err(|e| anyhow::anyhow!("domain: {e}"))?;
+    let kind = fence_scan::checks::Kind::parse(scan_type)
+        .context("--type must be full, tls or headers")?;
+    let mut target = fence_scan::target::Target::new(domain.as_str());
+    target.https_port = port;
+    target.http_port = http_port;
+    target.allow_private = allow_private;
+    eprintln!("scanning {domain} ({scan_type})…");
+    let r = fence_scan::checks::run(kind, &target, &[], SystemClock.now_ms()).await;
+    if json {
+        let findings: Vec<serde_json::Value> = r
+            .findings
+            .iter()
+            .map(|f| serde_json::json!({"title": f.title, "severity": f.severity, "cvss": f.cvss.map(|c| c.value()), "category": f.category.map(|c| c.as_str()), "remediation": f.remediation}))
+            .collect();
+        let cert = r.tls.as_ref().map(|t| serde_json::json!({"issuer": t.cert.issuer, "not_after": fence_server::channels::fmt_ts(t.cert.not_after), "sans": t.cert.sans, "fingerprint": t.cert.fingerprint}));
+        println!(
+            "{}",
+            serde_json::json!({"domain": domain.as_str(), "findings": findings, "certificate": cert, "errors": r.errors})
+        );
+    } else {
+        if let Some(t) = &r.tls {
+            println!(
+                "certificate: issued by {}, expires {}, names {}",
+                t.cert.issuer,
+                fence_server::channels::fmt_ts(t.cert.not_after),
+                t.cert.sans.join(", ")
+            );
+        }
+        for f in &r.findings {
+            println!(
+                "{:<8} {:<5} {}",
+                f.severity.label(),
+                f.cvss.map(|c| c.to_string()).unwrap_or_default(),
+                f.title
+            );
+        }
+        for e in &r.errors {
+            println!("error: {e}");
+        }
+        if r.findings.is_empty() && r.errors.is_empty() {
+            println!("no findings");
+        }
+    }
+    if r.findings.is_empty() && !r.errors.is_empty() {
+        std::process::exit(2);
+    }
+    Ok(())
 }

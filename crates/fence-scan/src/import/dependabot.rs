@@ -6,7 +6,11 @@ use super::{Findings, ImportError};
 use fence_core::{Category, DomainName, NewFinding, Severity};
 use serde_json::Value;
 
-pub(super) fn import(doc: Value, domain: &DomainName, out: &mut Findings) -> Result<(), ImportError> {
+pub(super) fn import(
+    doc: Value,
+    domain: &DomainName,
+    out: &mut Findings,
+) -> Result<(), ImportError> {
     let root = Loc::root();
     for (i, v) in as_array(&doc, &root)?.iter().enumerate() {
         if let Some(f) = alert(Obj::of(v, root.index(i))?, domain)? {
@@ -56,7 +60,10 @@ fn alert(a: Obj<'_>, domain: &DomainName) -> Result<Option<NewFinding>, ImportEr
     if let Some(ids) = advisory.opt_array("identifiers")? {
         for (i, id) in ids.iter().enumerate() {
             let id = Obj::of(id, advisory.at("identifiers").index(i))?;
-            if id.opt_str("type")?.is_some_and(|t| t.eq_ignore_ascii_case("CVE")) {
+            if id
+                .opt_str("type")?
+                .is_some_and(|t| t.eq_ignore_ascii_case("CVE"))
+            {
                 cves.extend(id.opt_str("value")?);
             }
         }
@@ -145,7 +152,9 @@ fn alert(a: Obj<'_>, domain: &DomainName) -> Result<Option<NewFinding>, ImportEr
 
 /// The advisory's severity, else the vulnerability's; GitHub's `moderate` is medium.
 fn severity(advisory: &Obj<'_>, vulnerability: Option<&Obj<'_>>) -> Result<Severity, ImportError> {
-    let mut found = advisory.opt_str("severity")?.map(|s| (s, advisory.at("severity")));
+    let mut found = advisory
+        .opt_str("severity")?
+        .map(|s| (s, advisory.at("severity")));
     if found.is_none() {
         if let Some(v) = vulnerability {
             found = v.opt_str("severity")?.map(|s| (s, v.at("severity")));
@@ -239,8 +248,15 @@ mod tests {
         );
         assert_eq!(django.scanner.as_deref(), Some("dependabot"));
         let desc = django.description.as_deref().unwrap_or("");
-        assert!(desc.starts_with("Django denial-of-service in intcomma template filter"), "{desc}");
-        for part in ["Manifest: requirements.txt", "Vulnerable versions: >= 4.0, < 4.2.10", "Advisory: GHSA-xxj9-f6rv-m3x4"] {
+        assert!(
+            desc.starts_with("Django denial-of-service in intcomma template filter"),
+            "{desc}"
+        );
+        for part in [
+            "Manifest: requirements.txt",
+            "Vulnerable versions: >= 4.0, < 4.2.10",
+            "Advisory: GHSA-xxj9-f6rv-m3x4",
+        ] {
             assert!(desc.contains(part), "{part} in {desc}");
         }
         // 2024-02-07T09:15:00Z
@@ -289,7 +305,10 @@ mod tests {
         let f = import_one(a);
         assert_eq!(f.cve, None);
         assert_eq!(f.title, "GHSA-35jh-r3h4-6jhm in lodash (npm)");
-        assert!(f.description.as_deref().is_some_and(|d| d.contains("CVE-2021-1")));
+        assert!(f
+            .description
+            .as_deref()
+            .is_some_and(|d| d.contains("CVE-2021-1")));
 
         // Without a package the summary is the title.
         let mut a = alert();
@@ -334,28 +353,57 @@ mod tests {
             ("[1]", with(&|a| *a = json!("alert"))),
             ("[1].state", with(&|a| a["state"] = Value::Null)),
             ("[1].state", with(&|a| a["state"] = json!(1))),
-            ("[1].security_advisory", with(&|a| a["security_advisory"] = Value::Null)),
-            ("[1].security_advisory", with(&|a| a["security_advisory"] = json!([]))),
-            ("[1].security_advisory.severity", with(&|a| a["security_advisory"]["severity"] = json!("extreme"))),
-            ("[1].security_advisory.severity", with(&|a| {
-                a["security_advisory"]["severity"] = Value::Null;
-                a["security_vulnerability"]["severity"] = Value::Null;
-            })),
-            ("[1].security_vulnerability.severity", with(&|a| {
-                a["security_advisory"]["severity"] = Value::Null;
-                a["security_vulnerability"]["severity"] = json!("severe");
-            })),
+            (
+                "[1].security_advisory",
+                with(&|a| a["security_advisory"] = Value::Null),
+            ),
+            (
+                "[1].security_advisory",
+                with(&|a| a["security_advisory"] = json!([])),
+            ),
+            (
+                "[1].security_advisory.severity",
+                with(&|a| a["security_advisory"]["severity"] = json!("extreme")),
+            ),
+            (
+                "[1].security_advisory.severity",
+                with(&|a| {
+                    a["security_advisory"]["severity"] = Value::Null;
+                    a["security_vulnerability"]["severity"] = Value::Null;
+                }),
+            ),
+            (
+                "[1].security_vulnerability.severity",
+                with(&|a| {
+                    a["security_advisory"]["severity"] = Value::Null;
+                    a["security_vulnerability"]["severity"] = json!("severe");
+                }),
+            ),
             ("[1].number", with(&|a| a["number"] = json!("one"))),
-            ("[1].dependency.package", with(&|a| a["dependency"]["package"] = json!("lodash"))),
-            ("[1].security_advisory.references[0]", with(&|a| a["security_advisory"]["references"] = json!(["https://x"]))),
-            ("[1].security_advisory.summary", with(&|a| {
-                a["security_advisory"] = json!({"severity": "low"});
-                a["dependency"] = Value::Null;
-                a["security_vulnerability"] = Value::Null;
-            })),
+            (
+                "[1].dependency.package",
+                with(&|a| a["dependency"]["package"] = json!("lodash")),
+            ),
+            (
+                "[1].security_advisory.references[0]",
+                with(&|a| a["security_advisory"]["references"] = json!(["https://x"])),
+            ),
+            (
+                "[1].security_advisory.summary",
+                with(&|a| {
+                    a["security_advisory"] = json!({"severity": "low"});
+                    a["dependency"] = Value::Null;
+                    a["security_vulnerability"] = Value::Null;
+                }),
+            ),
         ];
         for (want, input) in cases {
-            assert_eq!(err_at(DEPENDABOT, &input), want, "{}", String::from_utf8_lossy(&input));
+            assert_eq!(
+                err_at(DEPENDABOT, &input),
+                want,
+                "{}",
+                String::from_utf8_lossy(&input)
+            );
         }
     }
 }

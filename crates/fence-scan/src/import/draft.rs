@@ -8,6 +8,9 @@ use fence_core::text::truncate_chars;
 use fence_core::{Category, Cvss, DomainName, Fingerprint, NewFinding, Severity};
 use serde_json::{Map, Value};
 
+/// How many CVE or CWE ids are taken from one text, and how many extra CVE ids are listed.
+const MAX_IDS: usize = 32;
+
 /// Optional fields that are moved into the description, rather than failing the import, when Fence rejects them.
 const DROPPABLE: &[(&str, &str)] = &[
     ("cvss_vector", "CVSS vector"),
@@ -93,6 +96,7 @@ impl Draft {
                 self.set("cve", &up);
             } else if self.fields.get("cve").and_then(Value::as_str) != Some(up.as_str())
                 && !others.contains(&up)
+                && others.len() < MAX_IDS
             {
                 others.push(up);
             }
@@ -104,7 +108,10 @@ impl Draft {
 
     /// The well-formed CVE id accepted so far.
     pub(crate) fn cve(&self) -> Option<String> {
-        self.fields.get("cve").and_then(Value::as_str).map(String::from)
+        self.fields
+            .get("cve")
+            .and_then(Value::as_str)
+            .map(String::from)
     }
 
     pub(crate) fn category(&mut self, c: Option<Category>) {
@@ -243,12 +250,12 @@ fn is_cve(s: &str) -> bool {
         })
 }
 
-/// Every `CVE-\d{4}-\d{4,}` in free text (any case), upper-cased, in order, without repeats.
+/// The first [`MAX_IDS`] distinct `CVE-\d{4}-\d{4,}` in free text (any case), upper-cased, in order.
 pub(crate) fn find_cves(text: &str) -> Vec<String> {
     let b = text.as_bytes();
     let mut out: Vec<String> = Vec::new();
     let mut i = 0;
-    while i + 4 <= b.len() {
+    while i + 4 <= b.len() && out.len() < MAX_IDS {
         let starts_word = i == 0 || !b[i - 1].is_ascii_alphanumeric();
         if starts_word && b[i..i + 4].eq_ignore_ascii_case(b"cve-") {
             let year = digits(b, i + 4);
@@ -269,12 +276,12 @@ pub(crate) fn find_cves(text: &str) -> Vec<String> {
     out
 }
 
-/// Every CWE number in free text (`CWE-89: …`, `external/cwe/cwe-089`), in order.
+/// The first [`MAX_IDS`] CWE numbers in free text (`CWE-89: …`, `external/cwe/cwe-089`), in order.
 pub(crate) fn find_cwes(text: &str) -> Vec<u32> {
     let b = text.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
-    while i + 4 <= b.len() {
+    while i + 4 <= b.len() && out.len() < MAX_IDS {
         if b[i..i + 4].eq_ignore_ascii_case(b"cwe-") {
             let n = digits(b, i + 4);
             if (1..=7).contains(&n) {
@@ -294,8 +301,9 @@ pub(crate) fn find_cwes(text: &str) -> Vec<u32> {
 }
 
 fn digits(b: &[u8], from: usize) -> usize {
-    b.get(from..)
-        .map_or(0, |rest| rest.iter().take_while(|c| c.is_ascii_digit()).count())
+    b.get(from..).map_or(0, |rest| {
+        rest.iter().take_while(|c| c.is_ascii_digit()).count()
+    })
 }
 
 /// The category a well-known weakness belongs to.
@@ -389,7 +397,12 @@ fn looks_like_rfc3339(s: &str) -> bool {
     match b.get(i) {
         Some(b'Z' | b'z') => i + 1 == b.len(),
         Some(b'+' | b'-') => {
-            i + 6 == b.len() && digit(i + 1) && digit(i + 2) && at(i + 3, b':') && digit(i + 4) && digit(i + 5)
+            i + 6 == b.len()
+                && digit(i + 1)
+                && digit(i + 2)
+                && at(i + 3, b':')
+                && digit(i + 4)
+                && digit(i + 5)
         }
         _ => false,
     }
@@ -415,10 +428,7 @@ mod tests {
     fn words_map_to_categories_only_when_unambiguous() {
         assert_eq!(category_for_word("sqli"), Some(Category::SqlInjection));
         assert_eq!(category_for_word("LFI"), Some(Category::PathTraversal));
-        assert_eq!(
-            category_for_word("weak_tls"),
-            Some(Category::WeakTls)
-        );
+        assert_eq!(category_for_word("weak_tls"), Some(Category::WeakTls));
         assert_eq!(category_for_word("tls"), None);
         assert_eq!(category_for_word("other"), None);
         assert_eq!(category_for_word("security"), None);

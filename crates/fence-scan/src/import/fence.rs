@@ -5,7 +5,11 @@ use super::{Findings, ImportError};
 use fence_core::{DomainName, NewFinding};
 use serde_json::Value;
 
-pub(super) fn import(doc: Value, domain: &DomainName, out: &mut Findings) -> Result<(), ImportError> {
+pub(super) fn import(
+    doc: Value,
+    domain: &DomainName,
+    out: &mut Findings,
+) -> Result<(), ImportError> {
     let root = Loc::root();
     let (items, batch): (Vec<&Value>, bool) = match &doc {
         Value::Object(m) if m.contains_key("findings") => {
@@ -76,12 +80,18 @@ mod tests {
         assert_eq!(f[0].severity, Severity::Critical);
         assert_eq!(f[0].category, Some(Category::AuthenticationBypass));
         assert_eq!(f[0].fingerprint.as_str(), "custom-scanner:admin-open");
-        assert_eq!(f[0].affected_url.as_deref(), Some("https://shop.example.com/admin/"));
+        assert_eq!(
+            f[0].affected_url.as_deref(),
+            Some("https://shop.example.com/admin/")
+        );
         assert_eq!(f[0].scan_id.as_deref(), Some("nightly-2024-01-20"));
         // Severity derived from the vector (3.7), fingerprint derived by Fence.
         assert_eq!(f[1].severity, Severity::Low);
         assert_eq!(f[1].category, Some(Category::Certificate));
-        assert_eq!(ok(FENCE, &fixture("fence.json"))[1].fingerprint, f[1].fingerprint);
+        assert_eq!(
+            ok(FENCE, &fixture("fence.json"))[1].fingerprint,
+            f[1].fingerprint
+        );
     }
 
     #[test]
@@ -104,18 +114,43 @@ mod tests {
             ("findings", batch(json!(5))),
             ("extra", br#"{"findings": [], "extra": 1}"#.to_vec()),
             ("findings[1]", batch(json!([good, 5]))),
-            ("findings[1].severity", batch(json!([good, {"title": "t", "severity": "severe"}]))),
+            (
+                "findings[1].severity",
+                batch(json!([good, {"title": "t", "severity": "severe"}])),
+            ),
             ("findings[0].severity", batch(json!([{"title": "t"}]))),
             ("findings[0].title", batch(json!([{"severity": "low"}]))),
-            ("findings[0].sevrity", batch(json!([{"title": "t", "sevrity": "low", "severity": "low"}]))),
-            ("findings[0].domain", batch(json!([{"domain": "other.example.com", "title": "t", "severity": "low"}]))),
-            ("findings[0].domain", batch(json!([{"domain": 5, "title": "t", "severity": "low"}]))),
+            (
+                "findings[0].sevrity",
+                batch(json!([{"title": "t", "sevrity": "low", "severity": "low"}])),
+            ),
+            (
+                "findings[0].domain",
+                batch(json!([{"domain": "other.example.com", "title": "t", "severity": "low"}])),
+            ),
+            (
+                "findings[0].domain",
+                batch(json!([{"domain": 5, "title": "t", "severity": "low"}])),
+            ),
             // Fence's own format is checked as the API checks it: an over-long title is rejected, not cut.
-            ("findings[0].title", batch(json!([{"title": "x".repeat(600), "severity": "low"}]))),
-            ("severity", json!({"title": "t", "severity": "severe"}).to_string().into_bytes()),
+            (
+                "findings[0].title",
+                batch(json!([{"title": "x".repeat(600), "severity": "low"}])),
+            ),
+            (
+                "severity",
+                json!({"title": "t", "severity": "severe"})
+                    .to_string()
+                    .into_bytes(),
+            ),
         ];
         for (want, input) in cases {
-            assert_eq!(err_at(FENCE, &input), want, "{}", String::from_utf8_lossy(&input));
+            assert_eq!(
+                err_at(FENCE, &input),
+                want,
+                "{}",
+                String::from_utf8_lossy(&input)
+            );
         }
     }
 }

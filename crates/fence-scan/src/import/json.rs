@@ -84,7 +84,10 @@ pub(crate) fn parse(bytes: &[u8], line: Option<usize>) -> Result<Value, ImportEr
 }
 
 /// The object at `loc`, or an error saying it must be one.
-pub(crate) fn as_object<'a>(v: &'a Value, loc: &Loc) -> Result<&'a Map<String, Value>, ImportError> {
+pub(crate) fn as_object<'a>(
+    v: &'a Value,
+    loc: &Loc,
+) -> Result<&'a Map<String, Value>, ImportError> {
     v.as_object()
         .ok_or_else(|| loc.error(format!("must be a JSON object, not {}", kind(v))))
 }

@@ -202,7 +202,10 @@ mod tests {
             location: "runs[0].results[3].level".into(),
             message: "unknown level \"fatal\"".into(),
         };
-        assert_eq!(e.to_string(), "runs[0].results[3].level: unknown level \"fatal\"");
+        assert_eq!(
+            e.to_string(),
+            "runs[0].results[3].level: unknown level \"fatal\""
+        );
     }
 
     #[test]
@@ -267,7 +270,10 @@ mod tests {
     #[test]
     fn invalid_utf8_is_an_error() {
         assert_eq!(
-            err_at(Format::Fence, b"{\"title\": \"\xff\", \"severity\": \"low\"}"),
+            err_at(
+                Format::Fence,
+                b"{\"title\": \"\xff\", \"severity\": \"low\"}"
+            ),
             "line 1"
         );
         assert_eq!(

@@ -9,7 +9,11 @@ use serde_json::Value;
 /// How many extracted values are listed in a description.
 const MAX_EXTRACTED: usize = 10;
 
-pub(super) fn import(input: &[u8], domain: &DomainName, out: &mut Findings) -> Result<(), ImportError> {
+pub(super) fn import(
+    input: &[u8],
+    domain: &DomainName,
+    out: &mut Findings,
+) -> Result<(), ImportError> {
     if input.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
         let doc = json::parse(input, None)?;
         let root = Loc::root();
@@ -84,7 +88,11 @@ fn result(v: &Value, loc: Loc, domain: &DomainName) -> Result<NewFinding, Import
     if !extracted.is_empty() {
         let shown: Vec<&str> = extracted.iter().take(MAX_EXTRACTED).copied().collect();
         let more = extracted.len().saturating_sub(MAX_EXTRACTED);
-        let suffix = if more > 0 { format!(" (and {more} more)") } else { String::new() };
+        let suffix = if more > 0 {
+            format!(" (and {more} more)")
+        } else {
+            String::new()
+        };
         d.note(format!("Extracted: {}{suffix}", shown.join(", ")));
     }
     let references = info.opt_strings("reference", false)?;
@@ -147,7 +155,10 @@ mod tests {
         let desc = log4j.description.as_deref().unwrap_or("");
         assert!(desc.starts_with("Apache Log4j2 <=2.14.1 JNDI"), "{desc}");
         assert!(desc.contains("Extracted: 198.51.100.23"), "{desc}");
-        assert!(desc.contains("https://nvd.nist.gov/vuln/detail/CVE-2021-44228"), "{desc}");
+        assert!(
+            desc.contains("https://nvd.nist.gov/vuln/detail/CVE-2021-44228"),
+            "{desc}"
+        );
         assert_eq!(log4j.detected_at, Some(1_705_741_200_000));
         assert_eq!(log4j.scanner.as_deref(), Some("nuclei"));
 
@@ -155,7 +166,10 @@ mod tests {
         assert_eq!(headers.title, "HTTP Missing Security Headers");
         assert_eq!(headers.severity, Severity::Info);
         assert_eq!(headers.cve, None);
-        assert_eq!(headers.affected_url.as_deref(), Some("https://shop.example.com"));
+        assert_eq!(
+            headers.affected_url.as_deref(),
+            Some("https://shop.example.com")
+        );
         assert!(headers
             .description
             .as_deref()
@@ -184,7 +198,10 @@ mod tests {
         let later = hsts.replace("09:00:00Z", "10:00:00Z");
         let f = ok(NUCLEI, format!("{hsts}\n{xfo}\n{later}").as_bytes());
         assert_ne!(f[0].fingerprint, f[1].fingerprint, "different matchers");
-        assert_eq!(f[0].fingerprint, f[2].fingerprint, "a rescan is the same finding");
+        assert_eq!(
+            f[0].fingerprint, f[2].fingerprint,
+            "a rescan is the same finding"
+        );
     }
 
     #[test]
@@ -199,7 +216,10 @@ mod tests {
         ] {
             assert_eq!(ok(NUCLEI, line(raw).as_bytes())[0].severity, want, "{raw}");
         }
-        let e = super::super::testing::err(NUCLEI, format!("{}\n{}", line("low"), line("severe")).as_bytes());
+        let e = super::super::testing::err(
+            NUCLEI,
+            format!("{}\n{}", line("low"), line("severe")).as_bytes(),
+        );
         assert_eq!(e.location, "line 2: info.severity");
         assert!(e.message.contains("severe"), "{e}");
     }
@@ -224,7 +244,12 @@ mod tests {
         assert_eq!(f.category, Some(Category::SqlInjection));
         assert_eq!((f.affected_url.as_deref(), f.detected_at), (None, None));
         let desc = f.description.as_deref().unwrap_or("");
-        for part in ["CVE-21-1", "CVSS score: 99", "CVSS vector: CVSS:4.0/", "Location: ftp://shop.example.com/"] {
+        for part in [
+            "CVE-21-1",
+            "CVSS score: 99",
+            "CVSS vector: CVSS:4.0/",
+            "Location: ftp://shop.example.com/",
+        ] {
             assert!(desc.contains(part), "{part} in {desc}");
         }
     }
@@ -235,7 +260,10 @@ mod tests {
         let f = &ok(NUCLEI, long.as_bytes())[0];
         assert_eq!(f.title.chars().count(), 500);
         let channel = line("low").replace("\"Name\"", r#""<!channel> pwned <@here>""#);
-        assert_eq!(ok(NUCLEI, channel.as_bytes())[0].title, "<!channel> pwned <@here>");
+        assert_eq!(
+            ok(NUCLEI, channel.as_bytes())[0].title,
+            "<!channel> pwned <@here>"
+        );
     }
 
     #[test]
@@ -250,14 +278,36 @@ mod tests {
             ("line 1", "not json".to_string()),
             ("line 1", "5".to_string()),
             ("line 2", format!("{good}\n\"text\"")),
-            ("line 1: template-id", r#"{"info":{"name":"n","severity":"low"}}"#.to_string()),
-            ("line 1: template-id", r#"{"template-id":7,"info":{"name":"n"}}"#.to_string()),
+            (
+                "line 1: template-id",
+                r#"{"info":{"name":"n","severity":"low"}}"#.to_string(),
+            ),
+            (
+                "line 1: template-id",
+                r#"{"template-id":7,"info":{"name":"n"}}"#.to_string(),
+            ),
             ("line 1: info", r#"{"template-id":"t"}"#.to_string()),
-            ("line 1: info", r#"{"template-id":"t","info":"x"}"#.to_string()),
-            ("line 1: info.name", r#"{"template-id":"t","info":{"severity":"low"}}"#.to_string()),
-            ("line 1: info.severity", r#"{"template-id":"t","info":{"name":"n","severity":3}}"#.to_string()),
-            ("line 1: matched-at", r#"{"template-id":"t","info":{"name":"n"},"matched-at":["u"]}"#.to_string()),
-            ("line 1: info.classification.cve-id[0]", r#"{"template-id":"t","info":{"name":"n","classification":{"cve-id":[1]}}}"#.to_string()),
+            (
+                "line 1: info",
+                r#"{"template-id":"t","info":"x"}"#.to_string(),
+            ),
+            (
+                "line 1: info.name",
+                r#"{"template-id":"t","info":{"severity":"low"}}"#.to_string(),
+            ),
+            (
+                "line 1: info.severity",
+                r#"{"template-id":"t","info":{"name":"n","severity":3}}"#.to_string(),
+            ),
+            (
+                "line 1: matched-at",
+                r#"{"template-id":"t","info":{"name":"n"},"matched-at":["u"]}"#.to_string(),
+            ),
+            (
+                "line 1: info.classification.cve-id[0]",
+                r#"{"template-id":"t","info":{"name":"n","classification":{"cve-id":[1]}}}"#
+                    .to_string(),
+            ),
         ] {
             assert_eq!(err_at(NUCLEI, input.as_bytes()), want, "{input}");
         }

@@ -10,7 +10,11 @@ use std::collections::HashMap;
 /// How many of a result's locations are listed; the rest are counted.
 const MAX_LOCATIONS: usize = 20;
 
-pub(super) fn import(doc: Value, domain: &DomainName, out: &mut Findings) -> Result<(), ImportError> {
+pub(super) fn import(
+    doc: Value,
+    domain: &DomainName,
+    out: &mut Findings,
+) -> Result<(), ImportError> {
     let root = Obj::of(&doc, Loc::root())?;
     match root.opt_str("version")? {
         Some("2.1.0") => {}
@@ -110,11 +114,17 @@ impl<'a> Run<'a> {
                 None => (None, r.at("ruleIndex")),
             },
         };
-        let component = match rule_ref.map(|rr| rr.child("toolComponent")).transpose()?.flatten() {
+        let component = match rule_ref
+            .map(|rr| rr.child("toolComponent"))
+            .transpose()?
+            .flatten()
+        {
             Some(tc) => match tc.opt_index("index")? {
                 Some(i) => Some(self.extensions.get(i).ok_or_else(|| {
-                    tc.at("index")
-                        .error(format!("refers to no extension (the tool has {})", self.extensions.len()))
+                    tc.at("index").error(format!(
+                        "refers to no extension (the tool has {})",
+                        self.extensions.len()
+                    ))
                 })?),
                 // A component named but not indexed: look the rule up by id.
                 None => return Ok(rule_id.and_then(|id| self.find(id))),
@@ -125,7 +135,10 @@ impl<'a> Run<'a> {
         match index {
             Some(i) => match rules.get(i) {
                 Some(rule) => Ok(Some(rule.clone())),
-                None => Err(index_loc.error(format!("refers to no rule (the tool has {} rules)", rules.len()))),
+                None => Err(index_loc.error(format!(
+                    "refers to no rule (the tool has {} rules)",
+                    rules.len()
+                ))),
             },
             None => Ok(rule_id.and_then(|id| self.find(id))),
         }
@@ -135,14 +148,23 @@ impl<'a> Run<'a> {
     fn find(&self, id: &str) -> Option<Obj<'a>> {
         self.by_id
             .get(id)
-            .or_else(|| id.split_once('/').and_then(|(base, _)| self.by_id.get(base)))
+            .or_else(|| {
+                id.split_once('/')
+                    .and_then(|(base, _)| self.by_id.get(base))
+            })
             .cloned()
     }
 
     /// One result as a finding, or `None` for results that are not open problems (passes, suppressed, absent).
-    fn result(&self, r: Obj<'a>, domain: &DomainName, loc: &Loc) -> Result<Option<NewFinding>, ImportError> {
+    fn result(
+        &self,
+        r: Obj<'a>,
+        domain: &DomainName,
+        loc: &Loc,
+    ) -> Result<Option<NewFinding>, ImportError> {
         let kind = r.opt_str("kind")?.unwrap_or("fail");
-        if matches!(kind, "pass" | "notApplicable") || r.opt_str("baselineState")? == Some("absent") {
+        if matches!(kind, "pass" | "notApplicable") || r.opt_str("baselineState")? == Some("absent")
+        {
             return Ok(None);
         }
         if is_suppressed(&r)? {
@@ -151,15 +173,24 @@ impl<'a> Run<'a> {
         let rule_ref = r.child("rule")?;
         let mut rule_id = r.opt_str("ruleId")?;
         if rule_id.is_none() {
-            rule_id = rule_ref.as_ref().map(|rr| rr.opt_str("id")).transpose()?.flatten();
+            rule_id = rule_ref
+                .as_ref()
+                .map(|rr| rr.opt_str("id"))
+                .transpose()?
+                .flatten();
         }
         let rule = self.rule_of(&r, rule_ref.as_ref(), rule_id)?;
         if rule_id.is_none() {
-            rule_id = rule.as_ref().map(|rule| rule.opt_str("id")).transpose()?.flatten();
+            rule_id = rule
+                .as_ref()
+                .map(|rule| rule.opt_str("id"))
+                .transpose()?
+                .flatten();
         }
-        let rule_id = rule_id
-            .filter(|s| !s.trim().is_empty())
-            .ok_or_else(|| r.at("ruleId").error("is required (or a rule reference with an id)"))?;
+        let rule_id = rule_id.filter(|s| !s.trim().is_empty()).ok_or_else(|| {
+            r.at("ruleId")
+                .error("is required (or a rule reference with an id)")
+        })?;
         let rule = RuleInfo::read(rule.as_ref())?;
         let message = message_text(&r, rule.messages.as_ref())?;
 
@@ -269,12 +300,17 @@ impl<'a> Run<'a> {
                 };
             }
             match line {
-                Some(n) if !super::draft::is_http_url(uri) && !uri.is_empty() => d.location(&format!("{uri}:{n}")),
+                Some(n) if !super::draft::is_http_url(uri) && !uri.is_empty() => {
+                    d.location(&format!("{uri}:{n}"))
+                }
                 _ => d.location(uri),
             }
         }
         if locations.len() > MAX_LOCATIONS {
-            d.note(format!("… and {} more locations", locations.len() - MAX_LOCATIONS));
+            d.note(format!(
+                "… and {} more locations",
+                locations.len() - MAX_LOCATIONS
+            ));
         }
         Ok(primary)
     }
@@ -377,8 +413,9 @@ fn owasp<'t>(tags: &[&'t str]) -> Option<&'t str> {
         else {
             continue;
         };
-        if best.is_none_or(|b| year(entry) > year(b)) {
-            best = Some(entry);
+        match best {
+            Some(b) if year(entry) <= year(b) => {}
+            _ => best = Some(entry),
         }
     }
     best
@@ -399,7 +436,10 @@ fn rules_of<'a>(component: &Obj<'a>) -> Result<Vec<Obj<'a>>, ImportError> {
 
 /// `89`, `CWE-89` or `CWE-89: …` as a CWE number.
 fn cwe_number(s: &str) -> Option<u32> {
-    s.trim().parse().ok().or_else(|| find_cwes(s).first().copied())
+    s.trim()
+        .parse()
+        .ok()
+        .or_else(|| find_cwes(s).first().copied())
 }
 
 /// A result's message text, given inline or by id from the rule's message strings with `{0}`-style arguments.
@@ -456,9 +496,13 @@ fn fingerprints(r: &Obj<'_>, key: &str) -> Result<Option<String>, ImportError> {
 /// The category where it is obvious: a package vulnerability (Trivy), a well-known CWE, or a tag or rule-id segment
 /// naming one.
 fn category(rule_id: &str, rule: &RuleInfo<'_>, tags: &[&str], message: &str) -> Option<Category> {
-    let package_vuln = rule.name.is_some_and(|n| n.ends_with("PackageVulnerability"))
+    let package_vuln = rule
+        .name
+        .is_some_and(|n| n.ends_with("PackageVulnerability"))
         || (tags.iter().any(|t| t.eq_ignore_ascii_case("vulnerability"))
-            && message.lines().any(|l| l.trim_start().starts_with("Package:")));
+            && message
+                .lines()
+                .any(|l| l.trim_start().starts_with("Package:")));
     if package_vuln {
         return Some(Category::VulnerableDependency);
     }
@@ -505,7 +549,10 @@ mod tests {
         let csp = &f[0];
         assert_eq!(csp.title, "Content Security Policy (CSP) Header Not Set");
         assert_eq!(csp.severity, Severity::Medium);
-        assert_eq!(csp.affected_url.as_deref(), Some("https://shop.example.com/"));
+        assert_eq!(
+            csp.affected_url.as_deref(),
+            Some("https://shop.example.com/")
+        );
         assert_eq!(csp.scanner.as_deref(), Some("ZAP"));
         assert_eq!(csp.domain.as_str(), "shop.example.com");
         assert_eq!(csp.category, None, "CWE-693 has no Fence category");
@@ -514,9 +561,18 @@ mod tests {
             Some("Ensure that your web server, application server, load balancer, etc. is configured to set the Content-Security-Policy header.")
         );
         let desc = csp.description.as_deref().unwrap_or("");
-        assert!(desc.starts_with("The response does not set a Content-Security-Policy header."), "{desc}");
-        assert!(desc.contains("Location: https://shop.example.com/robots.txt"), "{desc}");
-        assert!(desc.contains("https://www.zaproxy.org/docs/alerts/10038/"), "{desc}");
+        assert!(
+            desc.starts_with("The response does not set a Content-Security-Policy header."),
+            "{desc}"
+        );
+        assert!(
+            desc.contains("Location: https://shop.example.com/robots.txt"),
+            "{desc}"
+        );
+        assert!(
+            desc.contains("https://www.zaproxy.org/docs/alerts/10038/"),
+            "{desc}"
+        );
         // The run's end time, 2024-01-20T09:00:00Z.
         assert_eq!(csp.detected_at, Some(1_705_741_200_000));
 
@@ -524,7 +580,10 @@ mod tests {
         assert_eq!(sqli.title, "SQL Injection");
         assert_eq!(sqli.severity, Severity::High);
         assert_eq!(sqli.category, Some(Category::SqlInjection));
-        assert_eq!(sqli.affected_url.as_deref(), Some("https://shop.example.com/search?q=ZAP"));
+        assert_eq!(
+            sqli.affected_url.as_deref(),
+            Some("https://shop.example.com/search?q=ZAP")
+        );
         assert_eq!(sqli.cve, None);
     }
 
@@ -568,16 +627,27 @@ mod tests {
         assert_eq!(sqli.category, Some(Category::SqlInjection));
         assert_eq!(sqli.severity, Severity::High, "rule default level error");
         assert_eq!(sqli.owasp.as_deref(), Some("A03:2021 - Injection"));
-        assert!(sqli.title.starts_with("Semgrep Finding: python.django.security.injection.sql"));
-        assert!(sqli.remediation.as_deref().is_some_and(|r| r.starts_with("Use parameterized queries: `cursor")));
-        assert!(sqli.description.as_deref().is_some_and(|d| d.contains("Location: app/views.py:42")));
+        assert!(sqli
+            .title
+            .starts_with("Semgrep Finding: python.django.security.injection.sql"));
+        assert!(sqli
+            .remediation
+            .as_deref()
+            .is_some_and(|r| r.starts_with("Use parameterized queries: `cursor")));
+        assert!(sqli
+            .description
+            .as_deref()
+            .is_some_and(|d| d.contains("Location: app/views.py:42")));
         assert_eq!(sqli.affected_url, None);
         assert_eq!(sqli.scanner.as_deref(), Some("Semgrep OSS"));
 
         let xss = &f[1];
         assert_eq!(xss.category, Some(Category::Xss));
         assert_eq!(xss.severity, Severity::Medium);
-        assert_eq!(xss.remediation.as_deref(), Some("Remove the 'safe' filter or escape the value before rendering."));
+        assert_eq!(
+            xss.remediation.as_deref(),
+            Some("Remove the 'safe' filter or escape the value before rendering.")
+        );
     }
 
     #[test]
@@ -588,7 +658,10 @@ mod tests {
             let fa: Vec<_> = a.iter().map(|f| f.fingerprint.clone()).collect();
             let fb: Vec<_> = b.iter().map(|f| f.fingerprint.clone()).collect();
             assert_eq!(fa, fb, "{name}");
-            assert!(fa.iter().all(|f| f.as_str().starts_with("sarif:")), "{fa:?}");
+            assert!(
+                fa.iter().all(|f| f.as_str().starts_with("sarif:")),
+                "{fa:?}"
+            );
             assert_ne!(fa[0], fa[1], "{name}");
         }
         // With partial fingerprints the line may move; without them it is part of the identity.
@@ -600,8 +673,14 @@ mod tests {
             }))
             .fingerprint
         };
-        assert_eq!(at(1, json!({"primaryLocationLineHash": "abc:1"})), at(9, json!({"primaryLocationLineHash": "abc:1"})));
-        assert_ne!(at(1, json!({"primaryLocationLineHash": "abc:1"})), at(1, json!({"primaryLocationLineHash": "def:1"})));
+        assert_eq!(
+            at(1, json!({"primaryLocationLineHash": "abc:1"})),
+            at(9, json!({"primaryLocationLineHash": "abc:1"}))
+        );
+        assert_ne!(
+            at(1, json!({"primaryLocationLineHash": "abc:1"})),
+            at(1, json!({"primaryLocationLineHash": "def:1"}))
+        );
         assert_ne!(at(1, Value::Null), at(2, Value::Null));
     }
 
@@ -613,30 +692,55 @@ mod tests {
             ("note", Severity::Low),
             ("none", Severity::Info),
         ] {
-            let f = one(json!([]), json!({"ruleId": "r", "level": level, "message": {"text": "m"}}));
+            let f = one(
+                json!([]),
+                json!({"ruleId": "r", "level": level, "message": {"text": "m"}}),
+            );
             assert_eq!(f.severity, want, "{level}");
             assert_eq!(f.cvss, None);
         }
         // No level anywhere: SARIF's default, warning.
-        assert_eq!(one(json!([]), json!({"ruleId": "r", "message": {"text": "m"}})).severity, Severity::Medium);
+        assert_eq!(
+            one(json!([]), json!({"ruleId": "r", "message": {"text": "m"}})).severity,
+            Severity::Medium
+        );
         // A result's security-severity overrides the rule's; a number is accepted as well as a string.
         let rules = json!([{"id": "r", "properties": {"security-severity": "4.0"}}]);
-        let f = one(rules.clone(), json!({"ruleId": "r", "level": "note", "message": {"text": "m"}}));
-        assert_eq!((f.severity, f.cvss.map(|c| c.value())), (Severity::Medium, Some(4.0)));
-        let f = one(rules, json!({"ruleId": "r", "message": {"text": "m"}, "properties": {"security-severity": 9.1}}));
+        let f = one(
+            rules.clone(),
+            json!({"ruleId": "r", "level": "note", "message": {"text": "m"}}),
+        );
+        assert_eq!(
+            (f.severity, f.cvss.map(|c| c.value())),
+            (Severity::Medium, Some(4.0))
+        );
+        let f = one(
+            rules,
+            json!({"ruleId": "r", "message": {"text": "m"}, "properties": {"security-severity": 9.1}}),
+        );
         assert_eq!(f.severity, Severity::Critical);
         // Scores that are not 0–10 numbers fall back to the level.
         for bad in [json!("high"), json!("42"), json!("-1")] {
-            let f = one(json!([{"id": "r", "properties": {"security-severity": bad}}]),
-                json!({"ruleId": "r", "level": "error", "message": {"text": "m"}}));
+            let f = one(
+                json!([{"id": "r", "properties": {"security-severity": bad}}]),
+                json!({"ruleId": "r", "level": "error", "message": {"text": "m"}}),
+            );
             assert_eq!((f.severity, f.cvss), (Severity::High, None), "{bad}");
         }
     }
 
     #[test]
     fn titles_fall_back_from_short_description_to_name_to_message() {
-        let r = |rule: Value| one(json!([rule]), json!({"ruleId": "r", "message": {"text": "First line\nsecond line"}}));
-        assert_eq!(r(json!({"id": "r", "name": "Name", "shortDescription": {"text": "Short"}})).title, "Short");
+        let r = |rule: Value| {
+            one(
+                json!([rule]),
+                json!({"ruleId": "r", "message": {"text": "First line\nsecond line"}}),
+            )
+        };
+        assert_eq!(
+            r(json!({"id": "r", "name": "Name", "shortDescription": {"text": "Short"}})).title,
+            "Short"
+        );
         assert_eq!(r(json!({"id": "r", "name": "Name"})).title, "Name");
         let f = r(json!({"id": "r", "shortDescription": {"text": "  "}}));
         assert_eq!(f.title, "First line");
@@ -645,11 +749,19 @@ mod tests {
 
     #[test]
     fn cves_come_from_rule_ids_tags_and_messages() {
-        let f = one(json!([{"id": "x", "properties": {"tags": ["cve-2021-44228"]}}]),
-            json!({"ruleId": "x", "message": {"text": "see CVE-2022-22965 too"}}));
+        let f = one(
+            json!([{"id": "x", "properties": {"tags": ["cve-2021-44228"]}}]),
+            json!({"ruleId": "x", "message": {"text": "see CVE-2022-22965 too"}}),
+        );
         assert_eq!(f.cve.as_deref(), Some("CVE-2021-44228"));
-        assert!(f.description.as_deref().is_some_and(|d| d.contains("Other CVE ids: CVE-2022-22965")));
-        let f = one(json!([]), json!({"ruleId": "r", "message": {"text": "CVE-21-1 is not an id"}}));
+        assert!(f
+            .description
+            .as_deref()
+            .is_some_and(|d| d.contains("Other CVE ids: CVE-2022-22965")));
+        let f = one(
+            json!([]),
+            json!({"ruleId": "r", "message": {"text": "CVE-21-1 is not an id"}}),
+        );
         assert_eq!(f.cve, None);
     }
 
@@ -668,13 +780,21 @@ mod tests {
             ("CWE-200", Category::InformationDisclosure),
             ("external/cwe/cwe-089", Category::SqlInjection),
         ] {
-            let f = one(json!([{"id": "r", "properties": {"tags": ["security", cwe]}}]),
-                json!({"ruleId": "r", "message": {"text": "m"}}));
+            let f = one(
+                json!([{"id": "r", "properties": {"tags": ["security", cwe]}}]),
+                json!({"ruleId": "r", "message": {"text": "m"}}),
+            );
             assert_eq!(f.category, Some(want), "{cwe}");
         }
-        let f = one(json!([]), json!({"ruleId": "js.browser.security.xss.inner-html", "message": {"text": "m"}}));
+        let f = one(
+            json!([]),
+            json!({"ruleId": "js.browser.security.xss.inner-html", "message": {"text": "m"}}),
+        );
         assert_eq!(f.category, Some(Category::Xss));
-        let f = one(json!([]), json!({"ruleId": "generic.secrets.gitleaks", "message": {"text": "m"}}));
+        let f = one(
+            json!([]),
+            json!({"ruleId": "generic.secrets.gitleaks", "message": {"text": "m"}}),
+        );
         assert_eq!(f.category, None);
     }
 
@@ -684,10 +804,34 @@ mod tests {
             {"id": "a", "name": "Rule A"},
             {"id": "b", "name": "Rule B", "messageStrings": {"default": {"text": "B found {0}"}}}
         ]);
-        assert_eq!(one(rules.clone(), json!({"ruleIndex": 1, "message": {"text": "m"}})).title, "Rule B");
-        assert_eq!(one(rules.clone(), json!({"rule": {"id": "a"}, "message": {"text": "m"}})).title, "Rule A");
-        assert_eq!(one(rules.clone(), json!({"ruleId": "a/1", "message": {"text": "m"}})).title, "Rule A");
-        let f = one(rules, json!({"ruleId": "b", "ruleIndex": -1, "message": {"id": "default"}}));
+        assert_eq!(
+            one(
+                rules.clone(),
+                json!({"ruleIndex": 1, "message": {"text": "m"}})
+            )
+            .title,
+            "Rule B"
+        );
+        assert_eq!(
+            one(
+                rules.clone(),
+                json!({"rule": {"id": "a"}, "message": {"text": "m"}})
+            )
+            .title,
+            "Rule A"
+        );
+        assert_eq!(
+            one(
+                rules.clone(),
+                json!({"ruleId": "a/1", "message": {"text": "m"}})
+            )
+            .title,
+            "Rule A"
+        );
+        let f = one(
+            rules,
+            json!({"ruleId": "b", "ruleIndex": -1, "message": {"id": "default"}}),
+        );
         assert_eq!(f.description.as_deref(), Some("B found {0}"));
     }
 
@@ -702,8 +846,15 @@ mod tests {
             {"ruleId": "r", "kind": "review", "message": {"text": "review"}}
         ]);
         let f = ok(SARIF, &log(json!([]), results));
-        assert_eq!(f.iter().map(|f| f.title.as_str()).collect::<Vec<_>>(), ["kept", "review"]);
-        assert_eq!(f[1].severity, Severity::Info, "non-failing kinds default to level none");
+        assert_eq!(
+            f.iter().map(|f| f.title.as_str()).collect::<Vec<_>>(),
+            ["kept", "review"]
+        );
+        assert_eq!(
+            f[1].severity,
+            Severity::Info,
+            "non-failing kinds default to level none"
+        );
         // A run without results has nothing to import.
         let none = json!({"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "T"}}}]});
         assert!(ok(SARIF, none.to_string().as_bytes()).is_empty());
@@ -712,56 +863,134 @@ mod tests {
     #[test]
     fn hostile_text_is_bounded_but_kept_literally() {
         let long = "A".repeat(600);
-        let f = one(json!([{"id": "r", "shortDescription": {"text": long}}]), json!({"ruleId": "r", "message": {"text": "m"}}));
+        let f = one(
+            json!([{"id": "r", "shortDescription": {"text": long}}]),
+            json!({"ruleId": "r", "message": {"text": "m"}}),
+        );
         assert_eq!(f.title.chars().count(), 500);
         assert!(f.title.ends_with('…'));
 
-        let f = one(json!([]), json!({"ruleId": "r", "message": {"text": "<!channel> <@U123> *bold* & <https://evil|click>"}}));
+        let f = one(
+            json!([]),
+            json!({"ruleId": "r", "message": {"text": "<!channel> <@U123> *bold* & <https://evil|click>"}}),
+        );
         assert_eq!(f.title, "<!channel> <@U123> *bold* & <https://evil|click>");
 
         let huge = "é".repeat(30_000);
-        let f = one(json!([{"id": "r", "name": "n", "help": {"text": huge}}]), json!({"ruleId": "r", "message": {"text": huge}}));
-        assert_eq!(f.description.as_deref().map(|d| d.chars().count()), Some(20_000));
-        assert_eq!(f.remediation.as_deref().map(|d| d.chars().count()), Some(20_000));
+        let f = one(
+            json!([{"id": "r", "name": "n", "help": {"text": huge}}]),
+            json!({"ruleId": "r", "message": {"text": huge}}),
+        );
+        assert_eq!(
+            f.description.as_deref().map(|d| d.chars().count()),
+            Some(20_000)
+        );
+        assert_eq!(
+            f.remediation.as_deref().map(|d| d.chars().count()),
+            Some(20_000)
+        );
 
         // Non-http locations never become the affected URL.
-        let f = one(json!([]), json!({"ruleId": "r", "message": {"text": "m"},
-            "locations": [{"physicalLocation": {"artifactLocation": {"uri": "javascript:alert(1)"}}}]}));
+        let f = one(
+            json!([]),
+            json!({"ruleId": "r", "message": {"text": "m"},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": "javascript:alert(1)"}}}]}),
+        );
         assert_eq!(f.affected_url, None);
-        assert!(f.description.as_deref().is_some_and(|d| d.contains("Location: javascript:alert(1)")));
+        assert!(f
+            .description
+            .as_deref()
+            .is_some_and(|d| d.contains("Location: javascript:alert(1)")));
     }
 
     #[test]
     fn malformed_logs_name_where_they_broke() {
         let cases: Vec<(&str, Vec<u8>)> = vec![
             ("line 1", b"not json".to_vec()),
-            ("line 3", b"{\"version\": \"2.1.0\",\n\"runs\": [\n{\"tool\": ".to_vec()),
+            (
+                "line 3",
+                b"{\"version\": \"2.1.0\",\n\"runs\": [\n{\"tool\": ".to_vec(),
+            ),
             ("input", b"[]".to_vec()),
             ("version", br#"{"runs": []}"#.to_vec()),
             ("version", br#"{"version": "2.0.0", "runs": []}"#.to_vec()),
             ("version", br#"{"version": 2.1, "runs": []}"#.to_vec()),
             ("runs", br#"{"version": "2.1.0"}"#.to_vec()),
             ("runs", br#"{"version": "2.1.0", "runs": 5}"#.to_vec()),
-            ("runs[0]", br#"{"version": "2.1.0", "runs": ["run"]}"#.to_vec()),
-            ("runs[0].tool", br#"{"version": "2.1.0", "runs": [{}]}"#.to_vec()),
-            ("runs[0].tool.driver.name", br#"{"version": "2.1.0", "runs": [{"tool": {"driver": {}}}]}"#.to_vec()),
+            (
+                "runs[0]",
+                br#"{"version": "2.1.0", "runs": ["run"]}"#.to_vec(),
+            ),
+            (
+                "runs[0].tool",
+                br#"{"version": "2.1.0", "runs": [{}]}"#.to_vec(),
+            ),
+            (
+                "runs[0].tool.driver.name",
+                br#"{"version": "2.1.0", "runs": [{"tool": {"driver": {}}}]}"#.to_vec(),
+            ),
             ("runs[0].tool.driver.rules[0]", log(json!([7]), json!([]))),
             ("runs[0].results", log(json!([]), json!({"ruleId": "r"}))),
             ("runs[0].results[0]", log(json!([]), json!([null]))),
-            ("runs[0].results[0].ruleId", log(json!([]), json!([{"message": {"text": "m"}}]))),
-            ("runs[0].results[0].ruleId", log(json!([]), json!([{"ruleId": 12, "message": {"text": "m"}}]))),
-            ("runs[0].results[0].message", log(json!([]), json!([{"ruleId": "r"}]))),
-            ("runs[0].results[0].message.text", log(json!([]), json!([{"ruleId": "r", "message": {}}]))),
-            ("runs[0].results[0].level", log(json!([]), json!([{"ruleId": "r", "level": "fatal", "message": {"text": "m"}}]))),
-            ("runs[0].tool.driver.rules[0].defaultConfiguration.level",
-                log(json!([{"id": "r", "defaultConfiguration": {"level": "critical"}}]), json!([{"ruleId": "r", "message": {"text": "m"}}]))),
-            ("runs[0].results[0].ruleIndex", log(json!([{"id": "r"}]), json!([{"ruleId": "r", "ruleIndex": 3, "message": {"text": "m"}}]))),
-            ("runs[0].results[0].locations", log(json!([]), json!([{"ruleId": "r", "message": {"text": "m"}, "locations": "a.py"}]))),
-            ("runs[0].tool.driver.rules[0].properties.tags[1]",
-                log(json!([{"id": "r", "properties": {"tags": ["ok", 5]}}]), json!([{"ruleId": "r", "message": {"text": "m"}}]))),
+            (
+                "runs[0].results[0].ruleId",
+                log(json!([]), json!([{"message": {"text": "m"}}])),
+            ),
+            (
+                "runs[0].results[0].ruleId",
+                log(json!([]), json!([{"ruleId": 12, "message": {"text": "m"}}])),
+            ),
+            (
+                "runs[0].results[0].message",
+                log(json!([]), json!([{"ruleId": "r"}])),
+            ),
+            (
+                "runs[0].results[0].message.text",
+                log(json!([]), json!([{"ruleId": "r", "message": {}}])),
+            ),
+            (
+                "runs[0].results[0].level",
+                log(
+                    json!([]),
+                    json!([{"ruleId": "r", "level": "fatal", "message": {"text": "m"}}]),
+                ),
+            ),
+            (
+                "runs[0].tool.driver.rules[0].defaultConfiguration.level",
+                log(
+                    json!([{"id": "r", "defaultConfiguration": {"level": "critical"}}]),
+                    json!([{"ruleId": "r", "message": {"text": "m"}}]),
+                ),
+            ),
+            (
+                "runs[0].results[0].ruleIndex",
+                log(
+                    json!([{"id": "r"}]),
+                    json!([{"ruleId": "r", "ruleIndex": 3, "message": {"text": "m"}}]),
+                ),
+            ),
+            (
+                "runs[0].results[0].locations",
+                log(
+                    json!([]),
+                    json!([{"ruleId": "r", "message": {"text": "m"}, "locations": "a.py"}]),
+                ),
+            ),
+            (
+                "runs[0].tool.driver.rules[0].properties.tags[1]",
+                log(
+                    json!([{"id": "r", "properties": {"tags": ["ok", 5]}}]),
+                    json!([{"ruleId": "r", "message": {"text": "m"}}]),
+                ),
+            ),
         ];
         for (want, input) in cases {
-            assert_eq!(err_at(SARIF, &input), want, "{}", String::from_utf8_lossy(&input));
+            assert_eq!(
+                err_at(SARIF, &input),
+                want,
+                "{}",
+                String::from_utf8_lossy(&input)
+            );
         }
         assert_eq!(err_at(SARIF, &nested(1_000)), "line 1");
     }

@@ -71,6 +71,7 @@ pub fn router(state: AppState) -> Router {
                 .patch(domains::update)
                 .delete(domains::delete),
         )
+        .route("/api/v1/import", post(scans::import))
         .route("/api/v1/scans", get(scans::list).post(scans::create))
         .route("/api/v1/scans/{id}", get(scans::get_one))
         .route("/api/v1/scans/{id}/results", post(scans::results))

@@ -264,3 +264,79 @@ pub async fn results(
     .await?;
     Ok(Json(scan_json(&state, &s).await))
 }
+
+#[derive(Debug, serde::Deserialize)]
+pub struct ImportParams {
+    format: Option<String>,
+    domain: Option<String>,
+}
+
+/// Imports a scanner's output file as one completed scan: all of it, or nothing with an error naming where it broke.
+pub async fn import_file(
+    state: &AppState,
+    org_id: &str,
+    actor: &str,
+    format: &str,
+    domain: &str,
+    body: &[u8],
+) -> Result<(ScanRow, usize), ApiError> {
+    let fmt =
+        fence_scan::import::Format::parse(format).map_err(|e| ApiError::invalid("format", e))?;
+    let domain = DomainName::parse(domain).map_err(|e| ApiError::invalid("domain", e))?;
+    let findings = fence_scan::import::import(fmt, body, &domain).map_err(|e| {
+        if e.location == "input" && e.message.contains("10") {
+            ApiError::too_large(e.to_string())
+        } else {
+            ApiError::invalid(e.location.clone(), e.message.clone())
+        }
+    })?;
+    let n = findings.len();
+    let scan = state
+        .store
+        .create_scan(
+            org_id,
+            domain.as_str(),
+            fmt.as_str(),
+            "import",
+            "running",
+            Some(actor),
+            state.clock.now_ms(),
+        )
+        .await?;
+    let findings = findings
+        .into_iter()
+        .map(|mut f| {
+            f.scan_id = Some(scan.id.clone());
+            f
+        })
+        .collect();
+    let s = record_results(state, org_id, &scan, findings, true, 0, None).await?;
+    Ok((s, n))
+}
+
+pub async fn import(
+    State(state): State<AppState>,
+    caller: Caller,
+    axum::extract::Query(p): axum::extract::Query<ImportParams>,
+    body: axum::body::Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    caller.require_any(&[Scope::Ingest, Scope::Admin])?;
+    let format = p.format.ok_or_else(|| {
+        ApiError::invalid("format", "is required: sarif, nuclei, dependabot or fence")
+    })?;
+    let domain = p
+        .domain
+        .ok_or_else(|| ApiError::invalid("domain", "is required: the domain the file is about"))?;
+    let (s, n) = import_file(
+        &state,
+        &caller.org_id,
+        &caller.actor(),
+        &format,
+        &domain,
+        &body,
+    )
+    .await?;
+    let mut v = scan_json(&state, &s).await;
+    v["imported"] = json!(n);
+    Ok((StatusCode::ACCEPTED, Json(v)))
+}

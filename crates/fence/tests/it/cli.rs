@@ -276,3 +276,45 @@ async fn kill_nine_loses_nothing_on_postgres() {
         None => eprintln!("FENCE_TEST_DATABASE_URL is not set: PostgreSQL variant not run"),
     }
 }
+
+#[test]
+fn fence_import_writes_the_local_database_and_fence_scan_refuses_private_hosts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fence-scan/tests/fixtures/dependabot.json"
+    );
+    let out = fence(
+        dir.path(),
+        &[
+            "import",
+            fixture,
+            "--format",
+            "dependabot",
+            "--domain",
+            "example.com",
+            "--json",
+        ],
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["status"], "completed");
+    assert_eq!(v["type"], "dependabot");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("reading"),
+        "progress is shown"
+    );
+
+    let out = fence(dir.path(), &["scan", "localhost", "--type", "tls"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("scan.allow_private_targets"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

@@ -427,3 +427,70 @@ async fn scans_of_private_hosts_fail_unless_allowed() {
     }
     t.app.shutdown().await;
 }
+
+const NUCLEI: &str = include_str!("../../../fence-scan/tests/fixtures/nuclei.jsonl");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scanner_file_is_imported_as_a_completed_scan() {
+    use crate::support::{Db, TestApp, ADMIN_TOKEN};
+    let t = TestApp::spawn(Db::Sqlite).await;
+    t.channel("reports", json!({"alert_types": ["scan_completed"]}))
+        .await;
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!(
+            "{}/api/v1/import?format=nuclei&domain=example.com",
+            t.url
+        ))
+        .bearer_auth(ADMIN_TOKEN)
+        .body(NUCLEI)
+        .send()
+        .await
+        .expect("import");
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(v["imported"], 3, "{v}");
+    assert_eq!(v["status"], "completed");
+    assert_eq!(v["type"], "nuclei");
+    let got = t
+        .slack
+        .wait_accepted("reports", 1, std::time::Duration::from_secs(10))
+        .await;
+    assert_eq!(got[0].body["text"], "✅ Security Scan Completed");
+
+    // A broken line stores nothing and says where it broke.
+    let broken = NUCLEI.lines().take(2).collect::<Vec<_>>().join("\n") + "\n{\"template-id\": \n";
+    let r = http
+        .post(format!(
+            "{}/api/v1/import?format=nuclei&domain=other.example.com",
+            t.url
+        ))
+        .bearer_auth(ADMIN_TOKEN)
+        .body(broken)
+        .send()
+        .await
+        .expect("import");
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let e: Value = r.json().await.expect("json");
+    assert!(
+        e["error"]["field"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("line 3"),
+        "{e}"
+    );
+    let (_, list) = t.get("/api/v1/findings?domain=other.example.com").await;
+    assert_eq!(list["findings"], json!([]));
+    let r = http
+        .post(format!(
+            "{}/api/v1/import?format=pdf&domain=example.com",
+            t.url
+        ))
+        .bearer_auth(ADMIN_TOKEN)
+        .body("x")
+        .send()
+        .await
+        .expect("import");
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    t.app.shutdown().await;
+}
