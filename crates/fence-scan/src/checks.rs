@@ -35,17 +35,28 @@ pub struct ScanResult {
     pub errors: Vec<String>,
 }
 
-fn finding(target: &Target, key: &str, title: &str, severity: &str, cvss: f64, category: &str, description: &str, remediation: &str) -> Option<NewFinding> {
+/// What a check says about one problem.
+struct Problem<'a> {
+    key: &'a str,
+    title: &'a str,
+    severity: &'a str,
+    cvss: f64,
+    category: &'a str,
+    description: String,
+    remediation: &'a str,
+}
+
+fn finding(target: &Target, p: Problem<'_>) -> Option<NewFinding> {
     let v = json!({
         "domain": target.host,
-        "title": title,
-        "severity": severity,
-        "cvss": cvss,
-        "category": category,
+        "title": p.title,
+        "severity": p.severity,
+        "cvss": p.cvss,
+        "category": p.category,
         "affected_url": format!("https://{}/", target.host),
-        "description": description,
-        "remediation": remediation,
-        "fingerprint": format!("fence:{key}:{}", target.host),
+        "description": p.description,
+        "remediation": p.remediation,
+        "fingerprint": format!("fence:{}:{}", p.key, target.host),
         "scanner": "fence",
     });
     NewFinding::from_json(&v).ok()
@@ -56,26 +67,65 @@ pub fn tls_findings(target: &Target, r: &TlsReport) -> Vec<NewFinding> {
     r.problems
         .iter()
         .filter_map(|p| match p {
-            TlsProblem::Expired => finding(target, "tls-expired", "TLS certificate expired", "high", 7.5, "certificate",
-                &format!("The certificate for {} (issuer {}) expired; browsers refuse the site.", target.host, r.cert.issuer),
-                "Renew the certificate now and automate renewal (for example with an ACME client), then reload the server."),
-            TlsProblem::HostnameMismatch => finding(target, "tls-hostname", "TLS certificate does not match the host name", "medium", 6.5, "certificate",
-                &format!("The certificate covers {} but not {}.", r.cert.sans.join(", "), target.host),
-                "Issue a certificate whose subject alternative names include this host name, or serve the right certificate for this name (SNI)."),
-            TlsProblem::Untrusted(why) => finding(target, "tls-untrusted", "TLS certificate is not trusted", "medium", 5.9, "certificate",
-                &format!("The certificate is not trusted: {why}."),
-                "Use a certificate from a publicly trusted authority and send the full chain (leaf and intermediates)."),
+            TlsProblem::Expired => finding(target, Problem {
+                key: "tls-expired",
+                title: "TLS certificate expired",
+                severity: "high",
+                cvss: 7.5,
+                category: "certificate",
+                description: format!("The certificate for {} (issuer {}) expired; browsers refuse the site.", target.host, r.cert.issuer),
+                remediation: "Renew the certificate now and automate renewal (for example with an ACME client), then reload the server.",
+            }),
+            TlsProblem::HostnameMismatch => finding(target, Problem {
+                key: "tls-hostname",
+                title: "TLS certificate does not match the host name",
+                severity: "medium",
+                cvss: 6.5,
+                category: "certificate",
+                description: format!("The certificate covers {} but not {}.", r.cert.sans.join(", "), target.host),
+                remediation: "Issue a certificate whose subject alternative names include this host name, or serve the right certificate for this name (SNI).",
+            }),
+            TlsProblem::Untrusted(why) => finding(target, Problem {
+                key: "tls-untrusted",
+                title: "TLS certificate is not trusted",
+                severity: "medium",
+                cvss: 5.9,
+                category: "certificate",
+                description: format!("The certificate is not trusted: {why}."),
+                remediation: "Use a certificate from a publicly trusted authority and send the full chain (leaf and intermediates).",
+            }),
         })
         .collect()
 }
 
 fn header_finding(target: &Target, i: &HeaderIssue) -> Option<NewFinding> {
-    let category = if i.key == "http-redirect" { "weak_tls" } else { "missing_security_header" };
-    finding(target, &format!("header-{}", i.key), &i.title, i.severity, i.cvss, category, &format!("{} on https://{}/.", i.title, target.host), &i.remediation)
+    let category = if i.key == "http-redirect" {
+        "weak_tls"
+    } else {
+        "missing_security_header"
+    };
+    let key = format!("header-{}", i.key);
+    finding(
+        target,
+        Problem {
+            key: &key,
+            title: &i.title,
+            severity: i.severity,
+            cvss: i.cvss,
+            category,
+            description: format!("{} on https://{}/.", i.title, target.host),
+            remediation: &i.remediation,
+        },
+    )
 }
 
 /// Runs the checks of `kind` against `target`.
-pub async fn run(kind: Kind, target: &Target, extra_roots: &[CertificateDer<'static>], now_ms: i64) -> ScanResult {
+pub async fn run(
+    kind: Kind,
+    target: &Target,
+    extra_roots: &[CertificateDer<'static>],
+    now_ms: i64,
+) -> ScanResult {
     let mut out = ScanResult::default();
     if matches!(kind, Kind::Full | Kind::Tls) {
         match tls::check(target, extra_roots, now_ms).await {
@@ -88,7 +138,9 @@ pub async fn run(kind: Kind, target: &Target, extra_roots: &[CertificateDer<'sta
     }
     if matches!(kind, Kind::Full | Kind::Headers) {
         match headers::check(target).await {
-            Ok(issues) => out.findings.extend(issues.iter().filter_map(|i| header_finding(target, i))),
+            Ok(issues) => out
+                .findings
+                .extend(issues.iter().filter_map(|i| header_finding(target, i))),
             Err(e) => out.errors.push(e),
         }
     }

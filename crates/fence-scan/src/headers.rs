@@ -15,13 +15,29 @@ pub struct HeaderIssue {
     pub remediation: String,
 }
 
-fn issue(key: &str, title: &str, severity: &'static str, cvss: f64, remediation: &str) -> HeaderIssue {
-    HeaderIssue { key: key.into(), title: title.into(), severity, cvss, remediation: remediation.into() }
+fn issue(
+    key: &str,
+    title: &str,
+    severity: &'static str,
+    cvss: f64,
+    remediation: &str,
+) -> HeaderIssue {
+    HeaderIssue {
+        key: key.into(),
+        title: title.into(),
+        severity,
+        cvss,
+        remediation: remediation.into(),
+    }
 }
 
 /// Evaluates response headers of the HTTPS page.
 pub fn evaluate(h: &HeaderMap) -> Vec<HeaderIssue> {
-    let get = |k: &str| h.get(k).and_then(|v| v.to_str().ok()).map(str::to_ascii_lowercase);
+    let get = |k: &str| {
+        h.get(k)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_ascii_lowercase)
+    };
     let mut out = Vec::new();
     match get("strict-transport-security") {
         None => out.push(issue("hsts", "Missing HSTS Header", "medium", 6.5, "Send `Strict-Transport-Security: max-age=31536000; includeSubDomains` on every HTTPS response so browsers never fall back to HTTP.")),
@@ -36,28 +52,66 @@ pub fn evaluate(h: &HeaderMap) -> Vec<HeaderIssue> {
     if csp.is_none() {
         out.push(issue("csp", "Missing Content-Security-Policy Header", "medium", 5.3, "Send a `Content-Security-Policy` that allows only the sources the site needs, e.g. `default-src 'self'`; start with Content-Security-Policy-Report-Only to find breakage."));
     }
-    let frame_ancestors = csp.as_deref().is_some_and(|c| c.contains("frame-ancestors"));
+    let frame_ancestors = csp
+        .as_deref()
+        .is_some_and(|c| c.contains("frame-ancestors"));
     if get("x-frame-options").is_none() && !frame_ancestors {
         out.push(issue("x-frame-options", "Missing X-Frame-Options Header (clickjacking)", "medium", 4.3, "Send `X-Frame-Options: DENY` (or `SAMEORIGIN`), or `Content-Security-Policy: frame-ancestors 'none'`."));
     }
     if get("x-content-type-options").as_deref() != Some("nosniff") {
-        out.push(issue("x-content-type-options", "Missing X-Content-Type-Options: nosniff", "low", 3.7, "Send `X-Content-Type-Options: nosniff` so browsers do not guess content types."));
+        out.push(issue(
+            "x-content-type-options",
+            "Missing X-Content-Type-Options: nosniff",
+            "low",
+            3.7,
+            "Send `X-Content-Type-Options: nosniff` so browsers do not guess content types.",
+        ));
     }
     if get("referrer-policy").is_none() {
         out.push(issue("referrer-policy", "Missing Referrer-Policy Header", "low", 3.1, "Send `Referrer-Policy: strict-origin-when-cross-origin` (or stricter) so URLs do not leak to other sites."));
     }
-    for cookie in h.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()) {
-        let name = cookie.split('=').next().unwrap_or("").trim().chars().take(64).collect::<String>();
-        let attrs: Vec<String> = cookie.split(';').skip(1).map(|a| a.trim().to_ascii_lowercase()).collect();
-        let has = |a: &str| attrs.iter().any(|x| x == a || x.starts_with(&format!("{a}=")));
-        let missing: Vec<&str> = [("secure", "Secure"), ("httponly", "HttpOnly"), ("samesite", "SameSite")].iter().filter(|(a, _)| !has(a)).map(|(_, n)| *n).collect();
+    for cookie in h
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+    {
+        let name = cookie
+            .split('=')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .chars()
+            .take(64)
+            .collect::<String>();
+        let attrs: Vec<String> = cookie
+            .split(';')
+            .skip(1)
+            .map(|a| a.trim().to_ascii_lowercase())
+            .collect();
+        let has = |a: &str| {
+            attrs
+                .iter()
+                .any(|x| x == a || x.starts_with(&format!("{a}=")))
+        };
+        let missing: Vec<&str> = [
+            ("secure", "Secure"),
+            ("httponly", "HttpOnly"),
+            ("samesite", "SameSite"),
+        ]
+        .iter()
+        .filter(|(a, _)| !has(a))
+        .map(|(_, n)| *n)
+        .collect();
         if !missing.is_empty() {
             out.push(issue(
                 &format!("cookie:{name}"),
                 &format!("Cookie {name} without {}", missing.join(", ")),
                 "medium",
                 4.3,
-                &format!("Set the {} attribute(s) on the `{name}` cookie.", missing.join(", ")),
+                &format!(
+                    "Set the {} attribute(s) on the `{name}` cookie.",
+                    missing.join(", ")
+                ),
             ));
         }
     }
@@ -73,11 +127,19 @@ pub async fn check(target: &Target) -> Result<Vec<HeaderIssue>, String> {
         .timeout(target.timeout)
         .danger_accept_invalid_certs(true)
         .resolve_to_addrs(&target.host, &https_addrs)
-        .user_agent(concat!("Fence/", env!("CARGO_PKG_VERSION"), " security-headers check"))
+        .user_agent(concat!(
+            "Fence/",
+            env!("CARGO_PKG_VERSION"),
+            " security-headers check"
+        ))
         .build()
         .map_err(|e| format!("HTTP client: {}", e.without_url()))?;
     let url = format!("https://{}:{}/", target.host, target.https_port);
-    let resp = client.get(&url).send().await.map_err(|e| format!("cannot fetch https://{}/: {}", target.host, e.without_url()))?;
+    let resp = client
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| format!("cannot fetch https://{}/: {}", target.host, e.without_url()))?;
     let mut issues = evaluate(resp.headers());
 
     let plain = reqwest::Client::builder()
@@ -86,8 +148,18 @@ pub async fn check(target: &Target) -> Result<Vec<HeaderIssue>, String> {
         .resolve_to_addrs(&target.host, &http_addrs)
         .build()
         .map_err(|e| format!("HTTP client: {}", e.without_url()))?;
-    let redirects = match plain.get(format!("http://{}:{}/", target.host, target.http_port)).send().await {
-        Ok(r) => r.status().is_redirection() && r.headers().get("location").and_then(|l| l.to_str().ok()).is_some_and(|l| l.to_ascii_lowercase().starts_with("https://")),
+    let redirects = match plain
+        .get(format!("http://{}:{}/", target.host, target.http_port))
+        .send()
+        .await
+    {
+        Ok(r) => {
+            r.status().is_redirection()
+                && r.headers()
+                    .get("location")
+                    .and_then(|l| l.to_str().ok())
+                    .is_some_and(|l| l.to_ascii_lowercase().starts_with("https://"))
+        }
         // Nothing listening on HTTP at all is as good as a redirect: nobody is served in clear text.
         Err(e) if e.is_connect() => true,
         Err(_) => false,
@@ -106,7 +178,10 @@ mod tests {
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for (k, v) in pairs {
-            h.append(HeaderName::from_bytes(k.as_bytes()).expect("name"), HeaderValue::from_str(v).expect("value"));
+            h.append(
+                HeaderName::from_bytes(k.as_bytes()).expect("name"),
+                HeaderValue::from_str(v).expect("value"),
+            );
         }
         h
     }
@@ -114,23 +189,47 @@ mod tests {
     #[test]
     fn a_bare_response_misses_every_header() {
         let keys: Vec<String> = evaluate(&headers(&[])).into_iter().map(|i| i.key).collect();
-        assert_eq!(keys, ["hsts", "csp", "x-frame-options", "x-content-type-options", "referrer-policy"]);
+        assert_eq!(
+            keys,
+            [
+                "hsts",
+                "csp",
+                "x-frame-options",
+                "x-content-type-options",
+                "referrer-policy"
+            ]
+        );
     }
 
     #[test]
     fn a_well_configured_response_passes_and_cookies_are_checked() {
         let good = headers(&[
-            ("strict-transport-security", "max-age=31536000; includeSubDomains"),
-            ("content-security-policy", "default-src 'self'; frame-ancestors 'none'"),
+            (
+                "strict-transport-security",
+                "max-age=31536000; includeSubDomains",
+            ),
+            (
+                "content-security-policy",
+                "default-src 'self'; frame-ancestors 'none'",
+            ),
             ("x-content-type-options", "nosniff"),
             ("referrer-policy", "no-referrer"),
             ("set-cookie", "session=abc; Secure; HttpOnly; SameSite=Lax"),
         ]);
         assert!(evaluate(&good).is_empty(), "{:?}", evaluate(&good));
-        let bad = headers(&[("set-cookie", "session=abc; Path=/"), ("strict-transport-security", "max-age=300")]);
+        let bad = headers(&[
+            ("set-cookie", "session=abc; Path=/"),
+            ("strict-transport-security", "max-age=300"),
+        ]);
         let issues = evaluate(&bad);
-        let cookie = issues.iter().find(|i| i.key == "cookie:session").expect("cookie issue");
-        assert_eq!(cookie.title, "Cookie session without Secure, HttpOnly, SameSite");
+        let cookie = issues
+            .iter()
+            .find(|i| i.key == "cookie:session")
+            .expect("cookie issue");
+        assert_eq!(
+            cookie.title,
+            "Cookie session without Secure, HttpOnly, SameSite"
+        );
         assert!(issues.iter().any(|i| i.key == "hsts-short"));
     }
 }

@@ -43,16 +43,36 @@ struct Recorder {
 }
 
 impl ServerCertVerifier for Recorder {
-    fn verify_server_cert(&self, end_entity: &CertificateDer<'_>, intermediates: &[CertificateDer<'_>], server_name: &ServerName<'_>, ocsp: &[u8], now: UnixTime) -> Result<ServerCertVerified, rustls::Error> {
-        if let Err(e) = self.inner.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if let Err(e) =
+            self.inner
+                .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+        {
             *self.verdict.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
         }
         Ok(ServerCertVerified::assertion())
     }
-    fn verify_tls12_signature(&self, message: &[u8], cert: &CertificateDer<'_>, dss: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
         self.inner.verify_tls12_signature(message, cert, dss)
     }
-    fn verify_tls13_signature(&self, message: &[u8], cert: &CertificateDer<'_>, dss: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
         self.inner.verify_tls13_signature(message, cert, dss)
     }
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -61,9 +81,20 @@ impl ServerCertVerifier for Recorder {
 }
 
 fn parse(der: &[u8]) -> Result<CertInfo, String> {
-    let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|e| format!("the server's certificate cannot be parsed: {e}"))?;
+    let (_, cert) = x509_parser::parse_x509_certificate(der)
+        .map_err(|e| format!("the server's certificate cannot be parsed: {e}"))?;
     let name = |n: &x509_parser::x509::X509Name<'_>| {
-        n.iter_common_name().next().and_then(|cn| cn.as_str().ok()).map(str::to_string).or_else(|| n.iter_organization().next().and_then(|o| o.as_str().ok()).map(str::to_string)).unwrap_or_else(|| n.to_string())
+        n.iter_common_name()
+            .next()
+            .and_then(|cn| cn.as_str().ok())
+            .map(str::to_string)
+            .or_else(|| {
+                n.iter_organization()
+                    .next()
+                    .and_then(|o| o.as_str().ok())
+                    .map(str::to_string)
+            })
+            .unwrap_or_else(|| n.to_string())
     };
     let mut sans = Vec::new();
     if let Ok(Some(ext)) = cert.subject_alternative_name() {
@@ -84,48 +115,93 @@ fn parse(der: &[u8]) -> Result<CertInfo, String> {
 }
 
 /// Connects to the target's HTTPS port and reads its certificate. `extra_roots` are trusted besides the web's.
-pub async fn check(target: &Target, extra_roots: &[CertificateDer<'static>], now_ms: i64) -> Result<TlsReport, String> {
+pub async fn check(
+    target: &Target,
+    extra_roots: &[CertificateDer<'static>],
+    now_ms: i64,
+) -> Result<TlsReport, String> {
     let addrs = resolve(&target.host, target.https_port, target.allow_private).await?;
-    let mut roots = RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    let mut roots = RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
     for r in extra_roots {
-        roots.add(r.clone()).map_err(|e| format!("bad extra root: {e}"))?;
+        roots
+            .add(r.clone())
+            .map_err(|e| format!("bad extra root: {e}"))?;
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let inner = rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone()).build().map_err(|e| format!("TLS verifier: {e}"))?;
-    let recorder = Arc::new(Recorder { inner, verdict: Mutex::new(None) });
+    let inner = rustls::client::WebPkiServerVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .map_err(|e| format!("TLS verifier: {e}"))?;
+    let recorder = Arc::new(Recorder {
+        inner,
+        verdict: Mutex::new(None),
+    });
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS config: {e}"))?
         .dangerous()
         .with_custom_certificate_verifier(recorder.clone())
         .with_no_client_auth();
-    let name = ServerName::try_from(target.host.clone()).map_err(|_| format!("{} is not a valid TLS server name", target.host))?;
+    let name = ServerName::try_from(target.host.clone())
+        .map_err(|_| format!("{} is not a valid TLS server name", target.host))?;
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let work = async {
-        let tcp = tokio::net::TcpStream::connect(&addrs[..]).await.map_err(|e| format!("cannot connect to {}:{}: {e}", target.host, target.https_port))?;
-        let tls = connector.connect(name, tcp).await.map_err(|e| format!("TLS handshake with {} failed: {e}", target.host))?;
+        let tcp = tokio::net::TcpStream::connect(&addrs[..])
+            .await
+            .map_err(|e| {
+                format!(
+                    "cannot connect to {}:{}: {e}",
+                    target.host, target.https_port
+                )
+            })?;
+        let tls = connector
+            .connect(name, tcp)
+            .await
+            .map_err(|e| format!("TLS handshake with {} failed: {e}", target.host))?;
         let (_, conn) = tls.get_ref();
-        let leaf = conn.peer_certificates().and_then(|c| c.first()).ok_or_else(|| "the server sent no certificate".to_string())?;
+        let leaf = conn
+            .peer_certificates()
+            .and_then(|c| c.first())
+            .ok_or_else(|| "the server sent no certificate".to_string())?;
         parse(leaf.as_ref())
     };
-    let cert = tokio::time::timeout(target.timeout, work).await.map_err(|_| format!("TLS check of {} timed out", target.host))??;
+    let cert = tokio::time::timeout(target.timeout, work)
+        .await
+        .map_err(|_| format!("TLS check of {} timed out", target.host))??;
     let mut problems = Vec::new();
-    let verdict = recorder.verdict.lock().unwrap_or_else(|p| p.into_inner()).take();
-    if cert.not_after <= now_ms {
+    let verdict = recorder
+        .verdict
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take();
+    let expired_by_verifier = matches!(
+        verdict,
+        Some(rustls::Error::InvalidCertificate(
+            CertificateError::Expired | CertificateError::ExpiredContext { .. }
+        ))
+    );
+    if cert.not_after <= now_ms || expired_by_verifier {
         problems.push(TlsProblem::Expired);
     }
     match verdict {
         None => {}
-        Some(rustls::Error::InvalidCertificate(CertificateError::Expired | CertificateError::ExpiredContext { .. })) => {
-            if !problems.contains(&TlsProblem::Expired) {
-                problems.push(TlsProblem::Expired);
-            }
-        }
-        Some(rustls::Error::InvalidCertificate(CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. })) => problems.push(TlsProblem::HostnameMismatch),
+        Some(rustls::Error::InvalidCertificate(
+            CertificateError::Expired | CertificateError::ExpiredContext { .. },
+        )) => {}
+        Some(rustls::Error::InvalidCertificate(
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+        )) => problems.push(TlsProblem::HostnameMismatch),
         Some(e) => problems.push(TlsProblem::Untrusted(short_reason(&e))),
     }
     // A certificate that is both untrusted and for another name is reported for both.
-    if !problems.contains(&TlsProblem::HostnameMismatch) && !cert.sans.is_empty() && !cert.sans.iter().any(|s| name_matches(s, &target.host)) {
+    if !problems.contains(&TlsProblem::HostnameMismatch)
+        && !cert.sans.is_empty()
+        && !cert.sans.iter().any(|s| name_matches(s, &target.host))
+    {
         problems.push(TlsProblem::HostnameMismatch);
     }
     Ok(TlsReport { cert, problems })
@@ -133,7 +209,9 @@ pub async fn check(target: &Target, extra_roots: &[CertificateDer<'static>], now
 
 fn short_reason(e: &rustls::Error) -> String {
     match e {
-        rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer) => "issued by an unknown authority (self-signed or missing intermediate)".into(),
+        rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer) => {
+            "issued by an unknown authority (self-signed or missing intermediate)".into()
+        }
         rustls::Error::InvalidCertificate(CertificateError::Revoked) => "revoked".into(),
         rustls::Error::InvalidCertificate(c) => format!("{c:?}").chars().take(120).collect(),
         other => other.to_string().chars().take(120).collect(),

@@ -15,6 +15,7 @@ pub mod error;
 pub mod metrics;
 pub mod scan_worker;
 pub mod scheduler;
+pub mod slack_app;
 pub mod triage;
 
 pub use app::{bootstrap, App, RunningApp};

@@ -34,7 +34,7 @@ pub async fn run_scan(state: &AppState, scan: &ScanRow) -> anyhow::Result<ScanRo
     let result = tokio::time::timeout(SCAN_TIMEOUT, checks::run(kind, &target, &[], started)).await;
     let duration_ms = state.clock.now_ms() - started;
     let Ok(mut result) = result else {
-        return Ok(crate::api::scans::record_results(
+        return crate::api::scans::record_results(
             state,
             &scan.org_id,
             scan,
@@ -44,7 +44,7 @@ pub async fn run_scan(state: &AppState, scan: &ScanRow) -> anyhow::Result<ScanRo
             Some("timed out".into()),
         )
         .await
-        .map_err(|e| anyhow::anyhow!("{}", e.message))?);
+        .map_err(|e| anyhow::anyhow!("{}", e.message));
     };
     if let Some(r) = &result.tls {
         observe(state, &scan.org_id, &scan.domain, r).await?;

@@ -7,6 +7,7 @@ pub mod client;
 pub mod escape;
 pub mod limits;
 pub mod render;
+pub mod signature;
 pub mod webapi;
 pub mod webhook;
 

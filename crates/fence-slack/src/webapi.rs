@@ -154,6 +154,78 @@ impl WebApi {
         self.call("chat.update", token, &body).await.0
     }
 
+    /// Exchanges an OAuth code (`oauth.v2.access`); the answer holds the bot token, team and incoming webhook.
+    pub async fn oauth_access(
+        &self,
+        client_id: &str,
+        client_secret: &Secret<String>,
+        code: &str,
+        redirect_uri: &str,
+    ) -> Result<Value, String> {
+        let form = [
+            ("client_id", client_id),
+            ("client_secret", client_secret.expose().as_str()),
+            ("code", code),
+            ("redirect_uri", redirect_uri),
+        ];
+        let resp = self
+            .http
+            .post(format!("{}/oauth.v2.access", self.base))
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| format!("cannot reach Slack: {}", e.without_url()))?;
+        let v: Value = resp
+            .json()
+            .await
+            .map_err(|_| "Slack answered with something other than JSON".to_string())?;
+        if v["ok"] != true {
+            return Err(v["error"]
+                .as_str()
+                .unwrap_or("oauth_failed")
+                .chars()
+                .take(80)
+                .collect());
+        }
+        Ok(v)
+    }
+
+    /// Members of a user group (`usergroups.users.list`).
+    pub async fn group_members(
+        &self,
+        token: &Secret<String>,
+        group: &str,
+    ) -> Result<Vec<String>, String> {
+        let (outcome, v) = self
+            .call("usergroups.users.list", token, &json!({"usergroup": group}))
+            .await;
+        if outcome != SendOutcome::Delivered {
+            return Err("usergroups.users.list failed".into());
+        }
+        Ok(v["users"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|u| u.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// Posts to a response URL (slash commands, button clicks): the URL is Slack's and carries its own authority.
+    pub async fn respond(&self, response_url: &str, message: &Value) -> SendOutcome {
+        match self.http.post(response_url).json(message).send().await {
+            Ok(r) => {
+                let status = r.status().as_u16();
+                let text = r.text().await.unwrap_or_default();
+                classify(status, None, &text)
+            }
+            Err(_) => SendOutcome::Retryable {
+                error: "connection_error".into(),
+            },
+        }
+    }
+
     async fn paged(
         &self,
         method: &str,

@@ -191,3 +191,16 @@ impl Store {
             .flatten())
     }
 }
+
+impl Store {
+    /// The organization a Slack workspace belongs to (set by "Add to Slack" or `PATCH /api/v1/org`).
+    pub async fn org_by_slack_team(&self, team_id: &str) -> Result<Option<Org>> {
+        let row = sqlx::query(
+            "SELECT * FROM organizations WHERE slack_team_id = $1 ORDER BY created_at LIMIT 1",
+        )
+        .bind(team_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(org_from).transpose()
+    }
+}

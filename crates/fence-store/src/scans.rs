@@ -25,6 +25,8 @@ pub struct ScanRow {
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
     pub duration_ms: Option<i64>,
+    /// A Slack response URL to post the summary to (scans queued from `/fence scan`).
+    pub notify_url: Option<String>,
 }
 
 fn scan_from(r: &AnyRow) -> Result<ScanRow> {
@@ -48,6 +50,7 @@ fn scan_from(r: &AnyRow) -> Result<ScanRow> {
         started_at: get_opt_i64(r, "started_at")?,
         finished_at: get_opt_i64(r, "finished_at")?,
         duration_ms: get_opt_i64(r, "duration_ms")?,
+        notify_url: get_opt_str(r, "notify_url")?,
     })
 }
 
@@ -61,18 +64,22 @@ pub struct ScanOutcome {
 }
 
 impl Store {
-    /// Queues (`queued`) or opens (`running`, for external scanners and imports) a scan.
+    /// Queues a built-in scan (`queued`), or opens an external scan or an import (`running`).
     pub async fn create_scan(
         &self,
         org_id: &str,
         domain: &str,
         scan_type: &str,
         source: &str,
-        status: &str,
         requested_by: Option<&str>,
         now: i64,
     ) -> Result<ScanRow> {
         let id = new_id();
+        let status = if source == "builtin" {
+            "queued"
+        } else {
+            "running"
+        };
         let started = (status == "running").then_some(now);
         sqlx::query("INSERT INTO scans (id, org_id, domain, scan_type, source, status, requested_by, created_at, started_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
             .bind(&id)
@@ -99,6 +106,16 @@ impl Store {
             .map(scan_from)
             .transpose()?
             .ok_or(StoreError::NotFound)
+    }
+
+    /// Asks for the scan's summary to be posted to `url` too.
+    pub async fn set_scan_notify(&self, id: &str, url: &str) -> Result<()> {
+        sqlx::query("UPDATE scans SET notify_url = $1 WHERE id = $2")
+            .bind(url)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// The scan's place in the queue of built-in scans (1 = next), or 0 once it left the queue.

@@ -67,6 +67,16 @@ impl Store {
         .transpose()
     }
 
+    /// Whether a Slack message (by `ts`) of this organization was posted by Fence with a bot token.
+    pub async fn is_bot_message(&self, org_id: &str, ts: &str) -> Result<bool> {
+        let row = sqlx::query("SELECT 1 AS one FROM slack_messages m JOIN channels c ON c.id = m.channel_id WHERE m.ts = $1 AND c.org_id = $2 LIMIT 1")
+            .bind(ts)
+            .bind(org_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
     /// Queues a follow-up (a status change, fix instructions) for every channel where Fence posted the finding.
     pub async fn enqueue_followup(
         &self,

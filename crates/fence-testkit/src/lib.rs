@@ -116,6 +116,15 @@ impl FakeSlack {
             .push((id.into(), handle.into()));
     }
 
+    /// Makes `user` a member of the user group `group`.
+    pub fn add_group_member(&self, group: &str, user: &str) {
+        webapi::lock(&self.api)
+            .members
+            .entry(group.into())
+            .or_default()
+            .push(user.into());
+    }
+
     /// Adds a channel (`C…`, name) that `chat.postMessage` accepts.
     pub fn add_channel(&self, id: &str, name: &str) {
         webapi::lock(&self.api)
@@ -154,6 +163,33 @@ impl FakeSlack {
         let deadline = Instant::now() + timeout;
         loop {
             let got = self.api_calls(method);
+            if got.len() >= n || Instant::now() >= deadline {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// A response URL that records what is posted to it (slash commands, button clicks).
+    pub fn response_url(&self, id: &str) -> String {
+        format!("http://{}/response/{id}", self.addr)
+    }
+
+    /// What was posted to the response URL `id`, in order.
+    pub fn responses(&self, id: &str) -> Vec<Value> {
+        webapi::lock(&self.api)
+            .responses
+            .iter()
+            .filter(|(r, _)| r == id)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// Waits until `n` messages were posted to the response URL `id`.
+    pub async fn wait_responses(&self, id: &str, n: usize, timeout: Duration) -> Vec<Value> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let got = self.responses(id);
             if got.len() >= n || Instant::now() >= deadline {
                 return got;
             }

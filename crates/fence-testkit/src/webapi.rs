@@ -37,6 +37,10 @@ pub(crate) struct ApiState {
     pub post_errors: HashMap<String, VecDeque<String>>,
     /// OAuth codes the fake will exchange, with the webhook URL it hands out.
     pub oauth_codes: HashMap<String, Value>,
+    /// Members of user groups (`usergroups.users.list`).
+    pub members: HashMap<String, Vec<String>>,
+    /// Messages posted to response URLs (`/response/{id}`), by id.
+    pub responses: Vec<(String, Value)>,
 }
 
 pub(crate) fn lock(m: &Mutex<ApiState>) -> MutexGuard<'_, ApiState> {
@@ -46,7 +50,18 @@ pub(crate) fn lock(m: &Mutex<ApiState>) -> MutexGuard<'_, ApiState> {
 pub(crate) fn router(state: Arc<Mutex<ApiState>>) -> Router {
     Router::new()
         .route("/api/{method}", post(call).get(call))
+        .route("/response/{id}", post(response))
         .with_state(state)
+}
+
+async fn response(
+    State(state): State<Arc<Mutex<ApiState>>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    lock(&state).responses.push((id, v));
+    Json(json!({"ok": true})).into_response()
 }
 
 fn fields(query: &HashMap<String, String>, headers: &HeaderMap, body: &Bytes) -> Value {
@@ -160,6 +175,15 @@ async fn call(
                 let (items, next) = page(&g.users, body["cursor"].as_str());
                 let members: Vec<Value> = items.iter().map(|(id, name)| json!({"id": id, "name": name, "deleted": false, "profile": {"display_name": name, "real_name": name}})).collect();
                 json!({"ok": true, "members": members, "response_metadata": {"next_cursor": next}})
+            }
+            "usergroups.users.list" => {
+                let group = body["usergroup"].as_str().unwrap_or_default().to_string();
+                let members: Vec<&String> = g
+                    .members
+                    .get(&group)
+                    .map(|m| m.iter().collect())
+                    .unwrap_or_default();
+                json!({"ok": true, "users": members})
             }
             "usergroups.list" => {
                 let groups: Vec<Value> = g

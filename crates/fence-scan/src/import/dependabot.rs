@@ -1,6 +1,6 @@
 //! GitHub Dependabot alerts (`GET /repos/{owner}/{repo}/dependabot/alerts`): each open alert becomes a finding.
 
-use super::draft::Draft;
+use super::draft::{head, Draft};
 use super::json::{as_array, Loc, Obj};
 use super::{Findings, ImportError};
 use fence_core::{Category, DomainName, NewFinding, Severity};
@@ -166,7 +166,8 @@ fn severity(advisory: &Obj<'_>, vulnerability: Option<&Obj<'_>>) -> Result<Sever
     }
     s.parse::<Severity>().map_err(|_| {
         at.error(format!(
-            "unknown severity {s:?}; expected low, medium, high or critical"
+            "unknown severity {:?}; expected low, medium, high or critical",
+            head(s, 40)
         ))
     })
 }

@@ -56,7 +56,12 @@ impl Draft {
         self.title = candidates
             .into_iter()
             .flatten()
-            .find_map(|s| s.lines().map(str::trim).find(|l| !l.is_empty()))
+            .find_map(|s| {
+                head(s, 4 * MAX_TITLE)
+                    .lines()
+                    .map(str::trim)
+                    .find(|l| !l.is_empty())
+            })
             .map(|l| truncate_chars(l, MAX_TITLE));
     }
 
@@ -87,7 +92,7 @@ impl Draft {
     pub(crate) fn cves<'s>(&mut self, ids: impl IntoIterator<Item = &'s str>) {
         let mut others: Vec<String> = Vec::new();
         for id in ids {
-            let id = id.trim();
+            let id = head(id.trim(), 64);
             if id.is_empty() {
                 continue;
             }
@@ -141,7 +146,7 @@ impl Draft {
 
     /// A paragraph of the description; blank text is ignored.
     pub(crate) fn describe(&mut self, text: &str) {
-        let text = text.trim();
+        let text = head(text, MAX_LONG_TEXT + 1).trim();
         if !text.is_empty() && !self.description.iter().any(|p| p == text) {
             self.description.push(text.to_string());
         }
@@ -149,6 +154,7 @@ impl Draft {
 
     /// A paragraph of the description, without its first line when that line is the title.
     pub(crate) fn describe_beyond_title(&mut self, text: &str) {
+        let text = head(text, MAX_LONG_TEXT + 1);
         let mut lines = text.lines().skip_while(|l| l.trim().is_empty());
         let first = lines.next().map(str::trim);
         if first.is_some() && first == self.title.as_deref() {
@@ -167,8 +173,9 @@ impl Draft {
     }
 
     pub(crate) fn remediation(&mut self, text: &str) {
-        if self.remediation.is_none() && !text.trim().is_empty() {
-            self.remediation = Some(truncate_chars(text.trim(), MAX_LONG_TEXT));
+        let text = head(text, MAX_LONG_TEXT + 1).trim();
+        if self.remediation.is_none() && !text.is_empty() {
+            self.remediation = Some(truncate_chars(text, MAX_LONG_TEXT));
         }
     }
 
@@ -235,6 +242,14 @@ impl Draft {
             m.insert("remediation".into(), Value::String(r.clone()));
         }
         Value::Object(m)
+    }
+}
+
+/// The first `max` characters of `s` (all of it when shorter), found without reading the rest.
+pub(crate) fn head(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
     }
 }
 

@@ -67,8 +67,8 @@ impl std::fmt::Display for Loc {
     }
 }
 
-/// Parses one JSON document. Syntax errors are reported at the document's line (`line 17`), with the column in the
-/// message; `line` offsets the line for JSON-lines input, where each document is a single line.
+/// Parses one JSON document. Syntax errors are reported at the line where parsing stopped (`line 17`), with the column
+/// in the message; for JSON-lines input `line` is the document's own line number, used instead.
 pub(crate) fn parse(bytes: &[u8], line: Option<usize>) -> Result<Value, ImportError> {
     serde_json::from_slice(bytes).map_err(|e| {
         let text = e.to_string();

@@ -49,7 +49,8 @@ impl Format {
             .ok_or_else(|| {
                 let names: Vec<&str> = Format::ALL.iter().map(|f| f.as_str()).collect();
                 format!(
-                    "unknown import format {s:?}; expected one of {}",
+                    "unknown import format {:?}; expected one of {}",
+                    draft::head(s, 40),
                     names.join(", ")
                 )
             })
@@ -81,6 +82,12 @@ pub struct ImportError {
 }
 
 impl ImportError {
+    /// Whether the input was refused for its size (too many bytes or findings) rather than its content.
+    pub fn is_too_large(&self) -> bool {
+        self.location == "input"
+            && (self.message.contains("(10 MiB)") || self.message.contains("findings; split it"))
+    }
+
     fn input(message: impl Into<String>) -> Self {
         ImportError {
             location: "input".into(),
@@ -180,7 +187,7 @@ pub(crate) mod testing {
 
 #[cfg(test)]
 mod tests {
-    use super::testing::{err_at, fixture, nested, ok};
+    use super::testing::{domain, err_at, fixture, nested, ok};
     use super::*;
 
     #[test]
@@ -258,6 +265,35 @@ mod tests {
         let mut input = b"\n".to_vec();
         input.extend(line);
         assert_eq!(err_at(Format::Nuclei, &input), "line 2");
+    }
+
+    /// A cheap stand-in for the fuzzers: every prefix and many one-byte corruptions of every fixture, in every
+    /// format, give findings or an error, never a panic.
+    #[test]
+    fn truncated_and_corrupted_fixtures_never_panic() {
+        let fixtures = [
+            "zap.sarif",
+            "trivy.sarif",
+            "semgrep.sarif",
+            "nuclei.jsonl",
+            "dependabot.json",
+            "fence.json",
+        ];
+        for name in fixtures {
+            let bytes = fixture(name);
+            for f in Format::ALL {
+                for cut in (0..bytes.len()).step_by(3) {
+                    let _ = import(f, &bytes[..cut], &domain());
+                }
+                for at in (0..bytes.len()).step_by(11) {
+                    for b in [b'"', b'0', b'{', b']', b'\n', 0xff] {
+                        let mut m = bytes.clone();
+                        m[at] = b;
+                        let _ = import(f, &m, &domain());
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! nuclei results: JSON lines (`nuclei -jsonl`, one result a line) or a JSON array (`nuclei -je`), one finding each.
 
-use super::draft::{category_for_cwe, category_for_word, find_cwes, Draft};
+use super::draft::{category_for_cwe, category_for_word, find_cwes, head, Draft};
 use super::json::{self, as_array, Loc, Obj};
 use super::{Findings, ImportError};
 use fence_core::{DomainName, NewFinding, Severity};
@@ -46,7 +46,8 @@ fn result(v: &Value, loc: Loc, domain: &DomainName) -> Result<NewFinding, Import
         Some(s) if s.eq_ignore_ascii_case("unknown") => Severity::Info,
         Some(s) => s.parse::<Severity>().map_err(|_| {
             info.at("severity").error(format!(
-                "unknown severity {s:?}; expected critical, high, medium, low, info or unknown"
+                "unknown severity {:?}; expected critical, high, medium, low, info or unknown",
+                head(s, 40)
             ))
         })?,
     };

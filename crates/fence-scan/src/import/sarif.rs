@@ -1,14 +1,24 @@
 //! SARIF 2.1.0 (OWASP ZAP, Trivy, Semgrep, GitHub code scanning): each failing result of each run becomes a finding.
+//!
+//! Rules are read once per run, and every text a rule shares with its results is bounded first, so a hostile log
+//! cannot make each of its results cost as much as the whole file.
 
-use super::draft::{category_for_cwe, category_for_word, find_cves, find_cwes, Draft};
+use super::draft::{
+    category_for_cwe, category_for_word, find_cves, find_cwes, head, is_http_url, Draft,
+};
 use super::json::{as_array, Loc, Obj};
 use super::{Findings, ImportError};
+use fence_core::finding::{MAX_LONG_TEXT, MAX_SHORT_TEXT, MAX_TITLE};
 use fence_core::{Category, DomainName, NewFinding, Severity};
 use serde_json::Value;
 use std::collections::HashMap;
 
 /// How many of a result's locations are listed; the rest are counted.
 const MAX_LOCATIONS: usize = 20;
+/// How many tags of a rule or result are considered.
+const MAX_TAGS: usize = 64;
+/// The longest rule id, tag or URI taken from a rule, in characters.
+const MAX_ID: usize = 1_000;
 
 pub(super) fn import(
     doc: Value,
@@ -20,7 +30,8 @@ pub(super) fn import(
         Some("2.1.0") => {}
         Some(v) => {
             return Err(root.at("version").error(format!(
-                "SARIF version {v:?} is not supported; expected \"2.1.0\""
+                "SARIF version {:?} is not supported; expected \"2.1.0\"",
+                head(v, 40)
             )))
         }
         None => return Err(root.at("version").error("is required; expected \"2.1.0\"")),
@@ -35,17 +46,20 @@ pub(super) fn import(
     Ok(())
 }
 
+/// Where a rule is: the driver (`None`) or an extension, and its index there.
+type RuleKey = (Option<usize>, usize);
+
 /// One run: its tool's name and rules, and its results.
 struct Run<'a> {
     run: Obj<'a>,
     tool: &'a str,
     /// The driver's rules, by index.
-    rules: Vec<Obj<'a>>,
+    rules: Vec<RuleInfo<'a>>,
     /// Each extension's rules, by extension index then rule index.
-    extensions: Vec<Vec<Obj<'a>>>,
+    extensions: Vec<Vec<RuleInfo<'a>>>,
     /// Every rule of the driver and its extensions by id; the first of a repeated id wins.
-    by_id: HashMap<&'a str, Obj<'a>>,
-    /// When the run started or ended, if recorded.
+    by_id: HashMap<&'a str, RuleKey>,
+    /// When the run ended or started, if recorded.
     time: Option<&'a str>,
 }
 
@@ -57,7 +71,7 @@ impl<'a> Run<'a> {
         let driver = tool
             .child("driver")?
             .ok_or_else(|| tool.at("driver").error("is required"))?;
-        let name = driver.req_str("name")?;
+        let name = head(driver.req_str("name")?.trim(), 100);
         let rules = rules_of(&driver)?;
         let mut extensions = Vec::new();
         if let Some(exts) = tool.opt_array("extensions")? {
@@ -66,9 +80,15 @@ impl<'a> Run<'a> {
             }
         }
         let mut by_id = HashMap::new();
-        for rule in rules.iter().chain(extensions.iter().flatten()) {
-            if let Some(id) = rule.opt_str("id")? {
-                by_id.entry(id).or_insert_with(|| rule.clone());
+        let driver_keys = rules.iter().enumerate().map(|(i, r)| (r.id, (None, i)));
+        let ext_keys = extensions.iter().enumerate().flat_map(|(e, rs)| {
+            rs.iter()
+                .enumerate()
+                .map(move |(i, r)| (r.id, (Some(e), i)))
+        });
+        for (id, key) in driver_keys.chain(ext_keys) {
+            if let Some(id) = id {
+                by_id.entry(id).or_insert(key);
             }
         }
         let mut time = None;
@@ -77,11 +97,11 @@ impl<'a> Run<'a> {
             time = inv.opt_str("endTimeUtc")?.or(inv.opt_str("startTimeUtc")?);
         }
         Ok(Run {
-            tool: name.trim(),
+            tool: name,
             rules,
             extensions,
             by_id,
-            time,
+            time: time.filter(|t| t.len() <= 64),
             run,
         })
     }
@@ -100,13 +120,31 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
+    fn get(&self, (ext, i): RuleKey) -> Option<&RuleInfo<'a>> {
+        match ext {
+            None => self.rules.get(i),
+            Some(e) => self.extensions.get(e).and_then(|rs| rs.get(i)),
+        }
+    }
+
+    /// A rule by id, or by the base of a hierarchical id (`CA2101/1` → `CA2101`).
+    fn find(&self, id: &str) -> Option<&RuleInfo<'a>> {
+        self.by_id
+            .get(id)
+            .or_else(|| {
+                id.split_once('/')
+                    .and_then(|(base, _)| self.by_id.get(base))
+            })
+            .and_then(|key| self.get(*key))
+    }
+
     /// The rule a result refers to, by index (`ruleIndex`, `rule.index`, optionally in an extension) or by id.
     fn rule_of(
         &self,
         r: &Obj<'a>,
         rule_ref: Option<&Obj<'a>>,
         rule_id: Option<&str>,
-    ) -> Result<Option<Obj<'a>>, ImportError> {
+    ) -> Result<Option<&RuleInfo<'a>>, ImportError> {
         let (index, index_loc) = match r.opt_index("ruleIndex")? {
             Some(i) => (Some(i), r.at("ruleIndex")),
             None => match rule_ref {
@@ -114,45 +152,35 @@ impl<'a> Run<'a> {
                 None => (None, r.at("ruleIndex")),
             },
         };
-        let component = match rule_ref
+        let mut component = None;
+        if let Some(tc) = rule_ref
             .map(|rr| rr.child("toolComponent"))
             .transpose()?
             .flatten()
         {
-            Some(tc) => match tc.opt_index("index")? {
-                Some(i) => Some(self.extensions.get(i).ok_or_else(|| {
-                    tc.at("index").error(format!(
+            match tc.opt_index("index")? {
+                Some(e) if e < self.extensions.len() => component = Some(e),
+                Some(_) => {
+                    return Err(tc.at("index").error(format!(
                         "refers to no extension (the tool has {})",
                         self.extensions.len()
-                    ))
-                })?),
+                    )))
+                }
                 // A component named but not indexed: look the rule up by id.
                 None => return Ok(rule_id.and_then(|id| self.find(id))),
-            },
-            None => None,
-        };
-        let rules = component.unwrap_or(&self.rules);
-        match index {
-            Some(i) => match rules.get(i) {
-                Some(rule) => Ok(Some(rule.clone())),
-                None => Err(index_loc.error(format!(
-                    "refers to no rule (the tool has {} rules)",
-                    rules.len()
-                ))),
-            },
-            None => Ok(rule_id.and_then(|id| self.find(id))),
+            }
         }
-    }
-
-    /// A rule by id, or by the base of a hierarchical id (`CA2101/1` → `CA2101`).
-    fn find(&self, id: &str) -> Option<Obj<'a>> {
-        self.by_id
-            .get(id)
-            .or_else(|| {
-                id.split_once('/')
-                    .and_then(|(base, _)| self.by_id.get(base))
-            })
-            .cloned()
+        let Some(i) = index else {
+            return Ok(rule_id.and_then(|id| self.find(id)));
+        };
+        let count = match component {
+            None => self.rules.len(),
+            Some(e) => self.extensions.get(e).map_or(0, Vec::len),
+        };
+        match self.get((component, i)) {
+            Some(rule) => Ok(Some(rule)),
+            None => Err(index_loc.error(format!("refers to no rule (the tool has {count} rules)"))),
+        }
     }
 
     /// One result as a finding, or `None` for results that are not open problems (passes, suppressed, absent).
@@ -180,43 +208,34 @@ impl<'a> Run<'a> {
                 .flatten();
         }
         let rule = self.rule_of(&r, rule_ref.as_ref(), rule_id)?;
-        if rule_id.is_none() {
-            rule_id = rule
-                .as_ref()
-                .map(|rule| rule.opt_str("id"))
-                .transpose()?
-                .flatten();
+        let none = RuleInfo::default();
+        let rule = rule.unwrap_or(&none);
+        let rule_id = head(rule_id.or(rule.id).unwrap_or("").trim(), MAX_ID);
+        if rule_id.is_empty() {
+            return Err(r
+                .at("ruleId")
+                .error("is required (or a rule reference with an id)"));
         }
-        let rule_id = rule_id.filter(|s| !s.trim().is_empty()).ok_or_else(|| {
-            r.at("ruleId")
-                .error("is required (or a rule reference with an id)")
-        })?;
-        let rule = RuleInfo::read(rule.as_ref())?;
-        let message = message_text(&r, rule.messages.as_ref())?;
+        let message = head(message_text(&r, rule.messages.as_ref())?, MAX_LONG_TEXT + 1);
 
         let mut d = Draft::new(domain, self.tool);
         d.title([rule.short, rule.name, Some(message)]);
 
         // Severity: a security-severity score when there is one, otherwise the level.
-        let level = self.level(&r, &rule, kind)?;
+        let level = self.level(&r, rule, kind)?;
         let result_props = r.child("properties")?;
         let mut score = None;
-        if let Some(p) = &result_props {
-            score = p.opt_score("security-severity")?;
-        }
-        if score.is_none() {
-            if let Some(p) = &rule.props {
-                score = p.opt_score("security-severity")?;
-            }
-        }
-        match score.filter(|s| (0.0..=10.0).contains(s)) {
-            Some(s) => d.cvss(s),
-            None => d.severity(level),
-        }
-
         let mut tags = rule.tags.clone();
         if let Some(p) = &result_props {
-            tags.extend(p.opt_strings("tags", false)?);
+            score = p.opt_score("security-severity")?;
+            tags.extend(bounded_tags(p)?);
+        }
+        match score
+            .or(rule.security_severity)
+            .filter(|s| (0.0..=10.0).contains(s))
+        {
+            Some(s) => d.cvss(s),
+            None => d.severity(level),
         }
 
         let mut cves = find_cves(rule_id);
@@ -224,7 +243,7 @@ impl<'a> Run<'a> {
             cves.extend(find_cves(text));
         }
         d.cves(cves.iter().map(String::as_str));
-        d.category(category(rule_id, &rule, &tags, message));
+        d.category(category(rule_id, rule, &tags, message));
         if let Some(owasp) = owasp(&tags) {
             d.owasp(owasp);
         }
@@ -243,11 +262,12 @@ impl<'a> Run<'a> {
 
         // Identity: the tool, the rule, the primary location, and the tool's own fingerprints when it gives them
         // (which survive edits that move lines), else the line.
-        let mut identity = vec![self.tool.to_string(), rule_id.to_string(), primary.uri];
-        let own = fingerprints(&r, "fingerprints")?.or(fingerprints(&r, "partialFingerprints")?);
-        identity.push(own.unwrap_or(primary.line));
-        let parts: Vec<&str> = identity.iter().map(String::as_str).collect();
-        d.fingerprint("sarif", &parts);
+        let own = match fingerprints(&r, "fingerprints")? {
+            Some(f) => Some(f),
+            None => fingerprints(&r, "partialFingerprints")?,
+        };
+        let tail = own.unwrap_or(primary.line);
+        d.fingerprint("sarif", &[self.tool, rule_id, &primary.uri, &tail]);
         d.finish(loc).map(Some)
     }
 
@@ -267,7 +287,8 @@ impl<'a> Run<'a> {
             "note" => Ok(Severity::Low),
             "none" => Ok(Severity::Info),
             other => Err(at.error(format!(
-                "unknown level {other:?}; expected error, warning, note or none"
+                "unknown level {:?}; expected error, warning, note or none",
+                head(other, 40)
             ))),
         }
     }
@@ -286,7 +307,7 @@ impl<'a> Run<'a> {
                 continue;
             };
             let uri = match phys.child("artifactLocation")? {
-                Some(a) => a.opt_str("uri")?.unwrap_or(""),
+                Some(a) => a.opt_str("uri")?.unwrap_or("").trim(),
                 None => "",
             };
             let line = match phys.child("region")? {
@@ -300,7 +321,7 @@ impl<'a> Run<'a> {
                 };
             }
             match line {
-                Some(n) if !super::draft::is_http_url(uri) && !uri.is_empty() => {
+                Some(n) if !uri.is_empty() && !is_http_url(uri) => {
                     d.location(&format!("{uri}:{n}"))
                 }
                 _ => d.location(uri),
@@ -323,15 +344,16 @@ struct Primary {
     line: String,
 }
 
-/// A rule's descriptive fields.
+/// What a rule contributes to each of its results, read once and bounded.
 #[derive(Default)]
 struct RuleInfo<'a> {
+    id: Option<&'a str>,
     name: Option<&'a str>,
     short: Option<&'a str>,
     full: Option<&'a str>,
     remediation: Option<&'a str>,
     help_uri: Option<&'a str>,
-    props: Option<Obj<'a>>,
+    security_severity: Option<f64>,
     tags: Vec<&'a str>,
     cwes: Vec<u32>,
     default_level: Option<(&'a str, Loc)>,
@@ -339,10 +361,7 @@ struct RuleInfo<'a> {
 }
 
 impl<'a> RuleInfo<'a> {
-    fn read(rule: Option<&Obj<'a>>) -> Result<Self, ImportError> {
-        let Some(rule) = rule else {
-            return Ok(RuleInfo::default());
-        };
+    fn read(rule: &Obj<'a>) -> Result<Self, ImportError> {
         let help = rule.child("help")?;
         let props = rule.child("properties")?;
         let mut remediation = match &help {
@@ -351,10 +370,12 @@ impl<'a> RuleInfo<'a> {
         };
         let mut tags = Vec::new();
         let mut cwes = Vec::new();
+        let mut security_severity = None;
         if let Some(p) = &props {
-            tags = p.opt_strings("tags", false)?;
-            for c in p.opt_strings("cwe", false)? {
-                cwes.extend(cwe_number(c));
+            tags = bounded_tags(p)?;
+            security_severity = p.opt_score("security-severity")?;
+            for c in p.opt_strings("cwe", false)?.into_iter().take(MAX_TAGS) {
+                cwes.extend(cwe_number(head(c, MAX_SHORT_TEXT)));
             }
             // ZAP writes the solution as a rule property.
             if remediation.is_none() {
@@ -371,8 +392,12 @@ impl<'a> RuleInfo<'a> {
                     Some(tc) => tc.opt_str("name")?.unwrap_or(""),
                     None => "",
                 };
-                if taxonomy.eq_ignore_ascii_case("CWE") {
-                    cwes.extend(target.opt_str("id")?.and_then(cwe_number));
+                if taxonomy.eq_ignore_ascii_case("CWE") && cwes.len() < MAX_TAGS {
+                    cwes.extend(
+                        target
+                            .opt_str("id")?
+                            .and_then(|id| cwe_number(head(id, MAX_SHORT_TEXT))),
+                    );
                 }
             }
         }
@@ -380,19 +405,52 @@ impl<'a> RuleInfo<'a> {
             Some(c) => c.opt_str("level")?.map(|l| (l, c.at("level"))),
             None => None,
         };
+        let text = |s: Option<&'a str>, max: usize| s.map(|s| head(s, max));
         Ok(RuleInfo {
-            name: rule.opt_str("name")?,
-            short: rule.text_of("shortDescription")?,
-            full: rule.text_of("fullDescription")?,
-            remediation,
-            help_uri: rule.opt_str("helpUri")?,
-            props,
+            id: text(rule.opt_str("id")?.map(str::trim), MAX_ID),
+            name: text(rule.opt_str("name")?, 4 * MAX_TITLE),
+            short: text(rule.text_of("shortDescription")?, 4 * MAX_TITLE),
+            full: text(rule.text_of("fullDescription")?, MAX_LONG_TEXT + 1),
+            remediation: text(remediation, MAX_LONG_TEXT + 1),
+            help_uri: text(rule.opt_str("helpUri")?, MAX_ID),
+            security_severity,
             tags,
             cwes,
             default_level,
             messages: rule.child("messageStrings")?,
         })
     }
+}
+
+/// A component's rules, each of which must be an object.
+fn rules_of<'a>(component: &Obj<'a>) -> Result<Vec<RuleInfo<'a>>, ImportError> {
+    let Some(rules) = component.opt_array("rules")? else {
+        return Ok(Vec::new());
+    };
+    let at = component.at("rules");
+    rules
+        .iter()
+        .enumerate()
+        .map(|(i, r)| RuleInfo::read(&Obj::of(r, at.index(i))?))
+        .collect()
+}
+
+/// The first [`MAX_TAGS`] tags of a property bag, each cut to [`MAX_ID`] characters.
+fn bounded_tags<'a>(props: &Obj<'a>) -> Result<Vec<&'a str>, ImportError> {
+    Ok(props
+        .opt_strings("tags", false)?
+        .into_iter()
+        .take(MAX_TAGS)
+        .map(|t| head(t, MAX_ID))
+        .collect())
+}
+
+/// `89`, `CWE-89` or `CWE-89: …` as a CWE number.
+fn cwe_number(s: &str) -> Option<u32> {
+    s.trim()
+        .parse()
+        .ok()
+        .or_else(|| find_cwes(s).first().copied())
 }
 
 /// The most recent OWASP Top 10 entry among tags such as Semgrep's `OWASP-A03:2021 - Injection`.
@@ -421,28 +479,7 @@ fn owasp<'t>(tags: &[&'t str]) -> Option<&'t str> {
     best
 }
 
-/// A tool component's rules, each of which must be an object.
-fn rules_of<'a>(component: &Obj<'a>) -> Result<Vec<Obj<'a>>, ImportError> {
-    let Some(rules) = component.opt_array("rules")? else {
-        return Ok(Vec::new());
-    };
-    let at = component.at("rules");
-    rules
-        .iter()
-        .enumerate()
-        .map(|(i, r)| Obj::of(r, at.index(i)))
-        .collect()
-}
-
-/// `89`, `CWE-89` or `CWE-89: …` as a CWE number.
-fn cwe_number(s: &str) -> Option<u32> {
-    s.trim()
-        .parse()
-        .ok()
-        .or_else(|| find_cwes(s).first().copied())
-}
-
-/// A result's message text, given inline or by id from the rule's message strings with `{0}`-style arguments.
+/// A result's message text, given inline or by id from the rule's message strings.
 fn message_text<'a>(r: &Obj<'a>, strings: Option<&Obj<'a>>) -> Result<&'a str, ImportError> {
     let m = r
         .child("message")?
@@ -901,6 +938,31 @@ mod tests {
             .description
             .as_deref()
             .is_some_and(|d| d.contains("Location: javascript:alert(1)")));
+    }
+
+    #[test]
+    fn text_a_rule_shares_with_many_results_is_bounded_once() {
+        // 1,000 results sharing a rule whose texts are megabytes long: each finding gets the bounded text, and the
+        // import stays linear in the input rather than copying the rule's text per result.
+        let big = "x".repeat(1_500_000);
+        let rules = json!([{"id": "r", "name": big, "fullDescription": {"text": big}, "help": {"text": big},
+            "helpUri": big, "messageStrings": {"m": {"text": big}}}]);
+        let results: Vec<Value> = (0..1_000)
+            .map(|i| json!({"ruleIndex": 0, "message": {"id": "m"}, "partialFingerprints": {"h": i.to_string()}}))
+            .collect();
+        let input = log(rules, Value::Array(results));
+        assert!(input.len() < super::super::MAX_INPUT_BYTES);
+        let f = ok(SARIF, &input);
+        assert_eq!(f.len(), 1_000);
+        assert_eq!(f[999].title.chars().count(), 500);
+        assert_eq!(
+            f[999].description.as_deref().map(|d| d.chars().count()),
+            Some(20_000)
+        );
+        assert_eq!(
+            f[999].remediation.as_deref().map(|d| d.chars().count()),
+            Some(20_000)
+        );
     }
 
     #[test]

@@ -72,6 +72,14 @@ pub fn router(state: AppState) -> Router {
                 .delete(domains::delete),
         )
         .route("/api/v1/import", post(scans::import))
+        .route("/api/slack/commands", post(crate::slack_app::commands))
+        .route(
+            "/api/slack/interactions",
+            post(crate::slack_app::interactions),
+        )
+        .route("/api/slack/install", get(crate::slack_app::install))
+        .route("/api/slack/oauth/callback", get(crate::slack_app::callback))
+        .route("/api/slack/manifest", get(crate::slack_app::manifest))
         .route("/api/v1/scans", get(scans::list).post(scans::create))
         .route("/api/v1/scans/{id}", get(scans::get_one))
         .route("/api/v1/scans/{id}/results", post(scans::results))

@@ -68,7 +68,6 @@ pub async fn queue_scan(
             domain.as_str(),
             scan_type,
             "builtin",
-            "queued",
             Some(requested_by),
             state.clock.now_ms(),
         )
@@ -117,7 +116,6 @@ pub async fn create(
                 domain.as_str(),
                 scan_type,
                 "external",
-                "running",
                 Some(&caller.actor()),
                 state.clock.now_ms(),
             )
@@ -185,6 +183,10 @@ pub async fn record_results(
         .finish_scan(org_id, &scan.id, &outcome, now)
         .await?;
     state.wake.notify_one();
+    if s.notify_url.is_some() && s.status == "completed" {
+        let (state, s) = (state.clone(), s.clone());
+        tokio::spawn(async move { crate::slack_app::notify_scan(&state, &s).await });
+    }
     Ok(s)
 }
 
@@ -284,7 +286,7 @@ pub async fn import_file(
         fence_scan::import::Format::parse(format).map_err(|e| ApiError::invalid("format", e))?;
     let domain = DomainName::parse(domain).map_err(|e| ApiError::invalid("domain", e))?;
     let findings = fence_scan::import::import(fmt, body, &domain).map_err(|e| {
-        if e.location == "input" && e.message.contains("10") {
+        if e.is_too_large() {
             ApiError::too_large(e.to_string())
         } else {
             ApiError::invalid(e.location.clone(), e.message.clone())
@@ -298,7 +300,6 @@ pub async fn import_file(
             domain.as_str(),
             fmt.as_str(),
             "import",
-            "running",
             Some(actor),
             state.clock.now_ms(),
         )

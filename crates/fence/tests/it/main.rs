@@ -12,3 +12,4 @@ mod processes;
 mod routing;
 mod scheduled;
 mod secrets;
+mod slack_app;

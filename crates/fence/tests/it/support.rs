@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+pub const SIGNING_SECRET: &str = "test-signing-secret-8f742231b10e";
 
 /// Which database a test runs on.
 #[derive(Debug, Clone)]
@@ -106,7 +107,7 @@ impl TestApp {
         let slack = FakeSlack::start().await.expect("fake slack");
         let dir = tempfile::tempdir().expect("tempdir");
         let toml = format!(
-            "{}\n[slack]\napi_url = \"{}\"\n",
+            "{}\n[slack]\napi_url = \"{}\"\nsigning_secret = \"{SIGNING_SECRET}\"\nclient_id = \"123.456\"\nclient_secret = \"test-client-secret\"\noauth_authorize_url = \"https://slack.test/oauth/v2/authorize\"\n",
             config_toml_full(dir.path(), &db, extra, delivery),
             slack.api_url()
         );
