@@ -231,6 +231,16 @@ pub fn parse_input(
             None
         }
     };
+    if let Some(c) = &config {
+        if let Some(source) = &c.template {
+            if let Err(e) = validate_template(source, c, &state.config.base_url) {
+                errs.push(FieldError::new("template", e));
+            }
+        }
+        if let Some(Value::Object(id)) = &c.identity {
+            validate_identity(id, &mut errs);
+        }
+    }
     if !errs.is_empty() {
         return Err(errs.into());
     }
@@ -314,6 +324,56 @@ pub async fn resolve_mentions(state: &AppState, input: &mut ChannelInput) -> Res
     Ok(())
 }
 
+/// Alert types a channel receives: its `alert_types`, plus reminders and digests when configured.
+pub fn received_types(c: &ChannelConfig) -> Vec<fence_core::AlertType> {
+    let mut types = c.alert_types.clone();
+    if c.reminder_rules.is_some() && !types.contains(&fence_core::AlertType::Reminder) {
+        types.push(fence_core::AlertType::Reminder);
+    }
+    if c.digest_schedule.is_some() && !types.contains(&fence_core::AlertType::Digest) {
+        types.push(fence_core::AlertType::Digest);
+    }
+    types
+}
+
+/// Renders a template against sample data of every alert type the channel receives; the error names the type and line.
+fn validate_template(source: &str, c: &ChannelConfig, base_url: &str) -> Result<(), String> {
+    for t in received_types(c) {
+        let alert = fence_slack::template::sample(t);
+        let vars = fence_slack::template::variables(
+            &alert,
+            base_url,
+            "",
+            Some("Description."),
+            Some("Remediation."),
+        );
+        fence_slack::template::render(source, &vars)
+            .map_err(|e| format!("{} alerts: {e}", t.as_str()))?;
+    }
+    Ok(())
+}
+
+fn validate_identity(id: &Map<String, Value>, errs: &mut FieldErrors) {
+    for (k, v) in id {
+        let ok = match (k.as_str(), v.as_str()) {
+            ("username", Some(u)) => !u.trim().is_empty() && u.chars().count() <= 80,
+            ("icon_url", Some(u)) => {
+                u.starts_with("https://") && u.len() <= 2000 && url::Url::parse(u).is_ok()
+            }
+            ("icon_emoji", Some(e)) => {
+                e.len() <= 100 && e.starts_with(':') && e.ends_with(':') && e.len() > 2
+            }
+            _ => false,
+        };
+        if !ok {
+            errs.push(FieldError::new(
+                format!("identity.{k}"),
+                "must be username (≤ 80 characters), icon_url (https URL) or icon_emoji (:name:)",
+            ));
+        }
+    }
+}
+
 /// Refuses what the organization's plan does not include.
 pub fn check_plan(
     plan: Plan,
@@ -382,6 +442,7 @@ impl ChannelInput {
             status_error: error,
             status_hint: hint,
             status_since: since,
+            template_warning: previous.and_then(|p| p.template_warning.clone()),
             created_at: previous.map(|p| p.created_at).unwrap_or(now),
             updated_at: now,
         }
@@ -410,7 +471,7 @@ pub fn channel_json(row: &ChannelRow) -> Value {
     out.insert("has_bot_token".into(), json!(row.bot_token_enc.is_some()));
     out.insert(
         "status".into(),
-        json!({"state": row.state, "error": row.status_error, "hint": row.status_hint, "since": row.status_since.map(fmt_ts)}),
+        json!({"state": row.state, "error": row.status_error, "hint": row.status_hint, "since": row.status_since.map(fmt_ts), "warning": row.template_warning}),
     );
     out.insert("created_at".into(), json!(fmt_ts(row.created_at)));
     out.insert("updated_at".into(), json!(fmt_ts(row.updated_at)));

@@ -190,11 +190,18 @@ impl Dispatcher {
             // A follow-up for a channel without a bot token has nowhere to go (webhooks cannot thread).
             (None, [Alert::FollowUp(_)]) => (SendOutcome::Delivered, None),
             (Some((token, slack_channel)), _) => {
-                let message = if fallback {
-                    plain(&alerts)
-                } else {
-                    render(&ctx, &alerts, &mentions)
-                };
+                let mut message = self
+                    .compose(
+                        &ctx,
+                        &channel.id,
+                        &config,
+                        plan,
+                        &alerts,
+                        &mentions,
+                        fallback,
+                    )
+                    .await;
+                apply_identity(&mut message, &config, plan);
                 // Reminders and re-detections of a finding go in the thread of the message that announced it.
                 let (thread_of, broadcast) = match alerts.as_slice() {
                     [Alert::Reminder(r)] => (Some(r.finding.finding_id.as_str()), false),
@@ -222,11 +229,21 @@ impl Dispatcher {
                 (p.outcome, p.ts.map(|ts| (target.to_string(), ts)))
             }
             (None, _) => {
-                let message = if fallback {
-                    plain(&alerts)
-                } else {
-                    render(&ctx, &alerts, &mentions)
-                };
+                let mut message = self
+                    .compose(
+                        &ctx,
+                        &channel.id,
+                        &config,
+                        plan,
+                        &alerts,
+                        &mentions,
+                        fallback,
+                    )
+                    .await;
+                // App webhooks ignore identity overrides (SLACK.md §1); Mattermost honours them when allowed.
+                if kind == ChannelKind::Mattermost {
+                    apply_identity(&mut message, &config, plan);
+                }
                 (st.client.post(&url, &message).await, None)
             }
         };
@@ -308,6 +325,63 @@ impl Dispatcher {
                 Ok(next_slot)
             }
         }
+    }
+
+    /// The message for these alerts: plain text after a payload refusal, the channel's custom template for a single
+    /// alert (enterprise and custom plans), else Fence's rendering. A template that fails falls back to the default
+    /// rendering and leaves a warning on the channel.
+    #[allow(clippy::too_many_arguments)]
+    async fn compose(
+        &self,
+        ctx: &RenderContext<'_>,
+        channel_id: &str,
+        config: &ChannelConfig,
+        plan: Plan,
+        alerts: &[Alert],
+        mentions: &[String],
+        fallback: bool,
+    ) -> serde_json::Value {
+        if fallback {
+            return plain(alerts);
+        }
+        let template = config
+            .template
+            .as_deref()
+            .filter(|_| plan.has_enterprise_features());
+        if let (Some(source), [alert]) = (template, alerts) {
+            if !matches!(alert, Alert::ChannelBroken(_) | Alert::FollowUp(_)) {
+                let finding_id = match alert {
+                    Alert::Vulnerability(v) => Some(v.finding_id.as_str()),
+                    Alert::Reminder(r) => Some(r.finding.finding_id.as_str()),
+                    _ => None,
+                };
+                let finding = match finding_id {
+                    Some(id) => self.state.store.finding(ctx.org_id, id).await.ok(),
+                    None => None,
+                };
+                let mention_text = fence_slack::render::render_mentions(ctx.kind, mentions);
+                let vars = fence_slack::template::variables(
+                    alert,
+                    ctx.base_url,
+                    &mention_text,
+                    finding.as_ref().and_then(|f| f.description.as_deref()),
+                    finding.as_ref().and_then(|f| f.remediation.as_deref()),
+                );
+                match fence_slack::template::render(source, &vars) {
+                    Ok(msg) => return msg,
+                    Err(e) => {
+                        let warning = format!("the template failed at send time ({e}); Fence's default message was sent instead");
+                        tracing::warn!(channel = %channel_id, "custom template failed at send time; default rendering sent");
+                        let _ = self
+                            .state
+                            .store
+                            .set_template_warning(channel_id, Some(&warning))
+                            .await;
+                    }
+                }
+            }
+        }
+        render(ctx, alerts, mentions)
     }
 
     /// Posts a follow-up in the thread of the finding's message, and updates that message when asked to.
@@ -417,5 +491,20 @@ impl Dispatcher {
             self.state.wake.notify_one();
         }
         Ok(())
+    }
+}
+
+/// Sets the white-label identity (custom plan) on a message sent where it is honoured (bot tokens with
+/// `chat:write.customize`, Mattermost with overrides enabled).
+fn apply_identity(message: &mut serde_json::Value, config: &ChannelConfig, plan: Plan) {
+    let Some(serde_json::Value::Object(id)) =
+        config.identity.as_ref().filter(|_| plan.has_identity())
+    else {
+        return;
+    };
+    for key in ["username", "icon_url", "icon_emoji"] {
+        if let Some(v) = id.get(key).and_then(|v| v.as_str()) {
+            message[key] = serde_json::json!(v);
+        }
     }
 }

@@ -8,6 +8,7 @@ pub mod escape;
 pub mod limits;
 pub mod render;
 pub mod signature;
+pub mod template;
 pub mod webapi;
 pub mod webhook;
 

@@ -466,5 +466,6 @@ pub fn updated(ctx: &RenderContext<'_>, f: &fence_core::alert::FollowUpAlert) ->
 }
 
 mod kinds;
+pub use kinds::{duration, expiry_phrase};
 #[cfg(test)]
 mod tests;

@@ -24,6 +24,8 @@ pub struct ChannelRow {
     pub status_error: Option<String>,
     pub status_hint: Option<String>,
     pub status_since: Option<i64>,
+    /// The last send-time failure of the channel's template (read-only here; see `set_template_warning`).
+    pub template_warning: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -45,6 +47,7 @@ pub(crate) fn channel_from(r: &AnyRow) -> Result<ChannelRow> {
         status_error: get_opt_str(r, "status_error")?,
         status_hint: get_opt_str(r, "status_hint")?,
         status_since: get_opt_i64(r, "status_since")?,
+        template_warning: get_opt_str(r, "template_warning")?,
         created_at: get_i64(r, "created_at")?,
         updated_at: get_i64(r, "updated_at")?,
     })
@@ -147,6 +150,27 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(channel_from).collect()
+    }
+
+    /// Records (or clears) the warning of a template that failed at send time.
+    pub async fn set_template_warning(&self, id: &str, warning: Option<&str>) -> Result<()> {
+        sqlx::query("UPDATE channels SET template_warning = $1 WHERE id = $2")
+            .bind(warning)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn template_warning(&self, id: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT template_warning FROM channels WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row
+            .map(|r| get_opt_str(&r, "template_warning"))
+            .transpose()?
+            .flatten())
     }
 
     /// Every channel of every organization (the scheduler's view).

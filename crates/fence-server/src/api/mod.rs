@@ -54,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/channels/{id}/test", post(channels::test_saved))
         .route("/api/v1/deliveries", get(deliveries::list))
         .route("/api/v1/deliveries/{id}/retry", post(deliveries::retry))
+        .route("/api/v1/channels/{id}/preview", post(reports::preview))
         .route(
             "/api/v1/channels/{id}/digest/preview",
             post(reports::digest_preview),

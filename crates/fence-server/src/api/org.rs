@@ -27,6 +27,9 @@ async fn org_json(state: &AppState, org_id: &str) -> ApiResult<Value> {
             "white_label_identity": plan.has_identity(),
         },
         "usage": {"channels": channels, "findings": findings},
+        "notice": plan.channel_limit().filter(|l| channels > i64::from(*l)).map(|l| format!(
+            "This organization has {channels} channels, above the {plan} plan's {l}: they keep working, but no channel can be added until it is within the limit or on a larger plan."
+        )),
         "slack_team_id": org.slack_team_id,
         "triage_allow": org.triage_allow,
     }))

@@ -211,3 +211,59 @@ pub async fn observe_certificate(
         ),
     ))
 }
+
+/// `POST /api/v1/channels/{id}/preview`: how an alert type (`{"alert_type": "vulnerability"}`) will look in this
+/// channel, rendered from sample data with its template (when its plan has them) or Fence's default.
+pub async fn preview(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Json<Value>> {
+    caller.require(Scope::Read)?;
+    let c = state
+        .store
+        .channel(&caller.org_id, &id)
+        .await
+        .map_err(|_| ApiError::not_found("channel"))?;
+    let config = crate::digests::config_of(&c).ok_or_else(ApiError::internal)?;
+    let alert_type = body
+        .get("alert_type")
+        .and_then(Value::as_str)
+        .unwrap_or("vulnerability");
+    let t =
+        fence_core::AlertType::parse(alert_type).map_err(|e| ApiError::invalid("alert_type", e))?;
+    let kind = ChannelKind::parse(&c.kind).map_err(|e| ApiError::from(anyhow::anyhow!(e)))?;
+    let org = state.store.org(&caller.org_id).await?;
+    let plan = Plan::parse(&org.plan).unwrap_or(Plan::Startup);
+    let alert = fence_slack::template::sample(t);
+    let mentions = config.mentions_for(&alert);
+    let ctx = RenderContext {
+        base_url: &state.config.base_url,
+        org_id: &org.id,
+        kind,
+        format: config.format,
+        run_scan: plan.has_enterprise_features(),
+        signer: &state.signer,
+    };
+    if let Some(source) = config
+        .template
+        .as_deref()
+        .filter(|_| plan.has_enterprise_features())
+    {
+        let vars = fence_slack::template::variables(
+            &alert,
+            &state.config.base_url,
+            &fence_slack::render::render_mentions(kind, &mentions),
+            Some("Description."),
+            Some("Remediation."),
+        );
+        return match fence_slack::template::render(source, &vars) {
+            Ok(msg) => Ok(Json(json!({"message": msg, "template": true}))),
+            Err(e) => Err(ApiError::invalid("template", e.to_string())),
+        };
+    }
+    Ok(Json(
+        json!({"message": render(&ctx, std::slice::from_ref(&alert), &mentions), "template": false}),
+    ))
+}

@@ -8,6 +8,7 @@ mod cli;
 mod delivery;
 mod findings;
 pub mod pacing;
+mod plans;
 mod processes;
 mod routing;
 mod scheduled;

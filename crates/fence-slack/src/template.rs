@@ -1,0 +1,340 @@
+//! Custom payloads: a channel's Jinja2 template (minijinja), rendered in a sandbox with bounded fuel and output,
+//! with every value escaped for Slack and for JSON so the output is always valid JSON and cannot mention anyone or
+//! inject a link, then checked against Slack's limits.
+
+use crate::escape::bounded;
+use crate::limits::check_message;
+use minijinja::value::{Value as JValue, ValueKind};
+use minijinja::{Environment, Error, ErrorKind, Output, State};
+use serde_json::Value;
+
+/// Instructions a template may execute before it is stopped.
+const FUEL: u64 = 50_000;
+/// Largest rendered template.
+pub const MAX_OUTPUT: usize = 64 * 1024;
+/// Longest value inserted into a template.
+const MAX_VALUE: usize = 3000;
+
+/// Why a template cannot be used, with the line when the template itself is at fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateError {
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl std::fmt::Display for TemplateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(l) => write!(f, "line {l}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+fn from_jinja(e: &Error) -> TemplateError {
+    let message = match e.kind() {
+        ErrorKind::OutOfFuel => {
+            "the template ran too long (fuel exhausted); simplify its loops".to_string()
+        }
+        _ => e
+            .detail()
+            .map(str::to_string)
+            .unwrap_or_else(|| e.kind().to_string()),
+    };
+    TemplateError {
+        line: e.line(),
+        message,
+    }
+}
+
+/// Writes a value so it is safe inside a JSON string and inert in Slack: `&`, `<`, `>` escaped and links defanged,
+/// then JSON string escaping (quotes, backslashes, control characters), bounded in length.
+fn formatter(out: &mut Output<'_>, _state: &State<'_, '_>, value: &JValue) -> Result<(), Error> {
+    let text = match value.kind() {
+        ValueKind::Undefined | ValueKind::None => String::new(),
+        // JSON's spelling, so `"reopened": {{ reopened }}` stays valid JSON.
+        ValueKind::Bool => value.is_true().to_string(),
+        ValueKind::Seq | ValueKind::Map => value.to_string(),
+        _ => value.to_string(),
+    };
+    let slack = bounded(&text, MAX_VALUE);
+    let json = serde_json::to_string(&slack).unwrap_or_default();
+    out.write_str(&json[1..json.len() - 1]).map_err(Error::from)
+}
+
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_fuel(Some(FUEL));
+    env.set_formatter(formatter);
+    env.set_recursion_limit(20);
+    env
+}
+
+/// Renders `source` with `vars` into a message, or says why it cannot.
+pub fn render(source: &str, vars: &Value) -> Result<Value, TemplateError> {
+    let env = environment();
+    let tmpl = env.template_from_str(source).map_err(|e| from_jinja(&e))?;
+    let out = tmpl
+        .render(JValue::from_serialize(vars))
+        .map_err(|e| from_jinja(&e))?;
+    if out.len() > MAX_OUTPUT {
+        return Err(TemplateError {
+            line: None,
+            message: format!("the output is {} bytes; at most {MAX_OUTPUT}", out.len()),
+        });
+    }
+    let msg: Value = serde_json::from_str(&out).map_err(|e| TemplateError {
+        line: Some(e.line()),
+        message: format!("the output is not valid JSON: {e}"),
+    })?;
+    if !msg.is_object() {
+        return Err(TemplateError {
+            line: None,
+            message: "the output must be a JSON object (a Slack message)".into(),
+        });
+    }
+    check_message(&msg).map_err(|e| TemplateError {
+        line: None,
+        message: format!("the message breaks Slack's limits: {e}"),
+    })?;
+    Ok(msg)
+}
+
+/// The variables a template sees for an alert (SPEC §7). `extra` holds what the alert itself does not carry
+/// (`description`, `remediation` of the finding).
+pub fn variables(
+    alert: &fence_core::Alert,
+    base_url: &str,
+    mentions: &str,
+    description: Option<&str>,
+    remediation: Option<&str>,
+) -> Value {
+    use fence_core::Alert;
+    use serde_json::json;
+    let finding = |v: &fence_core::VulnerabilityAlert, alert_type: &str| {
+        json!({
+            "alert_type": alert_type,
+            "domain": v.domain,
+            "title": v.title,
+            "severity": v.severity.as_str(),
+            "severity_label": v.severity.label(),
+            "cvss_score": v.cvss.map(|c| c.value()),
+            "cve_id": v.cve,
+            "owasp": v.owasp,
+            "category": v.category.map(|c| c.display_name()),
+            "affected_url": v.affected_url,
+            "description": description,
+            "remediation": remediation,
+            "finding_url": format!("{base_url}/findings/{}", v.finding_id),
+            "color": v.severity.color(),
+            "icon": v.severity.icon(),
+            "mentions": mentions,
+            "reopened": v.reopened,
+        })
+    };
+    match alert {
+        Alert::Vulnerability(v) => finding(v, "vulnerability"),
+        Alert::Reminder(r) => {
+            let mut o = finding(&r.finding, "reminder");
+            o["days_open"] = json!(r.days_open);
+            o
+        }
+        Alert::CertificateExpiring(c) => json!({
+            "alert_type": "certificate_expiring",
+            "domain": c.domain,
+            "color": c.color(),
+            "icon": "⚠️",
+            "mentions": mentions,
+            "certificate": {"domain": c.domain, "expires": crate::render::expiry_phrase(c.not_after, c.days_left), "days_left": c.days_left, "issuer": c.issuer, "sans": c.sans, "fingerprint": c.fingerprint, "renew_url": c.renew_url},
+        }),
+        Alert::ScanCompleted(s) => json!({
+            "alert_type": "scan_completed",
+            "domain": s.domain,
+            "color": s.color(),
+            "icon": "✅",
+            "mentions": mentions,
+            "scan": {"id": s.scan_id, "domain": s.domain, "type": s.scan_type, "duration": crate::render::duration(s.duration_secs),
+                     "critical": s.counts[0], "high": s.counts[1], "medium": s.counts[2], "low": s.counts[3], "info": s.counts[4],
+                     "report_url": format!("{base_url}/scans/{}", s.scan_id)},
+        }),
+        Alert::Digest(d) => json!({
+            "alert_type": "digest",
+            "color": "#1E90FF",
+            "icon": "📊",
+            "mentions": mentions,
+            "digest": {"label": d.label, "scans_run": d.scans_run, "domains_scanned": d.domains_scanned, "new_vulnerabilities": d.new_vulnerabilities,
+                       "top": d.top.iter().map(|t| json!({"severity": t.severity.as_str(), "title": t.title, "domain": t.domain, "cvss": t.cvss.map(|c| c.value())})).collect::<Vec<_>>(),
+                       "certificates": d.certificates.iter().map(|c| json!({"domain": c.domain, "days_left": c.days_left})).collect::<Vec<_>>(),
+                       "report_url": d.report_url},
+        }),
+        Alert::ChannelBroken(_) | Alert::FollowUp(_) => json!({"alert_type": "notice"}),
+    }
+}
+
+/// Sample data of an alert type, for validating templates at save time and for previews.
+pub fn sample(alert_type: fence_core::AlertType) -> fence_core::Alert {
+    use fence_core::alert::*;
+    use fence_core::{Alert, AlertType, Category, Cvss, Severity, VulnerabilityAlert};
+    let vuln = VulnerabilityAlert {
+        finding_id: "sample".into(),
+        domain: "example.com".into(),
+        title: "SQL Injection in login form".into(),
+        severity: Severity::Critical,
+        cvss: Cvss::new(9.8).ok(),
+        cve: Some("CVE-2024-12345".into()),
+        owasp: Some("A03:2021 - Injection".into()),
+        category: Some(Category::SqlInjection),
+        affected_url: Some("https://example.com/login".into()),
+        has_remediation: true,
+        reopened: false,
+    };
+    match alert_type {
+        AlertType::Vulnerability => Alert::Vulnerability(vuln),
+        AlertType::Reminder => Alert::Reminder(ReminderAlert {
+            finding: vuln,
+            open_since: 1_737_331_200_000,
+            days_open: 3,
+        }),
+        AlertType::CertificateExpiring => Alert::CertificateExpiring(CertificateAlert {
+            domain: "example.com".into(),
+            not_after: 1_738_540_800_000,
+            days_left: 14,
+            issuer: "Let's Encrypt".into(),
+            sans: vec!["example.com".into(), "www.example.com".into()],
+            fingerprint: "ab".repeat(32),
+            renew_url: None,
+        }),
+        AlertType::ScanCompleted => Alert::ScanCompleted(ScanAlert {
+            scan_id: "sample".into(),
+            domain: "example.com".into(),
+            scan_type: "full".into(),
+            duration_secs: 272,
+            counts: [0, 2, 7, 4, 1],
+        }),
+        AlertType::Digest => Alert::Digest(DigestAlert {
+            label: "Daily".into(),
+            period_end: 1_737_363_600_000,
+            timezone: "UTC".into(),
+            scans_run: 47,
+            domains_scanned: 12,
+            new_vulnerabilities: 8,
+            top: vec![DigestIssue {
+                severity: Severity::Critical,
+                title: "SQL Injection".into(),
+                domain: "example.com".into(),
+                cvss: Cvss::new(9.8).ok(),
+            }],
+            certificates: vec![DigestCertificate {
+                domain: "example.com".into(),
+                days_left: 14,
+            }],
+            report_url: String::new(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The seed's example, verbatim.
+    const SEED: &str = r#"{
+"text": "Security Alert for {{ domain }}",
+"blocks": [
+{
+"type": "header",
+"text": {"type": "plain_text", "text": "{{ title }}"}
+},
+{
+"type": "section",
+"text": {"type": "mrkdwn", "text": "*CVSS:* {{ cvss_score }}\n*CVE:* {{ cve_id }}"}
+}
+]
+}"#;
+
+    #[test]
+    fn the_seed_template_renders() {
+        let msg = render(SEED, &json!({"domain": "example.com", "title": "SQL Injection in login form", "cvss_score": 9.8, "cve_id": "CVE-2024-12345"})).expect("renders");
+        assert_eq!(msg["text"], "Security Alert for example.\u{200B}com");
+        assert_eq!(
+            msg["blocks"][0]["text"]["text"],
+            "SQL Injection in login form"
+        );
+        assert_eq!(
+            msg["blocks"][1]["text"]["text"],
+            "*CVSS:* 9.8\n*CVE:* CVE-2024-12345"
+        );
+    }
+
+    #[test]
+    fn any_value_keeps_the_output_valid_json_without_markup() {
+        // A deterministic generator of nasty strings: quotes, backslashes, newlines, controls, markup, unicode.
+        let alphabet: Vec<char> = "\"\\\n\r\t<>&!@#{}[]|:/.aZ09 \u{0}\u{1f}\u{2028}é🚨"
+            .chars()
+            .collect();
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..500 {
+            let mut s = String::new();
+            for _ in 0..(seed % 40) {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                s.push(alphabet[(seed % alphabet.len() as u64) as usize]);
+            }
+            let msg = render(
+                SEED,
+                &json!({"domain": s, "title": s, "cvss_score": s, "cve_id": s}),
+            )
+            .expect("valid JSON whatever the value");
+            let text = msg.to_string();
+            assert!(!text.contains('<'), "no unescaped < in {text}");
+        }
+        let msg = render(SEED, &json!({"domain": "x", "title": "<!channel> \"q\" \\ \n <https://evil|x>", "cvss_score": 1, "cve_id": null})).expect("renders");
+        assert_eq!(
+            msg["blocks"][0]["text"]["text"],
+            "&lt;!channel&gt; \"q\" \\ \n &lt;https:\u{200B}//evil|x&gt;"
+        );
+    }
+
+    #[test]
+    fn every_alert_type_has_its_variables() {
+        use fence_core::AlertType;
+        let cases = [
+            (AlertType::Vulnerability, "{{ severity_label }} {{ cve_id }} {{ category }} {{ finding_url }} {{ reopened }} {{ remediation }}", "CRITICAL CVE-2024-12345 SQL Injection https:\u{200B}//fence.\u{200B}test/findings/sample false Fix it."),
+            (AlertType::Reminder, "{{ alert_type }} {{ days_open }} {{ title }}", "reminder 3 SQL Injection in login form"),
+            (AlertType::CertificateExpiring, "{{ certificate.expires }} {{ certificate.issuer }} {{ certificate.sans | length }}", "February 3, 2025 (14 days) Let's Encrypt 2"),
+            (AlertType::ScanCompleted, "{{ scan.duration }} {{ scan.high }} {{ scan.medium }}", "4m 32s 2 7"),
+            (AlertType::Digest, "{{ digest.label }} {{ digest.new_vulnerabilities }} {{ digest.top[0].title }}", "Daily 8 SQL Injection"),
+        ];
+        for (t, body, want) in cases {
+            let vars = variables(&sample(t), "https://fence.test", "", None, Some("Fix it."));
+            let msg = render(&format!("{{\"text\": \"{body}\"}}"), &vars).expect("renders");
+            assert_eq!(msg["text"], want, "{t:?}");
+        }
+    }
+
+    #[test]
+    fn runaway_templates_run_out_of_fuel() {
+        let e = render(
+            "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}{}",
+            &json!({}),
+        )
+        .expect_err("fuel");
+        assert!(e.message.contains("fuel"), "{e}");
+    }
+
+    #[test]
+    fn syntax_errors_and_bad_output_name_the_line() {
+        let e =
+            render("{\n\"text\": \"{{ title }\"\n}", &json!({"title": "t"})).expect_err("syntax");
+        assert_eq!(e.line, Some(2), "{e}");
+        // Invalid JSON is located in the rendered output, where serde noticed it (here just after line 2).
+        let e =
+            render("{\n\"text\": {{ title }}\n}", &json!({"title": "t"})).expect_err("not JSON");
+        assert!(matches!(e.line, Some(2 | 3)), "{e}");
+        assert!(render("[1, 2]", &json!({})).is_err());
+        let e = render(r#"{"text": "x", "blocks": [{"type": "header", "text": {"type": "plain_text", "text": "{{ title }}"}}]}"#, &json!({"title": "h".repeat(200)})).expect_err("limits");
+        assert!(e.message.contains("150"), "{e}");
+    }
+}
