@@ -78,6 +78,8 @@ pub struct Bootstrap {
     pub created_org: bool,
     /// A token generated on first start, shown once.
     pub generated_token: Option<String>,
+    /// The first admin's email and generated password, shown once.
+    pub generated_admin: Option<(String, String)>,
 }
 
 /// Creates the default organization on first start, and the bootstrap token when configured and absent.
@@ -119,6 +121,16 @@ pub async fn bootstrap(store: &Store, config: &Config, now: i64) -> anyhow::Resu
         }
         Some(_) => {}
         None if out.created_org => {
+            let password = crate::crypto::new_token()
+                .trim_start_matches("fence_")
+                .chars()
+                .take(20)
+                .collect::<String>();
+            let hash = crate::web::hash_password(&password).map_err(anyhow::Error::msg)?;
+            store
+                .create_user(&org.id, "admin@fence.local", &hash, "admin", now)
+                .await?;
+            out.generated_admin = Some(("admin@fence.local".to_string(), password));
             let t = new_token();
             store
                 .create_token(&org.id, &t, &scopes, Some("first start"), now)

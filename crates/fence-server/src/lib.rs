@@ -17,6 +17,7 @@ pub mod scan_worker;
 pub mod scheduler;
 pub mod slack_app;
 pub mod triage;
+pub mod web;
 
 pub use app::{bootstrap, App, RunningApp};
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -14,6 +14,7 @@ pub mod orgs;
 pub mod reminders;
 pub mod scans;
 pub mod threads;
+pub mod users;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};

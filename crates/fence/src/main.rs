@@ -37,6 +37,9 @@ enum Command {
     /// Manage organizations.
     #[command(subcommand)]
     Org(OrgCommand),
+    /// Manage users of the web UI.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -97,6 +100,20 @@ enum OrgCommand {
     },
     /// Change an organization's plan.
     SetPlan { name: String, plan: String },
+}
+
+#[derive(Subcommand, Debug)]
+enum UserCommand {
+    /// Create a user; the password is read from standard input.
+    Create {
+        #[arg(long, default_value = "default")]
+        org: String,
+        #[arg(long)]
+        email: String,
+        /// admin, member or viewer.
+        #[arg(long, default_value = "member")]
+        role: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -260,6 +277,41 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::User(UserCommand::Create { org, email, role }) => {
+            if !["admin", "member", "viewer"].contains(&role.as_str()) {
+                anyhow::bail!("--role must be admin, member or viewer");
+            }
+            let email = email.trim().to_ascii_lowercase();
+            if !email.contains('@') || email.len() > 254 {
+                anyhow::bail!("--email must be an email address");
+            }
+            let mut password = String::new();
+            std::io::stdin()
+                .read_line(&mut password)
+                .context("cannot read the password from standard input")?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            if password.chars().count() < 10 {
+                anyhow::bail!("the password must have at least 10 characters");
+            }
+            let store = open_store(&config).await?;
+            let org = store
+                .org_by_name(&org)
+                .await
+                .map_err(|_| anyhow::anyhow!("no organization named {org:?}"))?;
+            let hash = fence_server::web::hash_password(password).map_err(anyhow::Error::msg)?;
+            store
+                .create_user(&org.id, &email, &hash, &role, now)
+                .await?;
+            println!(
+                "{}",
+                if cli.json {
+                    serde_json::json!({"email": email, "role": role, "org": org.name}).to_string()
+                } else {
+                    format!("created {role} {email} in {}", org.name)
+                }
+            );
+            Ok(())
+        }
         Command::Token(TokenCommand::Create(t)) => {
             let scopes: Vec<String> = t
                 .scopes
@@ -388,6 +440,9 @@ async fn serve(config: Config, json: bool) -> anyhow::Result<()> {
         println!("Fence is listening on {url} (public URL {base_url})");
         if boot.created_org {
             println!("Created the default organization.");
+        }
+        if let Some((email, password)) = &boot.generated_admin {
+            println!("Log in at {url}/login as {email} with the password {password} (shown once).");
         }
         if let Some(t) = &boot.generated_token {
             println!("Admin API token (shown once, keep it safe):\n  {t}\nTry: curl -H 'Authorization: Bearer {t}' {url}/api/v1/org");

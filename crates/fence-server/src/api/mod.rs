@@ -86,6 +86,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/scans/{id}/results", post(scans::results))
         .route("/api/v1/org", get(org::get_org).patch(org::patch_org))
         .route("/api/v1/audit", get(org::audit))
+        .merge(crate::web::router())
         .fallback(|| async { ApiError::not_found("endpoint") })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod browser;
 mod channels;
 mod cli;
 mod delivery;

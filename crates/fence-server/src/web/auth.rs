@@ -1,0 +1,166 @@
+//! Logging in and out: argon2id password hashes, sessions in HttpOnly SameSite cookies, a CSRF token on the log-in
+//! form too (double-submit cookie), and a slow-down after repeated failures.
+
+use super::page::{bare, esc};
+use super::{cookie, field, form, Session, SESSION_COOKIE};
+use crate::app::AppState;
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
+use argon2::Argon2;
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts, State};
+use axum::http::{header, request::Parts, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+
+const LOGIN_CSRF_COOKIE: &str = "fence_login_csrf";
+const SESSION_MS: i64 = 12 * 3_600_000;
+/// Failed log-ins for one email within this window before further attempts are refused.
+const FAILURE_WINDOW_MS: i64 = 15 * 60_000;
+const MAX_FAILURES: i64 = 5;
+
+pub fn hash_password(password: &str) -> Result<String, String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| format!("cannot hash the password: {e}"))
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+fn secure(state: &AppState) -> &'static str {
+    if state.config.base_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    }
+}
+
+fn login_form(token: &str, error: Option<&str>) -> String {
+    let err = error
+        .map(|e| format!("<p class=error>{}</p>", esc(e)))
+        .unwrap_or_default();
+    format!(
+        "<div class=card>{err}<form method=post action=/login><input type=hidden name=_csrf value=\"{t}\">\
+<label for=email>Email</label><input type=email id=email name=email required autofocus>\
+<label for=password>Password</label><input type=password id=password name=password required>\
+<p><button type=submit id=login>Log in</button></p></form></div>",
+        t = esc(token)
+    )
+}
+
+pub async fn login_page(State(state): State<AppState>) -> Response {
+    let token = crate::crypto::new_token();
+    let set = format!(
+        "{LOGIN_CSRF_COOKIE}={token}; Path=/login; HttpOnly; SameSite=Strict{}",
+        secure(&state)
+    );
+    (
+        [(header::SET_COOKIE, set)],
+        bare("Log in", &login_form(&token, None)),
+    )
+        .into_response()
+}
+
+pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let f = form(&body);
+    let expected = cookie(&headers, LOGIN_CSRF_COOKIE)
+        .unwrap_or("")
+        .to_string();
+    let sent = field(&f, "_csrf");
+    let ok: bool = subtle::ConstantTimeEq::ct_eq(sent.as_bytes(), expected.as_bytes()).into();
+    if expected.is_empty() || !ok {
+        return (StatusCode::FORBIDDEN, bare("Log in", "<p class=error>The log-in form expired (CSRF check failed). <a href=/login>Try again</a>.</p>")).into_response();
+    }
+    let email = field(&f, "email").trim().to_ascii_lowercase();
+    let password = field(&f, "password");
+    let now = state.clock.now_ms();
+    let retry = |msg: &str, status: StatusCode| {
+        (status, bare("Log in", &login_form(&expected, Some(msg)))).into_response()
+    };
+    if state
+        .store
+        .login_failures(&email, now - FAILURE_WINDOW_MS)
+        .await
+        .unwrap_or(0)
+        >= MAX_FAILURES
+    {
+        return retry(
+            "Too many failed attempts for this account; wait 15 minutes and try again.",
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+    }
+    let user = state.store.user_by_email(&email).await.ok().flatten();
+    let valid = match &user {
+        Some(u) => verify_password(password, &u.password_hash),
+        None => {
+            // Same work whether or not the account exists.
+            static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+            let dummy = DUMMY.get_or_init(|| hash_password("not a password").unwrap_or_default());
+            let _ = verify_password(password, dummy);
+            false
+        }
+    };
+    let Some(user) = user.filter(|_| valid) else {
+        let _ = state
+            .store
+            .record_login_failure(&email, now, now - FAILURE_WINDOW_MS)
+            .await;
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        return retry("Wrong email or password.", StatusCode::UNAUTHORIZED);
+    };
+    let _ = state.store.clear_login_failures(&email).await;
+    let session = crate::crypto::new_token();
+    let csrf = crate::crypto::new_token();
+    if state
+        .store
+        .create_session(&session, &user.id, &csrf, now + SESSION_MS, now)
+        .await
+        .is_err()
+    {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            bare("Log in", "<p class=error>Cannot start a session.</p>"),
+        )
+            .into_response();
+    }
+    let _ = state
+        .store
+        .audit(
+            &user.org_id,
+            &format!("user:{}", user.email),
+            "user.login",
+            None,
+            None,
+            now,
+        )
+        .await;
+    let set = format!(
+        "{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+        SESSION_MS / 1000,
+        secure(&state)
+    );
+    ([(header::SET_COOKIE, set)], Redirect::to("/dashboard")).into_response()
+}
+
+pub async fn logout(State(state): State<AppState>, parts: Parts, body: Bytes) -> Response {
+    let mut parts = parts;
+    let Ok(session) = Session::from_request_parts(&mut parts, &state).await else {
+        return Redirect::to("/login").into_response();
+    };
+    if let Err(r) = session.check_csrf(&form(&body)) {
+        return r.into_response();
+    }
+    if let Some(id) = cookie(&parts.headers, SESSION_COOKIE) {
+        let _ = state.store.delete_session(id).await;
+    }
+    let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
+    ([(header::SET_COOKIE, clear)], Redirect::to("/login")).into_response()
+}

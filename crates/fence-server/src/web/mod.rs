@@ -1,0 +1,149 @@
+//! The web UI: server-rendered pages for logging in, Settings → Notifications (channels with their health, the
+//! add/edit form with every field, Test Integration, previews), findings with triage, scans with reports, and the
+//! dashboard. Sessions are HttpOnly SameSite cookies; every form carries a CSRF token checked on submission.
+
+mod auth;
+mod findings;
+mod page;
+mod settings;
+
+pub use auth::{hash_password, verify_password};
+
+use crate::app::AppState;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use fence_store::users::UserRow;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/dashboard") }))
+        .route("/login", get(auth::login_page).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/dashboard", get(findings::dashboard))
+        .route("/findings", get(findings::list))
+        .route("/findings/{id}", get(findings::show))
+        .route("/findings/{id}/triage", post(findings::triage))
+        .route("/scans", get(findings::scans))
+        .route("/scans/{id}", get(findings::scan))
+        .route("/scans/{id}/report.csv", get(findings::scan_csv))
+        .route("/domains/{name}", get(findings::domain))
+        .route("/docs/certificates", get(findings::certificate_docs))
+        .route("/settings/notifications", get(settings::list))
+        .route("/settings/notifications/new", get(settings::new_form))
+        .route("/settings/notifications/save", post(settings::save))
+        .route("/settings/notifications/{id}", get(settings::edit_form))
+        .route(
+            "/settings/notifications/{id}/delete",
+            post(settings::delete),
+        )
+        .route(
+            "/settings/notifications/{id}/preview",
+            get(settings::preview),
+        )
+}
+
+/// A logged-in user with the session's CSRF token.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user: UserRow,
+    pub csrf: String,
+}
+
+impl Session {
+    /// Viewers read; members and admins change things.
+    pub fn can_edit(&self) -> bool {
+        self.user.role != "viewer"
+    }
+
+    /// Checks a submitted form's CSRF token.
+    pub fn check_csrf(&self, form: &[(String, String)]) -> Result<(), Refused> {
+        let sent = form
+            .iter()
+            .find(|(k, _)| k == "_csrf")
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("");
+        let ok: bool = subtle::ConstantTimeEq::ct_eq(sent.as_bytes(), self.csrf.as_bytes()).into();
+        if ok {
+            Ok(())
+        } else {
+            Err(Refused("The form expired or did not come from Fence (CSRF check failed). Reload the page and try again."))
+        }
+    }
+
+    pub fn require_editor(&self) -> Result<(), Refused> {
+        if self.can_edit() {
+            Ok(())
+        } else {
+            Err(Refused(
+                "Viewers cannot change settings or triage findings.",
+            ))
+        }
+    }
+}
+
+/// A form refused before doing anything (403 with the reason).
+#[derive(Debug)]
+pub struct Refused(&'static str);
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        (StatusCode::FORBIDDEN, page::plain(self.0)).into_response()
+    }
+}
+
+pub const SESSION_COOKIE: &str = "fence_session";
+
+pub fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| {
+            let (k, v) = c.trim().split_once('=')?;
+            (k == name).then_some(v)
+        })
+}
+
+impl FromRequestParts<AppState> for Session {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(id) = cookie(&parts.headers, SESSION_COOKIE) else {
+            return Err(Redirect::to("/login").into_response());
+        };
+        match state.store.session(id, state.clock.now_ms()).await {
+            Ok(Some(s)) => Ok(Session {
+                user: s.user,
+                csrf: s.csrf,
+            }),
+            _ => Err(Redirect::to("/login").into_response()),
+        }
+    }
+}
+
+/// Parses a urlencoded form body.
+pub fn form(body: &[u8]) -> Vec<(String, String)> {
+    serde_urlencoded::from_bytes(body).unwrap_or_default()
+}
+
+pub fn field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
+    form.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("")
+}
+
+pub fn fields<'a>(form: &'a [(String, String)], name: &str) -> Vec<&'a str> {
+    form.iter()
+        .filter(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .collect()
+}

@@ -1,0 +1,172 @@
+//! Users of the web UI (argon2id hashes are made by the server; this stores them), sessions by hash with their
+//! CSRF token, and the failed log-ins that slow down guessing.
+
+use crate::orgs::hash_token;
+use crate::{get_i64, get_str, new_id, Result, Store, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRow {
+    pub id: String,
+    pub org_id: String,
+    pub email: String,
+    pub password_hash: String,
+    /// admin, member or viewer
+    pub role: String,
+}
+
+/// A live session and whom it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRow {
+    pub user: UserRow,
+    pub csrf: String,
+}
+
+fn user_from(r: &sqlx::any::AnyRow) -> Result<UserRow> {
+    Ok(UserRow {
+        id: get_str(r, "id")?,
+        org_id: get_str(r, "org_id")?,
+        email: get_str(r, "email")?,
+        password_hash: get_str(r, "password_hash")?,
+        role: get_str(r, "role")?,
+    })
+}
+
+impl Store {
+    pub async fn create_user(
+        &self,
+        org_id: &str,
+        email: &str,
+        password_hash: &str,
+        role: &str,
+        now: i64,
+    ) -> Result<UserRow> {
+        let id = new_id();
+        let r = sqlx::query("INSERT INTO users (id, org_id, email, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&id)
+            .bind(org_id)
+            .bind(email)
+            .bind(password_hash)
+            .bind(role)
+            .bind(now)
+            .execute(&self.pool)
+            .await;
+        match r {
+            Ok(_) => Ok(UserRow {
+                id,
+                org_id: org_id.into(),
+                email: email.into(),
+                password_hash: password_hash.into(),
+                role: role.into(),
+            }),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::Conflict(
+                format!("a user with the email {email} exists"),
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRow>> {
+        let r = sqlx::query("SELECT * FROM users WHERE email = $1")
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await?;
+        r.as_ref().map(user_from).transpose()
+    }
+
+    /// Stores a session by the hash of its id.
+    pub async fn create_session(
+        &self,
+        session_id: &str,
+        user_id: &str,
+        csrf: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query("INSERT INTO sessions (id_hash, user_id, csrf, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(hash_token(session_id))
+            .bind(user_id)
+            .bind(csrf)
+            .bind(expires_at)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn session(&self, session_id: &str, now: i64) -> Result<Option<SessionRow>> {
+        let r = sqlx::query("SELECT u.*, s.csrf AS csrf FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1 AND s.expires_at > $2")
+            .bind(hash_token(session_id))
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?;
+        r.map(|r| {
+            Ok(SessionRow {
+                user: user_from(&r)?,
+                csrf: get_str(&r, "csrf")?,
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn delete_session(&self, session_id: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            .bind(hash_token(session_id))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Records a failed log-in and returns how many there were for this email since `since`.
+    pub async fn record_login_failure(&self, email: &str, now: i64, since: i64) -> Result<i64> {
+        sqlx::query("INSERT INTO login_failures (email, at) VALUES ($1, $2)")
+            .bind(email)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        self.login_failures(email, since).await
+    }
+
+    pub async fn login_failures(&self, email: &str, since: i64) -> Result<i64> {
+        let r =
+            sqlx::query("SELECT COUNT(*) AS n FROM login_failures WHERE email = $1 AND at > $2")
+                .bind(email)
+                .bind(since)
+                .fetch_one(&self.pool)
+                .await?;
+        get_i64(&r, "n")
+    }
+
+    pub async fn clear_login_failures(&self, email: &str) -> Result<()> {
+        sqlx::query("DELETE FROM login_failures WHERE email = $1")
+            .bind(email)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Audit entries about one target (a finding's history).
+    pub async fn audit_of(
+        &self,
+        org_id: &str,
+        target: &str,
+    ) -> Result<Vec<crate::audit::AuditEntry>> {
+        let rows =
+            sqlx::query("SELECT * FROM audit_log WHERE org_id = $1 AND target = $2 ORDER BY id")
+                .bind(org_id)
+                .bind(target)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(crate::audit::AuditEntry {
+                    id: get_str(r, "id")?,
+                    actor: get_str(r, "actor")?,
+                    action: get_str(r, "action")?,
+                    target: crate::get_opt_str(r, "target")?,
+                    detail: crate::get_opt_str(r, "detail")?,
+                    created_at: get_i64(r, "created_at")?,
+                })
+            })
+            .collect()
+    }
+}

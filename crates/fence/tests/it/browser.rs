@@ -1,0 +1,378 @@
+//! The web UI in a real browser (headless Chromium through chromedriver's WebDriver API): log in, add a Slack
+//! channel, Test Integration, save, see an alert arrive, mark it a false positive on its page; and the CSRF, role and
+//! lock-out rules over plain HTTP. Screenshots of each main page go to `test-output/screenshots/`.
+
+use crate::support::{seed_finding, Db, TestApp};
+use serde_json::{json, Value};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+    session: String,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    async fn start() -> Browser {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("port")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver (apt-get install chromium chromium-driver; .ci/run installs it)");
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        for _ in 0..100 {
+            if http.get(format!("{base}/status")).send().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let profile = tempfile::tempdir().expect("profile");
+        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1280,1000",
+                     format!("--user-data-dir={}", profile.path().display())]}}}});
+        let v: Value = http
+            .post(format!("{base}/session"))
+            .json(&caps)
+            .send()
+            .await
+            .expect("new session")
+            .json()
+            .await
+            .expect("json");
+        let session = v["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no WebDriver session: {v}"))
+            .to_string();
+        Browser {
+            http,
+            base,
+            session,
+            driver,
+            _profile: profile,
+        }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut r = self.http.request(
+            method,
+            format!("{}/session/{}{path}", self.base, self.session),
+        );
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        r.send()
+            .await
+            .expect("webdriver")
+            .json()
+            .await
+            .expect("json")
+    }
+
+    async fn goto(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", Some(json!({"url": url})))
+            .await;
+    }
+
+    async fn find(&self, css: &str) -> String {
+        let v = self
+            .call(
+                reqwest::Method::POST,
+                "/element",
+                Some(json!({"using": "css selector", "value": css})),
+            )
+            .await;
+        v["value"][ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {css}: {v}"))
+            .to_string()
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let el = self.find(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{el}/value"),
+            Some(json!({"text": text})),
+        )
+        .await;
+    }
+
+    async fn click(&self, css: &str) {
+        let el = self.find(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{el}/click"),
+            Some(json!({})),
+        )
+        .await;
+    }
+
+    async fn source(&self) -> String {
+        self.call(reqwest::Method::GET, "/source", None).await["value"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+
+    async fn wait_for_text(&self, needle: &str) -> String {
+        for _ in 0..100 {
+            let s = self.source().await;
+            if s.contains(needle) {
+                return s;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{needle:?} never appeared in:\n{}", self.source().await);
+    }
+
+    async fn screenshot(&self, name: &str) {
+        use base64::Engine;
+        let v = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(v["value"].as_str().unwrap_or(""))
+            .expect("png");
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../test-output/screenshots");
+        std::fs::create_dir_all(&dir).expect("screenshot dir");
+        std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+async fn add_user(t: &TestApp, email: &str, password: &str, role: &str) {
+    let store = &t.app.state.store;
+    let org = store.org_by_name("default").await.expect("org");
+    let hash = fence_server::web::hash_password(password).expect("hash");
+    store
+        .create_user(&org.id, email, &hash, role, 0)
+        .await
+        .expect("user");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_sets_up_slack_in_the_browser_and_triages_a_finding() {
+    let t = TestApp::spawn(Db::Sqlite).await;
+    add_user(&t, "alice@example.com", "correct horse battery", "admin").await;
+    let b = Browser::start().await;
+    b.goto(&format!("{}/login", t.url)).await;
+    b.screenshot("login").await;
+    b.type_into("#email", "alice@example.com").await;
+    b.type_into("#password", "correct horse battery").await;
+    b.click("#login").await;
+    b.wait_for_text("Dashboard").await;
+    b.screenshot("dashboard").await;
+
+    b.goto(&format!("{}/settings/notifications", t.url)).await;
+    b.click("#add-slack").await;
+    b.wait_for_text("Add Channel → Slack").await;
+    b.type_into("#name", "Security Alerts Channel").await;
+    b.type_into("#webhook_url", &t.slack.webhook_url("browser"))
+        .await;
+    b.type_into("#channel", "#security-alerts").await;
+    b.click("#test-integration").await;
+    b.wait_for_text("Slack accepted the test message").await;
+    b.screenshot("add-channel-tested").await;
+    assert!(t.slack.accepted("browser")[0].body["text"]
+        .as_str()
+        .unwrap_or_default()
+        .starts_with("✅ Test from Fence"));
+    b.click("#save").await;
+    let list = b.wait_for_text("Security Alerts Channel").await;
+    assert!(
+        list.contains("127.0.0.1/…/••••"),
+        "the webhook is shown by its hint only"
+    );
+    b.screenshot("notifications").await;
+
+    let (_, f) = t.post("/api/v1/findings", seed_finding()).await;
+    let id = f["ids"][0].as_str().expect("id").to_string();
+    let got = t
+        .slack
+        .wait_until("browser", Duration::from_secs(10), |m| {
+            m.iter()
+                .any(|r| r.body["text"] == "🚨 Critical Vulnerability Detected")
+        })
+        .await;
+    assert!(got
+        .iter()
+        .any(|r| r.body["text"] == "🚨 Critical Vulnerability Detected"));
+
+    b.goto(&format!("{}/findings", t.url)).await;
+    b.wait_for_text("SQL Injection in login form").await;
+    b.screenshot("findings").await;
+    b.goto(&format!("{}/findings/{id}", t.url)).await;
+    b.wait_for_text("Use parameterised queries.").await;
+    b.click("#triage-false_positive").await;
+    b.wait_for_text("false_positive").await;
+    b.screenshot("finding").await;
+    let (_, after) = t.get(&format!("/api/v1/findings/{id}")).await;
+    assert_eq!(after["status"], "false_positive");
+    b.goto(&format!("{}/scans", t.url)).await;
+    b.wait_for_text("Scans").await;
+    b.screenshot("scans").await;
+    t.app.shutdown().await;
+}
+
+/// Logs in over plain HTTP; returns the session cookie.
+async fn login(t: &TestApp, email: &str, password: &str) -> (reqwest::StatusCode, Option<String>) {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let page = http
+        .get(format!("{}/login", t.url))
+        .send()
+        .await
+        .expect("login page");
+    let pre = page
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|c| c.split(';').next())
+        .unwrap_or("")
+        .to_string();
+    let token = pre
+        .split_once('=')
+        .map(|(_, v)| v.to_string())
+        .unwrap_or_default();
+    let body = serde_urlencoded::to_string([
+        ("_csrf", token.as_str()),
+        ("email", email),
+        ("password", password),
+    ])
+    .expect("form");
+    let r = http
+        .post(format!("{}/login", t.url))
+        .header("cookie", &pre)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .expect("login");
+    let status = r.status();
+    let session = r
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|c| c.split(';').next())
+        .filter(|c| c.starts_with("fence_session="))
+        .map(str::to_string);
+    (status, session)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forms_need_their_csrf_token_viewers_cannot_change_settings_and_guessing_is_stopped() {
+    let t = TestApp::spawn(Db::Sqlite).await;
+    add_user(&t, "alice@example.com", "correct horse battery", "admin").await;
+    add_user(&t, "victor@example.com", "viewer password 1", "viewer").await;
+    let (_, f) = t.post("/api/v1/findings", seed_finding()).await;
+    let id = f["ids"][0].as_str().expect("id").to_string();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+
+    let (status, cookie) = login(&t, "alice@example.com", "correct horse battery").await;
+    assert_eq!(status, reqwest::StatusCode::SEE_OTHER);
+    let cookie = cookie.expect("session cookie");
+    let r = http
+        .post(format!("{}/findings/{id}/triage", t.url))
+        .header("cookie", &cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("action=false_positive")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(
+        r.status(),
+        reqwest::StatusCode::FORBIDDEN,
+        "no CSRF token, no change"
+    );
+    let r = http
+        .post(format!("{}/findings/{id}/triage", t.url))
+        .header("cookie", &cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("action=false_positive&_csrf=guessed")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), reqwest::StatusCode::FORBIDDEN);
+    let (_, still) = t.get(&format!("/api/v1/findings/{id}")).await;
+    assert_eq!(still["status"], "open");
+
+    // A viewer reads but cannot change.
+    let (_, viewer) = login(&t, "victor@example.com", "viewer password 1").await;
+    let viewer = viewer.expect("viewer session");
+    let page = http
+        .get(format!("{}/findings/{id}", t.url))
+        .header("cookie", &viewer)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        page.contains("SQL Injection in login form") && !page.contains("triage-false_positive")
+    );
+    let csrf = page
+        .split("name=_csrf value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("csrf in the page")
+        .to_string();
+    let r = http
+        .post(format!("{}/findings/{id}/triage", t.url))
+        .header("cookie", &viewer)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("action=false_positive&_csrf={csrf}"))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), reqwest::StatusCode::FORBIDDEN);
+
+    // Guessing: after five failures even the right password is refused for a while.
+    for _ in 0..5 {
+        let (s, c) = login(&t, "alice@example.com", "wrong").await;
+        assert_eq!((s, c), (reqwest::StatusCode::UNAUTHORIZED, None));
+    }
+    let (s, c) = login(&t, "alice@example.com", "correct horse battery").await;
+    assert_eq!((s, c), (reqwest::StatusCode::TOO_MANY_REQUESTS, None));
+    // Cookies are HttpOnly and SameSite.
+    let page = http
+        .get(format!("{}/login", t.url))
+        .send()
+        .await
+        .expect("page");
+    let set = page
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite"),
+        "{set}"
+    );
+    t.app.shutdown().await;
+}
