@@ -441,6 +441,11 @@ pub async fn install(
     caller: crate::auth::Caller,
 ) -> Result<Response, ApiError> {
     caller.require(crate::auth::Scope::Admin)?;
+    install_redirect(&state, &caller.org_id).await
+}
+
+/// The redirect to Slack's consent screen for an organization (API and web UI).
+pub async fn install_redirect(state: &AppState, org_id: &str) -> Result<Response, ApiError> {
     let Some(client_id) = &state.config.slack.client_id else {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -448,15 +453,15 @@ pub async fn install(
             "slack.client_id and slack.client_secret must be configured for Add to Slack",
         ));
     };
-    let org = state.store.org(&caller.org_id).await?;
+    let org = state.store.org(org_id).await?;
     let plan = Plan::parse(&org.plan).unwrap_or(Plan::Startup);
     if plan.channel_limit() == Some(0) {
         return Err(ApiError::plan_limit(format!(
             "the {plan} plan does not include Slack channels"
         )));
     }
-    let payload = format!("{}.{}", caller.org_id, state.clock.now_ms() + STATE_TTL_MS);
-    let signed = format!("{payload}.{}", state_mac(&state, &payload));
+    let payload = format!("{org_id}.{}", state.clock.now_ms() + STATE_TTL_MS);
+    let signed = format!("{payload}.{}", state_mac(state, &payload));
     let redirect = format!("{}/api/slack/oauth/callback", state.config.base_url);
     let url = url::Url::parse_with_params(
         &state.config.slack.oauth_authorize_url,

@@ -35,6 +35,10 @@ pub fn router() -> Router<AppState> {
         .route("/settings/notifications", get(settings::list))
         .route("/settings/notifications/new", get(settings::new_form))
         .route("/settings/notifications/save", post(settings::save))
+        .route(
+            "/settings/notifications/add-to-slack",
+            get(settings::add_to_slack),
+        )
         .route("/settings/notifications/{id}", get(settings::edit_form))
         .route(
             "/settings/notifications/{id}/delete",

@@ -86,7 +86,7 @@ pub async fn list(State(state): State<AppState>, session: Session) -> Response {
         .channel_limit()
         .is_none_or(|l| (channels.len() as u32) < l);
     let add = if session.can_edit() && can_add {
-        "<p><a class=button id=add-slack href=\"/settings/notifications/new?type=slack\">Add Channel → Slack</a><a class=button href=\"/settings/notifications/new?type=mattermost\">Add Channel → Mattermost</a><a class=button href=\"/api/slack/install\">Add to Slack (OAuth)</a></p>"
+        "<p><a class=button id=add-slack href=\"/settings/notifications/new?type=slack\">Add Channel → Slack</a><a class=button href=\"/settings/notifications/new?type=mattermost\">Add Channel → Mattermost</a><a class=button href=\"/settings/notifications/add-to-slack\">Add to Slack (OAuth)</a></p>"
     } else if !can_add {
         "<p class=error>The plan's channel limit is reached: existing channels keep working; upgrade to add more.</p>"
     } else {
@@ -707,4 +707,23 @@ pub async fn preview(
         id = esc(&id)
     );
     layout(&format!("Preview: {}", t.as_str()), &session, &body).into_response()
+}
+
+/// "Add to Slack" from the browser: the same OAuth start as `GET /api/slack/install`, for a logged-in editor.
+pub async fn add_to_slack(State(state): State<AppState>, session: Session) -> Response {
+    if let Err(r) = session.require_editor() {
+        return r.into_response();
+    }
+    match crate::slack_app::install_redirect(&state, &session.user.org_id).await {
+        Ok(r) => r,
+        Err(e) => (
+            e.status,
+            layout(
+                "Add to Slack",
+                &session,
+                &format!("<p class=error>{}</p>", esc(&e.message)),
+            ),
+        )
+            .into_response(),
+    }
 }

@@ -184,7 +184,7 @@ async fn a_user_sets_up_slack_in_the_browser_and_triages_a_finding() {
 
     b.goto(&format!("{}/settings/notifications", t.url)).await;
     b.click("#add-slack").await;
-    b.wait_for_text("Add Channel → Slack").await;
+    b.wait_for_text("channel-form").await;
     b.type_into("#name", "Security Alerts Channel").await;
     b.type_into("#webhook_url", &t.slack.webhook_url("browser"))
         .await;
@@ -197,12 +197,32 @@ async fn a_user_sets_up_slack_in_the_browser_and_triages_a_finding() {
         .unwrap_or_default()
         .starts_with("✅ Test from Fence"));
     b.click("#save").await;
-    let list = b.wait_for_text("Security Alerts Channel").await;
+    // The list page (not the form still showing the name) has the Health column.
+    let list = b.wait_for_text("<th>Health</th>").await;
+    assert!(list.contains("Security Alerts Channel"));
     assert!(
         list.contains("127.0.0.1/…/••••"),
         "the webhook is shown by its hint only"
     );
     b.screenshot("notifications").await;
+    // "Add to Slack" from the browser session starts OAuth at Slack's consent screen.
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let (_, cookie) = login(&t, "alice@example.com", "correct horse battery").await;
+    let r = no_redirects
+        .get(format!("{}/settings/notifications/add-to-slack", t.url))
+        .header("cookie", cookie.expect("session"))
+        .send()
+        .await
+        .expect("add to slack");
+    assert!(r
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .unwrap_or("")
+        .starts_with("https://slack.test/oauth/v2/authorize?"));
 
     let (_, f) = t.post("/api/v1/findings", seed_finding()).await;
     let id = f["ids"][0].as_str().expect("id").to_string();
@@ -223,7 +243,7 @@ async fn a_user_sets_up_slack_in_the_browser_and_triages_a_finding() {
     b.goto(&format!("{}/findings/{id}", t.url)).await;
     b.wait_for_text("Use parameterised queries.").await;
     b.click("#triage-false_positive").await;
-    b.wait_for_text("false_positive").await;
+    b.wait_for_text("<td>false_positive</td>").await;
     b.screenshot("finding").await;
     let (_, after) = t.get(&format!("/api/v1/findings/{id}")).await;
     assert_eq!(after["status"], "false_positive");

@@ -564,3 +564,74 @@ async fn add_to_slack_creates_the_channel_from_the_oauth_answer() {
     );
     t.app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_scan_buttons_need_the_enterprise_plan() {
+    let t = TestApp::spawn(Db::Sqlite).await;
+    connect(&t, "T0ACME").await;
+    t.channel("sec", json!({})).await;
+    let (_, buttons) = alert_buttons(&t).await;
+    let run = value_of(&buttons, "run_scan");
+    // Downgraded after the alert was posted: the button still exists in Slack, but queues nothing.
+    t.app
+        .state
+        .store
+        .set_org_plan("default", "startup")
+        .await
+        .expect("downgrade");
+    slack_post(
+        &t,
+        "/api/slack/interactions",
+        &click(
+            "T0ACME",
+            "U0ALICE",
+            "run_scan",
+            "fence_finding",
+            &run,
+            &t.slack.response_url("run"),
+        ),
+        None,
+    )
+    .await;
+    let answer = t.slack.wait_responses("run", 1, WAIT).await;
+    assert_eq!(answer[0]["response_type"], "ephemeral");
+    assert!(
+        answer[0]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("enterprise or custom plan"),
+        "{answer:?}"
+    );
+    let (_, scans) = t.get("/api/v1/scans").await;
+    assert_eq!(scans["scans"], json!([]));
+    // On enterprise it queues a scan and says where it is in the queue.
+    t.app
+        .state
+        .store
+        .set_org_plan("default", "enterprise")
+        .await
+        .expect("upgrade");
+    slack_post(
+        &t,
+        "/api/slack/interactions",
+        &click(
+            "T0ACME",
+            "U0ALICE",
+            "run_scan",
+            "fence_finding",
+            &run,
+            &t.slack.response_url("run2"),
+        ),
+        None,
+    )
+    .await;
+    let answer = t.slack.wait_responses("run2", 1, WAIT).await;
+    assert!(
+        answer[0]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Queued a full scan of example.\u{200B}com"),
+        "{answer:?}"
+    );
+    t.app.shutdown().await;
+}
