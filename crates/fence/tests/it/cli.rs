@@ -318,3 +318,49 @@ fn fence_import_writes_the_local_database_and_fence_scan_refuses_private_hosts()
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fence_import_uploads_to_a_running_fence_with_a_progress_bar() {
+    let t = crate::support::TestApp::spawn(Db::Sqlite).await;
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fence-scan/tests/fixtures/trivy.sarif"
+    );
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_fence"))
+        .args([
+            "import",
+            fixture,
+            "--format",
+            "sarif",
+            "--domain",
+            "api.example.com",
+            "--server",
+            &t.url,
+            "--token",
+            ADMIN_TOKEN,
+            "--json",
+        ])
+        .env_remove("FENCE_CONFIG")
+        .output()
+        .await
+        .expect("run fence import");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("uploading to") && stderr.contains("100%"),
+        "{stderr}"
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        (v["status"].clone(), v["type"].clone(), v["domain"].clone()),
+        (json!("completed"), json!("sarif"), json!("api.example.com"))
+    );
+    assert!(v["imported"].as_u64().unwrap_or(0) > 0, "{v}");
+    let (_, scans) = t.get("/api/v1/scans").await;
+    assert_eq!(scans["scans"][0]["id"], v["id"]);
+    t.app.shutdown().await;
+}
