@@ -556,11 +556,10 @@ async fn import_remote(
     let mut bar = Progress::new(format!("uploading to {server}"), total);
     let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
         body.chunks(64 * 1024).map(|c| Ok(c.to_vec())).collect();
-    let stream = futures_util::stream::iter(chunks.into_iter().map(move |c| {
-        if let Ok(chunk) = &c {
+    let stream = futures_util::stream::iter(chunks.into_iter().inspect(move |c| {
+        if let Ok(chunk) = c {
             bar.advance(chunk.len() as u64);
         }
-        c
     }));
     let url = format!("{}/api/v1/import", server.trim_end_matches('/'));
     let resp = reqwest::Client::new()
