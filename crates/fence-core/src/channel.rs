@@ -226,30 +226,7 @@ pub struct Reminders {
 
 /// Parses `30m`, `24h`, `7d`, `1h30m` into milliseconds.
 pub fn parse_every(s: &str) -> Result<i64, String> {
-    let bad = || format!("{s:?} is not a duration; use e.g. 30m, 24h or 7d");
-    let (mut total, mut num, mut any) = (0i64, String::new(), false);
-    for c in s.trim().chars() {
-        if c.is_ascii_digit() {
-            num.push(c);
-            continue;
-        }
-        let n: i64 = num.parse().map_err(|_| bad())?;
-        num.clear();
-        let unit = match c {
-            'm' => 60_000,
-            'h' => 3_600_000,
-            'd' => 86_400_000,
-            _ => return Err(bad()),
-        };
-        total = total
-            .checked_add(n.checked_mul(unit).ok_or_else(bad)?)
-            .ok_or_else(bad)?;
-        any = true;
-    }
-    if !num.is_empty() || !any {
-        return Err(bad());
-    }
-    Ok(total)
+    crate::text::parse_duration(s).map(|d| d.as_millis().min(i64::MAX as u128) as i64)
 }
 
 /// Everything a channel decides about its alerts, except where they go and its secrets.

@@ -1,4 +1,5 @@
-//! Length bounds for untrusted text: cut on a character boundary with "…".
+//! Small text helpers: length bounds for untrusted text (cut on a character boundary with "…") and durations
+//! written as `30s`, `15m`, `6h`, `1d` or `1h30m`.
 
 /// Cuts `s` to at most `max` characters (Unicode scalar values), ending with "…" when it was cut.
 pub fn truncate_chars(s: &str, max: usize) -> String {
@@ -19,6 +20,35 @@ pub fn truncate_chars(s: &str, max: usize) -> String {
             out
         }
     }
+}
+
+/// Parses durations such as `90s`, `15m`, `6h`, `1d`, `1h30m`.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let bad = || format!("{s:?} is not a duration; use e.g. 30s, 15m, 6h, 1d or 1h30m");
+    let (mut total, mut num, mut any) = (0u64, String::new(), false);
+    for c in s.trim().chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let n: u64 = num.parse().map_err(|_| bad())?;
+        num.clear();
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            _ => return Err(bad()),
+        };
+        total = total
+            .checked_add(n.checked_mul(unit).ok_or_else(bad)?)
+            .ok_or_else(bad)?;
+        any = true;
+    }
+    if !num.is_empty() || !any {
+        return Err(bad());
+    }
+    Ok(std::time::Duration::from_secs(total))
 }
 
 #[cfg(test)]
