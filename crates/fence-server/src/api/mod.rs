@@ -92,23 +92,40 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Reads a body of at most [`MAX_BODY`] bytes. A larger one is read to its end (up to a bound) and discarded, so the
+/// client receives the 413 instead of a connection closed under it.
+pub async fn read_limited(req: Request) -> Result<Bytes, ApiError> {
+    use futures_util::StreamExt;
+    const DRAIN_MAX: usize = 8 * MAX_BODY;
+    let mut stream = req.into_body().into_data_stream();
+    let mut buf: Vec<u8> = Vec::new();
+    let mut seen = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| ApiError::malformed("cannot read the request body"))?;
+        seen += chunk.len();
+        if seen <= MAX_BODY {
+            buf.extend_from_slice(&chunk);
+        } else if seen > DRAIN_MAX {
+            break;
+        }
+    }
+    if seen > MAX_BODY {
+        return Err(ApiError::too_large(format!(
+            "the body is larger than {} MiB",
+            MAX_BODY / 1024 / 1024
+        )));
+    }
+    Ok(Bytes::from(buf))
+}
+
 /// A JSON body: 413 over the size limit, 400 when it is not JSON. An empty body reads as `{}`.
 pub struct JsonBody(pub Value);
 
 impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::too_large(format!(
-                    "the body is larger than {} MiB",
-                    MAX_BODY / 1024 / 1024
-                ))
-            } else {
-                ApiError::malformed("cannot read the request body")
-            }
-        })?;
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = read_limited(req).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(JsonBody(Value::Object(Default::default())));
         }

@@ -319,7 +319,7 @@ pub async fn import(
     State(state): State<AppState>,
     caller: Caller,
     axum::extract::Query(p): axum::extract::Query<ImportParams>,
-    body: axum::body::Bytes,
+    req: axum::extract::Request,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require_any(&[Scope::Ingest, Scope::Admin])?;
     let format = p.format.ok_or_else(|| {
@@ -328,6 +328,7 @@ pub async fn import(
     let domain = p
         .domain
         .ok_or_else(|| ApiError::invalid("domain", "is required: the domain the file is about"))?;
+    let body = super::read_limited(req).await?;
     let (s, n) = import_file(
         &state,
         &caller.org_id,
