@@ -163,16 +163,6 @@ impl App {
             .await
             .context("cannot migrate the database")?;
         let secrets = SecretBox::load_or_create(config.secret_key.as_ref(), &config.data_dir)?;
-        if store.dialect() == fence_store::Dialect::Sqlite {
-            // One process per SQLite database: claims left by a crash can be retried now, not after their lease.
-            let n = store.release_all_claims().await?;
-            if n > 0 {
-                tracing::info!(
-                    deliveries = n,
-                    "re-queued deliveries that were in flight when Fence stopped"
-                );
-            }
-        }
         let boot = bootstrap(&store, &config, clock.now_ms()).await?;
         let webhook_hosts = WebhookHosts::parse(&config.delivery.webhook_hosts)
             .map_err(|e| anyhow::anyhow!("delivery.webhook_hosts: {e}"))?;
@@ -205,6 +195,17 @@ impl App {
 
     /// Like [`App::start`]; without the dispatcher and scheduler when `dispatcher` is false (tests drive them).
     pub async fn start_with(self, dispatcher: bool) -> anyhow::Result<RunningApp> {
+        if dispatcher && self.state.store.dialect() == fence_store::Dialect::Sqlite {
+            // One server per SQLite database: claims left by a crash can be retried now, not after their lease.
+            // (Only the server does this; `fence import` and other commands leave a running server's claims alone.)
+            let n = self.state.store.release_all_claims().await?;
+            if n > 0 {
+                tracing::info!(
+                    deliveries = n,
+                    "re-queued deliveries that were in flight when Fence stopped"
+                );
+            }
+        }
         let listener = tokio::net::TcpListener::bind(&self.state.config.listen)
             .await
             .with_context(|| format!("cannot listen on {} (listen)", self.state.config.listen))?;

@@ -247,9 +247,13 @@ pub fn parse_input(
     let (Some(name), Some(webhook_url), Some(config)) = (name, webhook_url, config) else {
         return Err(ApiError::invalid("", "invalid channel"));
     };
-    let url_changed = existing
-        .as_ref()
-        .is_none_or(|(_, old, _)| old.expose() != webhook_url.expose());
+    // A new webhook, bot token or Slack channel is a new destination: its health starts over (a broken channel is
+    // fixed by replacing what broke).
+    let url_changed = existing.as_ref().is_none_or(|(row, old, old_token)| {
+        old.expose() != webhook_url.expose()
+            || old_token.as_ref().map(|t| t.expose()) != bot_token.as_ref().map(|t| t.expose())
+            || row.slack_channel_id != channel_id
+    });
     let mut config_json = Map::new();
     for k in RULE_KEYS {
         config_json.insert(k.to_string(), obj.get(k).cloned().unwrap_or(Value::Null));
@@ -533,6 +537,35 @@ pub fn summary(config: &ChannelConfig) -> String {
     fence_slack::escape::escape(&parts.join(" "))
 }
 
+/// Records what a test of a saved channel showed: a success makes it healthy (releasing what it held), a
+/// revoked-webhook answer makes it broken.
+pub async fn record_test(
+    state: &AppState,
+    channel_id: &str,
+    result: &TestResult,
+) -> fence_store::Result<()> {
+    let now = state.clock.now_ms();
+    if result.ok {
+        state
+            .store
+            .set_channel_health(channel_id, "healthy", None, None, now)
+            .await?;
+        state.wake.notify_one();
+    } else if let Some(e) = &result.error {
+        if matches!(
+            fence_slack::classify(400, None, e),
+            SendOutcome::ChannelBroken { .. }
+        ) || e == "unexpected_redirect"
+        {
+            state
+                .store
+                .set_channel_health(channel_id, "broken", Some(e), result.hint.as_deref(), now)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
 /// The answer of `…/test`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TestResult {
@@ -577,6 +610,13 @@ pub async fn send_test(
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    if !claimed {
+        return TestResult {
+            ok: false,
+            error: Some("busy".into()),
+            hint: Some("This channel is sending alerts right now (or waiting out Slack's Retry-After); Fence never sends faster than Slack allows. Try the test again in a few seconds.".into()),
+        };
     }
     let started = state.clock.now_ms();
     let message = fence_slack::render::test_message(kind, &summary(config));

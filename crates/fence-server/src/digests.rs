@@ -158,10 +158,16 @@ pub async fn report_csv(
     from: i64,
     to: i64,
 ) -> anyhow::Result<String> {
-    let rows = state
-        .store
-        .findings_between(org_id, from, to, 100_000)
-        .await?;
+    Ok(findings_csv(
+        state
+            .store
+            .findings_between(org_id, from, to, 100_000)
+            .await?,
+    ))
+}
+
+/// Findings as CSV, one row each.
+pub fn findings_csv(rows: Vec<fence_store::findings::FindingRow>) -> String {
     let mut out = String::from("id,domain,title,severity,cvss,cve,owasp,category,affected_url,status,first_seen,last_seen\n");
     for f in rows {
         let fields = [
@@ -181,5 +187,5 @@ pub async fn report_csv(
         out.push_str(&fields.iter().map(|s| csv(s)).collect::<Vec<_>>().join(","));
         out.push('\n');
     }
-    Ok(out)
+    out
 }

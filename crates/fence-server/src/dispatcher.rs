@@ -17,7 +17,9 @@ use std::time::Duration;
 use tokio::sync::{watch, Semaphore};
 
 /// How long a lane or a claimed delivery stays ours without renewal; a crashed sender's work returns after it.
-const LEASE_MS: i64 = 15_000;
+const LEASE_MS: i64 = 45_000;
+/// The most one send (claim, render, up to two Slack calls of 10 s each, record) may take; below `LEASE_MS`.
+const SEND_BUDGET: Duration = Duration::from_secs(30);
 /// Longest sleep between polls (other processes may have queued work).
 const POLL_MS: i64 = 250;
 const MAX_CONCURRENT_LANES: usize = 64;
@@ -115,10 +117,20 @@ impl Dispatcher {
     /// Sends the next message of one destination and releases its lane with the next send slot.
     async fn send_lane(&self, destination: &str, owner: &str) {
         let started = self.state.clock.now_ms();
-        let next_slot = match self.send_one(destination, owner, started).await {
-            Ok(next) => next,
-            Err(e) => {
+        // Bounded well inside the lease, so no other sender can take the lane or the claim while this one runs.
+        let next_slot = match tokio::time::timeout(
+            SEND_BUDGET,
+            self.send_one(destination, owner, started),
+        )
+        .await
+        {
+            Ok(Ok(next)) => next,
+            Ok(Err(e)) => {
                 tracing::warn!(error = %e, "delivery attempt failed inside Fence");
+                started + self.state.interval_ms
+            }
+            Err(_) => {
+                tracing::warn!("a send took longer than its budget; its deliveries return to the queue when their claim expires");
                 started + self.state.interval_ms
             }
         };
@@ -160,6 +172,31 @@ impl Dispatcher {
         );
 
         let alerts: Vec<Alert> = st.store.alerts_of(&batch).await?;
+        // Findings triaged since their alert was queued (false positive, snoozed, resolved) are not announced.
+        let finding_ids: Vec<String> = alerts
+            .iter()
+            .filter_map(|a| match a {
+                Alert::Vulnerability(v) => Some(v.finding_id.clone()),
+                Alert::Reminder(r) => Some(r.finding.finding_id.clone()),
+                _ => None,
+            })
+            .collect();
+        let quiet = st
+            .store
+            .quiet_findings(&channel.org_id, &finding_ids, now)
+            .await?;
+        let alerts: Vec<Alert> = alerts
+            .into_iter()
+            .filter(|a| match a {
+                Alert::Vulnerability(v) => !quiet.contains(&v.finding_id),
+                Alert::Reminder(r) => !quiet.contains(&r.finding.finding_id),
+                _ => true,
+            })
+            .collect();
+        if alerts.is_empty() {
+            st.store.mark_sent(claim, st.clock.now_ms()).await?;
+            return Ok(now);
+        }
         let mut mentions: Vec<String> = Vec::new();
         for a in &alerts {
             for m in config.mentions_for(a) {

@@ -579,6 +579,20 @@ async fn finish_install(state: &AppState, org_id: &str, code: &str) -> Result<St
         body["bot_token"] = json!(token);
         body["channel_id"] = json!(cid);
     }
+    if let Some(team) = v["team"]["id"].as_str() {
+        if state
+            .store
+            .org_by_slack_team(team)
+            .await?
+            .is_some_and(|o| o.id != org_id)
+        {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "This Slack workspace is already connected to another Fence organization.",
+            ));
+        }
+    }
     let input = crate::channels::parse_input(state, &body, None)?;
     let org = state.store.org(org_id).await?;
     let plan = Plan::parse(&org.plan).unwrap_or(Plan::Startup);

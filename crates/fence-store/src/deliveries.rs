@@ -287,6 +287,32 @@ impl Store {
         Ok(alerts)
     }
 
+    /// Which of these findings must stay quiet now: false positives, resolved ones, and those snoozed past `now`.
+    pub async fn quiet_findings(
+        &self,
+        org_id: &str,
+        ids: &[String],
+        now: i64,
+    ) -> Result<std::collections::HashSet<String>> {
+        let mut out = std::collections::HashSet::new();
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "SELECT id FROM findings WHERE org_id = {} AND (status IN ('false_positive', 'resolved') OR (status = 'snoozed' AND snoozed_until > {})) AND id IN ({})",
+                crate::ph(self.dialect, 1),
+                crate::ph(self.dialect, 2),
+                crate::placeholders(self.dialect, 3, chunk.len())
+            );
+            let mut q = sqlx::query(&sql).bind(org_id).bind(now);
+            for id in chunk {
+                q = q.bind(id.as_str());
+            }
+            for r in q.fetch_all(&self.pool).await? {
+                out.insert(get_str(&r, "id")?);
+            }
+        }
+        Ok(out)
+    }
+
     /// Returns deliveries whose sender died mid-send to `pending` (at-least-once: they may go out twice).
     pub async fn recover_expired_claims(&self, now: i64) -> Result<u64> {
         let r = sqlx::query("UPDATE deliveries SET state = 'pending', claim_token = NULL, claim_until = NULL WHERE state = 'sending' AND claim_until < $1")

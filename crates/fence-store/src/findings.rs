@@ -125,9 +125,31 @@ const INSERT_CHUNK: usize = 200;
 const SELECT_CHUNK: usize = 500;
 
 impl Store {
+    /// Stores a batch of findings and every delivery they cause, atomically. Two processes ingesting the same new
+    /// fingerprint at once race on the unique index; the loser retries and then sees the winner's finding as a
+    /// duplicate.
+    pub async fn ingest(
+        &self,
+        org_id: &str,
+        batch: &[NewFinding],
+        now: i64,
+    ) -> Result<IngestOutcome> {
+        let mut attempt = 0;
+        loop {
+            match self.ingest_once(org_id, batch, now).await {
+                Err(StoreError::Db(sqlx::Error::Database(e)))
+                    if e.is_unique_violation() && attempt < 3 =>
+                {
+                    attempt += 1
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// Stores a batch of findings and every delivery they cause, atomically. `actor` goes to the audit trail only
     /// for status changes, not here.
-    pub async fn ingest(
+    async fn ingest_once(
         &self,
         org_id: &str,
         batch: &[NewFinding],
@@ -245,14 +267,21 @@ impl Store {
             q.execute(&mut *tx).await?;
         }
 
+        // A batch from one scan (results, imports) marks what it saw again as last seen by that scan, so the
+        // scan's report lists every finding it found, new or not.
+        let batch_scan = batch
+            .first()
+            .and_then(|f| f.scan_id.as_deref())
+            .filter(|s| batch.iter().all(|f| f.scan_id.as_deref() == Some(*s)));
         for chunk in touched.chunks(SELECT_CHUNK) {
             let sql = format!(
-                "UPDATE findings SET last_seen = {} WHERE org_id = {} AND id IN ({})",
+                "UPDATE findings SET last_seen = {}, scan_id = COALESCE({}, scan_id) WHERE org_id = {} AND id IN ({})",
                 crate::ph(self.dialect, 1),
                 crate::ph(self.dialect, 2),
-                placeholders(self.dialect, 3, chunk.len())
+                crate::ph(self.dialect, 3),
+                placeholders(self.dialect, 4, chunk.len())
             );
-            let mut q = sqlx::query(&sql).bind(now).bind(org_id);
+            let mut q = sqlx::query(&sql).bind(now).bind(batch_scan).bind(org_id);
             for id in chunk {
                 q = q.bind(id.as_str());
             }
@@ -403,6 +432,16 @@ impl Store {
             .await?;
         tx.commit().await?;
         self.finding(org_id, id).await
+    }
+
+    /// The findings a scan found (new ones, and ones it saw again), most severe first.
+    pub async fn findings_of_scan(&self, org_id: &str, scan_id: &str) -> Result<Vec<FindingRow>> {
+        let rows = sqlx::query("SELECT * FROM findings WHERE org_id = $1 AND scan_id = $2 ORDER BY severity_rank DESC, id LIMIT 100000")
+            .bind(org_id)
+            .bind(scan_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(finding_from).collect()
     }
 
     pub async fn count_findings(&self, org_id: &str) -> Result<i64> {

@@ -178,25 +178,7 @@ pub async fn test_saved(
         .transpose()?;
     let bot = token.as_ref().zip(row.slack_channel_id.as_deref());
     let result = send_test(&state, kind, &url, &config, bot).await;
-    let now = state.clock.now_ms();
-    if result.ok {
-        state
-            .store
-            .set_channel_health(&row.id, "healthy", None, None, now)
-            .await?;
-        state.wake.notify_one();
-    } else if let Some(e) = &result.error {
-        if matches!(
-            fence_slack::classify(400, None, e),
-            fence_slack::SendOutcome::ChannelBroken { .. }
-        ) || e == "unexpected_redirect"
-        {
-            state
-                .store
-                .set_channel_health(&row.id, "broken", Some(e), result.hint.as_deref(), now)
-                .await?;
-        }
-    }
+    crate::channels::record_test(&state, &row.id, &result).await?;
     Ok(Json(result.json()))
 }
 

@@ -78,6 +78,20 @@ pub async fn patch_org(
     if !errs.is_empty() {
         return Err(errs.into());
     }
+    if let Some(t) = &team {
+        if state
+            .store
+            .org_by_slack_team(t)
+            .await?
+            .is_some_and(|o| o.id != caller.org_id)
+        {
+            return Err(ApiError::new(
+                axum::http::StatusCode::CONFLICT,
+                "conflict",
+                "this Slack workspace is connected to another organization",
+            ));
+        }
+    }
     state
         .store
         .update_org_slack(&caller.org_id, team.as_deref(), &allow)

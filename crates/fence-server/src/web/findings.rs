@@ -297,16 +297,12 @@ pub async fn scan_csv(
     let Ok(s) = state.store.scan(&session.user.org_id, &id).await else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let to = s.finished_at.unwrap_or_else(|| state.clock.now_ms());
-    match crate::digests::report_csv(
-        &state,
-        &session.user.org_id,
-        s.created_at - 1,
-        to.max(s.created_at),
-    )
-    .await
+    match state
+        .store
+        .findings_of_scan(&session.user.org_id, &s.id)
+        .await
     {
-        Ok(csv) => (
+        Ok(rows) => (
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
                 (
@@ -314,7 +310,7 @@ pub async fn scan_csv(
                     "attachment; filename=\"fence-scan.csv\"",
                 ),
             ],
-            csv,
+            crate::digests::findings_csv(rows),
         )
             .into_response(),
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),

@@ -584,6 +584,12 @@ pub async fn save(State(state): State<AppState>, session: Session, body: Bytes) 
         let bot = input.bot_token.as_ref().zip(input.channel_id.as_deref());
         let kind = input.kind;
         let result = send_test(&state, kind, &input.webhook_url, &input.config, bot).await;
+        if let Some(c) = &existing {
+            // Testing a saved channel with its saved destination records the answer, as the API's test does.
+            if !input.url_changed {
+                let _ = crate::channels::record_test(&state, &c.id, &result).await;
+            }
+        }
         return show(None, Some(&result), &submitted);
     }
     let count = state.store.count_channels(&org).await.unwrap_or(0);

@@ -525,3 +525,32 @@ async fn health_readiness_and_metrics_answer() {
     assert!(!m.contains("services/"), "metrics never show webhook URLs");
     t.app.shutdown().await;
 }
+
+async fn concurrent_ingests_of_one_new_finding_all_succeed(db: Db) {
+    let t = TestApp::spawn(db).await;
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let (http, url) = (t.http.clone(), t.url.clone());
+        tasks.push(tokio::spawn(async move {
+            let r = http
+                .post(format!("{url}/api/v1/findings"))
+                .bearer_auth(crate::support::ADMIN_TOKEN)
+                .json(&seed_finding())
+                .send()
+                .await
+                .expect("post");
+            (r.status(), r.json::<Value>().await.unwrap_or(Value::Null))
+        }));
+    }
+    let mut new = 0;
+    for task in tasks {
+        let (status, body) = task.await.expect("task");
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        new += body["new"].as_i64().unwrap_or(0);
+    }
+    assert_eq!(new, 1, "one of them created it; the others saw a duplicate");
+    let (_, list) = t.get("/api/v1/findings").await;
+    assert_eq!(list["findings"].as_array().map(Vec::len), Some(1));
+    t.app.shutdown().await;
+}
+both_dbs!(concurrent_ingests_of_one_new_finding_all_succeed);

@@ -321,3 +321,36 @@ async fn open_findings_are_reminded_every_period_until_handled() {
     assert_eq!(r.scheduler.tick().await.expect("tick"), 0);
     r.app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_waiting_for_its_window_is_dropped_if_the_finding_is_triaged_meanwhile() {
+    // Saturday 2026-03-07 17:00 UTC; the window opens Monday 13:00 UTC.
+    let saturday = 1_772_902_800_000;
+    let opening = 1_773_061_200_000;
+    let r = Rig::new(saturday).await;
+    r.channel("office", json!({"filters": {"schedule": {"days": ["mon","tue","wed","thu","fri"], "start": "09:00", "end": "18:00", "timezone": "America/New_York"}}})).await;
+    let (_, fp) = r
+        .post(
+            "/api/v1/findings",
+            json!({"domain": "example.com", "title": "noise", "severity": "critical"}),
+        )
+        .await;
+    r.post(
+        "/api/v1/findings",
+        json!({"domain": "example.com", "title": "real", "severity": "high"}),
+    )
+    .await;
+    let id = fp["ids"][0].as_str().expect("id").to_string();
+    r.post(&format!("/api/v1/findings/{id}/false-positive"), json!({}))
+        .await;
+    r.clock.set_ms(opening);
+    r.dispatcher.run_once().await;
+    let got = r.slack.accepted("office");
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        got[0].body["text"], "🟠 High Severity Vulnerability Detected",
+        "the false positive is not announced: {}",
+        got[0].body
+    );
+    r.app.shutdown().await;
+}

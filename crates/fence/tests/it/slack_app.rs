@@ -635,3 +635,25 @@ async fn run_scan_buttons_need_the_enterprise_plan() {
     );
     t.app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workspace_belongs_to_one_organization() {
+    let t = TestApp::spawn(Db::Sqlite).await;
+    connect(&t, "T0ACME").await;
+    let other = t.other_org("rival", "custom", &["admin"]).await;
+    let (s, e) = t
+        .request(
+            reqwest::Method::PATCH,
+            "/api/v1/org",
+            &other,
+            Some(json!({"slack_team_id": "T0ACME"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{e}");
+    let (_, org) = t.get("/api/v1/org").await;
+    assert_eq!(
+        org["slack_team_id"], "T0ACME",
+        "the first organization keeps its workspace"
+    );
+    t.app.shutdown().await;
+}
