@@ -173,18 +173,8 @@ impl Dispatcher {
 
         let alerts: Vec<Alert> = st.store.alerts_of(&batch).await?;
         // Findings triaged since their alert was queued (false positive, snoozed, resolved) are not announced.
-        let finding_ids: Vec<String> = alerts
-            .iter()
-            .filter_map(|a| match a {
-                Alert::Vulnerability(v) => Some(v.finding_id.clone()),
-                Alert::Reminder(r) => Some(r.finding.finding_id.clone()),
-                _ => None,
-            })
-            .collect();
-        let quiet = st
-            .store
-            .quiet_findings(&channel.org_id, &finding_ids, now)
-            .await?;
+        let since = batch.iter().map(|d| d.created_at).min().unwrap_or(now);
+        let quiet = st.store.quiet_findings(&channel.org_id, since, now).await?;
         let alerts: Vec<Alert> = alerts
             .into_iter()
             .filter(|a| match a {

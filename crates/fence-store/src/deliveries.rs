@@ -287,30 +287,25 @@ impl Store {
         Ok(alerts)
     }
 
-    /// Which of these findings must stay quiet now: false positives, resolved ones, and those snoozed past `now`.
+    /// Findings of an organization changed since `since` that must stay quiet now: false positives, resolved ones,
+    /// and those snoozed past `now`. (Alerts queued at `since` were about open findings; only a later change can
+    /// silence them, so this looks at the few findings changed since, not at every alert of a burst.)
     pub async fn quiet_findings(
         &self,
         org_id: &str,
-        ids: &[String],
+        since: i64,
         now: i64,
     ) -> Result<std::collections::HashSet<String>> {
-        let mut out = std::collections::HashSet::new();
-        for chunk in ids.chunks(500) {
-            let sql = format!(
-                "SELECT id FROM findings WHERE org_id = {} AND (status IN ('false_positive', 'resolved') OR (status = 'snoozed' AND snoozed_until > {})) AND id IN ({})",
-                crate::ph(self.dialect, 1),
-                crate::ph(self.dialect, 2),
-                crate::placeholders(self.dialect, 3, chunk.len())
-            );
-            let mut q = sqlx::query(&sql).bind(org_id).bind(now);
-            for id in chunk {
-                q = q.bind(id.as_str());
-            }
-            for r in q.fetch_all(&self.pool).await? {
-                out.insert(get_str(&r, "id")?);
-            }
-        }
-        Ok(out)
+        let rows = sqlx::query(
+            "SELECT id FROM findings WHERE org_id = $1 AND updated_at >= $2
+             AND (status IN ('false_positive', 'resolved') OR (status = 'snoozed' AND snoozed_until > $3))",
+        )
+        .bind(org_id)
+        .bind(since)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| get_str(r, "id")).collect()
     }
 
     /// Returns deliveries whose sender died mid-send to `pending` (at-least-once: they may go out twice).
