@@ -2,7 +2,7 @@
 //! a domain's page and the dashboard.
 
 use super::page::{badge, csrf_input, esc, layout};
-use super::{field, form, Session};
+use super::{field, Session};
 use crate::app::AppState;
 use crate::channels::fmt_ts;
 use axum::body::Bytes;
@@ -180,13 +180,10 @@ pub async fn triage(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let f = form(&body);
-    if let Err(r) = session.check_csrf(&f) {
-        return r.into_response();
-    }
-    if let Err(r) = session.require_editor() {
-        return r.into_response();
-    }
+    let f = match session.editing_form(&body) {
+        Ok(f) => f,
+        Err(r) => return r.into_response(),
+    };
     let (status, hours) = match field(&f, "action") {
         "false_positive" => (FindingStatus::FalsePositive, None),
         "snooze" => (FindingStatus::Snoozed, Some(24.0)),

@@ -78,6 +78,14 @@ impl Session {
         }
     }
 
+    /// Parses a submitted form that changes something: its CSRF token must match and the user must not be a viewer.
+    pub fn editing_form(&self, body: &[u8]) -> Result<Vec<(String, String)>, Refused> {
+        let f = form(body);
+        self.check_csrf(&f)?;
+        self.require_editor()?;
+        Ok(f)
+    }
+
     pub fn require_editor(&self) -> Result<(), Refused> {
         if self.can_edit() {
             Ok(())

@@ -3,7 +3,7 @@
 //! fields), delete, and a preview of each alert type.
 
 use super::page::{csrf_input, esc, layout};
-use super::{field, fields, form, Session};
+use super::{field, fields, Session};
 use crate::app::AppState;
 use crate::channels::{
     channel_json, check_plan, parse_input, resolve_mentions, send_test, TestResult,
@@ -497,13 +497,10 @@ pub async fn edit_form(
 }
 
 pub async fn save(State(state): State<AppState>, session: Session, body: Bytes) -> Response {
-    let f = form(&body);
-    if let Err(r) = session.check_csrf(&f) {
-        return r.into_response();
-    }
-    if let Err(r) = session.require_editor() {
-        return r.into_response();
-    }
+    let f = match session.editing_form(&body) {
+        Ok(f) => f,
+        Err(r) => return r.into_response(),
+    };
     let org = session.user.org_id.clone();
     let plan = plan_of(&state, &org).await;
     let id = Some(field(&f, "id"))
@@ -637,11 +634,7 @@ pub async fn delete(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let f = form(&body);
-    if let Err(r) = session.check_csrf(&f) {
-        return r.into_response();
-    }
-    if let Err(r) = session.require_editor() {
+    if let Err(r) = session.editing_form(&body) {
         return r.into_response();
     }
     let _ = state.store.delete_channel(&session.user.org_id, &id).await;

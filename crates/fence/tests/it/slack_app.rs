@@ -73,6 +73,18 @@ fn click(
     serde_urlencoded::to_string([("payload", payload.to_string())]).expect("form")
 }
 
+/// Runs `/fence <text>` as U0ALICE of a workspace and returns the answer's text.
+async fn ask(t: &TestApp, team: &str, text: &str) -> String {
+    let (_, v) = slack_post(
+        t,
+        "/api/slack/commands",
+        &command(team, "U0ALICE", text, ""),
+        None,
+    )
+    .await;
+    v["text"].as_str().unwrap_or_default().to_string()
+}
+
 async fn connect(t: &TestApp, team: &str) {
     let (s, v) = t.patch("/api/v1/org", json!({"slack_team_id": team})).await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -159,34 +171,10 @@ async fn slash_commands_queue_scans_and_answer_status_vulnerabilities_and_help()
             .contains("/fence scan <domain>"),
         "{help}"
     );
-    let (_, vulns) = slack_post(
-        &t,
-        "/api/slack/commands",
-        &command("T0ACME", "U0ALICE", "vulnerabilities", ""),
-        None,
-    )
-    .await;
-    assert!(
-        vulns["text"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("SQL Injection in login form"),
-        "{vulns}"
-    );
-    let (_, unknown) = slack_post(
-        &t,
-        "/api/slack/commands",
-        &command("T0ACME", "U0ALICE", "dance", ""),
-        None,
-    )
-    .await;
-    assert!(
-        unknown["text"]
-            .as_str()
-            .unwrap_or_default()
-            .starts_with("Unknown command `dance`"),
-        "{unknown}"
-    );
+    let vulns = ask(&t, "T0ACME", "vulnerabilities").await;
+    assert!(vulns.contains("SQL Injection in login form"), "{vulns}");
+    let unknown = ask(&t, "T0ACME", "dance").await;
+    assert!(unknown.starts_with("Unknown command `dance`"), "{unknown}");
 
     let response_url = t.slack.response_url("cmd1");
     let (_, queued) = slack_post(
@@ -204,20 +192,8 @@ async fn slash_commands_queue_scans_and_answer_status_vulnerabilities_and_help()
             .contains("position 1"),
         "{queued}"
     );
-    let (_, status) = slack_post(
-        &t,
-        "/api/slack/commands",
-        &command("T0ACME", "U0ALICE", "status", ""),
-        None,
-    )
-    .await;
-    assert!(
-        status["text"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("localhost"),
-        "{status}"
-    );
+    let status = ask(&t, "T0ACME", "status").await;
+    assert!(status.contains("localhost"), "{status}");
     // The summary follows through the response URL once the scan is done.
     let got = t
         .slack
@@ -230,20 +206,8 @@ async fn slash_commands_queue_scans_and_answer_status_vulnerabilities_and_help()
     );
 
     // A workspace nobody connected is told how to connect; a startup organization has no slash commands.
-    let (_, other) = slack_post(
-        &t,
-        "/api/slack/commands",
-        &command("T0NOBODY", "U0X", "help", ""),
-        None,
-    )
-    .await;
-    assert!(
-        other["text"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("not connected"),
-        "{other}"
-    );
+    let other = ask(&t, "T0NOBODY", "help").await;
+    assert!(other.contains("not connected"), "{other}");
     let startup = t.other_org("small", "startup", &["admin"]).await;
     t.request(
         reqwest::Method::PATCH,
@@ -252,20 +216,8 @@ async fn slash_commands_queue_scans_and_answer_status_vulnerabilities_and_help()
         Some(json!({"slack_team_id": "T0SMALL"})),
     )
     .await;
-    let (_, refused) = slack_post(
-        &t,
-        "/api/slack/commands",
-        &command("T0SMALL", "U0X", "scan example.com", ""),
-        None,
-    )
-    .await;
-    assert!(
-        refused["text"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("enterprise or custom plan"),
-        "{refused}"
-    );
+    let refused = ask(&t, "T0SMALL", "scan example.com").await;
+    assert!(refused.contains("enterprise or custom plan"), "{refused}");
     t.app.shutdown().await;
 }
 
