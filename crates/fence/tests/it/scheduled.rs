@@ -494,3 +494,38 @@ async fn a_scanner_file_is_imported_as_a_completed_scan() {
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     t.app.shutdown().await;
 }
+
+/// Several passes at once (as several processes on one PostgreSQL database would run them) queue a due digest once.
+async fn a_due_digest_is_queued_once_whatever_runs_at_the_same_time(db: crate::support::Db) {
+    use crate::support::TestApp;
+    let t = TestApp::spawn(db).await;
+    let id = t
+        .channel(
+            "summary",
+            json!({"digest": {"frequency": "daily", "time": "00:00", "timezone": "UTC"}}),
+        )
+        .await;
+    let store = &t.app.state.store;
+    store.init_digest_mark(&id, 0).await.expect("mark");
+    sqlx::query("UPDATE digest_marks SET last_fire_at = 0 WHERE channel_id = $1")
+        .bind(&id)
+        .execute(store.pool())
+        .await
+        .expect("reset mark");
+    let state = t.app.state.clone();
+    let (a, b, c) = tokio::join!(
+        fence_server::digests::send_due(&state),
+        fence_server::digests::send_due(&state),
+        fence_server::digests::send_due(&state)
+    );
+    assert!(a.expect("a") + b.expect("b") + c.expect("c") <= 1);
+    let got = t
+        .slack
+        .wait_accepted("summary", 1, std::time::Duration::from_secs(10))
+        .await;
+    assert_eq!(got.len(), 1);
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(t.slack.accepted("summary").len(), 1, "exactly once");
+    t.app.shutdown().await;
+}
+crate::both_dbs!(a_due_digest_is_queued_once_whatever_runs_at_the_same_time);
