@@ -396,3 +396,79 @@ async fn forms_need_their_csrf_token_viewers_cannot_change_settings_and_guessing
     );
     t.app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_successful_test_in_the_ui_fixes_a_broken_channel_and_releases_its_alerts() {
+    let t = TestApp::spawn(Db::Sqlite).await;
+    add_user(&t, "alice@example.com", "correct horse battery", "admin").await;
+    let id = t.channel("flaky", json!({"name": "Flaky"})).await;
+    t.slack.set_default(
+        "flaky",
+        fence_testkit::Answer::Status(404, "no_service".into()),
+    );
+    t.post("/api/v1/findings", seed_finding()).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while t.get(&format!("/api/v1/channels/{id}")).await.1["status"]["state"] != "broken" {
+        assert!(std::time::Instant::now() < deadline, "broken");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Slack is fixed; the user presses Test Integration on the saved channel.
+    t.slack.set_default("flaky", fence_testkit::Answer::Ok);
+    let (_, cookie) = login(&t, "alice@example.com", "correct horse battery").await;
+    let cookie = cookie.expect("session");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let page = http
+        .get(format!("{}/settings/notifications/{id}", t.url))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("form")
+        .text()
+        .await
+        .expect("html");
+    let csrf = page
+        .split("name=_csrf value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("csrf")
+        .to_string();
+    let form = serde_urlencoded::to_string([
+        ("_csrf", csrf.as_str()),
+        ("id", id.as_str()),
+        ("type", "slack"),
+        ("name", "Flaky"),
+        ("action", "test"),
+    ])
+    .expect("form");
+    let r = http
+        .post(format!("{}/settings/notifications/save", t.url))
+        .header("cookie", &cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .expect("test");
+    assert!(r
+        .text()
+        .await
+        .expect("html")
+        .contains("Slack accepted the test message"));
+    let (_, c) = t.get(&format!("/api/v1/channels/{id}")).await;
+    assert_eq!(c["status"]["state"], "healthy");
+    let got = t
+        .slack
+        .wait_until("flaky", Duration::from_secs(10), |m| {
+            m.iter()
+                .any(|r| r.body["text"] == "🚨 Critical Vulnerability Detected")
+        })
+        .await;
+    assert!(
+        got.iter()
+            .any(|r| r.body["text"] == "🚨 Critical Vulnerability Detected"),
+        "the held alert went out"
+    );
+    t.app.shutdown().await;
+}

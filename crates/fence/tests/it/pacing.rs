@@ -354,3 +354,28 @@ async fn an_alert_waiting_for_its_window_is_dropped_if_the_finding_is_triaged_me
     );
     r.app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_test_message_never_jumps_the_pace_of_a_busy_channel() {
+    let r = Rig::new(T0).await;
+    let url = r.slack.webhook_url("busy");
+    // Another sender holds the destination's lane (a burst in progress).
+    let destination = r.app.state.secrets.destination_key(&url);
+    assert!(r
+        .app
+        .state
+        .store
+        .claim_lane(&destination, "someone-else", T0, 60_000)
+        .await
+        .expect("claim"));
+    let (_, answer) = r
+        .post("/api/v1/channels/test", json!({"webhook_url": url}))
+        .await;
+    assert_eq!(answer["ok"], false);
+    assert_eq!(answer["error"], "busy");
+    assert!(
+        r.slack.requests("busy").is_empty(),
+        "nothing was sent out of pace"
+    );
+    r.app.shutdown().await;
+}
