@@ -44,6 +44,29 @@ type DirectoryCache = Arc<Mutex<HashMap<String, (i64, Arc<Directory>)>>>;
 const DIRECTORY_TTL_MS: i64 = 10 * 60_000;
 
 impl AppState {
+    /// An organization's plan.
+    pub async fn plan_of(&self, org_id: &str) -> fence_store::Result<fence_core::Plan> {
+        Ok(self.store.org(org_id).await?.plan())
+    }
+
+    /// How messages of an organization render in a channel of this kind and format.
+    pub fn render_context<'a>(
+        &'a self,
+        org_id: &'a str,
+        kind: fence_core::ChannelKind,
+        format: fence_core::MessageFormat,
+        plan: fence_core::Plan,
+    ) -> fence_slack::RenderContext<'a> {
+        fence_slack::RenderContext {
+            base_url: &self.config.base_url,
+            org_id,
+            kind,
+            format,
+            run_scan: plan.has_enterprise_features(),
+            signer: &self.signer,
+        }
+    }
+
     /// The workspace directory for a bot token, read through the Web API at most every ten minutes.
     pub async fn directory(
         &self,

@@ -453,6 +453,40 @@ impl ChannelInput {
     }
 }
 
+/// How an alert will look in a channel: its custom template (when the plan has them) or Fence's rendering.
+/// Returns the message and whether a template made it; a template that fails says why.
+pub async fn preview_message(
+    state: &AppState,
+    row: &ChannelRow,
+    alert: &fence_core::Alert,
+) -> Result<(Value, bool), ApiError> {
+    let config = row.rules()?;
+    let kind = row.kind()?;
+    let plan = state.plan_of(&row.org_id).await?;
+    let mentions = config.mentions_for(alert);
+    if let Some(source) = config
+        .template
+        .as_deref()
+        .filter(|_| plan.has_enterprise_features())
+    {
+        let vars = fence_slack::template::variables(
+            alert,
+            &state.config.base_url,
+            &fence_slack::render::render_mentions(kind, &mentions),
+            Some("Description."),
+            Some("Remediation."),
+        );
+        return fence_slack::template::render(source, &vars)
+            .map(|m| (m, true))
+            .map_err(|e| ApiError::invalid("template", e.to_string()));
+    }
+    let ctx = state.render_context(&row.org_id, kind, config.format, plan);
+    Ok((
+        fence_slack::render::render(&ctx, std::slice::from_ref(alert), &mentions),
+        false,
+    ))
+}
+
 /// RFC 3339 text for a millisecond timestamp.
 pub fn fmt_ts(ms: i64) -> String {
     jiff::Timestamp::from_millisecond(ms)

@@ -3,8 +3,7 @@
 
 use crate::app::AppState;
 use fence_core::alert::{DigestAlert, DigestCertificate, DigestIssue};
-use fence_core::{Alert, ChannelConfig, ChannelKind, Cvss};
-use fence_store::channels::ChannelRow;
+use fence_core::{Alert, ChannelConfig, Cvss};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -25,16 +24,6 @@ pub fn report_url(state: &AppState, org_id: &str, from: i64, to: i64) -> String 
         state.config.base_url,
         report_signature(state, org_id, from, to)
     )
-}
-
-/// A channel's parsed configuration.
-pub fn config_of(c: &ChannelRow) -> Option<ChannelConfig> {
-    let kind = ChannelKind::parse(&c.kind).ok()?;
-    let obj = serde_json::from_str::<serde_json::Value>(&c.config)
-        .ok()?
-        .as_object()
-        .cloned()?;
-    ChannelConfig::from_json(&obj, kind).ok()
 }
 
 /// The digest of an organization for `(from, to]`, titled by `label` and dated in `timezone`.
@@ -101,7 +90,7 @@ pub async fn send_due(state: &AppState) -> anyhow::Result<usize> {
     let now_ts = jiff::Timestamp::from_millisecond(now)?;
     let mut sent = 0;
     for c in state.store.all_channels().await? {
-        let Some(config) = config_of(&c) else {
+        let Ok(config) = c.rules() else {
             continue;
         };
         let Some(schedule) = config.digest_schedule.as_ref() else {

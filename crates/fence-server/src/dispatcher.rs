@@ -156,14 +156,9 @@ impl Dispatcher {
         };
         let channel = st.store.channel_by_id(&first.channel_id).await?;
         let org = st.store.org(&channel.org_id).await?;
-        let plan = Plan::parse(&org.plan).unwrap_or(Plan::Startup);
-        let kind = ChannelKind::parse(&channel.kind).map_err(anyhow::Error::msg)?;
-        let obj = serde_json::from_str::<serde_json::Value>(&channel.config)?
-            .as_object()
-            .cloned()
-            .unwrap_or_default();
-        let config = ChannelConfig::from_json(&obj, kind)
-            .map_err(|e| anyhow::anyhow!("stored channel config: {e}"))?;
+        let plan = org.plan();
+        let kind = channel.kind()?;
+        let config = channel.rules()?;
         let url = WebhookUrl::from_trusted(
             st.secrets
                 .decrypt(&channel.webhook_url_enc)?
@@ -195,20 +190,33 @@ impl Dispatcher {
                 }
             }
         }
-        let ctx = RenderContext {
-            base_url: &st.config.base_url,
-            org_id: &org.id,
-            kind,
-            format: config.format,
-            run_scan: plan.has_enterprise_features(),
-            signer: &st.signer,
-        };
+        let ctx = st.render_context(&org.id, kind, config.format, plan);
         let fallback = first.plain_fallback;
         let bot = match (&channel.bot_token_enc, &channel.slack_channel_id) {
             (Some(t), Some(c)) => Some((st.secrets.decrypt(t)?, c.clone())),
             _ => None,
         };
 
+        let is_followup = matches!(alerts.as_slice(), [Alert::FollowUp(_)]);
+        let mut message = serde_json::Value::Null;
+        if !is_followup {
+            message = self
+                .compose(
+                    &ctx,
+                    &channel.id,
+                    &config,
+                    plan,
+                    &alerts,
+                    &mentions,
+                    fallback,
+                )
+                .await;
+            // Identity overrides go where they are honoured: bot tokens and Mattermost (app webhooks ignore them,
+            // SLACK.md §1).
+            if bot.is_some() || kind == ChannelKind::Mattermost {
+                apply_identity(&mut message, &config, plan);
+            }
+        }
         let sent_at = st.clock.now_ms();
         let (outcome, posted) = match (&bot, alerts.as_slice()) {
             (Some((token, _)), [Alert::FollowUp(f)]) => {
@@ -217,18 +225,6 @@ impl Dispatcher {
             // A follow-up for a channel without a bot token has nowhere to go (webhooks cannot thread).
             (None, [Alert::FollowUp(_)]) => (SendOutcome::Delivered, None),
             (Some((token, slack_channel)), _) => {
-                let mut message = self
-                    .compose(
-                        &ctx,
-                        &channel.id,
-                        &config,
-                        plan,
-                        &alerts,
-                        &mentions,
-                        fallback,
-                    )
-                    .await;
-                apply_identity(&mut message, &config, plan);
                 // Reminders and re-detections of a finding go in the thread of the message that announced it.
                 let (thread_of, broadcast) = match alerts.as_slice() {
                     [Alert::Reminder(r)] => (Some(r.finding.finding_id.as_str()), false),
@@ -255,24 +251,7 @@ impl Dispatcher {
                     .await;
                 (p.outcome, p.ts.map(|ts| (target.to_string(), ts)))
             }
-            (None, _) => {
-                let mut message = self
-                    .compose(
-                        &ctx,
-                        &channel.id,
-                        &config,
-                        plan,
-                        &alerts,
-                        &mentions,
-                        fallback,
-                    )
-                    .await;
-                // App webhooks ignore identity overrides (SLACK.md §1); Mattermost honours them when allowed.
-                if kind == ChannelKind::Mattermost {
-                    apply_identity(&mut message, &config, plan);
-                }
-                (st.client.post(&url, &message).await, None)
-            }
+            (None, _) => (st.client.post(&url, &message).await, None),
         };
         let done = st.clock.now_ms();
         let next_slot = sent_at + st.interval_ms;
@@ -490,18 +469,7 @@ impl Dispatcher {
             .await?
             .into_iter()
             .filter(|c| c.id != channel_id && c.state != "broken")
-            .filter_map(|c| {
-                let kind = ChannelKind::parse(&c.kind).ok()?;
-                let obj = serde_json::from_str::<serde_json::Value>(&c.config)
-                    .ok()?
-                    .as_object()
-                    .cloned()?;
-                Some(RoutableChannel {
-                    id: c.id,
-                    destination: c.destination,
-                    config: ChannelConfig::from_json(&obj, kind).ok()?,
-                })
-            })
+            .filter_map(|c| RoutableChannel::from_row(&c).ok())
             .collect();
         let alert = Alert::ChannelBroken(ChannelBrokenAlert {
             channel_name: name.to_string(),

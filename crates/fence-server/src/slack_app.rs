@@ -10,7 +10,7 @@ use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Json;
-use fence_core::{Alert, DomainName, FindingStatus, Plan, Severity};
+use fence_core::{Alert, DomainName, FindingStatus, Severity};
 use fence_slack::escape::bounded;
 use fence_store::orgs::Org;
 use hmac::{Hmac, Mac};
@@ -76,7 +76,7 @@ pub async fn commands(
     let Some(org) = org_of_team(&state, get("team_id")).await? else {
         return Ok(ephemeral("This Slack workspace is not connected to Fence yet. Ask a Fence admin to use *Add to Slack*, or to set `slack_team_id` on the organization (PATCH /api/v1/org)."));
     };
-    let plan = Plan::parse(&org.plan).unwrap_or(Plan::Startup);
+    let plan = org.plan();
     if !plan.has_enterprise_features() {
         return Ok(ephemeral(format!("Slash commands need the enterprise or custom plan; this organization is on the {plan} plan.")));
     }
@@ -309,18 +309,17 @@ async fn handle_click(state: &AppState, p: &Value) -> Result<(), ApiError> {
                     || p["callback_id"].as_str() == Some("fence_finding");
                 if single {
                     if let Alert::Vulnerability(v) = f.alert(false) {
-                        let ctx = fence_slack::render::RenderContext {
-                            base_url: &state.config.base_url,
-                            org_id: &org.id,
-                            kind: fence_core::ChannelKind::Slack,
-                            format: if p["type"] == "interactive_message" {
-                                fence_core::MessageFormat::Attachments
-                            } else {
-                                fence_core::MessageFormat::Blocks
-                            },
-                            run_scan: false,
-                            signer: &state.signer,
+                        let format = if p["type"] == "interactive_message" {
+                            fence_core::MessageFormat::Attachments
+                        } else {
+                            fence_core::MessageFormat::Blocks
                         };
+                        let ctx = state.render_context(
+                            &org.id,
+                            fence_core::ChannelKind::Slack,
+                            format,
+                            org.plan(),
+                        );
                         let fu = fence_core::alert::FollowUpAlert {
                             finding: v,
                             note: note.clone(),
@@ -364,7 +363,7 @@ async fn handle_click(state: &AppState, p: &Value) -> Result<(), ApiError> {
             respond(json!({"response_type": "in_channel", "replace_original": false, "thread_ts": message_ts, "text": text})).await;
         }
         "run_scan" => {
-            let plan = Plan::parse(&org.plan).unwrap_or(Plan::Startup);
+            let plan = org.plan();
             if !plan.has_enterprise_features() {
                 respond(json!({"response_type": "ephemeral", "replace_original": false, "text": format!("Run Scan needs the enterprise or custom plan; this organization is on the {plan} plan.")})).await;
                 return Ok(());
@@ -404,15 +403,12 @@ pub async fn notify_scan(state: &AppState, scan: &fence_store::scans::ScanRow) {
         Ok(o) => o,
         Err(_) => return,
     };
-    let plan = Plan::parse(&org.plan).unwrap_or(Plan::Startup);
-    let ctx = fence_slack::render::RenderContext {
-        base_url: &state.config.base_url,
-        org_id: &org.id,
-        kind: fence_core::ChannelKind::Slack,
-        format: fence_core::MessageFormat::Blocks,
-        run_scan: plan.has_enterprise_features(),
-        signer: &state.signer,
-    };
+    let ctx = state.render_context(
+        &org.id,
+        fence_core::ChannelKind::Slack,
+        fence_core::MessageFormat::Blocks,
+        org.plan(),
+    );
     let alert = Alert::ScanCompleted(fence_core::alert::ScanAlert {
         scan_id: scan.id.clone(),
         domain: scan.domain.clone(),
@@ -454,7 +450,7 @@ pub async fn install_redirect(state: &AppState, org_id: &str) -> Result<Response
         ));
     };
     let org = state.store.org(org_id).await?;
-    let plan = Plan::parse(&org.plan).unwrap_or(Plan::Startup);
+    let plan = org.plan();
     if plan.channel_limit() == Some(0) {
         return Err(ApiError::plan_limit(format!(
             "the {plan} plan does not include Slack channels"
@@ -595,7 +591,7 @@ async fn finish_install(state: &AppState, org_id: &str, code: &str) -> Result<St
     }
     let input = crate::channels::parse_input(state, &body, None)?;
     let org = state.store.org(org_id).await?;
-    let plan = Plan::parse(&org.plan).unwrap_or(Plan::Startup);
+    let plan = org.plan();
     crate::channels::check_plan(
         plan,
         &input,

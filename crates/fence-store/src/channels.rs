@@ -30,6 +30,21 @@ pub struct ChannelRow {
     pub updated_at: i64,
 }
 
+impl ChannelRow {
+    pub fn kind(&self) -> Result<fence_core::ChannelKind> {
+        fence_core::ChannelKind::parse(&self.kind).map_err(StoreError::Corrupt)
+    }
+
+    /// The channel's rules (alert types, filters, mentions, schedules…), parsed from their stored JSON.
+    pub fn rules(&self) -> Result<fence_core::ChannelConfig> {
+        let value: serde_json::Value = serde_json::from_str(&self.config)
+            .map_err(|e| StoreError::Corrupt(format!("channel config: {e}")))?;
+        let obj = value.as_object().cloned().unwrap_or_default();
+        fence_core::ChannelConfig::from_json(&obj, self.kind()?)
+            .map_err(|e| StoreError::Corrupt(format!("channel config: {e}")))
+    }
+}
+
 pub(crate) fn channel_from(r: &AnyRow) -> Result<ChannelRow> {
     Ok(ChannelRow {
         id: get_str(r, "id")?,

@@ -5,7 +5,7 @@
 use crate::{
     get_i64, get_opt_i64, get_opt_str, get_str, new_id, row_placeholders, Result, Store, StoreError,
 };
-use fence_core::{Alert, ChannelConfig, ChannelKind};
+use fence_core::{Alert, ChannelConfig};
 use jiff::Timestamp;
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -99,29 +99,27 @@ fn delivery_from(r: &AnyRow) -> Result<DeliveryRow> {
     })
 }
 
+impl RoutableChannel {
+    pub fn from_row(row: &crate::channels::ChannelRow) -> Result<RoutableChannel> {
+        Ok(RoutableChannel {
+            id: row.id.clone(),
+            destination: row.destination.clone(),
+            config: row.rules()?,
+        })
+    }
+}
+
 pub(crate) async fn load_routable_channels(
     tx: &mut Transaction<'static, Any>,
     org_id: &str,
 ) -> Result<Vec<RoutableChannel>> {
-    let rows = sqlx::query("SELECT id, kind, destination, config FROM channels WHERE org_id = $1")
+    let rows = sqlx::query("SELECT * FROM channels WHERE org_id = $1")
         .bind(org_id)
         .fetch_all(&mut **tx)
         .await?;
-    let mut out = Vec::new();
-    for r in rows {
-        let kind = ChannelKind::parse(&get_str(&r, "kind")?).map_err(StoreError::Corrupt)?;
-        let config_json: serde_json::Value = serde_json::from_str(&get_str(&r, "config")?)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let obj = config_json.as_object().cloned().unwrap_or_default();
-        let config = ChannelConfig::from_json(&obj, kind)
-            .map_err(|e| StoreError::Corrupt(format!("channel config: {e}")))?;
-        out.push(RoutableChannel {
-            id: get_str(&r, "id")?,
-            destination: get_str(&r, "destination")?,
-            config,
-        });
-    }
-    Ok(out)
+    rows.iter()
+        .map(|r| RoutableChannel::from_row(&crate::channels::channel_from(r)?))
+        .collect()
 }
 
 /// Routes a set of alerts: each channel that wants some of them gets one delivery referring to those alerts, due

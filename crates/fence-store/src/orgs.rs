@@ -12,6 +12,13 @@ pub struct Org {
     pub triage_allow: Vec<String>,
 }
 
+impl Org {
+    /// The organization's plan; an unreadable one counts as startup (Slack without the enterprise features).
+    pub fn plan(&self) -> fence_core::Plan {
+        fence_core::Plan::parse(&self.plan).unwrap_or(fence_core::Plan::Startup)
+    }
+}
+
 /// A token's organization and scopes, once the bearer value matched a stored hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenGrant {

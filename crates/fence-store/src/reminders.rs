@@ -5,7 +5,7 @@ use crate::deliveries::{insert_routed, route, AlertSet, RoutableChannel};
 use crate::findings::finding_from;
 use crate::{new_id, Result, Store, StoreError};
 use fence_core::alert::ReminderAlert;
-use fence_core::{Alert, ChannelConfig, ChannelKind};
+use fence_core::Alert;
 
 /// At most this many findings are reminded per channel and pass (the message counts them all anyway).
 const MAX_PER_PASS: i64 = 10_000;
@@ -16,16 +16,7 @@ impl Store {
         let channels = self.all_channels().await?;
         let mut raised = 0;
         for c in channels {
-            let Ok(kind) = ChannelKind::parse(&c.kind) else {
-                continue;
-            };
-            let Some(obj) = serde_json::from_str::<serde_json::Value>(&c.config)
-                .ok()
-                .and_then(|v| v.as_object().cloned())
-            else {
-                continue;
-            };
-            let Ok(config) = ChannelConfig::from_json(&obj, kind) else {
+            let Ok(config) = c.rules() else {
                 continue;
             };
             let Some(rules) = config.reminder_rules.clone() else {

@@ -8,15 +8,10 @@ use crate::error::{ApiError, ApiResult};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use fence_core::{ChannelKind, Plan};
+
 use fence_slack::WebhookUrl;
 use fence_store::channels::ChannelRow;
 use serde_json::{json, Value};
-
-async fn plan_of(state: &AppState, org_id: &str) -> ApiResult<Plan> {
-    let org = state.store.org(org_id).await?;
-    Plan::parse(&org.plan).map_err(|e| ApiError::from(anyhow::anyhow!(e)))
-}
 
 async fn load(state: &AppState, org_id: &str, id: &str) -> ApiResult<ChannelRow> {
     state.store.channel(org_id, id).await.map_err(|e| match e {
@@ -62,7 +57,7 @@ pub async fn create(
     caller.require(Scope::Admin)?;
     let mut input = parse_input(&state, &body, None)?;
     resolve_mentions(&state, &mut input).await?;
-    let plan = plan_of(&state, &caller.org_id).await?;
+    let plan = state.plan_of(&caller.org_id).await?;
     check_plan(
         plan,
         &input,
@@ -108,7 +103,7 @@ pub async fn update(
         .transpose()?;
     let mut input = parse_input(&state, &body, Some((&existing, url, token)))?;
     resolve_mentions(&state, &mut input).await?;
-    let plan = plan_of(&state, &caller.org_id).await?;
+    let plan = state.plan_of(&caller.org_id).await?;
     check_plan(plan, &input, false, 0)?;
     let now = state.clock.now_ms();
     let row = input.into_row(
@@ -165,12 +160,8 @@ pub async fn test_saved(
     caller.require(Scope::Admin)?;
     let row = load(&state, &caller.org_id, &id).await?;
     let url = webhook_of(&state, &row)?;
-    let kind = ChannelKind::parse(&row.kind).map_err(|e| ApiError::from(anyhow::anyhow!(e)))?;
-    let obj = serde_json::from_str::<Value>(&row.config)
-        .ok()
-        .and_then(|v| v.as_object().cloned())
-        .unwrap_or_default();
-    let config = fence_core::ChannelConfig::from_json(&obj, kind)?;
+    let kind = row.kind()?;
+    let config = row.rules()?;
     let token = row
         .bot_token_enc
         .as_deref()

@@ -92,6 +92,25 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Refuses a field that is not in `allowed`, naming it and the fields that are.
+pub fn only_fields(obj: &serde_json::Map<String, Value>, allowed: &[&str]) -> Result<(), ApiError> {
+    match obj.keys().find(|k| !allowed.contains(&k.as_str())) {
+        None => Ok(()),
+        Some(k) => {
+            let (last, rest) = allowed.split_last().unwrap_or((&"", &[]));
+            let list = if rest.is_empty() {
+                last.to_string()
+            } else {
+                format!("{} or {last}", rest.join(", "))
+            };
+            Err(ApiError::invalid(
+                k.clone(),
+                format!("unknown field; expected {list}"),
+            ))
+        }
+    }
+}
+
 /// Reads a body of at most [`MAX_BODY`] bytes. A larger one is read to its end (up to a bound) and discarded, so the
 /// client receives the 413 instead of a connection closed under it.
 pub async fn read_limited(req: Request) -> Result<Bytes, ApiError> {

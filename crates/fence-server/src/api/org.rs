@@ -7,12 +7,12 @@ use crate::channels::fmt_ts;
 use crate::error::{ApiError, ApiResult};
 use axum::extract::State;
 use axum::Json;
-use fence_core::{FieldError, FieldErrors, Plan};
+use fence_core::{FieldError, FieldErrors};
 use serde_json::{json, Value};
 
 async fn org_json(state: &AppState, org_id: &str) -> ApiResult<Value> {
     let org = state.store.org(org_id).await?;
-    let plan = Plan::parse(&org.plan).map_err(|e| ApiError::from(anyhow::anyhow!(e)))?;
+    let plan = org.plan();
     let channels = state.store.count_channels(org_id).await?;
     let findings = state.store.count_findings(org_id).await?;
     Ok(json!({

@@ -8,8 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
-use fence_core::{ChannelKind, DomainName, Plan};
-use fence_slack::render::{render, RenderContext};
+use fence_core::DomainName;
 use fence_store::digests::CertificateRow;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -24,8 +23,7 @@ async fn digest_for(
         .channel(&caller.org_id, id)
         .await
         .map_err(|_| ApiError::not_found("channel"))?;
-    let config = crate::digests::config_of(&c)
-        .ok_or_else(|| ApiError::from(anyhow::anyhow!("stored channel config")))?;
+    let config = c.rules()?;
     let now = state.clock.now_ms();
     let (label, tz, from) = match config.digest_schedule.as_ref() {
         Some(s) => {
@@ -49,22 +47,8 @@ pub async fn digest_preview(
 ) -> ApiResult<Json<Value>> {
     caller.require(Scope::Read)?;
     let (c, alert) = digest_for(&state, &caller, &id).await?;
-    let kind = ChannelKind::parse(&c.kind).map_err(|e| ApiError::from(anyhow::anyhow!(e)))?;
-    let config = crate::digests::config_of(&c).ok_or_else(ApiError::internal)?;
-    let org = state.store.org(&caller.org_id).await?;
-    let plan = Plan::parse(&org.plan).unwrap_or(Plan::Startup);
-    let ctx = RenderContext {
-        base_url: &state.config.base_url,
-        org_id: &org.id,
-        kind,
-        format: config.format,
-        run_scan: plan.has_enterprise_features(),
-        signer: &state.signer,
-    };
-    let mentions = config.mentions_for(&alert);
-    Ok(Json(
-        json!({"message": render(&ctx, std::slice::from_ref(&alert), &mentions)}),
-    ))
+    let (message, _) = crate::channels::preview_message(&state, &c, &alert).await?;
+    Ok(Json(json!({ "message": message })))
 }
 
 pub async fn digest_send(
@@ -130,22 +114,17 @@ pub async fn observe_certificate(
     let obj = body
         .as_object()
         .ok_or_else(|| ApiError::malformed("the body must be a JSON object"))?;
-    if let Some(k) = obj.keys().find(|k| {
-        ![
+    super::only_fields(
+        obj,
+        &[
             "domain",
             "not_after",
             "not_before",
             "issuer",
             "sans",
             "fingerprint",
-        ]
-        .contains(&k.as_str())
-    }) {
-        return Err(ApiError::invalid(
-            k.clone(),
-            "unknown field; expected domain, not_after, not_before, issuer, sans or fingerprint",
-        ));
-    }
+        ],
+    )?;
     let domain = obj
         .get("domain")
         .and_then(Value::as_str)
@@ -226,44 +205,13 @@ pub async fn preview(
         .channel(&caller.org_id, &id)
         .await
         .map_err(|_| ApiError::not_found("channel"))?;
-    let config = crate::digests::config_of(&c).ok_or_else(ApiError::internal)?;
     let alert_type = body
         .get("alert_type")
         .and_then(Value::as_str)
         .unwrap_or("vulnerability");
     let t =
         fence_core::AlertType::parse(alert_type).map_err(|e| ApiError::invalid("alert_type", e))?;
-    let kind = ChannelKind::parse(&c.kind).map_err(|e| ApiError::from(anyhow::anyhow!(e)))?;
-    let org = state.store.org(&caller.org_id).await?;
-    let plan = Plan::parse(&org.plan).unwrap_or(Plan::Startup);
-    let alert = fence_slack::template::sample(t);
-    let mentions = config.mentions_for(&alert);
-    let ctx = RenderContext {
-        base_url: &state.config.base_url,
-        org_id: &org.id,
-        kind,
-        format: config.format,
-        run_scan: plan.has_enterprise_features(),
-        signer: &state.signer,
-    };
-    if let Some(source) = config
-        .template
-        .as_deref()
-        .filter(|_| plan.has_enterprise_features())
-    {
-        let vars = fence_slack::template::variables(
-            &alert,
-            &state.config.base_url,
-            &fence_slack::render::render_mentions(kind, &mentions),
-            Some("Description."),
-            Some("Remediation."),
-        );
-        return match fence_slack::template::render(source, &vars) {
-            Ok(msg) => Ok(Json(json!({"message": msg, "template": true}))),
-            Err(e) => Err(ApiError::invalid("template", e.to_string())),
-        };
-    }
-    Ok(Json(
-        json!({"message": render(&ctx, std::slice::from_ref(&alert), &mentions), "template": false}),
-    ))
+    let (message, template) =
+        crate::channels::preview_message(&state, &c, &fence_slack::template::sample(t)).await?;
+    Ok(Json(json!({"message": message, "template": template})))
 }

@@ -85,15 +85,7 @@ pub async fn create(
     let obj = body
         .as_object()
         .ok_or_else(|| ApiError::malformed("the body must be a JSON object"))?;
-    if let Some(k) = obj
-        .keys()
-        .find(|k| !["domain", "type", "external"].contains(&k.as_str()))
-    {
-        return Err(ApiError::invalid(
-            k.clone(),
-            "unknown field; expected domain, type or external",
-        ));
-    }
+    super::only_fields(obj, &["domain", "type", "external"])?;
     let domain = obj
         .get("domain")
         .and_then(Value::as_str)
@@ -206,15 +198,7 @@ pub async fn results(
         .as_object()
         .cloned()
         .ok_or_else(|| ApiError::malformed("the body must be a JSON object"))?;
-    if let Some(k) = obj
-        .keys()
-        .find(|k| !["findings", "status", "duration_seconds", "error"].contains(&k.as_str()))
-    {
-        return Err(ApiError::invalid(
-            k.clone(),
-            "unknown field; expected findings, status, duration_seconds or error",
-        ));
-    }
+    super::only_fields(&obj, &["findings", "status", "duration_seconds", "error"])?;
     let completed = match obj.get("status").and_then(Value::as_str) {
         None | Some("completed") => true,
         Some("failed") => false,

@@ -13,7 +13,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use fence_core::{ChannelKind, Plan};
+use fence_core::Plan;
 use fence_slack::WebhookUrl;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -39,17 +39,10 @@ const ALERT_TYPES: [(&str, &str); 5] = [
 const SEVERITIES: [&str; 5] = ["critical", "high", "medium", "low", "info"];
 const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
-async fn plan_of(state: &AppState, org_id: &str) -> Plan {
-    match state.store.org(org_id).await {
-        Ok(o) => Plan::parse(&o.plan).unwrap_or(Plan::Startup),
-        Err(_) => Plan::Startup,
-    }
-}
-
 pub async fn list(State(state): State<AppState>, session: Session) -> Response {
     let org = &session.user.org_id;
     let channels = state.store.list_channels(org).await.unwrap_or_default();
-    let plan = plan_of(&state, org).await;
+    let plan = state.plan_of(org).await.unwrap_or(Plan::Startup);
     let usage = match plan.channel_limit() {
         Some(0) => format!("The {plan} plan does not include Slack channels."),
         Some(l) => format!(
@@ -449,7 +442,10 @@ pub async fn new_form(
     } else {
         "slack"
     };
-    let plan = plan_of(&state, &session.user.org_id).await;
+    let plan = state
+        .plan_of(&session.user.org_id)
+        .await
+        .unwrap_or(Plan::Startup);
     let title = if kind == "slack" {
         "Add Channel → Slack"
     } else {
@@ -475,7 +471,10 @@ pub async fn edit_form(
         )
             .into_response();
     };
-    let plan = plan_of(&state, &session.user.org_id).await;
+    let plan = state
+        .plan_of(&session.user.org_id)
+        .await
+        .unwrap_or(Plan::Startup);
     let status = if c.state == "broken" {
         format!(
             "<p class=error>Slack stopped accepting messages: {} — {}</p>",
@@ -502,7 +501,7 @@ pub async fn save(State(state): State<AppState>, session: Session, body: Bytes) 
         Err(r) => return r.into_response(),
     };
     let org = session.user.org_id.clone();
-    let plan = plan_of(&state, &org).await;
+    let plan = state.plan_of(&org).await.unwrap_or(Plan::Startup);
     let id = Some(field(&f, "id"))
         .filter(|s| !s.is_empty())
         .map(str::to_string);
@@ -661,41 +660,14 @@ pub async fn preview(
     let Ok(c) = state.store.channel(&session.user.org_id, &id).await else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let Some(config) = crate::digests::config_of(&c) else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    };
     let t =
         fence_core::AlertType::parse(q.get("type").map(String::as_str).unwrap_or("vulnerability"))
             .unwrap_or(fence_core::AlertType::Vulnerability);
-    let plan = plan_of(&state, &session.user.org_id).await;
-    let kind = ChannelKind::parse(&c.kind).unwrap_or(ChannelKind::Slack);
-    let alert = fence_slack::template::sample(t);
-    let mentions = config.mentions_for(&alert);
-    let ctx = fence_slack::render::RenderContext {
-        base_url: &state.config.base_url,
-        org_id: &session.user.org_id,
-        kind,
-        format: config.format,
-        run_scan: plan.has_enterprise_features(),
-        signer: &state.signer,
-    };
-    let msg = match config
-        .template
-        .as_deref()
-        .filter(|_| plan.has_enterprise_features())
+    let msg = match crate::channels::preview_message(&state, &c, &fence_slack::template::sample(t))
+        .await
     {
-        Some(src) => {
-            let vars = fence_slack::template::variables(
-                &alert,
-                &state.config.base_url,
-                &fence_slack::render::render_mentions(kind, &mentions),
-                Some("Description."),
-                Some("Remediation."),
-            );
-            fence_slack::template::render(src, &vars)
-                .unwrap_or_else(|e| json!({"error": e.to_string()}))
-        }
-        None => fence_slack::render::render(&ctx, std::slice::from_ref(&alert), &mentions),
+        Ok((m, _)) => m,
+        Err(e) => json!({ "error": e.message }),
     };
     let headline = msg["text"].as_str().unwrap_or("").to_string();
     let pretty = serde_json::to_string_pretty(&msg).unwrap_or_default();
