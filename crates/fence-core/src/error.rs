@@ -52,6 +52,19 @@ impl FieldErrors {
     pub fn first(&self) -> Option<&FieldError> {
         self.0.first()
     }
+
+    /// The first error with the fields of the others: `name: is required (and 2 more: type, webhook_url)`.
+    pub fn summary(&self) -> String {
+        let Some(first) = self.0.first() else {
+            return ": invalid input".into();
+        };
+        let mut out = first.to_string();
+        if self.0.len() > 1 {
+            let others: Vec<&str> = self.0[1..].iter().map(|f| f.field.as_str()).collect();
+            out = format!("{out} (and {} more: {})", others.len(), others.join(", "));
+        }
+        out
+    }
     pub fn into_result<T>(self, ok: T) -> Result<T, FieldErrors> {
         if self.0.is_empty() {
             Ok(ok)

@@ -1,6 +1,7 @@
 //! Fence's domain core: validated finding input, severities and CVSS, categories, alerts, channel routing rules and
 //! the delivery retry policy. It performs no I/O and knows nothing of HTTP, SQL, Slack's JSON or tokio.
 
+pub mod access;
 pub mod alert;
 pub mod category;
 pub mod certificate;
@@ -10,10 +11,13 @@ pub mod digest;
 pub mod domain;
 pub mod error;
 pub mod finding;
+pub mod health;
 pub mod retry;
 pub mod severity;
 pub mod text;
+pub mod time;
 
+pub use access::{Role, Scope};
 pub use alert::{Alert, AlertType, VulnerabilityAlert};
 pub use category::Category;
 pub use channel::{ChannelConfig, ChannelKind, Filters, MessageFormat};
@@ -21,6 +25,7 @@ pub use cvss_score::Cvss;
 pub use domain::DomainName;
 pub use error::{FieldError, FieldErrors};
 pub use finding::{FindingStatus, Fingerprint, NewFinding};
+pub use health::ChannelState;
 pub use severity::Severity;
 pub mod secret;
 pub use secret::Secret;

@@ -1,169 +1,17 @@
-//! Wiring: the shared state, the router, first-start bootstrap, and a running server with its dispatcher.
+//! Wiring: builds the state from the configuration, composes the edges' routers, and runs the HTTP server with the
+//! workers (dispatcher, scan workers, scheduler) until told to stop.
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::crypto::{new_token, SecretBox};
-use crate::dispatcher::Dispatcher;
-use crate::metrics::Metrics;
+use crate::crypto::SecretBox;
+use crate::services::bootstrap::{bootstrap, Bootstrap};
+use crate::state::AppState;
+use crate::workers::dispatcher::Dispatcher;
 use anyhow::Context;
-use fence_slack::{ButtonSigner, Directory, WebApi, WebhookClient, WebhookHosts};
 use fence_store::Store;
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::Mutex;
-use std::time::Duration;
-use tokio::sync::{watch, Notify};
-
-/// Everything a request handler or worker needs.
-#[derive(Clone, Debug)]
-pub struct AppState {
-    pub store: Store,
-    pub config: Arc<Config>,
-    pub secrets: SecretBox,
-    pub signer: ButtonSigner,
-    pub webhook_hosts: WebhookHosts,
-    pub client: WebhookClient,
-    pub clock: Arc<dyn Clock>,
-    pub metrics: Arc<Metrics>,
-    /// Wakes the dispatcher when new deliveries are stored.
-    pub wake: Arc<Notify>,
-    /// Wakes the scan workers when a scan is queued.
-    pub scan_wake: Arc<Notify>,
-    pub interval_ms: i64,
-    /// Slack's Web API (`slack.api_url`), for bot-token channels and name lookups.
-    pub webapi: WebApi,
-    /// Workspace directories by a keyed hash of the bot token, with when they were read.
-    directories: DirectoryCache,
-}
-
-/// Workspace directories by token key, with the time each was read.
-type DirectoryCache = Arc<Mutex<HashMap<String, (i64, Arc<Directory>)>>>;
-
-/// How long a workspace directory (users, groups, channels) is reused.
-const DIRECTORY_TTL_MS: i64 = 10 * 60_000;
-
-impl AppState {
-    /// An organization's plan.
-    pub async fn plan_of(&self, org_id: &str) -> fence_store::Result<fence_core::Plan> {
-        Ok(self.store.org(org_id).await?.plan())
-    }
-
-    /// How messages of an organization render in a channel of this kind and format.
-    pub fn render_context<'a>(
-        &'a self,
-        org_id: &'a str,
-        kind: fence_core::ChannelKind,
-        format: fence_core::MessageFormat,
-        plan: fence_core::Plan,
-    ) -> fence_slack::RenderContext<'a> {
-        fence_slack::RenderContext {
-            base_url: &self.config.base_url,
-            org_id,
-            kind,
-            format,
-            run_scan: plan.has_enterprise_features(),
-            signer: &self.signer,
-        }
-    }
-
-    /// The workspace directory for a bot token, read through the Web API at most every ten minutes.
-    pub async fn directory(
-        &self,
-        token: &fence_core::Secret<String>,
-    ) -> Result<Arc<Directory>, String> {
-        let key = self
-            .secrets
-            .destination_key(&format!("token:{}", token.expose()));
-        let now = self.clock.now_ms();
-        if let Some((at, d)) = self
-            .directories
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&key)
-        {
-            if now - at < DIRECTORY_TTL_MS {
-                return Ok(d.clone());
-            }
-        }
-        let d = Arc::new(self.webapi.directory(token).await?);
-        self.directories
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(key, (now, d.clone()));
-        Ok(d)
-    }
-}
-
-/// What first start prints.
-#[derive(Debug, Clone, Default)]
-pub struct Bootstrap {
-    pub created_org: bool,
-    /// A token generated on first start, shown once.
-    pub generated_token: Option<String>,
-    /// The first admin's email and generated password, shown once.
-    pub generated_admin: Option<(String, String)>,
-}
-
-/// Creates the default organization on first start, and the bootstrap token when configured and absent.
-/// Several processes may start at once on one PostgreSQL database: whoever loses a creation race uses the winner's.
-pub async fn bootstrap(store: &Store, config: &Config, now: i64) -> anyhow::Result<Bootstrap> {
-    use fence_store::StoreError;
-    let mut out = Bootstrap::default();
-    let org = match store.org_by_name("default").await {
-        Ok(o) => o,
-        Err(StoreError::NotFound) => {
-            let first = store.count_orgs().await? == 0;
-            match store
-                .create_org("default", config.default_plan.as_str(), now)
-                .await
-            {
-                Ok(o) => {
-                    out.created_org = first;
-                    o
-                }
-                Err(StoreError::Conflict(_)) => store.org_by_name("default").await?,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let scopes: Vec<String> = ["admin", "read", "ingest"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    match &config.bootstrap_token {
-        Some(t) if !store.token_exists(t.expose()).await? => {
-            match store
-                .create_token(&org.id, t.expose(), &scopes, Some("bootstrap"), now)
-                .await
-            {
-                Ok(_) | Err(StoreError::Conflict(_)) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Some(_) => {}
-        None if out.created_org => {
-            let password = crate::crypto::new_token()
-                .trim_start_matches("fence_")
-                .chars()
-                .take(20)
-                .collect::<String>();
-            let hash = crate::web::hash_password(&password).map_err(anyhow::Error::msg)?;
-            store
-                .create_user(&org.id, "admin@fence.local", &hash, "admin", now)
-                .await?;
-            out.generated_admin = Some(("admin@fence.local".to_string(), password));
-            let t = new_token();
-            store
-                .create_token(&org.id, &t, &scopes, Some("first start"), now)
-                .await?;
-            out.generated_token = Some(t);
-        }
-        None => {}
-    }
-    Ok(out)
-}
+use tokio::sync::watch;
 
 /// A configured, migrated Fence, ready to serve.
 #[derive(Debug)]
@@ -187,27 +35,7 @@ impl App {
             .context("cannot migrate the database")?;
         let secrets = SecretBox::load_or_create(config.secret_key.as_ref(), &config.data_dir)?;
         let boot = bootstrap(&store, &config, clock.now_ms()).await?;
-        let webhook_hosts = WebhookHosts::parse(&config.delivery.webhook_hosts)
-            .map_err(|e| anyhow::anyhow!("delivery.webhook_hosts: {e}"))?;
-        let client = WebhookClient::new(Duration::from_secs(10)).map_err(|e| anyhow::anyhow!(e))?;
-        let interval_ms = (config.send_interval().as_millis() as i64).max(1);
-        let webapi = WebApi::new(&config.slack.api_url, Duration::from_secs(10))
-            .map_err(|e| anyhow::anyhow!(e))?;
-        let state = AppState {
-            store,
-            signer: ButtonSigner::new(secrets.derive("buttons")),
-            secrets,
-            webhook_hosts,
-            client,
-            clock,
-            metrics: Arc::new(Metrics::default()),
-            wake: Arc::new(Notify::new()),
-            scan_wake: Arc::new(Notify::new()),
-            interval_ms,
-            webapi,
-            directories: Arc::default(),
-            config: Arc::new(config),
-        };
+        let state = AppState::new(config, store, secrets, clock)?;
         Ok((App { state }, boot))
     }
 
@@ -234,7 +62,7 @@ impl App {
             .with_context(|| format!("cannot listen on {} (listen)", self.state.config.listen))?;
         let addr = listener.local_addr()?;
         let (stop_tx, stop_rx) = watch::channel(false);
-        let router = crate::api::router(self.state.clone());
+        let router = router(self.state.clone());
         let mut http_stop = stop_rx.clone();
         let server = tokio::spawn(async move {
             let shutdown = async move {
@@ -253,13 +81,13 @@ impl App {
                 Dispatcher::new(self.state.clone()).run(stop_rx.clone()),
             ));
             for _ in 0..self.state.config.scan.workers {
-                tasks.push(tokio::spawn(crate::scan_worker::worker(
+                tasks.push(tokio::spawn(crate::workers::scan_worker::worker(
                     self.state.clone(),
                     stop_rx.clone(),
                 )));
             }
             tasks.push(tokio::spawn(
-                crate::scheduler::Scheduler::new(self.state.clone()).run(stop_rx),
+                crate::workers::scheduler::Scheduler::new(self.state.clone()).run(stop_rx),
             ));
         }
         Ok(RunningApp {
@@ -293,4 +121,17 @@ impl RunningApp {
         }
         self.state.store.close().await;
     }
+}
+
+/// Every edge's routes on one router: the JSON API, the Slack app and the web UI, with the API's fallback and body
+/// limit.
+pub fn router(state: AppState) -> axum::Router {
+    crate::api::router()
+        .merge(crate::slack_app::router())
+        .merge(crate::web::router())
+        .fallback(|| async { crate::http::error::ApiError::not_found("endpoint") })
+        .layer(axum::extract::DefaultBodyLimit::max(
+            crate::http::body::MAX_BODY,
+        ))
+        .with_state(state)
 }

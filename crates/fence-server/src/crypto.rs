@@ -1,6 +1,11 @@
-//! Secrets at rest: the 32-byte secret key (from config or generated into `data_dir/secret.key`, mode 0600),
-//! XChaCha20-Poly1305 encryption of webhook URLs and tokens, and keys derived from it for signing.
+//! Secrets at rest and credentials: the 32-byte secret key (from config or generated into `data_dir/secret.key`, mode 0600),
+//! XChaCha20-Poly1305 encryption of webhook URLs and tokens, keys derived from it for signing, API tokens, and argon2id
+//! password hashes.
 
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
+use argon2::Argon2;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use chacha20poly1305::aead::{Aead, KeyInit};
@@ -140,6 +145,24 @@ pub fn new_token() -> String {
         "fence_{}",
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
     )
+}
+
+/// An argon2id hash of a web UI password, in PHC string form.
+pub fn hash_password(password: &str) -> Result<String, String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| format!("cannot hash the password: {e}"))
+}
+
+/// Whether `password` matches a stored argon2id hash.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 #[cfg(test)]

@@ -1,24 +1,24 @@
-//! Fence's server: configuration, the HTTP API (findings, channels, deliveries, health, metrics), the delivery
-//! dispatcher, and the wiring that starts them in one process.
+//! Fence's server, in layers: edges (`api` for JSON, `web` for HTML, `slack_app` for Slack's requests, `workers`
+//! for the dispatcher, scan workers and scheduler) parse their input and call `services`, which do the work over
+//! the libraries (fence-store, fence-slack, fence-scan, fence-core) with the shared `state`. `app` wires it all
+//! into one running process. No edge imports another edge, and no service imports an edge.
 
 pub mod api;
 pub mod app;
-pub mod auth;
-pub mod certs;
-pub mod channels;
 pub mod clock;
 pub mod config;
 pub mod crypto;
-pub mod digests;
-pub mod dispatcher;
-pub mod error;
+pub mod html;
+pub mod http;
 pub mod metrics;
-pub mod scan_worker;
-pub mod scheduler;
+pub mod services;
 pub mod slack_app;
-pub mod triage;
+pub mod state;
 pub mod web;
+pub mod workers;
 
-pub use app::{bootstrap, App, RunningApp};
+pub use app::{App, RunningApp};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
+pub use services::bootstrap::{bootstrap, Bootstrap};
+pub use state::AppState;

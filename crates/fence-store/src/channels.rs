@@ -9,7 +9,7 @@ pub struct ChannelRow {
     pub id: String,
     pub org_id: String,
     pub name: String,
-    pub kind: String,
+    pub kind: fence_core::ChannelKind,
     pub webhook_url_enc: String,
     pub webhook_hint: String,
     /// Pacing key: a hash of the webhook URL (never the URL itself).
@@ -19,8 +19,7 @@ pub struct ChannelRow {
     pub channel: Option<String>,
     /// The channel's rules as JSON (alert types, filters, mentions, …).
     pub config: String,
-    /// `healthy`, `unverified` or `broken`.
-    pub state: String,
+    pub state: fence_core::ChannelState,
     pub status_error: Option<String>,
     pub status_hint: Option<String>,
     pub status_since: Option<i64>,
@@ -31,16 +30,12 @@ pub struct ChannelRow {
 }
 
 impl ChannelRow {
-    pub fn kind(&self) -> Result<fence_core::ChannelKind> {
-        fence_core::ChannelKind::parse(&self.kind).map_err(StoreError::Corrupt)
-    }
-
     /// The channel's rules (alert types, filters, mentions, schedules…), parsed from their stored JSON.
     pub fn rules(&self) -> Result<fence_core::ChannelConfig> {
         let value: serde_json::Value = serde_json::from_str(&self.config)
             .map_err(|e| StoreError::Corrupt(format!("channel config: {e}")))?;
         let obj = value.as_object().cloned().unwrap_or_default();
-        fence_core::ChannelConfig::from_json(&obj, self.kind()?)
+        fence_core::ChannelConfig::from_json(&obj, self.kind)
             .map_err(|e| StoreError::Corrupt(format!("channel config: {e}")))
     }
 }
@@ -50,7 +45,7 @@ pub(crate) fn channel_from(r: &AnyRow) -> Result<ChannelRow> {
         id: get_str(r, "id")?,
         org_id: get_str(r, "org_id")?,
         name: get_str(r, "name")?,
-        kind: get_str(r, "kind")?,
+        kind: fence_core::ChannelKind::parse(&get_str(r, "kind")?).map_err(StoreError::Corrupt)?,
         webhook_url_enc: get_str(r, "webhook_url_enc")?,
         webhook_hint: get_str(r, "webhook_hint")?,
         destination: get_str(r, "destination")?,
@@ -58,7 +53,8 @@ pub(crate) fn channel_from(r: &AnyRow) -> Result<ChannelRow> {
         slack_channel_id: get_opt_str(r, "slack_channel_id")?,
         channel: get_opt_str(r, "channel")?,
         config: get_str(r, "config")?,
-        state: get_str(r, "state")?,
+        state: fence_core::ChannelState::parse(&get_str(r, "state")?)
+            .map_err(StoreError::Corrupt)?,
         status_error: get_opt_str(r, "status_error")?,
         status_hint: get_opt_str(r, "status_hint")?,
         status_since: get_opt_i64(r, "status_since")?,
@@ -77,7 +73,7 @@ impl Store {
         .bind(&c.id)
         .bind(&c.org_id)
         .bind(&c.name)
-        .bind(&c.kind)
+        .bind(c.kind.as_str())
         .bind(&c.webhook_url_enc)
         .bind(&c.webhook_hint)
         .bind(&c.destination)
@@ -85,7 +81,7 @@ impl Store {
         .bind(&c.slack_channel_id)
         .bind(&c.channel)
         .bind(&c.config)
-        .bind(&c.state)
+        .bind(c.state.as_str())
         .bind(&c.status_error)
         .bind(&c.status_hint)
         .bind(c.status_since)
@@ -105,7 +101,7 @@ impl Store {
              WHERE id = $15 AND org_id = $16",
         )
         .bind(&c.name)
-        .bind(&c.kind)
+        .bind(c.kind.as_str())
         .bind(&c.webhook_url_enc)
         .bind(&c.webhook_hint)
         .bind(&c.destination)
@@ -113,7 +109,7 @@ impl Store {
         .bind(&c.slack_channel_id)
         .bind(&c.channel)
         .bind(&c.config)
-        .bind(&c.state)
+        .bind(c.state.as_str())
         .bind(&c.status_error)
         .bind(&c.status_hint)
         .bind(c.status_since)
@@ -230,13 +226,13 @@ impl Store {
     pub async fn set_channel_health(
         &self,
         id: &str,
-        state: &str,
+        state: fence_core::ChannelState,
         error: Option<&str>,
         hint: Option<&str>,
         now: i64,
     ) -> Result<bool> {
         let r = sqlx::query("UPDATE channels SET state = $1, status_error = $2, status_hint = $3, status_since = $4 WHERE id = $5 AND state <> $1")
-            .bind(state)
+            .bind(state.as_str())
             .bind(error)
             .bind(hint)
             .bind(now)

@@ -24,7 +24,7 @@ impl Org {
 pub struct TokenGrant {
     pub token_id: String,
     pub org_id: String,
-    pub scopes: Vec<String>,
+    pub scopes: Vec<fence_core::Scope>,
 }
 
 /// SHA-256 of a token value; tokens are long random strings, so a fast hash is enough.
@@ -134,7 +134,7 @@ impl Store {
         &self,
         org_id: &str,
         token: &str,
-        scopes: &[String],
+        scopes: &[fence_core::Scope],
         label: Option<&str>,
         now: i64,
     ) -> Result<String> {
@@ -143,7 +143,13 @@ impl Store {
             .bind(&id)
             .bind(org_id)
             .bind(hash_token(token))
-            .bind(scopes.join(","))
+            .bind(
+                scopes
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            )
             .bind(label)
             .bind(now)
             .execute(&self.pool)
@@ -178,8 +184,8 @@ impl Store {
             scopes: get_str(&row, "scopes")?
                 .split(',')
                 .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect(),
+                .map(|s| fence_core::Scope::parse(s).map_err(StoreError::Corrupt))
+                .collect::<Result<_>>()?,
         }))
     }
 }

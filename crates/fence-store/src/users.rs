@@ -10,8 +10,7 @@ pub struct UserRow {
     pub org_id: String,
     pub email: String,
     pub password_hash: String,
-    /// admin, member or viewer
-    pub role: String,
+    pub role: fence_core::Role,
 }
 
 /// A live session and whom it belongs to.
@@ -27,7 +26,7 @@ fn user_from(r: &sqlx::any::AnyRow) -> Result<UserRow> {
         org_id: get_str(r, "org_id")?,
         email: get_str(r, "email")?,
         password_hash: get_str(r, "password_hash")?,
-        role: get_str(r, "role")?,
+        role: fence_core::Role::parse(&get_str(r, "role")?).map_err(StoreError::Corrupt)?,
     })
 }
 
@@ -37,7 +36,7 @@ impl Store {
         org_id: &str,
         email: &str,
         password_hash: &str,
-        role: &str,
+        role: fence_core::Role,
         now: i64,
     ) -> Result<UserRow> {
         let id = new_id();
@@ -46,7 +45,7 @@ impl Store {
             .bind(org_id)
             .bind(email)
             .bind(password_hash)
-            .bind(role)
+            .bind(role.as_str())
             .bind(now)
             .execute(&self.pool)
             .await;
@@ -56,7 +55,7 @@ impl Store {
                 org_id: org_id.into(),
                 email: email.into(),
                 password_hash: password_hash.into(),
-                role: role.into(),
+                role,
             }),
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::Conflict(
                 format!("a user with the email {email} exists"),

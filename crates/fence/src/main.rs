@@ -278,9 +278,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(UserCommand::Create { org, email, role }) => {
-            if !["admin", "member", "viewer"].contains(&role.as_str()) {
-                anyhow::bail!("--role must be admin, member or viewer");
-            }
+            let role = fence_core::Role::parse(&role)
+                .map_err(|_| anyhow::anyhow!("--role must be admin, member or viewer"))?;
             let email = email.trim().to_ascii_lowercase();
             if !email.contains('@') || email.len() > 254 {
                 anyhow::bail!("--email must be an email address");
@@ -298,10 +297,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .org_by_name(&org)
                 .await
                 .map_err(|_| anyhow::anyhow!("no organization named {org:?}"))?;
-            let hash = fence_server::web::hash_password(password).map_err(anyhow::Error::msg)?;
-            store
-                .create_user(&org.id, &email, &hash, &role, now)
-                .await?;
+            let hash = fence_server::crypto::hash_password(password).map_err(anyhow::Error::msg)?;
+            store.create_user(&org.id, &email, &hash, role, now).await?;
             println!(
                 "{}",
                 if cli.json {
@@ -313,19 +310,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token(TokenCommand::Create(t)) => {
-            let scopes: Vec<String> = t
-                .scopes
-                .split(',')
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect();
-            if scopes.is_empty() {
-                anyhow::bail!("--scopes: give at least one of ingest, read, admin");
-            }
-            for s in &scopes {
-                fence_server::auth::Scope::parse(s)
-                    .map_err(|e| anyhow::anyhow!("--scopes: {e}"))?;
-            }
+            let scopes = fence_core::Scope::parse_list(&t.scopes)
+                .map_err(|e| anyhow::anyhow!("--scopes: {e}"))?;
             let store = open_store(&config).await?;
             let org = store.org_by_name(&t.org).await.map_err(|_| {
                 anyhow::anyhow!("no organization named {:?} (fence org create NAME)", t.org)
@@ -602,11 +588,11 @@ async fn import_local(
         .await
         .map_err(|_| anyhow::anyhow!("no organization named {org:?}"))?;
     eprintln!("importing…");
-    let (scan, _) =
-        fence_server::api::scans::import_file(&app.state, &org.id, "cli", format, domain, &body)
-            .await
-            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
-    let v = fence_server::api::scans::scan_json(&app.state, &scan).await;
+    let scans = fence_server::services::scans::import_file;
+    let (scan, _) = scans(&app.state, &org.id, "cli", format, domain, &body)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let v = serde_json::to_value(fence_server::services::scans::view(&app.state, &scan).await)?;
     print_import(&v, json);
     eprintln!("alerts are sent by `fence serve`");
     Ok(())
@@ -654,7 +640,7 @@ async fn scan(
             .iter()
             .map(|f| serde_json::json!({"title": f.title, "severity": f.severity, "cvss": f.cvss.map(|c| c.value()), "category": f.category.map(|c| c.as_str()), "remediation": f.remediation}))
             .collect();
-        let cert = r.tls.as_ref().map(|t| serde_json::json!({"issuer": t.cert.issuer, "not_after": fence_server::channels::fmt_ts(t.cert.not_after), "sans": t.cert.sans, "fingerprint": t.cert.fingerprint}));
+        let cert = r.tls.as_ref().map(|t| serde_json::json!({"issuer": t.cert.issuer, "not_after": fence_core::time::fmt_ts(t.cert.not_after), "sans": t.cert.sans, "fingerprint": t.cert.fingerprint}));
         println!(
             "{}",
             serde_json::json!({"domain": domain.as_str(), "findings": findings, "certificate": cert, "errors": r.errors})
@@ -664,7 +650,7 @@ async fn scan(
             println!(
                 "certificate: issued by {}, expires {}, names {}",
                 t.cert.issuer,
-                fence_server::channels::fmt_ts(t.cert.not_after),
+                fence_core::time::fmt_ts(t.cert.not_after),
                 t.cert.sans.join(", ")
             );
         }

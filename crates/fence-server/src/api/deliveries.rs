@@ -1,11 +1,11 @@
 //! Deliveries API: what is owed to which channel, in which state, and replaying dead ones.
 
-use crate::app::AppState;
-use crate::auth::{Caller, Scope};
-use crate::channels::fmt_ts;
-use crate::error::{ApiError, ApiResult};
+use crate::http::auth::{Caller, Scope};
+use crate::http::error::{ApiError, ApiResult};
+use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::Json;
+use fence_core::time::fmt_ts;
 use fence_store::deliveries::DeliveryRow;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -62,7 +62,7 @@ pub async fn list(
         .list_channels(&caller.org_id)
         .await?
         .into_iter()
-        .filter(|c| c.state == "broken")
+        .filter(|c| c.state == fence_core::ChannelState::Broken)
         .map(|c| c.id)
         .collect();
     let db_state = match wanted.as_deref() {

@@ -1,9 +1,9 @@
 //! Domains API: the assets Fence alerts and scans about, with their ports, monitoring flag and renewal link.
 
 use super::JsonBody;
-use crate::app::AppState;
-use crate::auth::{Caller, Scope};
-use crate::error::{ApiError, ApiResult};
+use crate::http::auth::{Caller, Scope};
+use crate::http::error::{ApiError, ApiResult};
+use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;

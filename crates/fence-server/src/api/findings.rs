@@ -1,18 +1,18 @@
 //! `POST /api/v1/findings` (validated, all-or-nothing, deduplicated) and finding reads and status changes.
 
 use super::{JsonBody, MAX_FINDINGS};
-use crate::app::AppState;
-use crate::auth::{Caller, Scope};
-use crate::channels::fmt_ts;
-use crate::error::{ApiError, ApiResult};
+use crate::http::auth::{Caller, Scope};
+use crate::http::error::{ApiError, ApiResult};
+use crate::services::triage::{change_status, Actor};
+use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
+use fence_core::time::fmt_ts;
 use fence_core::{FieldErrors, FindingStatus, NewFinding, Severity};
 use fence_store::findings::{FindingQuery, FindingRow};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::sync::atomic::Ordering;
 
 pub fn finding_json(state: &AppState, f: &FindingRow) -> Value {
     json!({
@@ -106,17 +106,7 @@ pub async fn ingest(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require(Scope::Ingest)?;
     let batch = parse_batch(&body)?;
-    let out = state
-        .store
-        .ingest(&caller.org_id, &batch, state.clock.now_ms())
-        .await?;
-    state
-        .metrics
-        .findings_ingested
-        .fetch_add(batch.len() as u64, Ordering::Relaxed);
-    if out.deliveries > 0 {
-        state.wake.notify_one();
-    }
+    let out = crate::services::findings::ingest(&state, &caller.org_id, &batch).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(
@@ -208,11 +198,7 @@ pub async fn get_one(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     caller.require(Scope::Read)?;
-    let f = state
-        .store
-        .finding(&caller.org_id, &id)
-        .await
-        .map_err(|_| ApiError::not_found("finding"))?;
+    let f = crate::services::findings::get(&state, &caller.org_id, &id).await?;
     Ok(Json(finding_json(&state, &f)))
 }
 
@@ -224,16 +210,11 @@ async fn change(
     hours: Option<f64>,
 ) -> ApiResult<Json<Value>> {
     caller.require_any(&[Scope::Ingest, Scope::Admin])?;
-    let actor = crate::triage::Actor {
+    let actor = Actor {
         audit: caller.actor(),
         shown: "an API token".into(),
     };
-    let f = crate::triage::change_status(state, &caller.org_id, id, status, hours, &actor)
-        .await
-        .map_err(|e| match e {
-            fence_store::StoreError::NotFound => ApiError::not_found("finding"),
-            other => other.into(),
-        })?;
+    let f = change_status(state, &caller.org_id, id, status, hours, &actor).await?;
     Ok(Json(finding_json(state, &f)))
 }
 

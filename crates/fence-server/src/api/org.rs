@@ -1,12 +1,12 @@
 //! The caller's organization (plan, limits, usage, Slack settings) and its audit log.
 
 use super::JsonBody;
-use crate::app::AppState;
-use crate::auth::{Caller, Scope};
-use crate::channels::fmt_ts;
-use crate::error::{ApiError, ApiResult};
+use crate::http::auth::{Caller, Scope};
+use crate::http::error::{ApiError, ApiResult};
+use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
+use fence_core::time::fmt_ts;
 use fence_core::{FieldError, FieldErrors};
 use serde_json::{json, Value};
 

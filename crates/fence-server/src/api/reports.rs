@@ -1,9 +1,9 @@
 //! Digests on demand (preview, send), the signed CSV report, and observed certificates.
 
 use super::JsonBody;
-use crate::app::AppState;
-use crate::auth::{Caller, Scope};
-use crate::error::{ApiError, ApiResult};
+use crate::http::auth::{Caller, Scope};
+use crate::http::error::{ApiError, ApiResult};
+use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
@@ -36,7 +36,8 @@ async fn digest_for(
         }
         None => ("Daily", "UTC".to_string(), now - 86_400_000),
     };
-    let alert = crate::digests::build(state, &caller.org_id, label, &tz, from, now).await?;
+    let alert =
+        crate::services::digests::build(state, &caller.org_id, label, &tz, from, now).await?;
     Ok((c, alert))
 }
 
@@ -47,7 +48,7 @@ pub async fn digest_preview(
 ) -> ApiResult<Json<Value>> {
     caller.require(Scope::Read)?;
     let (c, alert) = digest_for(&state, &caller, &id).await?;
-    let (message, _) = crate::channels::preview_message(&state, &c, &alert).await?;
+    let (message, _) = crate::services::channels::preview_message(&state, &c, &alert).await?;
     Ok(Json(json!({ "message": message })))
 }
 
@@ -86,12 +87,12 @@ pub async fn report(
     State(state): State<AppState>,
     Query(p): Query<ReportParams>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let want = crate::digests::report_signature(&state, &p.org, p.from, p.to);
+    let want = crate::services::digests::report_signature(&state, &p.org, p.from, p.to);
     let ok: bool = subtle::ConstantTimeEq::ct_eq(want.as_bytes(), p.sig.as_bytes()).into();
     if !ok {
         return Err(ApiError::forbidden("this report link is not valid"));
     }
-    let csv = crate::digests::report_csv(&state, &p.org, p.from, p.to).await?;
+    let csv = crate::services::digests::report_csv(&state, &p.org, p.from, p.to).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
@@ -182,7 +183,7 @@ pub async fn observe_certificate(
         sans,
         alerted: vec![],
     };
-    let o = crate::certs::observe(&state, &caller.org_id, &cert).await?;
+    let o = crate::services::certificates::observe(&state, &caller.org_id, &cert).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(
@@ -212,6 +213,7 @@ pub async fn preview(
     let t =
         fence_core::AlertType::parse(alert_type).map_err(|e| ApiError::invalid("alert_type", e))?;
     let (message, template) =
-        crate::channels::preview_message(&state, &c, &fence_slack::template::sample(t)).await?;
+        crate::services::channels::preview_message(&state, &c, &fence_slack::template::sample(t))
+            .await?;
     Ok(Json(json!({"message": message, "template": template})))
 }

@@ -3,11 +3,8 @@
 
 use super::page::{bare, esc};
 use super::{cookie, field, form, Session, SESSION_COOKIE};
-use crate::app::AppState;
-use argon2::password_hash::{
-    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
-};
-use argon2::Argon2;
+use crate::crypto::{hash_password, verify_password};
+use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, State};
 use axum::http::{header, request::Parts, HeaderMap, StatusCode};
@@ -18,22 +15,6 @@ const SESSION_MS: i64 = 12 * 3_600_000;
 /// Failed log-ins for one email within this window before further attempts are refused.
 const FAILURE_WINDOW_MS: i64 = 15 * 60_000;
 const MAX_FAILURES: i64 = 5;
-
-pub fn hash_password(password: &str) -> Result<String, String> {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| format!("cannot hash the password: {e}"))
-}
-
-pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &h)
-            .is_ok()
-    })
-}
 
 fn secure(state: &AppState) -> &'static str {
     if state.config.base_url.starts_with("https://") {

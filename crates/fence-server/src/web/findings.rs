@@ -3,12 +3,12 @@
 
 use super::page::{badge, csrf_input, esc, layout};
 use super::{field, Session};
-use crate::app::AppState;
-use crate::channels::fmt_ts;
+use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use fence_core::time::fmt_ts;
 use fence_core::{FindingStatus, Severity};
 use fence_store::findings::FindingQuery;
 use std::collections::HashMap;
@@ -191,12 +191,19 @@ pub async fn triage(
         "reopen" => (FindingStatus::Open, None),
         _ => return (StatusCode::BAD_REQUEST, "unknown action").into_response(),
     };
-    let actor = crate::triage::Actor {
+    let actor = crate::services::triage::Actor {
         audit: format!("user:{}", session.user.email),
         shown: session.user.email.clone(),
     };
-    match crate::triage::change_status(&state, &session.user.org_id, &id, status, hours, &actor)
-        .await
+    match crate::services::triage::change_status(
+        &state,
+        &session.user.org_id,
+        &id,
+        status,
+        hours,
+        &actor,
+    )
+    .await
     {
         Ok(_) => Redirect::to(&format!("/findings/{id}")).into_response(),
         Err(_) => (StatusCode::NOT_FOUND, "no such finding").into_response(),
@@ -307,7 +314,7 @@ pub async fn scan_csv(
                     "attachment; filename=\"fence-scan.csv\"",
                 ),
             ],
-            crate::digests::findings_csv(rows),
+            crate::services::digests::findings_csv(rows),
         )
             .into_response(),
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),

@@ -7,9 +7,7 @@ mod findings;
 mod page;
 mod settings;
 
-pub use auth::{hash_password, verify_password};
-
-use crate::app::AppState;
+use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
@@ -60,7 +58,7 @@ pub struct Session {
 impl Session {
     /// Viewers read; members and admins change things.
     pub fn can_edit(&self) -> bool {
-        self.user.role != "viewer"
+        self.user.role.can_edit()
     }
 
     /// Checks a submitted form's CSRF token.

@@ -4,7 +4,11 @@ use super::Session;
 use axum::response::Html;
 
 pub fn esc(s: &str) -> String {
-    crate::slack_app::html_escape(s)
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1f2933;background:#f5f7fa}
@@ -30,7 +34,7 @@ pub fn layout(title: &str, session: &Session, body: &str) -> Html<String> {
 <main><h1>{t}</h1>{body}</main></body></html>",
         t = esc(title),
         email = esc(&session.user.email),
-        role = esc(&session.user.role),
+        role = esc(session.user.role.as_str()),
         csrf = esc(&session.csrf),
     ))
 }

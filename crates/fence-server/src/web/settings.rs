@@ -4,17 +4,14 @@
 
 use super::page::{csrf_input, esc, layout};
 use super::{field, fields, Session};
-use crate::app::AppState;
-use crate::channels::{
-    channel_json, check_plan, parse_input, resolve_mentions, send_test, TestResult,
-};
-use crate::error::ApiError;
+use crate::services::channels::{self, channel_json, TestResult};
+use crate::services::ServiceError;
+use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use fence_core::Plan;
-use fence_slack::WebhookUrl;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
@@ -68,7 +65,7 @@ pub async fn list(State(state): State<AppState>, session: Session) -> Response {
             format!(
                 "<tr><td><a href=\"/settings/notifications/{id}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{health}</td></tr>",
                 esc(&c.name),
-                esc(&c.kind),
+                esc(c.kind.as_str()),
                 esc(c.channel.as_deref().unwrap_or("")),
                 esc(&c.webhook_hint),
                 id = esc(&c.id)
@@ -475,7 +472,7 @@ pub async fn edit_form(
         .plan_of(&session.user.org_id)
         .await
         .unwrap_or(Plan::Startup);
-    let status = if c.state == "broken" {
+    let status = if c.state == fence_core::ChannelState::Broken {
         format!(
             "<p class=error>Slack stopped accepting messages: {} — {}</p>",
             esc(c.status_error.as_deref().unwrap_or("")),
@@ -495,6 +492,33 @@ pub async fn edit_form(
     .into_response()
 }
 
+/// Where a refused save shows its error: beside the field it names, or at the top (plan limits name none).
+fn refusal(e: &ServiceError) -> (StatusCode, String, String) {
+    match e {
+        ServiceError::Invalid(errs) => {
+            let field = errs.first().map(|f| f.field.clone()).unwrap_or_default();
+            let message = errs.summary();
+            (StatusCode::UNPROCESSABLE_ENTITY, field, message)
+        }
+        ServiceError::PlanLimit(m) => (StatusCode::FORBIDDEN, "plan_limit".into(), m.clone()),
+        ServiceError::NotFound(_) => (StatusCode::NOT_FOUND, String::new(), e.to_string()),
+        ServiceError::Conflict(_) => (StatusCode::CONFLICT, String::new(), e.to_string()),
+        ServiceError::Store(_) | ServiceError::Internal(_) => {
+            tracing::error!(error = %e, "channel not saved");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                String::new(),
+                e.public_message(),
+            )
+        }
+        _ => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            String::new(),
+            e.to_string(),
+        ),
+    }
+}
+
 pub async fn save(State(state): State<AppState>, session: Session, body: Bytes) -> Response {
     let f = match session.editing_form(&body) {
         Ok(f) => f,
@@ -507,34 +531,22 @@ pub async fn save(State(state): State<AppState>, session: Session, body: Bytes) 
         .map(str::to_string);
     let submitted = json_from_form(&f);
     let existing = match &id {
-        Some(id) => match state.store.channel(&org, id).await {
-            Ok(c) => Some(c),
+        Some(id) => match channels::load(&state, &org, id)
+            .await
+            .and_then(|row| channels::open(&state, row))
+        {
+            Ok(e) => Some(e),
             Err(_) => return (StatusCode::NOT_FOUND, "no such channel").into_response(),
         },
         None => None,
     };
-    let with_secrets = match &existing {
-        Some(c) => {
-            let url = state
-                .secrets
-                .decrypt(&c.webhook_url_enc)
-                .ok()
-                .map(|u| WebhookUrl::from_trusted(u.expose().clone()));
-            let token = c
-                .bot_token_enc
-                .as_deref()
-                .and_then(|t| state.secrets.decrypt(t).ok());
-            url.map(|u| (c, u, token))
-        }
-        None => None,
-    };
-    let title = existing
-        .as_ref()
+    let existing_row = existing.as_ref().map(|e| &e.row);
+    let title = existing_row
         .map(|c| c.name.clone())
         .unwrap_or_else(|| "Add Channel".into());
     let show = |err: Option<(&str, &str)>, test: Option<&TestResult>, submitted: &Value| {
         let mut shown = submitted.clone();
-        if let Some(c) = &existing {
+        if let Some(c) = existing_row {
             shown["webhook_url_hint"] = json!(c.webhook_hint);
             shown["has_bot_token"] = json!(c.bot_token_enc.is_some());
         }
@@ -545,86 +557,23 @@ pub async fn save(State(state): State<AppState>, session: Session, body: Bytes) 
         )
         .into_response()
     };
-    let mut input = match parse_input(
-        &state,
-        &submitted,
-        with_secrets
-            .as_ref()
-            .map(|(c, u, t)| (*c, u.clone(), t.clone())),
-    ) {
-        Ok(i) => i,
-        Err(e) => {
-            return (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                show(
-                    Some((e.field.as_deref().unwrap_or(""), &e.message)),
-                    None,
-                    &submitted,
-                ),
-            )
-                .into_response()
-        }
+    let refused = |e: ServiceError| {
+        let (status, field, message) = refusal(&e);
+        (status, show(Some((&field, &message)), None, &submitted)).into_response()
     };
-    if let Err(e) = resolve_mentions(&state, &mut input).await {
-        return (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            show(
-                Some((e.field.as_deref().unwrap_or(""), &e.message)),
-                None,
-                &submitted,
-            ),
-        )
-            .into_response();
-    }
+    let input = match channels::prepare(&state, &submitted, existing.as_ref()).await {
+        Ok(i) => i,
+        Err(e) => return refused(e),
+    };
     if field(&f, "action") == "test" {
-        let bot = input.bot_token.as_ref().zip(input.channel_id.as_deref());
-        let kind = input.kind;
-        let result = send_test(&state, kind, &input.webhook_url, &input.config, bot).await;
-        if let Some(c) = &existing {
-            // Testing a saved channel with its saved destination records the answer, as the API's test does.
-            if !input.url_changed {
-                let _ = crate::channels::record_test(&state, &c.id, &result).await;
-            }
-        }
+        let result = channels::test_input(&state, &input, existing_row).await;
         return show(None, Some(&result), &submitted);
     }
-    let count = state.store.count_channels(&org).await.unwrap_or(0);
-    if let Err(e) = check_plan(plan, &input, existing.is_none(), count) {
-        return (
-            StatusCode::FORBIDDEN,
-            show(Some((e.code, &e.message)), None, &submitted),
-        )
-            .into_response();
+    let actor = format!("user:{}", session.user.email);
+    match channels::save(&state, &org, &actor, input, existing_row).await {
+        Ok(_) => Redirect::to("/settings/notifications").into_response(),
+        Err(e) => refused(e),
     }
-    let now = state.clock.now_ms();
-    let new_id = id.clone().unwrap_or_else(fence_store::new_id);
-    let row = input.into_row(&state, new_id.clone(), org.clone(), existing.as_ref(), now);
-    let result = if existing.is_some() {
-        state.store.update_channel(&row).await
-    } else {
-        state.store.insert_channel(&row).await
-    };
-    if let Err(e) = result {
-        let e = ApiError::from(e);
-        return (e.status, show(Some(("", &e.message)), None, &submitted)).into_response();
-    }
-    let _ = state
-        .store
-        .audit(
-            &org,
-            &format!("user:{}", session.user.email),
-            if existing.is_some() {
-                "channel.update"
-            } else {
-                "channel.create"
-            },
-            Some(&new_id),
-            Some(&row.name),
-            now,
-        )
-        .await;
-    state.wake.notify_one();
-    Redirect::to("/settings/notifications").into_response()
 }
 
 pub async fn delete(
@@ -636,18 +585,10 @@ pub async fn delete(
     if let Err(r) = session.editing_form(&body) {
         return r.into_response();
     }
-    let _ = state.store.delete_channel(&session.user.org_id, &id).await;
-    let _ = state
-        .store
-        .audit(
-            &session.user.org_id,
-            &format!("user:{}", session.user.email),
-            "channel.delete",
-            Some(&id),
-            None,
-            state.clock.now_ms(),
-        )
-        .await;
+    let actor = format!("user:{}", session.user.email);
+    if let Err(e) = channels::delete(&state, &session.user.org_id, &actor, &id).await {
+        tracing::warn!(error = %e, "channel not deleted");
+    }
     Redirect::to("/settings/notifications").into_response()
 }
 
@@ -663,11 +604,9 @@ pub async fn preview(
     let t =
         fence_core::AlertType::parse(q.get("type").map(String::as_str).unwrap_or("vulnerability"))
             .unwrap_or(fence_core::AlertType::Vulnerability);
-    let msg = match crate::channels::preview_message(&state, &c, &fence_slack::template::sample(t))
-        .await
-    {
+    let msg = match channels::preview_message(&state, &c, &fence_slack::template::sample(t)).await {
         Ok((m, _)) => m,
-        Err(e) => json!({ "error": e.message }),
+        Err(e) => json!({ "error": e.to_string() }),
     };
     let headline = msg["text"].as_str().unwrap_or("").to_string();
     let pretty = serde_json::to_string_pretty(&msg).unwrap_or_default();
@@ -685,16 +624,23 @@ pub async fn add_to_slack(State(state): State<AppState>, session: Session) -> Re
     if let Err(r) = session.require_editor() {
         return r.into_response();
     }
-    match crate::slack_app::install_redirect(&state, &session.user.org_id).await {
-        Ok(r) => r,
-        Err(e) => (
-            e.status,
-            layout(
-                "Add to Slack",
-                &session,
-                &format!("<p class=error>{}</p>", esc(&e.message)),
-            ),
-        )
-            .into_response(),
+    match channels::install_url(&state, &session.user.org_id).await {
+        Ok(url) => Redirect::to(&url).into_response(),
+        Err(e) => {
+            let (status, _, message) = refusal(&e);
+            let status = match e {
+                ServiceError::NotConfigured(_) => StatusCode::CONFLICT,
+                _ => status,
+            };
+            (
+                status,
+                layout(
+                    "Add to Slack",
+                    &session,
+                    &format!("<p class=error>{}</p>", esc(&message)),
+                ),
+            )
+                .into_response()
+        }
     }
 }

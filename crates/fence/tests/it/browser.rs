@@ -162,9 +162,15 @@ impl Drop for Browser {
 async fn add_user(t: &TestApp, email: &str, password: &str, role: &str) {
     let store = &t.app.state.store;
     let org = store.org_by_name("default").await.expect("org");
-    let hash = fence_server::web::hash_password(password).expect("hash");
+    let hash = fence_server::crypto::hash_password(password).expect("hash");
     store
-        .create_user(&org.id, email, &hash, role, 0)
+        .create_user(
+            &org.id,
+            email,
+            &hash,
+            fence_core::Role::parse(role).expect("role"),
+            0,
+        )
         .await
         .expect("user");
 }

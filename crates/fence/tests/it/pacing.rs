@@ -2,7 +2,7 @@
 //! coalescing limits, without sleeping for real time.
 
 use crate::support::{config_toml_full, seed_finding, Db, ADMIN_TOKEN};
-use fence_server::dispatcher::Dispatcher;
+use fence_server::workers::dispatcher::Dispatcher;
 use fence_server::{App, ManualClock, RunningApp};
 use fence_testkit::{Answer, FakeSlack};
 use reqwest::StatusCode;
@@ -16,7 +16,7 @@ pub struct Rig {
     pub app: RunningApp,
     pub clock: ManualClock,
     pub dispatcher: Arc<Dispatcher>,
-    pub scheduler: fence_server::scheduler::Scheduler,
+    pub scheduler: fence_server::workers::scheduler::Scheduler,
     pub slack: FakeSlack,
     pub http: reqwest::Client,
     _dir: tempfile::TempDir,
@@ -49,7 +49,7 @@ impl Rig {
             .expect("build");
         let app = app.start_with(false).await.expect("start");
         let dispatcher = Arc::new(Dispatcher::new(app.state.clone()));
-        let scheduler = fence_server::scheduler::Scheduler::new(app.state.clone());
+        let scheduler = fence_server::workers::scheduler::Scheduler::new(app.state.clone());
         Rig {
             app,
             clock,

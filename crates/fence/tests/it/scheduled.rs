@@ -102,8 +102,8 @@ async fn concurrent_digest_passes_queue_each_digest_once() {
     r.clock.set_ms(NEXT_NINE + 1000);
     let state = r.app.state.clone();
     let (a, b) = tokio::join!(
-        fence_server::digests::send_due(&state),
-        fence_server::digests::send_due(&state)
+        fence_server::services::digests::send_due(&state),
+        fence_server::services::digests::send_due(&state)
     );
     assert_eq!(a.expect("a") + b.expect("b"), 1);
     r.app.shutdown().await;
@@ -514,9 +514,9 @@ async fn a_due_digest_is_queued_once_whatever_runs_at_the_same_time(db: crate::s
         .expect("reset mark");
     let state = t.app.state.clone();
     let (a, b, c) = tokio::join!(
-        fence_server::digests::send_due(&state),
-        fence_server::digests::send_due(&state),
-        fence_server::digests::send_due(&state)
+        fence_server::services::digests::send_due(&state),
+        fence_server::services::digests::send_due(&state),
+        fence_server::services::digests::send_due(&state)
     );
     assert!(a.expect("a") + b.expect("b") + c.expect("c") <= 1);
     let got = t

@@ -182,7 +182,10 @@ impl TestApp {
         let store = &self.app.state.store;
         let org = store.create_org(name, plan, 0).await.expect("org");
         let token = format!("token-{name}-{}", uuid::Uuid::new_v4().simple());
-        let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
+        let scopes: Vec<fence_core::Scope> = scopes
+            .iter()
+            .map(|s| fence_core::Scope::parse(s).expect("scope"))
+            .collect();
         store
             .create_token(&org.id, &token, &scopes, None, 0)
             .await
@@ -195,7 +198,10 @@ impl TestApp {
         let store = &self.app.state.store;
         let org = store.org_by_name("default").await.expect("default org");
         let token = format!("token-{}", uuid::Uuid::new_v4().simple());
-        let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
+        let scopes: Vec<fence_core::Scope> = scopes
+            .iter()
+            .map(|s| fence_core::Scope::parse(s).expect("scope"))
+            .collect();
         store
             .create_token(&org.id, &token, &scopes, None, 0)
             .await

@@ -1,7 +1,7 @@
 //! The scheduler: periodic jobs (reminders, digests, the certificate monitor) that run once across every process sharing the database, each
 //! claimed through the store's job lease at its due time.
 
-use crate::app::AppState;
+use crate::state::AppState;
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -57,7 +57,7 @@ impl Scheduler {
             .claim_job("digests", &self.owner, now, JOB_LEASE_MS)
             .await?
         {
-            let result = crate::digests::send_due(st).await;
+            let result = crate::services::digests::send_due(st).await;
             st.store
                 .finish_job("digests", &self.owner, now + DIGESTS_EVERY_MS)
                 .await?;
@@ -68,7 +68,7 @@ impl Scheduler {
             .claim_job("certificates", &self.owner, now, JOB_LEASE_MS)
             .await?
         {
-            let result = crate::scan_worker::monitor_certificates(st).await;
+            let result = crate::services::certificates::monitor_certificates(st).await;
             let every = st.config.certificates_check_every.as_millis() as i64;
             st.store
                 .finish_job("certificates", &self.owner, now + every.max(60_000))

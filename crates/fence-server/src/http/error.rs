@@ -1,5 +1,6 @@
 //! API errors: `{"error": {"code", "message", "field"}}` with the status each code implies.
 
+use crate::services::ServiceError;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -71,24 +72,11 @@ impl ApiError {
 
 impl From<FieldErrors> for ApiError {
     fn from(e: FieldErrors) -> Self {
-        match e.first() {
-            Some(f) => {
-                let mut err = ApiError::invalid(f.field.clone(), f.message.clone());
-                if e.0.len() > 1 {
-                    err.message = format!(
-                        "{} (and {} more: {})",
-                        err.message,
-                        e.0.len() - 1,
-                        e.0[1..]
-                            .iter()
-                            .map(|f| f.field.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    );
-                }
-                err
-            }
-            None => ApiError::invalid("", "invalid input"),
+        ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "validation_failed",
+            message: e.summary(),
+            field: Some(e.first().map(|f| f.field.clone()).unwrap_or_default()),
         }
     }
 }
@@ -110,6 +98,25 @@ impl From<anyhow::Error> for ApiError {
     fn from(e: anyhow::Error) -> Self {
         tracing::error!(error = %e, "internal error");
         ApiError::internal()
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Invalid(e) => e.into(),
+            ServiceError::Malformed(m) => ApiError::malformed(m),
+            ServiceError::NotFound(what) => ApiError::not_found(what),
+            ServiceError::PlanLimit(m) => ApiError::plan_limit(m),
+            ServiceError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+            ServiceError::NotConfigured(m) => {
+                ApiError::new(StatusCode::CONFLICT, "not_configured", m)
+            }
+            ServiceError::TooLarge(m) => ApiError::too_large(m),
+            ServiceError::Upstream(m) => ApiError::new(StatusCode::BAD_GATEWAY, "slack_error", m),
+            ServiceError::Store(e) => e.into(),
+            ServiceError::Internal(e) => e.into(),
+        }
     }
 }
 

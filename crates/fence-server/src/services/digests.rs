@@ -1,7 +1,7 @@
 //! Digests: what a channel's digest says for a period, sending each scheduled digest exactly once (also one
 //! missed while Fence was down, once), and the signed CSV report its Download Report button links to.
 
-use crate::app::AppState;
+use crate::state::AppState;
 use fence_core::alert::{DigestAlert, DigestCertificate, DigestIssue};
 use fence_core::{Alert, ChannelConfig, Cvss};
 use hmac::{Hmac, Mac};
@@ -170,8 +170,8 @@ pub fn findings_csv(rows: Vec<fence_store::findings::FindingRow>) -> String {
             f.category.unwrap_or_default(),
             f.affected_url.unwrap_or_default(),
             f.status.as_str().to_string(),
-            crate::channels::fmt_ts(f.first_seen),
-            crate::channels::fmt_ts(f.last_seen),
+            fence_core::time::fmt_ts(f.first_seen),
+            fence_core::time::fmt_ts(f.last_seen),
         ];
         out.push_str(&fields.iter().map(|s| csv(s)).collect::<Vec<_>>().join(","));
         out.push('\n');

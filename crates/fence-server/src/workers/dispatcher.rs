@@ -3,10 +3,10 @@
 //! on Slack's answer. The lane's `next_slot_at` enforces `delivery.rate_per_second` on every attempt, retries
 //! included, across processes.
 
-use crate::app::AppState;
+use crate::state::AppState;
 use fence_core::alert::ChannelBrokenAlert;
 use fence_core::retry::RetryPolicy;
-use fence_core::{Alert, ChannelConfig, ChannelKind, Plan};
+use fence_core::{Alert, ChannelConfig, ChannelKind, ChannelState, Plan};
 use fence_slack::render::{plain, render, RenderContext};
 use fence_slack::{hint_for, SendOutcome, WebhookUrl};
 use fence_store::deliveries::{DeliveryRow, RoutableChannel};
@@ -157,7 +157,7 @@ impl Dispatcher {
         let channel = st.store.channel_by_id(&first.channel_id).await?;
         let org = st.store.org(&channel.org_id).await?;
         let plan = org.plan();
-        let kind = channel.kind()?;
+        let kind = channel.kind;
         let config = channel.rules()?;
         let url = WebhookUrl::from_trusted(
             st.secrets
@@ -277,9 +277,9 @@ impl Dispatcher {
                 for d in &batch {
                     st.metrics.observe_latency_ms(done - d.created_at);
                 }
-                if channel.state != "healthy" {
+                if channel.state != ChannelState::Healthy {
                     st.store
-                        .set_channel_health(&channel.id, "healthy", None, None, done)
+                        .set_channel_health(&channel.id, ChannelState::Healthy, None, None, done)
                         .await?;
                 }
                 Ok(next_slot)
@@ -301,7 +301,13 @@ impl Dispatcher {
                 tracing::warn!(channel = %channel.id, error = %error, "channel stopped accepting messages; its deliveries are held");
                 if st
                     .store
-                    .set_channel_health(&channel.id, "broken", Some(&error), Some(hint), done)
+                    .set_channel_health(
+                        &channel.id,
+                        ChannelState::Broken,
+                        Some(&error),
+                        Some(hint),
+                        done,
+                    )
                     .await?
                 {
                     self.report_broken(
@@ -468,7 +474,7 @@ impl Dispatcher {
             .list_channels(org_id)
             .await?
             .into_iter()
-            .filter(|c| c.id != channel_id && c.state != "broken")
+            .filter(|c| c.id != channel_id && c.state != ChannelState::Broken)
             .filter_map(|c| RoutableChannel::from_row(&c).ok())
             .collect();
         let alert = Alert::ChannelBroken(ChannelBrokenAlert {

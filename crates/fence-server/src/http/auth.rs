@@ -1,54 +1,23 @@
 //! API authentication: a bearer token, looked up by hash, confined to its organization and scopes.
 
-use crate::app::AppState;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
+use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-
-/// What a token may do. `admin` includes the others.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    Ingest,
-    Read,
-    Admin,
-}
-
-impl Scope {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::Ingest => "ingest",
-            Scope::Read => "read",
-            Scope::Admin => "admin",
-        }
-    }
-    pub fn parse(s: &str) -> Result<Scope, String> {
-        match s.trim() {
-            "ingest" => Ok(Scope::Ingest),
-            "read" => Ok(Scope::Read),
-            "admin" => Ok(Scope::Admin),
-            other => Err(format!(
-                "unknown scope {other:?}; expected ingest, read or admin"
-            )),
-        }
-    }
-}
+pub use fence_core::Scope;
 
 /// An authenticated caller: its organization and scopes.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub org_id: String,
     pub token_id: String,
-    scopes: Vec<String>,
+    scopes: Vec<Scope>,
 }
 
 impl Caller {
     /// Fails with 403 unless the token has `scope` (or `admin`).
     pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
-        if self
-            .scopes
-            .iter()
-            .any(|s| s == scope.as_str() || s == "admin")
-        {
+        if self.scopes.iter().any(|s| s.grants(scope)) {
             Ok(())
         } else {
             Err(ApiError::forbidden(format!(

@@ -1,11 +1,13 @@
 //! Triage: changing a finding's status (false positive, snooze, resolve, reopen) from any surface — the API, the
-//! UI or a Slack button — with its audit entry and the follow-ups that update Slack.
+//! UI or a Slack button — with its audit entry and the follow-ups that update Slack; and who may triage from Slack.
 
-use crate::app::AppState;
+use crate::services::{ServiceError, ServiceResult};
+use crate::state::AppState;
 use fence_core::alert::FollowUpAlert;
 use fence_core::{Alert, FindingStatus};
 use fence_store::findings::FindingRow;
-use fence_store::{Result, StoreError};
+use fence_store::orgs::Org;
+use fence_store::StoreError;
 
 /// Who acted, for the audit log and for the note shown in Slack.
 #[derive(Debug, Clone)]
@@ -39,7 +41,7 @@ pub async fn change_status(
     status: FindingStatus,
     hours: Option<f64>,
     actor: &Actor,
-) -> Result<FindingRow> {
+) -> ServiceResult<FindingRow> {
     let now = state.clock.now_ms();
     let until = match (status, hours) {
         (FindingStatus::Snoozed, h) => Some(now + (h.unwrap_or(24.0) * 3_600_000.0) as i64),
@@ -48,9 +50,10 @@ pub async fn change_status(
     let f = state
         .store
         .set_finding_status(org_id, finding_id, status, until, &actor.audit, now)
-        .await?;
+        .await
+        .map_err(ServiceError::not_found_as("finding"))?;
     let Alert::Vulnerability(v) = f.alert(false) else {
-        return Err(StoreError::Corrupt("finding alert".into()));
+        return Err(StoreError::Corrupt("finding alert".into()).into());
     };
     let followup = Alert::FollowUp(FollowUpAlert {
         finding: v,
@@ -67,4 +70,41 @@ pub async fn change_status(
         state.wake.notify_one();
     }
     Ok(f)
+}
+
+/// Whether a Slack user may triage for `org`: everyone when the allow-list is empty, else listed users and members
+/// of listed user groups (read with a bot token of the organization).
+pub async fn may_triage_in_slack(state: &AppState, org: &Org, user: &str) -> bool {
+    if org.triage_allow.is_empty() || org.triage_allow.iter().any(|a| a == user) {
+        return true;
+    }
+    let groups: Vec<&String> = org
+        .triage_allow
+        .iter()
+        .filter(|a| a.starts_with('S'))
+        .collect();
+    if groups.is_empty() {
+        return false;
+    }
+    let Ok(channels) = state.store.list_channels(&org.id).await else {
+        return false;
+    };
+    let Some(token) = channels
+        .iter()
+        .filter_map(|c| c.bot_token_enc.as_deref())
+        .find_map(|t| state.secrets.decrypt(t).ok())
+    else {
+        return false;
+    };
+    for g in groups {
+        if state
+            .webapi
+            .group_members(&token, g)
+            .await
+            .is_ok_and(|m| m.iter().any(|u| u == user))
+        {
+            return true;
+        }
+    }
+    false
 }

@@ -1,0 +1,6 @@
+//! What the HTTP edges share, without being an edge: the JSON error answer (`{"error": {code, message, field}}`)
+//! with the status each refusal implies, bearer-token authentication with scopes, and request bodies.
+
+pub mod auth;
+pub mod body;
+pub mod error;

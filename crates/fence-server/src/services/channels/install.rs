@@ -1,0 +1,122 @@
+//! "Add to Slack" (OAuth v2): the consent URL with a signed, expiring `state`, its check on the way back, and the
+//! installation — the code exchanged for a webhook, its channel and a bot token, stored as a new channel, with the
+//! workspace mapped to the organization.
+
+use super::{parse_input, save};
+use crate::services::{ServiceError, ServiceResult};
+use crate::state::AppState;
+use hmac::{Hmac, Mac};
+use serde_json::json;
+use sha2::Sha256;
+
+/// The scopes "Add to Slack" asks for.
+pub const SCOPES: &str = "incoming-webhook,commands,chat:write,users:read,usergroups:read";
+const STATE_TTL_MS: i64 = 10 * 60_000;
+
+fn state_mac(state: &AppState, payload: &str) -> String {
+    let key = state.secrets.derive("oauth-state");
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key)
+        .expect("HMAC-SHA256 accepts keys of any length");
+    mac.update(payload.as_bytes());
+    hex::encode(&mac.finalize().into_bytes()[..16])
+}
+
+fn redirect_uri(state: &AppState) -> String {
+    format!("{}/api/slack/oauth/callback", state.config.base_url)
+}
+
+/// Slack's consent screen for an organization, when Add to Slack is configured and the plan has channels.
+pub async fn install_url(state: &AppState, org_id: &str) -> ServiceResult<String> {
+    let Some(client_id) = &state.config.slack.client_id else {
+        return Err(ServiceError::NotConfigured(
+            "slack.client_id and slack.client_secret must be configured for Add to Slack".into(),
+        ));
+    };
+    let plan = state.plan_of(org_id).await?;
+    if plan.channel_limit() == Some(0) {
+        return Err(ServiceError::PlanLimit(format!(
+            "the {plan} plan does not include Slack channels"
+        )));
+    }
+    let payload = format!("{org_id}.{}", state.clock.now_ms() + STATE_TTL_MS);
+    let signed = format!("{payload}.{}", state_mac(state, &payload));
+    let url = url::Url::parse_with_params(
+        &state.config.slack.oauth_authorize_url,
+        &[
+            ("client_id", client_id.as_str()),
+            ("scope", SCOPES),
+            ("state", &signed),
+            ("redirect_uri", &redirect_uri(state)),
+        ],
+    )
+    .map_err(|e| ServiceError::Internal(anyhow::anyhow!("slack.oauth_authorize_url: {e}")))?;
+    Ok(url.into())
+}
+
+/// The organization a `state` that Fence signed names, unless it was altered or has expired.
+pub fn verify_state(state: &AppState, signed: &str) -> Option<String> {
+    let (payload, mac) = signed.rsplit_once('.')?;
+    let ok: bool =
+        subtle::ConstantTimeEq::ct_eq(state_mac(state, payload).as_bytes(), mac.as_bytes()).into();
+    let (org_id, expires) = payload.split_once('.')?;
+    let live = expires
+        .parse::<i64>()
+        .is_ok_and(|e| e >= state.clock.now_ms());
+    (ok && live).then(|| org_id.to_string())
+}
+
+/// Exchanges the code and creates the channel with the webhook, its channel name and the bot token; maps the
+/// workspace to the organization. Returns the channel's name (`#security-alerts`).
+pub async fn finish_install(state: &AppState, org_id: &str, code: &str) -> ServiceResult<String> {
+    let (Some(client_id), Some(secret)) = (
+        &state.config.slack.client_id,
+        &state.config.slack.client_secret,
+    ) else {
+        return Err(ServiceError::NotConfigured(
+            "slack.client_id and slack.client_secret must be configured".into(),
+        ));
+    };
+    let v = state
+        .webapi
+        .oauth_access(client_id, secret, code, &redirect_uri(state))
+        .await
+        .map_err(|e| ServiceError::Upstream(format!("Slack refused the installation: {e}")))?;
+    let hook = &v["incoming_webhook"];
+    let channel_name = hook["channel"]
+        .as_str()
+        .unwrap_or("#security-alerts")
+        .to_string();
+    let mut body = json!({
+        "name": format!("Slack {channel_name}"),
+        "type": "slack",
+        "webhook_url": hook["url"],
+        "channel": channel_name,
+    });
+    if let (Some(token), Some(cid)) = (v["access_token"].as_str(), hook["channel_id"].as_str()) {
+        body["bot_token"] = json!(token);
+        body["channel_id"] = json!(cid);
+    }
+    let team = v["team"]["id"].as_str();
+    if let Some(team) = team {
+        if state
+            .store
+            .org_by_slack_team(team)
+            .await?
+            .is_some_and(|o| o.id != org_id)
+        {
+            return Err(ServiceError::Conflict(
+                "This Slack workspace is already connected to another Fence organization.".into(),
+            ));
+        }
+    }
+    let input = parse_input(state, &body, None)?;
+    save(state, org_id, "slack:oauth", input, None).await?;
+    if let Some(team) = team {
+        let org = state.store.org(org_id).await?;
+        state
+            .store
+            .update_org_slack(org_id, Some(team), &org.triage_allow)
+            .await?;
+    }
+    Ok(channel_name)
+}

@@ -1,0 +1,268 @@
+//! Channels: create, change, delete, test and preview a channel — from the API, the web form or "Add to Slack" —
+//! with the plan's limits, secrets encrypted at rest, mention names resolved, and an audit entry for each change.
+
+mod input;
+mod install;
+mod rules;
+mod test;
+mod view;
+
+pub use input::{parse_input, ChannelInput};
+pub use install::{finish_install, install_url, verify_state, SCOPES};
+pub use rules::{check_plan, received_types};
+pub use test::{record_test, send_test, summary, TestResult};
+pub use view::{channel_json, preview_message};
+
+use crate::services::{ServiceError, ServiceResult};
+use crate::state::AppState;
+use fence_core::{ChannelKind, ChannelState, FieldError, FieldErrors, Secret};
+use fence_slack::WebhookUrl;
+use fence_store::channels::ChannelRow;
+use serde_json::{json, Map, Value};
+
+/// A stored channel with its secrets opened: what a patch applies to.
+#[derive(Debug)]
+pub struct Existing {
+    pub row: ChannelRow,
+    pub url: WebhookUrl,
+    pub token: Option<Secret<String>>,
+}
+
+/// A channel of the organization, or `NotFound("channel")`.
+pub async fn load(state: &AppState, org_id: &str, id: &str) -> ServiceResult<ChannelRow> {
+    state
+        .store
+        .channel(org_id, id)
+        .await
+        .map_err(ServiceError::not_found_as("channel"))
+}
+
+/// Opens a stored channel's secrets.
+pub fn open(state: &AppState, row: ChannelRow) -> ServiceResult<Existing> {
+    let url = WebhookUrl::from_trusted(
+        state
+            .secrets
+            .decrypt(&row.webhook_url_enc)?
+            .expose()
+            .clone(),
+    );
+    let token = row
+        .bot_token_enc
+        .as_deref()
+        .map(|t| state.secrets.decrypt(t))
+        .transpose()?;
+    Ok(Existing { row, url, token })
+}
+
+/// Parses a channel object (a patch of `existing` when given) and resolves its mention names: what a save or a
+/// test takes.
+pub async fn prepare(
+    state: &AppState,
+    body: &Value,
+    existing: Option<&Existing>,
+) -> ServiceResult<ChannelInput> {
+    let mut input = parse_input(state, body, existing)?;
+    resolve_mentions(state, &mut input).await?;
+    Ok(input)
+}
+
+/// Stores a prepared channel — new, or replacing `existing` — once the plan allows it, with its audit entry. Wakes
+/// the dispatcher: a fixed channel releases what it held.
+pub async fn save(
+    state: &AppState,
+    org_id: &str,
+    actor: &str,
+    input: ChannelInput,
+    existing: Option<&ChannelRow>,
+) -> ServiceResult<ChannelRow> {
+    let plan = state.plan_of(org_id).await?;
+    let count = match existing {
+        Some(_) => 0,
+        None => state.store.count_channels(org_id).await?,
+    };
+    check_plan(plan, &input, existing.is_none(), count)?;
+    let now = state.clock.now_ms();
+    let id = existing.map_or_else(fence_store::new_id, |e| e.id.clone());
+    let row = input.into_row(state, id, org_id.to_string(), existing, now);
+    let action = match existing {
+        Some(_) => {
+            state.store.update_channel(&row).await?;
+            "channel.update"
+        }
+        None => {
+            state.store.insert_channel(&row).await?;
+            "channel.create"
+        }
+    };
+    state
+        .store
+        .audit(org_id, actor, action, Some(&row.id), Some(&row.name), now)
+        .await?;
+    state.wake.notify_one();
+    Ok(row)
+}
+
+/// Creates a channel from a channel object.
+pub async fn create(
+    state: &AppState,
+    org_id: &str,
+    actor: &str,
+    body: &Value,
+) -> ServiceResult<ChannelRow> {
+    let input = prepare(state, body, None).await?;
+    save(state, org_id, actor, input, None).await
+}
+
+/// Applies a patch to a stored channel.
+pub async fn update(
+    state: &AppState,
+    org_id: &str,
+    actor: &str,
+    id: &str,
+    body: &Value,
+) -> ServiceResult<ChannelRow> {
+    let existing = open(state, load(state, org_id, id).await?)?;
+    let input = prepare(state, body, Some(&existing)).await?;
+    save(state, org_id, actor, input, Some(&existing.row)).await
+}
+
+/// Deletes a channel and what it still owed.
+pub async fn delete(state: &AppState, org_id: &str, actor: &str, id: &str) -> ServiceResult<()> {
+    let row = load(state, org_id, id).await?;
+    state.store.delete_channel(org_id, id).await?;
+    state
+        .store
+        .audit(
+            org_id,
+            actor,
+            "channel.delete",
+            Some(id),
+            Some(&row.name),
+            state.clock.now_ms(),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Tests a saved channel through its destination, and records what the answer says of its health.
+pub async fn test_saved(state: &AppState, org_id: &str, id: &str) -> ServiceResult<TestResult> {
+    let Existing { row, url, token } = open(state, load(state, org_id, id).await?)?;
+    let config = row.rules()?;
+    let bot = token.as_ref().zip(row.slack_channel_id.as_deref());
+    let result = send_test(state, row.kind, &url, &config, bot).await;
+    record_test(state, &row.id, &result).await?;
+    Ok(result)
+}
+
+/// Tests a channel object that is not saved (it needs no name).
+pub async fn test_unsaved(state: &AppState, body: &Value) -> ServiceResult<TestResult> {
+    let mut body = body.clone();
+    if let Some(o) = body.as_object_mut() {
+        o.entry("name").or_insert_with(|| json!("Unsaved channel"));
+    }
+    let input = parse_input(state, &body, None)?;
+    Ok(test_input(state, &input, None).await)
+}
+
+/// Tests a prepared channel (the form's Test Integration). When it is a saved channel with its saved destination,
+/// the answer is recorded as a saved test's is.
+pub async fn test_input(
+    state: &AppState,
+    input: &ChannelInput,
+    existing: Option<&ChannelRow>,
+) -> TestResult {
+    let bot = input.bot_token.as_ref().zip(input.channel_id.as_deref());
+    let result = send_test(state, input.kind, &input.webhook_url, &input.config, bot).await;
+    if let (Some(row), false) = (existing, input.url_changed) {
+        if let Err(e) = record_test(state, &row.id, &result).await {
+            tracing::warn!(error = %e, "cannot record a test's answer");
+        }
+    }
+    result
+}
+
+/// Resolves mention names (`@alice`, `@security-team`, `#security-alerts`) through the Web API with the channel's
+/// bot token, recording the ids in `resolved_mentions`; a name that does not resolve is a 422 naming its field.
+pub async fn resolve_mentions(state: &AppState, input: &mut ChannelInput) -> ServiceResult<()> {
+    let names = input.config.mention_names();
+    let (Some(token), ChannelKind::Slack) = (&input.bot_token, input.kind) else {
+        return Ok(());
+    };
+    if names.is_empty() {
+        return Ok(());
+    }
+    let directory = state.directory(token).await.map_err(|e| {
+        ServiceError::invalid(names[0].0.clone(), format!("Slack refused to list the workspace's users and groups ({e}); check the bot token and its users:read and usergroups:read scopes"))
+    })?;
+    let mut resolved = Map::new();
+    let mut errs = FieldErrors::default();
+    for (field, name) in names {
+        match directory.resolve(&name) {
+            Some(id) => {
+                resolved.insert(name, json!(id));
+            }
+            None => errs.push(FieldError::new(
+                field,
+                format!("{name:?} is not a user, user group or channel in this Slack workspace"),
+            )),
+        }
+    }
+    if !errs.is_empty() {
+        return Err(errs.into());
+    }
+    input.config_json["resolved_mentions"] = Value::Object(resolved.clone());
+    input.config.resolved_mentions = resolved
+        .into_iter()
+        .filter_map(|(k, v)| Some((k, v.as_str()?.to_string())))
+        .collect();
+    Ok(())
+}
+
+impl ChannelInput {
+    /// The row to store: secrets encrypted, destination keyed by a hash of the URL.
+    pub fn into_row(
+        self,
+        state: &AppState,
+        id: String,
+        org_id: String,
+        previous: Option<&ChannelRow>,
+        now: i64,
+    ) -> ChannelRow {
+        let (status_state, error, hint, since) = match previous {
+            Some(p) if !self.url_changed => (
+                p.state,
+                p.status_error.clone(),
+                p.status_hint.clone(),
+                p.status_since,
+            ),
+            _ => (ChannelState::Unverified, None, None, Some(now)),
+        };
+        ChannelRow {
+            id,
+            org_id,
+            name: self.name,
+            kind: self.kind,
+            webhook_url_enc: state.secrets.encrypt(self.webhook_url.expose()),
+            webhook_hint: self.webhook_url.hint(),
+            destination: match (&self.bot_token, &self.channel_id) {
+                // Bot messages are paced per Slack channel (chat.postMessage's limit).
+                (Some(_), Some(c)) => state.secrets.destination_key(&format!("slack-channel:{c}")),
+                _ => state.secrets.destination_key(self.webhook_url.expose()),
+            },
+            bot_token_enc: self
+                .bot_token
+                .as_ref()
+                .map(|t| state.secrets.encrypt(t.expose())),
+            slack_channel_id: self.channel_id,
+            channel: self.channel,
+            config: self.config_json.to_string(),
+            state: status_state,
+            status_error: error,
+            status_hint: hint,
+            status_since: since,
+            template_warning: previous.and_then(|p| p.template_warning.clone()),
+            created_at: previous.map(|p| p.created_at).unwrap_or(now),
+            updated_at: now,
+        }
+    }
+}

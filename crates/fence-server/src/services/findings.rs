@@ -1,0 +1,37 @@
+//! Findings in: a validated batch stored in one transaction with every delivery it causes (deduplicated by
+//! fingerprint), counted in the metrics, and the dispatcher woken when something is owed. Findings out: one by id.
+
+use crate::services::{ServiceError, ServiceResult};
+use crate::state::AppState;
+use fence_core::NewFinding;
+use fence_store::findings::{FindingRow, IngestOutcome};
+use std::sync::atomic::Ordering;
+
+/// Stores a batch (all or nothing) and wakes the dispatcher when it routed deliveries.
+pub async fn ingest(
+    state: &AppState,
+    org_id: &str,
+    batch: &[NewFinding],
+) -> ServiceResult<IngestOutcome> {
+    let out = state
+        .store
+        .ingest(org_id, batch, state.clock.now_ms())
+        .await?;
+    state
+        .metrics
+        .findings_ingested
+        .fetch_add(batch.len() as u64, Ordering::Relaxed);
+    if out.deliveries > 0 {
+        state.wake.notify_one();
+    }
+    Ok(out)
+}
+
+/// A finding of the organization, or `NotFound("finding")`.
+pub async fn get(state: &AppState, org_id: &str, id: &str) -> ServiceResult<FindingRow> {
+    state
+        .store
+        .finding(org_id, id)
+        .await
+        .map_err(ServiceError::not_found_as("finding"))
+}

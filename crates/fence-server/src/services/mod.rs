@@ -1,0 +1,14 @@
+//! The services: every operation on findings, channels, scans, digests and certificates, whichever edge asked for
+//! it (the API, the web UI, the Slack app, the workers or the CLI). Services know neither HTTP nor HTML nor Slack's
+//! requests; they take domain types and return domain types or a [`ServiceError`].
+
+pub mod bootstrap;
+pub mod certificates;
+pub mod channels;
+pub mod digests;
+mod error;
+pub mod findings;
+pub mod scans;
+pub mod triage;
+
+pub use error::{ServiceError, ServiceResult};

@@ -1,0 +1,287 @@
+//! Scans and imports: queue a built-in scan or open one for an external scanner, record a scan's results (its
+//! findings ingested, its summary sent to the Slack conversation that asked for it), and import a scanner's output
+//! file as one completed scan — the same operation for `POST /api/v1/import`, `fence import` and the scan workers.
+
+use crate::services::{ServiceError, ServiceResult};
+use crate::state::AppState;
+use fence_core::time::fmt_ts;
+use fence_core::{Alert, DomainName, NewFinding, Severity};
+use fence_store::scans::{ScanOutcome, ScanRow};
+use serde::Serialize;
+
+/// The scan types a user may ask for.
+pub const SCAN_TYPES: [&str; 3] = ["full", "tls", "headers"];
+
+/// A scan as users see it (API answers, `fence import --json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanView {
+    pub id: String,
+    pub domain: String,
+    #[serde(rename = "type")]
+    pub scan_type: String,
+    pub source: String,
+    pub status: String,
+    /// Place in the queue while queued.
+    pub position: Option<i64>,
+    pub requested_by: Option<String>,
+    pub error: Option<String>,
+    pub counts: SeverityCounts,
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub duration_seconds: Option<i64>,
+    pub report_url: String,
+}
+
+/// Findings by severity.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct SeverityCounts {
+    pub critical: i64,
+    pub high: i64,
+    pub medium: i64,
+    pub low: i64,
+    pub info: i64,
+}
+
+/// How a scan is shown, with its queue position while it waits.
+pub async fn view(state: &AppState, s: &ScanRow) -> ScanView {
+    let position = if s.status == "queued" {
+        state.store.queue_position(&s.id).await.unwrap_or(0)
+    } else {
+        0
+    };
+    let [critical, high, medium, low, info] = s.counts;
+    ScanView {
+        id: s.id.clone(),
+        domain: s.domain.clone(),
+        scan_type: s.scan_type.clone(),
+        source: s.source.clone(),
+        status: s.status.clone(),
+        position: (position > 0).then_some(position),
+        requested_by: s.requested_by.clone(),
+        error: s.error.clone(),
+        counts: SeverityCounts {
+            critical,
+            high,
+            medium,
+            low,
+            info,
+        },
+        created_at: fmt_ts(s.created_at),
+        started_at: s.started_at.map(fmt_ts),
+        finished_at: s.finished_at.map(fmt_ts),
+        duration_seconds: s.duration_ms.map(|d| d / 1000),
+        report_url: format!("{}/scans/{}", state.config.base_url, s.id),
+    }
+}
+
+/// Counts findings by severity: critical, high, medium, low, info.
+pub fn count(findings: &[NewFinding]) -> [i64; 5] {
+    let mut c = [0i64; 5];
+    for f in findings {
+        let i = Severity::ALL
+            .iter()
+            .position(|s| *s == f.severity)
+            .unwrap_or(4);
+        c[i] += 1;
+    }
+    c
+}
+
+/// Queues a built-in scan for the scan workers.
+pub async fn queue_scan(
+    state: &AppState,
+    org_id: &str,
+    domain: &DomainName,
+    scan_type: &str,
+    requested_by: &str,
+) -> ServiceResult<ScanRow> {
+    let s = state
+        .store
+        .create_scan(
+            org_id,
+            domain.as_str(),
+            scan_type,
+            "builtin",
+            Some(requested_by),
+            state.clock.now_ms(),
+        )
+        .await?;
+    state.scan_wake.notify_one();
+    Ok(s)
+}
+
+/// Opens a scan that an external scanner runs and reports with [`record_results`].
+pub async fn open_external(
+    state: &AppState,
+    org_id: &str,
+    domain: &DomainName,
+    scan_type: &str,
+    requested_by: &str,
+) -> ServiceResult<ScanRow> {
+    Ok(state
+        .store
+        .create_scan(
+            org_id,
+            domain.as_str(),
+            scan_type,
+            "external",
+            Some(requested_by),
+            state.clock.now_ms(),
+        )
+        .await?)
+}
+
+/// Queues a scan asked for from Slack (`/fence scan`, Run Scan): audited, and its summary posted to `response_url`
+/// when it ends. Returns the scan and its queue position.
+pub async fn queue_from_slack(
+    state: &AppState,
+    org_id: &str,
+    domain: &DomainName,
+    actor: &str,
+    response_url: &str,
+) -> ServiceResult<(ScanRow, i64)> {
+    let scan = queue_scan(state, org_id, domain, "full", actor).await?;
+    if !response_url.is_empty() {
+        state.store.set_scan_notify(&scan.id, response_url).await?;
+    }
+    state
+        .store
+        .audit(
+            org_id,
+            actor,
+            "scan.queue",
+            Some(&scan.id),
+            Some(domain.as_str()),
+            state.clock.now_ms(),
+        )
+        .await?;
+    let position = state.store.queue_position(&scan.id).await?;
+    Ok((scan, position))
+}
+
+/// A scan's results: its findings (already validated) and how it ended.
+#[derive(Debug, Default)]
+pub struct Results {
+    pub findings: Vec<NewFinding>,
+    pub completed: bool,
+    pub duration_ms: i64,
+    pub error: Option<String>,
+}
+
+/// Stores a scan's findings and ends it, wakes the dispatcher, and posts the summary where it was asked for.
+pub async fn record_results(
+    state: &AppState,
+    org_id: &str,
+    scan: &ScanRow,
+    results: Results,
+) -> ServiceResult<ScanRow> {
+    let now = state.clock.now_ms();
+    let counts = count(&results.findings);
+    if !results.findings.is_empty() {
+        crate::services::findings::ingest(state, org_id, &results.findings).await?;
+    }
+    let outcome = ScanOutcome {
+        completed: results.completed,
+        counts,
+        duration_ms: results.duration_ms,
+        error: results.error,
+    };
+    let s = state
+        .store
+        .finish_scan(org_id, &scan.id, &outcome, now)
+        .await?;
+    state.wake.notify_one();
+    if s.notify_url.is_some() && s.status == "completed" {
+        let (state, s) = (state.clone(), s.clone());
+        tokio::spawn(async move { notify_scan(&state, &s).await });
+    }
+    Ok(s)
+}
+
+/// Imports a scanner's output file as one completed scan: all of it, or nothing with an error naming where it
+/// broke. Returns the scan and how many findings the file held.
+pub async fn import_file(
+    state: &AppState,
+    org_id: &str,
+    actor: &str,
+    format: &str,
+    domain: &str,
+    body: &[u8],
+) -> ServiceResult<(ScanRow, usize)> {
+    let fmt = fence_scan::import::Format::parse(format)
+        .map_err(|e| ServiceError::invalid("format", e))?;
+    let domain = DomainName::parse(domain).map_err(|e| ServiceError::invalid("domain", e))?;
+    let findings = fence_scan::import::import(fmt, body, &domain).map_err(|e| {
+        if e.is_too_large() {
+            ServiceError::TooLarge(e.to_string())
+        } else {
+            ServiceError::invalid(e.location.clone(), e.message.clone())
+        }
+    })?;
+    let n = findings.len();
+    let scan = state
+        .store
+        .create_scan(
+            org_id,
+            domain.as_str(),
+            fmt.as_str(),
+            "import",
+            Some(actor),
+            state.clock.now_ms(),
+        )
+        .await?;
+    let findings = findings
+        .into_iter()
+        .map(|mut f| {
+            f.scan_id = Some(scan.id.clone());
+            f
+        })
+        .collect();
+    let results = Results {
+        findings,
+        completed: true,
+        ..Results::default()
+    };
+    let s = record_results(state, org_id, &scan, results).await?;
+    Ok((s, n))
+}
+
+/// Posts a finished scan's summary to the response URL of the command or button that queued it.
+pub async fn notify_scan(state: &AppState, scan: &ScanRow) {
+    let Some(url) = scan.notify_url.as_deref() else {
+        return;
+    };
+    let Ok(org) = state.store.org(&scan.org_id).await else {
+        return;
+    };
+    let ctx = state.render_context(
+        &org.id,
+        fence_core::ChannelKind::Slack,
+        fence_core::MessageFormat::Blocks,
+        org.plan(),
+    );
+    let alert = Alert::ScanCompleted(fence_core::alert::ScanAlert {
+        scan_id: scan.id.clone(),
+        domain: scan.domain.clone(),
+        scan_type: scan.scan_type.clone(),
+        duration_secs: (scan.duration_ms.unwrap_or(0).max(0) / 1000) as u64,
+        counts: scan
+            .counts
+            .map(|c| u32::try_from(c.max(0)).unwrap_or(u32::MAX)),
+    });
+    let mut msg = fence_slack::render::render(&ctx, &[alert], &[]);
+    msg["response_type"] = serde_json::json!("in_channel");
+    state.webapi.respond(url, &msg).await;
+}
+
+/// The target of a domain: its configured ports, and whether private addresses may be reached.
+pub async fn target_of(state: &AppState, org_id: &str, domain: &str) -> fence_scan::target::Target {
+    let mut t = fence_scan::target::Target::new(domain);
+    if let Ok(d) = state.store.domain(org_id, domain).await {
+        t.https_port = u16::try_from(d.port).unwrap_or(443);
+        t.http_port = u16::try_from(d.http_port).unwrap_or(80);
+    }
+    t.allow_private = state.config.scan.allow_private_targets;
+    t
+}

@@ -1,0 +1,155 @@
+//! `POST /api/slack/commands`: `/fence scan <domain>`, `/fence status`, `/fence vulnerabilities`, `/fence help`,
+//! answered in the conversation (scans in the channel, the rest ephemerally).
+
+use super::{ephemeral, form, org_of_team, verify};
+use crate::http::error::ApiError;
+use crate::services::scans::queue_from_slack;
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use fence_core::{DomainName, FindingStatus, Severity};
+use fence_slack::escape::bounded;
+use fence_store::orgs::Org;
+use serde_json::json;
+
+const HELP: &str = "*Fence commands*\n• `/fence scan <domain>` — queue a security scan; its summary follows here\n• `/fence status` — the scan queue\n• `/fence vulnerabilities` — recent open critical and high findings\n• `/fence help` — this list";
+
+/// The fields of a slash command Fence reads.
+struct Command<'a> {
+    user: &'a str,
+    text: &'a str,
+    response_url: &'a str,
+}
+
+pub async fn commands(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    verify(&state, &headers, &body)?;
+    let form = form(&body)?;
+    let get = |k: &str| {
+        form.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    };
+    if get("ssl_check") == "1" {
+        return Ok(StatusCode::OK.into_response());
+    }
+    let Some(org) = org_of_team(&state, get("team_id")).await? else {
+        return Ok(ephemeral("This Slack workspace is not connected to Fence yet. Ask a Fence admin to use *Add to Slack*, or to set `slack_team_id` on the organization (PATCH /api/v1/org)."));
+    };
+    let plan = org.plan();
+    if !plan.has_enterprise_features() {
+        return Ok(ephemeral(format!("Slash commands need the enterprise or custom plan; this organization is on the {plan} plan.")));
+    }
+    let command = Command {
+        user: get("user_id"),
+        text: get("text").trim(),
+        response_url: get("response_url"),
+    };
+    let (cmd, rest) = command
+        .text
+        .split_once(char::is_whitespace)
+        .map(|(c, r)| (c, r.trim()))
+        .unwrap_or((command.text, ""));
+    match cmd.to_ascii_lowercase().as_str() {
+        "scan" => scan(&state, &org, &command, rest).await,
+        "status" => status(&state, &org).await,
+        "vulnerabilities" | "vulns" => vulnerabilities(&state, &org).await,
+        "help" | "" => Ok(ephemeral(HELP)),
+        other => Ok(ephemeral(format!(
+            "Unknown command `{}`.\n{HELP}",
+            bounded(other, 40)
+        ))),
+    }
+}
+
+/// `/fence scan <domain>`: queues a full scan whose summary follows in the conversation.
+async fn scan(
+    state: &AppState,
+    org: &Org,
+    command: &Command<'_>,
+    rest: &str,
+) -> Result<Response, ApiError> {
+    let domain = match DomainName::parse(rest.trim_start_matches("https://").trim_end_matches('/'))
+    {
+        Ok(d) if !rest.is_empty() => d,
+        _ => return Ok(ephemeral("Usage: `/fence scan example.com`")),
+    };
+    let user = command.user;
+    let (_, position) = queue_from_slack(
+        state,
+        &org.id,
+        &domain,
+        &format!("slack:{user}"),
+        command.response_url,
+    )
+    .await?;
+    Ok(Json(json!({"response_type": "in_channel", "text": format!("🔍 Queued a full scan of {} for <@{user}> (position {position} in the queue). The summary will follow here.", bounded(domain.as_str(), 253))})).into_response())
+}
+
+/// `/fence status`: the scans queued or running, oldest first.
+async fn status(state: &AppState, org: &Org) -> Result<Response, ApiError> {
+    let scans = state.store.list_scans(&org.id, 50).await?;
+    let active: Vec<String> = scans
+        .iter()
+        .filter(|s| s.status == "queued" || s.status == "running")
+        .rev()
+        .enumerate()
+        .map(|(i, s)| {
+            format!(
+                "{}. {} — {} ({})",
+                i + 1,
+                bounded(&s.domain, 253),
+                s.scan_type,
+                s.status
+            )
+        })
+        .collect();
+    Ok(ephemeral(if active.is_empty() {
+        "The scan queue is empty.".to_string()
+    } else {
+        format!("*Scan queue*\n{}", active.join("\n"))
+    }))
+}
+
+/// `/fence vulnerabilities`: up to ten recent open critical and high findings with links to their pages.
+async fn vulnerabilities(state: &AppState, org: &Org) -> Result<Response, ApiError> {
+    let mut lines = Vec::new();
+    for sev in [Severity::Critical, Severity::High] {
+        let q = fence_store::findings::FindingQuery {
+            severity: Some(sev),
+            status: Some(FindingStatus::Open),
+            limit: 10,
+            ..Default::default()
+        };
+        for f in state.store.list_findings(&org.id, &q).await? {
+            let cvss = f
+                .cvss
+                .map(|c| format!(" (CVSS {c:.1})"))
+                .unwrap_or_default();
+            lines.push(format!(
+                "{} {} — {}{cvss} <{}/findings/{}|details>",
+                sev.dot(),
+                bounded(&f.title, 150),
+                bounded(&f.domain, 253),
+                state.config.base_url,
+                f.id
+            ));
+        }
+    }
+    lines.truncate(10);
+    Ok(ephemeral(if lines.is_empty() {
+        "No open critical or high vulnerabilities. 🎉".to_string()
+    } else {
+        format!(
+            "*Recent open critical and high vulnerabilities*\n{}",
+            lines.join("\n")
+        )
+    }))
+}

@@ -1,0 +1,241 @@
+//! `POST /api/slack/interactions`: button clicks — Mark as False Positive, Snooze (24h), Fix Instructions, Run Scan.
+//! Answered at once; the work continues in the background and answers through the click's `response_url`. Only
+//! buttons whose value Fence signed, clicked in the workspace of the organization they name, do anything.
+
+use super::{form, org_of_team, verify};
+use crate::http::error::ApiError;
+use crate::services::scans::queue_from_slack;
+use crate::services::triage::{change_status, may_triage_in_slack, note, Actor};
+use crate::services::{ServiceError, ServiceResult};
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use fence_core::{Alert, DomainName, FindingStatus};
+use fence_slack::escape::bounded;
+use fence_slack::ButtonValue as SignedButton;
+use fence_store::orgs::Org;
+use serde_json::{json, Value};
+
+pub async fn interactions(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    verify(&state, &headers, &body)?;
+    let form = form(&body)?;
+    let payload = form
+        .iter()
+        .find(|(k, _)| k == "payload")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("");
+    let payload: Value =
+        serde_json::from_str(payload).map_err(|_| ApiError::malformed("payload is not JSON"))?;
+    tokio::spawn(async move {
+        if let Err(e) = handle_click(&state, &payload).await {
+            tracing::warn!(error = %e, "button click not handled");
+        }
+    });
+    Ok(StatusCode::OK.into_response())
+}
+
+/// What Fence reads of a click.
+struct Click {
+    value: String,
+    response_url: String,
+    user: String,
+    team: String,
+    message_ts: String,
+    /// The click was on a single-finding alert (not a coalesced one).
+    single: bool,
+    /// Legacy attachments (`interactive_message`) rather than Block Kit.
+    attachments: bool,
+}
+
+impl Click {
+    fn parse(p: &Value) -> Click {
+        let s = |v: &Value| v.as_str().unwrap_or("").to_string();
+        Click {
+            value: s(&p["actions"][0]["value"]),
+            response_url: s(&p["response_url"]),
+            user: s(&p["user"]["id"]),
+            team: p["team"]["id"]
+                .as_str()
+                .or_else(|| p["user"]["team_id"].as_str())
+                .unwrap_or("")
+                .to_string(),
+            message_ts: p["container"]["message_ts"]
+                .as_str()
+                .or_else(|| p["message"]["ts"].as_str())
+                .or_else(|| p["message_ts"].as_str())
+                .unwrap_or("")
+                .to_string(),
+            single: p["actions"][0]["block_id"].as_str() == Some("fence_finding")
+                || p["callback_id"].as_str() == Some("fence_finding"),
+            attachments: p["type"] == "interactive_message",
+        }
+    }
+
+    /// Answers through the click's response URL (nothing when it has none).
+    async fn respond(&self, state: &AppState, msg: Value) {
+        if !self.response_url.is_empty() && self.response_url.starts_with("http") {
+            state.webapi.respond(&self.response_url, &msg).await;
+        }
+    }
+
+    async fn ephemeral(&self, state: &AppState, text: String) {
+        self.respond(
+            state,
+            json!({"response_type": "ephemeral", "replace_original": false, "text": text}),
+        )
+        .await;
+    }
+
+    async fn in_thread(&self, state: &AppState, text: String) {
+        self.respond(state, json!({"response_type": "in_channel", "replace_original": false, "thread_ts": self.message_ts, "text": text})).await;
+    }
+}
+
+async fn handle_click(state: &AppState, p: &Value) -> ServiceResult<()> {
+    let click = Click::parse(p);
+    // Link buttons (View Details, …) carry no value: nothing to do but the acknowledgement already sent.
+    if click.value.is_empty() {
+        return Ok(());
+    }
+    let Some(button) = state.signer.verify(&click.value) else {
+        tracing::warn!(user = %click.user, "a button value not signed by Fence was refused");
+        return Ok(());
+    };
+    let org = match org_of_team(state, &click.team).await {
+        Ok(Some(o)) if o.id == button.org_id => o,
+        _ => {
+            tracing::warn!(user = %click.user, "a button click from a workspace of another organization was refused");
+            return Ok(());
+        }
+    };
+    let actor = Actor {
+        audit: format!("slack:{}", click.user),
+        shown: format!("<@{}>", click.user),
+    };
+    match button.action.as_str() {
+        "false_positive" | "snooze" => triage(state, &org, &click, &button, &actor).await,
+        "fix_instructions" => fix_instructions(state, &org, &click, &button, &actor).await,
+        "run_scan" => run_scan(state, &org, &click, &button, &actor).await,
+        _ => Ok(()),
+    }
+}
+
+/// Mark as False Positive, Snooze (24h): the finding changes everywhere; a webhook-posted alert is replaced through
+/// the response URL (bot-posted ones are updated by the follow-up the change queues) and the note goes in its thread.
+async fn triage(
+    state: &AppState,
+    org: &Org,
+    click: &Click,
+    button: &SignedButton,
+    actor: &Actor,
+) -> ServiceResult<()> {
+    if !may_triage_in_slack(state, org, &click.user).await {
+        click.ephemeral(state, "You are not allowed to triage findings for this organization; ask a Fence admin to add you to `triage_allow`.".into()).await;
+        return Ok(());
+    }
+    let (status, hours) = if button.action == "snooze" {
+        (FindingStatus::Snoozed, Some(24.0))
+    } else {
+        (FindingStatus::FalsePositive, None)
+    };
+    let f = change_status(state, &org.id, &button.target_id, status, hours, actor).await?;
+    if state
+        .store
+        .is_bot_message(&org.id, &click.message_ts)
+        .await?
+    {
+        return Ok(());
+    }
+    let note = note(status, hours, actor);
+    if let (true, Alert::Vulnerability(v)) = (click.single, f.alert(false)) {
+        let format = if click.attachments {
+            fence_core::MessageFormat::Attachments
+        } else {
+            fence_core::MessageFormat::Blocks
+        };
+        let ctx = state.render_context(&org.id, fence_core::ChannelKind::Slack, format, org.plan());
+        let fu = fence_core::alert::FollowUpAlert {
+            finding: v,
+            note: note.clone(),
+            body: None,
+            update_original: true,
+        };
+        let mut updated = fence_slack::render::updated(&ctx, &fu);
+        updated["replace_original"] = json!(true);
+        click.respond(state, updated).await;
+    }
+    click.in_thread(state, note).await;
+    Ok(())
+}
+
+/// Fix Instructions: the finding's remediation in the alert's thread.
+async fn fix_instructions(
+    state: &AppState,
+    org: &Org,
+    click: &Click,
+    button: &SignedButton,
+    actor: &Actor,
+) -> ServiceResult<()> {
+    let f = state.store.finding(&org.id, &button.target_id).await?;
+    let text = match &f.remediation {
+        Some(r) => format!(
+            "🛠 *Fix instructions for {}*\n{}",
+            bounded(&f.title, 200),
+            bounded(r, 3500)
+        ),
+        None => format!(
+            "No fix instructions were recorded for {}. See its page: {}/findings/{}",
+            bounded(&f.title, 200),
+            state.config.base_url,
+            f.id
+        ),
+    };
+    state
+        .store
+        .audit(
+            &org.id,
+            &actor.audit,
+            "finding.fix_instructions",
+            Some(&f.id),
+            None,
+            state.clock.now_ms(),
+        )
+        .await?;
+    click.in_thread(state, text).await;
+    Ok(())
+}
+
+/// Run Scan (enterprise and custom plans): queues a full scan of the alert's domain; its summary follows.
+async fn run_scan(
+    state: &AppState,
+    org: &Org,
+    click: &Click,
+    button: &SignedButton,
+    actor: &Actor,
+) -> ServiceResult<()> {
+    let plan = org.plan();
+    if !plan.has_enterprise_features() {
+        click.ephemeral(state, format!("Run Scan needs the enterprise or custom plan; this organization is on the {plan} plan.")).await;
+        return Ok(());
+    }
+    let domain =
+        DomainName::parse(&button.target_id).map_err(|e| ServiceError::invalid("domain", e))?;
+    let (_, position) =
+        queue_from_slack(state, &org.id, &domain, &actor.audit, &click.response_url).await?;
+    click
+        .ephemeral(
+            state,
+            format!(
+                "🔍 Queued a full scan of {} (position {position}). The summary will follow.",
+                bounded(domain.as_str(), 253)
+            ),
+        )
+        .await;
+    Ok(())
+}

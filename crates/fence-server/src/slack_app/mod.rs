@@ -1,0 +1,65 @@
+//! The Slack app edge: slash commands (`/fence scan|status|vulnerabilities|help`), button clicks (triage, fix
+//! instructions, run scan), "Add to Slack" (OAuth v2) and the app manifest. Every Slack request is checked against
+//! the v0 signature first; an unsigned or stale one gets 401 and changes nothing. The work is done by the services.
+
+mod commands;
+mod interactions;
+mod oauth;
+
+use crate::http::error::ApiError;
+use crate::state::AppState;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use fence_store::orgs::Org;
+use serde_json::json;
+
+/// The Slack app's routes under `/api/slack`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/slack/commands", post(commands::commands))
+        .route("/api/slack/interactions", post(interactions::interactions))
+        .route("/api/slack/install", get(oauth::install))
+        .route("/api/slack/oauth/callback", get(oauth::callback))
+        .route("/api/slack/manifest", get(oauth::manifest))
+}
+
+/// Checks Slack's v0 signature over the raw body.
+fn verify(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(), ApiError> {
+    let Some(secret) = &state.config.slack.signing_secret else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "slack.signing_secret is not configured",
+        ));
+    };
+    let h = |k: &str| headers.get(k).and_then(|v| v.to_str().ok());
+    fence_slack::signature::verify(
+        secret.expose(),
+        h("x-slack-request-timestamp"),
+        h("x-slack-signature"),
+        body,
+        state.clock.now_ms() / 1000,
+    )
+    .map_err(|_| {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "the request is not signed by Slack, or is too old",
+        )
+    })
+}
+
+/// A urlencoded form body's fields.
+fn form(body: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
+    serde_urlencoded::from_bytes(body).map_err(|_| ApiError::malformed("not a form body"))
+}
+
+fn ephemeral(text: impl Into<String>) -> Response {
+    Json(json!({"response_type": "ephemeral", "text": text.into()})).into_response()
+}
+
+async fn org_of_team(state: &AppState, team: &str) -> Result<Option<Org>, ApiError> {
+    Ok(state.store.org_by_slack_team(team).await?)
+}

@@ -1,0 +1,124 @@
+//! The shared state every edge and service receives: store, configuration, secrets, clients, clock, metrics and
+//! the wake-ups of the workers.
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::crypto::SecretBox;
+use crate::metrics::Metrics;
+use fence_slack::{ButtonSigner, Directory, WebApi, WebhookClient, WebhookHosts};
+use fence_store::Store;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// Everything a request handler or worker needs.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<Config>,
+    pub secrets: SecretBox,
+    pub signer: ButtonSigner,
+    pub webhook_hosts: WebhookHosts,
+    pub client: WebhookClient,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<Metrics>,
+    /// Wakes the dispatcher when new deliveries are stored.
+    pub wake: Arc<Notify>,
+    /// Wakes the scan workers when a scan is queued.
+    pub scan_wake: Arc<Notify>,
+    pub interval_ms: i64,
+    /// Slack's Web API (`slack.api_url`), for bot-token channels and name lookups.
+    pub webapi: WebApi,
+    /// Workspace directories by a keyed hash of the bot token, with when they were read.
+    directories: DirectoryCache,
+}
+
+/// Workspace directories by token key, with the time each was read.
+type DirectoryCache = Arc<Mutex<HashMap<String, (i64, Arc<Directory>)>>>;
+
+/// How long a workspace directory (users, groups, channels) is reused.
+const DIRECTORY_TTL_MS: i64 = 10 * 60_000;
+
+impl AppState {
+    /// The state over a migrated store: clients, signer and pacing derived from the configuration.
+    pub fn new(
+        config: Config,
+        store: Store,
+        secrets: SecretBox,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<AppState> {
+        let webhook_hosts = WebhookHosts::parse(&config.delivery.webhook_hosts)
+            .map_err(|e| anyhow::anyhow!("delivery.webhook_hosts: {e}"))?;
+        let client = WebhookClient::new(Duration::from_secs(10)).map_err(|e| anyhow::anyhow!(e))?;
+        let interval_ms = (config.send_interval().as_millis() as i64).max(1);
+        let webapi = WebApi::new(&config.slack.api_url, Duration::from_secs(10))
+            .map_err(|e| anyhow::anyhow!(e))?;
+        Ok(AppState {
+            store,
+            signer: ButtonSigner::new(secrets.derive("buttons")),
+            secrets,
+            webhook_hosts,
+            client,
+            clock,
+            metrics: Arc::new(Metrics::default()),
+            wake: Arc::new(Notify::new()),
+            scan_wake: Arc::new(Notify::new()),
+            interval_ms,
+            webapi,
+            directories: Arc::default(),
+            config: Arc::new(config),
+        })
+    }
+
+    /// An organization's plan.
+    pub async fn plan_of(&self, org_id: &str) -> fence_store::Result<fence_core::Plan> {
+        Ok(self.store.org(org_id).await?.plan())
+    }
+
+    /// How messages of an organization render in a channel of this kind and format.
+    pub fn render_context<'a>(
+        &'a self,
+        org_id: &'a str,
+        kind: fence_core::ChannelKind,
+        format: fence_core::MessageFormat,
+        plan: fence_core::Plan,
+    ) -> fence_slack::RenderContext<'a> {
+        fence_slack::RenderContext {
+            base_url: &self.config.base_url,
+            org_id,
+            kind,
+            format,
+            run_scan: plan.has_enterprise_features(),
+            signer: &self.signer,
+        }
+    }
+
+    /// The workspace directory for a bot token, read through the Web API at most every ten minutes.
+    pub async fn directory(
+        &self,
+        token: &fence_core::Secret<String>,
+    ) -> Result<Arc<Directory>, String> {
+        let key = self
+            .secrets
+            .destination_key(&format!("token:{}", token.expose()));
+        let now = self.clock.now_ms();
+        if let Some((at, d)) = self
+            .directories
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
+            if now - at < DIRECTORY_TTL_MS {
+                return Ok(d.clone());
+            }
+        }
+        let d = Arc::new(self.webapi.directory(token).await?);
+        self.directories
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, (now, d.clone()));
+        Ok(d)
+    }
+}
