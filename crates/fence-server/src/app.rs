@@ -11,7 +11,10 @@ use anyhow::Context;
 use fence_store::Store;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::watch;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
 
 /// A configured, migrated Fence, ready to serve.
 #[derive(Debug)]
@@ -123,9 +126,17 @@ impl RunningApp {
     }
 }
 
-/// Every edge's routes on one router: the JSON API, the Slack app and the web UI, with the API's fallback and body
-/// limit.
+/// Longest a request may take before it is answered `408 Request Timeout` (a channel test waits for its send slot
+/// and up to two Slack calls of 10 s; an import reads up to 10 MiB).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Every edge's routes on one router — the JSON API, the Slack app and the web UI — with the API's fallback, the
+/// body limit, a request timeout, and a tracing span per request that names its method and path (never its query,
+/// which can carry an OAuth code or a report signature).
 pub fn router(state: AppState) -> axum::Router {
+    let trace = TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+        tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
+    });
     crate::api::router()
         .merge(crate::slack_app::router())
         .merge(crate::web::router())
@@ -133,5 +144,10 @@ pub fn router(state: AppState) -> axum::Router {
         .layer(axum::extract::DefaultBodyLimit::max(
             crate::http::body::MAX_BODY,
         ))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(trace)
         .with_state(state)
 }

@@ -108,43 +108,7 @@ impl Config {
         file: Option<&Path>,
         env: &[(String, String)],
     ) -> Result<Config, ConfigError> {
-        let mut values: BTreeMap<String, Value> = BTreeMap::new();
-        if let Some(text) = toml_text {
-            let source = file
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| "config file".into());
-            let table: toml::Table = text
-                .parse()
-                .map_err(|e| ConfigError(format!("{source}: {e}")))?;
-            flatten("", &toml::Value::Table(table), &source, &mut values)?;
-        }
-        for (k, v) in env {
-            let Some(rest) = k.strip_prefix("FENCE_") else {
-                continue;
-            };
-            if ENV_NOT_CONFIG.contains(&k.as_str()) || rest.starts_with("TEST_") {
-                continue;
-            }
-            let key = rest
-                .to_ascii_lowercase()
-                .split("__")
-                .collect::<Vec<_>>()
-                .join(".");
-            if !KEYS.contains(&key.as_str()) {
-                return Err(ConfigError(format!(
-                    "unknown configuration key `{key}` (from environment variable {k})"
-                )));
-            }
-            values.insert(
-                key,
-                Value {
-                    raw: toml::Value::String(v.clone()),
-                    source: format!("environment variable {k}"),
-                },
-            );
-        }
-        let r = Reader { values };
-
+        let r = Reader::from_sources(toml_text, file, env)?;
         let listen = r
             .string("listen")?
             .unwrap_or_else(|| "127.0.0.1:8080".into());
@@ -178,50 +142,19 @@ impl Config {
             None => Plan::Custom,
             Some(p) => Plan::parse(&p).map_err(|e| r.err("default_plan", &e))?,
         };
-        let webhook_hosts = r
-            .list("delivery.webhook_hosts")?
-            .unwrap_or_else(|| vec!["hooks.slack.com".into()]);
-        fence_slack::WebhookHosts::parse(&webhook_hosts)
-            .map_err(|e| r.err("delivery.webhook_hosts", &e))?;
-        let rate_per_second = r.float("delivery.rate_per_second")?.unwrap_or(1.0);
-        if !(rate_per_second > 0.0 && rate_per_second <= 100.0) {
-            return Err(r.err(
-                "delivery.rate_per_second",
-                "must be greater than 0 and at most 100",
-            ));
-        }
-        let secret_key = r.string("secret_key")?.map(Secret::new);
         Ok(Config {
             listen,
             base_url,
             data_dir,
             database_url,
-            secret_key,
+            secret_key: r.string("secret_key")?.map(Secret::new),
             bootstrap_token: r
                 .string("bootstrap_token")?
                 .filter(|s| !s.is_empty())
                 .map(Secret::new),
             default_plan,
-            slack: SlackConfig {
-                signing_secret: r.string("slack.signing_secret")?.map(Secret::new),
-                client_id: r.string("slack.client_id")?,
-                client_secret: r.string("slack.client_secret")?.map(Secret::new),
-                api_url: r
-                    .string("slack.api_url")?
-                    .unwrap_or_else(|| "https://slack.com/api".into())
-                    .trim_end_matches('/')
-                    .to_string(),
-                oauth_authorize_url: r
-                    .string("slack.oauth_authorize_url")?
-                    .unwrap_or_else(|| "https://slack.com/oauth/v2/authorize".into()),
-            },
-            delivery: DeliveryConfig {
-                webhook_hosts,
-                rate_per_second,
-                max_retry_age: r
-                    .duration("delivery.max_retry_age")?
-                    .unwrap_or(Duration::from_secs(24 * 3600)),
-            },
+            slack: SlackConfig::read(&r)?,
+            delivery: DeliveryConfig::read(&r)?,
             scan: ScanConfig {
                 allow_private_targets: r.bool("scan.allow_private_targets")?.unwrap_or(false),
                 workers: r.int("scan.workers")?.unwrap_or(2).clamp(1, 64) as u32,
@@ -235,6 +168,48 @@ impl Config {
     /// The minimum spacing between two messages to one destination.
     pub fn send_interval(&self) -> Duration {
         Duration::from_secs_f64(1.0 / self.delivery.rate_per_second)
+    }
+}
+
+impl SlackConfig {
+    fn read(r: &Reader) -> Result<SlackConfig, ConfigError> {
+        Ok(SlackConfig {
+            signing_secret: r.string("slack.signing_secret")?.map(Secret::new),
+            client_id: r.string("slack.client_id")?,
+            client_secret: r.string("slack.client_secret")?.map(Secret::new),
+            api_url: r
+                .string("slack.api_url")?
+                .unwrap_or_else(|| "https://slack.com/api".into())
+                .trim_end_matches('/')
+                .to_string(),
+            oauth_authorize_url: r
+                .string("slack.oauth_authorize_url")?
+                .unwrap_or_else(|| "https://slack.com/oauth/v2/authorize".into()),
+        })
+    }
+}
+
+impl DeliveryConfig {
+    fn read(r: &Reader) -> Result<DeliveryConfig, ConfigError> {
+        let webhook_hosts = r
+            .list("delivery.webhook_hosts")?
+            .unwrap_or_else(|| vec!["hooks.slack.com".into()]);
+        fence_slack::WebhookHosts::parse(&webhook_hosts)
+            .map_err(|e| r.err("delivery.webhook_hosts", &e))?;
+        let rate_per_second = r.float("delivery.rate_per_second")?.unwrap_or(1.0);
+        if !(rate_per_second > 0.0 && rate_per_second <= 100.0) {
+            return Err(r.err(
+                "delivery.rate_per_second",
+                "must be greater than 0 and at most 100",
+            ));
+        }
+        Ok(DeliveryConfig {
+            webhook_hosts,
+            rate_per_second,
+            max_retry_age: r
+                .duration("delivery.max_retry_age")?
+                .unwrap_or(Duration::from_secs(24 * 3600)),
+        })
     }
 }
 
@@ -279,6 +254,50 @@ struct Reader {
 }
 
 impl Reader {
+    /// Every configuration value: the TOML file's, then the environment's (`FENCE_A__B` is `a.b`), which win.
+    fn from_sources(
+        toml_text: Option<&str>,
+        file: Option<&Path>,
+        env: &[(String, String)],
+    ) -> Result<Reader, ConfigError> {
+        let mut values: BTreeMap<String, Value> = BTreeMap::new();
+        if let Some(text) = toml_text {
+            let source = file
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "config file".into());
+            let table: toml::Table = text
+                .parse()
+                .map_err(|e| ConfigError(format!("{source}: {e}")))?;
+            flatten("", &toml::Value::Table(table), &source, &mut values)?;
+        }
+        for (k, v) in env {
+            let Some(rest) = k.strip_prefix("FENCE_") else {
+                continue;
+            };
+            if ENV_NOT_CONFIG.contains(&k.as_str()) || rest.starts_with("TEST_") {
+                continue;
+            }
+            let key = rest
+                .to_ascii_lowercase()
+                .split("__")
+                .collect::<Vec<_>>()
+                .join(".");
+            if !KEYS.contains(&key.as_str()) {
+                return Err(ConfigError(format!(
+                    "unknown configuration key `{key}` (from environment variable {k})"
+                )));
+            }
+            values.insert(
+                key,
+                Value {
+                    raw: toml::Value::String(v.clone()),
+                    source: format!("environment variable {k}"),
+                },
+            );
+        }
+        Ok(Reader { values })
+    }
+
     fn err(&self, key: &str, msg: &str) -> ConfigError {
         let from = self
             .values

@@ -11,7 +11,7 @@ use axum::Json;
 use fence_core::DomainName;
 use fence_store::digests::CertificateRow;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 async fn digest_for(
     state: &AppState,
@@ -112,6 +112,32 @@ pub async fn observe_certificate(
     JsonBody(body): JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require_any(&[Scope::Ingest, Scope::Admin])?;
+    let cert = certificate_of(&body)?;
+    let o = crate::services::certificates::observe(&state, &caller.org_id, &cert).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(
+            json!({"domain": cert.domain, "days_left": o.days_left, "alerted": o.alerted_channels > 0}),
+        ),
+    ))
+}
+
+/// An RFC 3339 time field of a certificate object.
+fn time_field(obj: &Map<String, Value>, k: &str, required: bool) -> ApiResult<Option<i64>> {
+    match obj.get(k).and_then(Value::as_str) {
+        Some(s) => s
+            .parse::<jiff::Timestamp>()
+            .map(|t| Some(t.as_millisecond()))
+            .map_err(|_| {
+                ApiError::invalid(k, "must be an RFC 3339 time such as 2025-02-03T00:00:00Z")
+            }),
+        None if required => Err(ApiError::invalid(k, "is required")),
+        None => Ok(None),
+    }
+}
+
+/// Validates a certificate object (`domain`, `not_after`, `fingerprint`; optional `not_before`, `issuer`, `sans`).
+fn certificate_of(body: &Value) -> ApiResult<CertificateRow> {
     let obj = body
         .as_object()
         .ok_or_else(|| ApiError::malformed("the body must be a JSON object"))?;
@@ -131,20 +157,8 @@ pub async fn observe_certificate(
         .and_then(Value::as_str)
         .ok_or_else(|| ApiError::invalid("domain", "is required"))?;
     let domain = DomainName::parse(domain).map_err(|e| ApiError::invalid("domain", e))?;
-    let time = |k: &str, required: bool| -> Result<Option<i64>, ApiError> {
-        match obj.get(k).and_then(Value::as_str) {
-            Some(s) => s
-                .parse::<jiff::Timestamp>()
-                .map(|t| Some(t.as_millisecond()))
-                .map_err(|_| {
-                    ApiError::invalid(k, "must be an RFC 3339 time such as 2025-02-03T00:00:00Z")
-                }),
-            None if required => Err(ApiError::invalid(k, "is required")),
-            None => Ok(None),
-        }
-    };
-    let not_after = time("not_after", true)?.unwrap_or_default();
-    let not_before = time("not_before", false)?;
+    let not_after = time_field(obj, "not_after", true)?.unwrap_or_default();
+    let not_before = time_field(obj, "not_before", false)?;
     let issuer = obj
         .get("issuer")
         .and_then(Value::as_str)
@@ -174,7 +188,7 @@ pub async fn observe_certificate(
         }
         None => return Err(ApiError::invalid("fingerprint", "is required")),
     };
-    let cert = CertificateRow {
+    Ok(CertificateRow {
         domain: domain.as_str().to_string(),
         fingerprint,
         not_before,
@@ -182,14 +196,7 @@ pub async fn observe_certificate(
         issuer,
         sans,
         alerted: vec![],
-    };
-    let o = crate::services::certificates::observe(&state, &caller.org_id, &cert).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(
-            json!({"domain": domain.as_str(), "days_left": o.days_left, "alerted": o.alerted_channels > 0}),
-        ),
-    ))
+    })
 }
 
 /// `POST /api/v1/channels/{id}/preview`: how an alert type (`{"alert_type": "vulnerability"}`) will look in this
@@ -201,11 +208,7 @@ pub async fn preview(
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<Value>> {
     caller.require(Scope::Read)?;
-    let c = state
-        .store
-        .channel(&caller.org_id, &id)
-        .await
-        .map_err(|_| ApiError::not_found("channel"))?;
+    let c = crate::services::channels::load(&state, &caller.org_id, &id).await?;
     let alert_type = body
         .get("alert_type")
         .and_then(Value::as_str)

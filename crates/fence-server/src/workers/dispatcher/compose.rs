@@ -1,0 +1,125 @@
+//! What the dispatcher sends: the channel's custom template for a single alert (enterprise and custom plans) or
+//! Fence's rendering, plain text after a payload refusal, the white-label identity where it is honoured, and
+//! follow-ups posted in the thread of the finding's message.
+
+use super::Dispatcher;
+use fence_core::{Alert, ChannelConfig, Plan};
+use fence_slack::render::{plain, render, RenderContext};
+use fence_slack::SendOutcome;
+
+impl Dispatcher {
+    /// The message for these alerts: plain text after a payload refusal, the channel's custom template for a single
+    /// alert (enterprise and custom plans), else Fence's rendering. A template that fails falls back to the default
+    /// rendering and leaves a warning on the channel.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn compose(
+        &self,
+        ctx: &RenderContext<'_>,
+        channel_id: &str,
+        config: &ChannelConfig,
+        plan: Plan,
+        alerts: &[Alert],
+        mentions: &[String],
+        fallback: bool,
+    ) -> serde_json::Value {
+        if fallback {
+            return plain(alerts);
+        }
+        let template = config
+            .template
+            .as_deref()
+            .filter(|_| plan.has_enterprise_features());
+        if let (Some(source), [alert]) = (template, alerts) {
+            if !matches!(alert, Alert::ChannelBroken(_) | Alert::FollowUp(_)) {
+                let finding_id = match alert {
+                    Alert::Vulnerability(v) => Some(v.finding_id.as_str()),
+                    Alert::Reminder(r) => Some(r.finding.finding_id.as_str()),
+                    _ => None,
+                };
+                let finding = match finding_id {
+                    Some(id) => self.state.store.finding(ctx.org_id, id).await.ok(),
+                    None => None,
+                };
+                let mention_text = fence_slack::render::render_mentions(ctx.kind, mentions);
+                let vars = fence_slack::template::variables(
+                    alert,
+                    ctx.base_url,
+                    &mention_text,
+                    finding.as_ref().and_then(|f| f.description.as_deref()),
+                    finding.as_ref().and_then(|f| f.remediation.as_deref()),
+                );
+                match fence_slack::template::render(source, &vars) {
+                    Ok(msg) => return msg,
+                    Err(e) => {
+                        let warning = format!("the template failed at send time ({e}); Fence's default message was sent instead");
+                        tracing::warn!(channel = %channel_id, "custom template failed at send time; default rendering sent");
+                        let _ = self
+                            .state
+                            .store
+                            .set_template_warning(channel_id, Some(&warning))
+                            .await;
+                    }
+                }
+            }
+        }
+        render(ctx, alerts, mentions)
+    }
+
+    /// Posts a follow-up in the thread of the finding's message, and updates that message when asked to.
+    pub(super) async fn send_followup(
+        &self,
+        ctx: &RenderContext<'_>,
+        channel_id: &str,
+        token: &fence_core::Secret<String>,
+        f: &fence_core::alert::FollowUpAlert,
+    ) -> anyhow::Result<SendOutcome> {
+        let st = &self.state;
+        let Some(pm) = st
+            .store
+            .posted_message(channel_id, &f.finding.finding_id)
+            .await?
+        else {
+            return Ok(SendOutcome::Delivered);
+        };
+        let posted = st
+            .webapi
+            .post_message(
+                token,
+                &pm.slack_channel,
+                &fence_slack::render::followup(f),
+                Some(&pm.ts),
+                false,
+            )
+            .await;
+        if posted.outcome == SendOutcome::Delivered && f.update_original && pm.single {
+            let outcome = st
+                .webapi
+                .update_message(
+                    token,
+                    &pm.slack_channel,
+                    &pm.ts,
+                    &fence_slack::render::updated(ctx, f),
+                )
+                .await;
+            if outcome != SendOutcome::Delivered {
+                tracing::warn!(channel = %channel_id, outcome = ?outcome, "could not update the original message");
+            }
+        }
+        Ok(posted.outcome)
+    }
+}
+
+/// Sets the white-label identity (custom plan) on a message sent where it is honoured (bot tokens with
+/// `chat:write.customize`, Mattermost with overrides enabled).
+pub(super) fn apply_identity(message: &mut serde_json::Value, config: &ChannelConfig, plan: Plan) {
+    let Some(serde_json::Value::Object(id)) =
+        config.identity.as_ref().filter(|_| plan.has_identity())
+    else {
+        return;
+    };
+    for key in ["username", "icon_url", "icon_emoji"] {
+        if let Some(v) = id.get(key).and_then(|v| v.as_str()) {
+            message[key] = serde_json::json!(v);
+        }
+    }
+}

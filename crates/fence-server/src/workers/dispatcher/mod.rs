@@ -1,0 +1,143 @@
+//! The dispatcher: finds destinations with due deliveries, takes each one's lane (a lease in the database, so
+//! only one process sends to a destination at a time), coalesces what waits into one message, sends it, and acts
+//! on Slack's answer. The lane's `next_slot_at` enforces `delivery.rate_per_second` on every attempt, retries
+//! included, across processes.
+
+mod compose;
+mod outcome;
+mod send;
+
+use crate::state::AppState;
+use fence_core::retry::RetryPolicy;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{watch, Semaphore};
+
+/// How long a lane or a claimed delivery stays ours without renewal; a crashed sender's work returns after it.
+const LEASE_MS: i64 = 45_000;
+/// The most one send (claim, render, up to two Slack calls of 10 s each, record) may take; below `LEASE_MS`.
+const SEND_BUDGET: Duration = Duration::from_secs(30);
+/// Longest sleep between polls (other processes may have queued work).
+const POLL_MS: i64 = 250;
+const MAX_CONCURRENT_LANES: usize = 64;
+
+pub struct Dispatcher {
+    state: AppState,
+    retry: RetryPolicy,
+    lanes: Arc<Semaphore>,
+}
+
+impl Dispatcher {
+    pub fn new(state: AppState) -> Self {
+        let retry = RetryPolicy {
+            max_age: state.config.delivery.max_retry_age,
+            ..RetryPolicy::default()
+        };
+        Dispatcher {
+            state,
+            retry,
+            lanes: Arc::new(Semaphore::new(MAX_CONCURRENT_LANES)),
+        }
+    }
+
+    /// Runs until `stop` turns true, then waits for in-flight sends to finish.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let this = Arc::new(self);
+        while !*stop.borrow() {
+            let now = this.state.clock.now_ms();
+            this.pass(now).await;
+            let wait = match this.state.store.next_wakeup(now).await {
+                Ok(Some(t)) => (t - this.state.clock.now_ms()).clamp(1, POLL_MS),
+                _ => POLL_MS,
+            };
+            tokio::select! {
+                _ = this.state.wake.notified() => {}
+                _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
+                _ = stop.changed() => {}
+            }
+        }
+        // Graceful stop: wait for sends in flight (they finish and record their outcome).
+        let _ = this.lanes.acquire_many(MAX_CONCURRENT_LANES as u32).await;
+    }
+
+    /// One pass at `now`: return abandoned claims to the queue, take every free lane whose slot has come, and start
+    /// its send. Returns the started sends (tests await them; `run` lets them finish on their own).
+    pub async fn pass(self: &Arc<Self>, now: i64) -> Vec<tokio::task::JoinHandle<()>> {
+        let mut started = Vec::new();
+        if let Err(e) = self.state.store.recover_expired_claims(now).await {
+            tracing::warn!(error = %e, "cannot recover expired claims");
+        }
+        let dests = match self.state.store.due_destinations(now, 256).await {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read due deliveries");
+                return started;
+            }
+        };
+        for dest in dests {
+            let Ok(permit) = self.lanes.clone().try_acquire_owned() else {
+                break;
+            };
+            let owner = format!("lane:{}", fence_store::new_id());
+            match self
+                .state
+                .store
+                .claim_lane(&dest, &owner, now, LEASE_MS)
+                .await
+            {
+                Ok(true) => {
+                    let me = self.clone();
+                    started.push(tokio::spawn(async move {
+                        me.send_lane(&dest, &owner).await;
+                        drop(permit);
+                        me.state.wake.notify_one();
+                    }));
+                }
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot claim a lane"),
+            }
+        }
+        started
+    }
+
+    /// Runs one pass and waits for its sends (deterministic tests drive the dispatcher with this).
+    pub async fn run_once(self: &Arc<Self>) -> usize {
+        let now = self.state.clock.now_ms();
+        let sends = self.pass(now).await;
+        let n = sends.len();
+        for s in sends {
+            let _ = s.await;
+        }
+        n
+    }
+
+    /// Sends the next message of one destination and releases its lane with the next send slot.
+    async fn send_lane(&self, destination: &str, owner: &str) {
+        let started = self.state.clock.now_ms();
+        // Bounded well inside the lease, so no other sender can take the lane or the claim while this one runs.
+        let next_slot = match tokio::time::timeout(
+            SEND_BUDGET,
+            self.send_one(destination, owner, started),
+        )
+        .await
+        {
+            Ok(Ok(next)) => next,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "delivery attempt failed inside Fence");
+                started + self.state.interval_ms
+            }
+            Err(_) => {
+                tracing::warn!("a send took longer than its budget; its deliveries return to the queue when their claim expires");
+                started + self.state.interval_ms
+            }
+        };
+        if let Err(e) = self
+            .state
+            .store
+            .release_lane(destination, owner, next_slot)
+            .await
+        {
+            tracing::warn!(error = %e, "cannot release a lane; its lease will expire");
+        }
+    }
+}

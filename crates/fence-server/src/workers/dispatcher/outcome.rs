@@ -1,0 +1,158 @@
+//! What the dispatcher does with Slack's answer: a delivered message marks its claim sent (and the channel healthy),
+//! a 429 waits out `Retry-After`, a retryable failure backs off with jitter until `max_retry_age`, a revoked
+//! destination holds the channel's deliveries and tells the organization's other channels, a refused payload is
+//! retried once as plain text.
+
+use super::send::Sending;
+use super::Dispatcher;
+use fence_core::alert::ChannelBrokenAlert;
+use fence_core::{Alert, ChannelState};
+use fence_slack::{hint_for, SendOutcome};
+use fence_store::deliveries::{DeliveryRow, RoutableChannel};
+use rand::Rng;
+use std::sync::atomic::Ordering;
+
+impl Dispatcher {
+    /// Applies the outcome to the whole claim; returns when the destination may be sent to next.
+    pub(super) async fn apply_outcome(
+        &self,
+        s: &Sending,
+        outcome: SendOutcome,
+        done: i64,
+        next_slot: i64,
+    ) -> anyhow::Result<i64> {
+        let st = &self.state;
+        let claim = s.claim.as_str();
+        let channel = &s.channel;
+        match outcome {
+            SendOutcome::Delivered => {
+                st.store.mark_sent(claim, done).await?;
+                st.metrics.messages_sent.fetch_add(1, Ordering::Relaxed);
+                for d in &s.batch {
+                    st.metrics.observe_latency_ms(done - d.created_at);
+                }
+                if channel.state != ChannelState::Healthy {
+                    st.store
+                        .set_channel_health(&channel.id, ChannelState::Healthy, None, None, done)
+                        .await?;
+                }
+                Ok(next_slot)
+            }
+            SendOutcome::RateLimited { retry_after } => {
+                st.metrics.rate_limited.fetch_add(1, Ordering::Relaxed);
+                st.store.mark_rate_limited(claim).await?;
+                Ok(done + retry_after.as_millis() as i64)
+            }
+            SendOutcome::Retryable { error } => {
+                st.metrics.send_failures.fetch_add(1, Ordering::Relaxed);
+                self.retry_or_die(claim, &s.batch, done, &error).await?;
+                Ok(next_slot)
+            }
+            SendOutcome::ChannelBroken { error } => {
+                st.metrics.send_failures.fetch_add(1, Ordering::Relaxed);
+                self.hold(s, &error, done).await?;
+                Ok(next_slot)
+            }
+            SendOutcome::PayloadRejected { error } => {
+                st.metrics.send_failures.fetch_add(1, Ordering::Relaxed);
+                if s.fallback {
+                    st.store.mark_dead(claim, &error).await?;
+                } else {
+                    st.store.mark_plain_fallback(claim, &error).await?;
+                }
+                Ok(next_slot)
+            }
+            SendOutcome::Failed { error } => {
+                st.metrics.send_failures.fetch_add(1, Ordering::Relaxed);
+                st.store.mark_dead(claim, &error).await?;
+                Ok(next_slot)
+            }
+        }
+    }
+
+    /// The destination refused for good: hold the claim, mark the channel broken, and say so elsewhere once.
+    async fn hold(&self, s: &Sending, error: &str, done: i64) -> anyhow::Result<()> {
+        let st = &self.state;
+        let channel = &s.channel;
+        st.store.mark_held(&s.claim, error).await?;
+        let hint = hint_for(error);
+        tracing::warn!(channel = %channel.id, error = %error, "channel stopped accepting messages; its deliveries are held");
+        let newly_broken = st
+            .store
+            .set_channel_health(
+                &channel.id,
+                ChannelState::Broken,
+                Some(error),
+                Some(hint),
+                done,
+            )
+            .await?;
+        if newly_broken {
+            self.report_broken(
+                &channel.org_id,
+                &channel.id,
+                &channel.name,
+                error,
+                hint,
+                done,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Retryable failure: back off with jitter; deliveries first tried more than `max_retry_age` ago are dead.
+    async fn retry_or_die(
+        &self,
+        claim: &str,
+        batch: &[DeliveryRow],
+        now: i64,
+        error: &str,
+    ) -> anyhow::Result<()> {
+        let attempts = batch.iter().map(|d| d.attempts).max().unwrap_or(1).max(1) as u32;
+        let jitter: f64 = rand::thread_rng().gen();
+        let delay = self.retry.backoff(attempts, jitter);
+        let give_up_before = now - self.retry.max_age.as_millis() as i64;
+        self.state
+            .store
+            .mark_retry(claim, now + delay.as_millis() as i64, give_up_before, error)
+            .await?;
+        Ok(())
+    }
+
+    /// Tells the organization's other healthy channels that one stopped accepting messages.
+    async fn report_broken(
+        &self,
+        org_id: &str,
+        channel_id: &str,
+        name: &str,
+        error: &str,
+        hint: &str,
+        now: i64,
+    ) -> anyhow::Result<()> {
+        let others: Vec<RoutableChannel> = self
+            .state
+            .store
+            .list_channels(org_id)
+            .await?
+            .into_iter()
+            .filter(|c| c.id != channel_id && c.state != ChannelState::Broken)
+            .filter_map(|c| RoutableChannel::from_row(&c).ok())
+            .collect();
+        let alert = Alert::ChannelBroken(ChannelBrokenAlert {
+            channel_name: name.to_string(),
+            error: error.to_string(),
+            hint: hint.to_string(),
+        });
+        if self
+            .state
+            .store
+            .enqueue(org_id, &others, vec![alert], now)
+            .await?
+            > 0
+        {
+            self.state.wake.notify_one();
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,223 @@
+//! One send to one destination: claim every due delivery of its first channel in line, drop alerts of findings
+//! triaged since they were queued, compose one message with the channel's mentions, post it (webhook, or
+//! `chat.postMessage` in the finding's thread where there is one), remember where findings were announced, and apply
+//! Slack's answer.
+
+use super::compose::apply_identity;
+use super::{Dispatcher, LEASE_MS};
+use fence_core::{Alert, ChannelConfig, ChannelKind, Plan, Secret};
+use fence_slack::{SendOutcome, WebhookUrl};
+use fence_store::channels::ChannelRow;
+use fence_store::deliveries::DeliveryRow;
+
+/// A claimed batch with what sending it needs.
+pub(super) struct Sending {
+    pub claim: String,
+    pub batch: Vec<DeliveryRow>,
+    pub channel: ChannelRow,
+    pub org_id: String,
+    pub plan: Plan,
+    pub config: ChannelConfig,
+    pub url: WebhookUrl,
+    /// The bot token and Slack channel, for channels that post with `chat.postMessage`.
+    pub bot: Option<(Secret<String>, String)>,
+    /// The claim was refused as a payload once: send plain text.
+    pub fallback: bool,
+    pub alerts: Vec<Alert>,
+    pub mentions: Vec<String>,
+}
+
+impl Dispatcher {
+    /// Returns when the destination may be sent to next.
+    pub(super) async fn send_one(
+        &self,
+        destination: &str,
+        claim: &str,
+        now: i64,
+    ) -> anyhow::Result<i64> {
+        let st = &self.state;
+        let batch = st
+            .store
+            .claim_batch(destination, claim, now, LEASE_MS)
+            .await?;
+        let Some(s) = self.prepare(claim, batch, now).await? else {
+            return Ok(now);
+        };
+        if s.alerts.is_empty() {
+            st.store.mark_sent(claim, st.clock.now_ms()).await?;
+            return Ok(now);
+        }
+        let ctx = st.render_context(&s.org_id, s.channel.kind, s.config.format, s.plan);
+        let is_followup = matches!(s.alerts.as_slice(), [Alert::FollowUp(_)]);
+        let mut message = serde_json::Value::Null;
+        if !is_followup {
+            message = self
+                .compose(
+                    &ctx,
+                    &s.channel.id,
+                    &s.config,
+                    s.plan,
+                    &s.alerts,
+                    &s.mentions,
+                    s.fallback,
+                )
+                .await;
+            // Identity overrides go where they are honoured: bot tokens and Mattermost (app webhooks ignore them,
+            // SLACK.md §1).
+            if s.bot.is_some() || s.channel.kind == ChannelKind::Mattermost {
+                apply_identity(&mut message, &s.config, s.plan);
+            }
+        }
+        let sent_at = st.clock.now_ms();
+        let (outcome, posted) = match (&s.bot, s.alerts.as_slice()) {
+            (Some((token, _)), [Alert::FollowUp(f)]) => (
+                self.send_followup(&ctx, &s.channel.id, token, f).await?,
+                None,
+            ),
+            // A follow-up for a channel without a bot token has nowhere to go (webhooks cannot thread).
+            (None, [Alert::FollowUp(_)]) => (SendOutcome::Delivered, None),
+            (Some((token, slack_channel)), _) => {
+                self.post_bot(&s, token, slack_channel, &message).await?
+            }
+            (None, _) => (st.client.post(&s.url, &message).await, None),
+        };
+        let done = st.clock.now_ms();
+        if let (SendOutcome::Delivered, Some((slack_channel, ts))) = (&outcome, &posted) {
+            self.remember_posted(&s, slack_channel, ts, done).await?;
+        }
+        self.apply_outcome(&s, outcome, done, sent_at + st.interval_ms)
+            .await
+    }
+
+    /// Loads what a claimed batch needs; `None` when the claim took nothing.
+    async fn prepare(
+        &self,
+        claim: &str,
+        batch: Vec<DeliveryRow>,
+        now: i64,
+    ) -> anyhow::Result<Option<Sending>> {
+        let st = &self.state;
+        let Some(first) = batch.first() else {
+            return Ok(None);
+        };
+        let fallback = first.plain_fallback;
+        let channel = st.store.channel_by_id(&first.channel_id).await?;
+        let org = st.store.org(&channel.org_id).await?;
+        let config = channel.rules()?;
+        let url = WebhookUrl::from_trusted(
+            st.secrets
+                .decrypt(&channel.webhook_url_enc)?
+                .expose()
+                .clone(),
+        );
+        let alerts = self.still_news(&channel.org_id, &batch, now).await?;
+        let mut mentions: Vec<String> = Vec::new();
+        for a in &alerts {
+            for m in config.mentions_for(a) {
+                if !mentions.contains(&m) {
+                    mentions.push(m);
+                }
+            }
+        }
+        let bot = match (&channel.bot_token_enc, &channel.slack_channel_id) {
+            (Some(t), Some(c)) => Some((st.secrets.decrypt(t)?, c.clone())),
+            _ => None,
+        };
+        Ok(Some(Sending {
+            claim: claim.to_string(),
+            batch,
+            plan: org.plan(),
+            org_id: org.id,
+            channel,
+            config,
+            url,
+            bot,
+            fallback,
+            alerts,
+            mentions,
+        }))
+    }
+
+    /// The batch's alerts, without those of findings triaged since they were queued (false positive, snoozed,
+    /// resolved): those are not announced.
+    async fn still_news(
+        &self,
+        org_id: &str,
+        batch: &[DeliveryRow],
+        now: i64,
+    ) -> anyhow::Result<Vec<Alert>> {
+        let st = &self.state;
+        let alerts: Vec<Alert> = st.store.alerts_of(batch).await?;
+        let since = batch.iter().map(|d| d.created_at).min().unwrap_or(now);
+        let quiet = st.store.quiet_findings(org_id, since, now).await?;
+        Ok(alerts
+            .into_iter()
+            .filter(|a| match a {
+                Alert::Vulnerability(v) => !quiet.contains(&v.finding_id),
+                Alert::Reminder(r) => !quiet.contains(&r.finding.finding_id),
+                _ => true,
+            })
+            .collect())
+    }
+
+    /// Posts with the bot token. Reminders and re-detections of a finding go in the thread of the message that
+    /// announced it. Returns Slack's answer and, when posted, where (`channel`, `ts`).
+    async fn post_bot(
+        &self,
+        s: &Sending,
+        token: &Secret<String>,
+        slack_channel: &str,
+        message: &serde_json::Value,
+    ) -> anyhow::Result<(SendOutcome, Option<(String, String)>)> {
+        let st = &self.state;
+        let (thread_of, broadcast) = match s.alerts.as_slice() {
+            [Alert::Reminder(r)] => (Some(r.finding.finding_id.as_str()), false),
+            [Alert::Vulnerability(v)] if v.reopened => (Some(v.finding_id.as_str()), true),
+            _ => (None, false),
+        };
+        let thread = match thread_of {
+            Some(id) => st.store.posted_message(&s.channel.id, id).await?,
+            None => None,
+        };
+        let target = thread
+            .as_ref()
+            .map(|t| t.slack_channel.as_str())
+            .unwrap_or(slack_channel);
+        let p = st
+            .webapi
+            .post_message(
+                token,
+                target,
+                message,
+                thread.as_ref().map(|t| t.ts.as_str()),
+                broadcast,
+            )
+            .await;
+        Ok((p.outcome, p.ts.map(|ts| (target.to_string(), ts))))
+    }
+
+    /// Remembers where each finding was announced, when the message names few enough to thread under.
+    async fn remember_posted(
+        &self,
+        s: &Sending,
+        slack_channel: &str,
+        ts: &str,
+        done: i64,
+    ) -> anyhow::Result<()> {
+        let ids: Vec<String> = s
+            .alerts
+            .iter()
+            .filter_map(|a| match a {
+                Alert::Vulnerability(v) => Some(v.finding_id.clone()),
+                _ => None,
+            })
+            .collect();
+        if !ids.is_empty() && ids.len() <= fence_slack::render::COALESCE_LISTED {
+            self.state
+                .store
+                .record_posted(&s.channel.id, &ids, slack_channel, ts, done)
+                .await?;
+        }
+        Ok(())
+    }
+}
