@@ -86,64 +86,73 @@ fn check_blocks(blocks: &Value, path: &str) -> Result<(), String> {
                     ));
                 }
             }
-            "section" => {
-                let n = chars(&b["text"]["text"]);
-                if b.get("text").is_some() && (n == 0 || n > MAX_SECTION_TEXT) {
-                    return Err(format!(
-                        "{at}.text must have 1–{MAX_SECTION_TEXT} characters, has {n}"
-                    ));
-                }
-                if let Some(fields) = b.get("fields").and_then(Value::as_array) {
-                    if fields.len() > MAX_FIELDS {
-                        return Err(format!(
-                            "{at}.fields has {} items (max {MAX_FIELDS})",
-                            fields.len()
-                        ));
-                    }
-                    if let Some(j) = fields
-                        .iter()
-                        .position(|f| chars(&f["text"]) > MAX_FIELD_TEXT || chars(&f["text"]) == 0)
-                    {
-                        return Err(format!(
-                            "{at}.fields[{j}] must have 1–{MAX_FIELD_TEXT} characters"
-                        ));
-                    }
-                }
-                if b.get("text").is_none() && b.get("fields").is_none() {
-                    return Err(format!("{at}: a section needs text or fields"));
-                }
-                if let Some(acc) = b.get("accessory") {
-                    check_element(acc, &format!("{at}.accessory"))?;
-                }
-            }
-            "context" => {
-                let n = b["elements"].as_array().map(Vec::len).unwrap_or(0);
-                if n == 0 || n > MAX_CONTEXT_ELEMENTS {
-                    return Err(format!(
-                        "{at}: context needs 1–{MAX_CONTEXT_ELEMENTS} elements, has {n}"
-                    ));
-                }
-                for e in b["elements"].as_array().into_iter().flatten() {
-                    if chars(&e["text"]) > MAX_SECTION_TEXT {
-                        return Err(format!("{at}: context text is too long"));
-                    }
-                }
-            }
-            "actions" => {
-                let els = b["elements"].as_array().cloned().unwrap_or_default();
-                if els.is_empty() || els.len() > MAX_ACTIONS {
-                    return Err(format!(
-                        "{at}: actions need 1–{MAX_ACTIONS} elements, has {}",
-                        els.len()
-                    ));
-                }
-                for (j, e) in els.iter().enumerate() {
-                    check_element(e, &format!("{at}.elements[{j}]"))?;
-                }
-            }
+            "section" => check_section(b, &at)?,
+            "context" => check_context(b, &at)?,
+            "actions" => check_actions(b, &at)?,
             "divider" => {}
             other => return Err(format!("{at}: unknown block type {other:?}")),
         }
+    }
+    Ok(())
+}
+
+fn check_section(b: &Value, at: &str) -> Result<(), String> {
+    let n = chars(&b["text"]["text"]);
+    if b.get("text").is_some() && (n == 0 || n > MAX_SECTION_TEXT) {
+        return Err(format!(
+            "{at}.text must have 1–{MAX_SECTION_TEXT} characters, has {n}"
+        ));
+    }
+    if let Some(fields) = b.get("fields").and_then(Value::as_array) {
+        if fields.len() > MAX_FIELDS {
+            return Err(format!(
+                "{at}.fields has {} items (max {MAX_FIELDS})",
+                fields.len()
+            ));
+        }
+        if let Some(j) = fields
+            .iter()
+            .position(|f| chars(&f["text"]) > MAX_FIELD_TEXT || chars(&f["text"]) == 0)
+        {
+            return Err(format!(
+                "{at}.fields[{j}] must have 1–{MAX_FIELD_TEXT} characters"
+            ));
+        }
+    }
+    if b.get("text").is_none() && b.get("fields").is_none() {
+        return Err(format!("{at}: a section needs text or fields"));
+    }
+    if let Some(acc) = b.get("accessory") {
+        check_element(acc, &format!("{at}.accessory"))?;
+    }
+    Ok(())
+}
+
+fn check_context(b: &Value, at: &str) -> Result<(), String> {
+    let n = b["elements"].as_array().map(Vec::len).unwrap_or(0);
+    if n == 0 || n > MAX_CONTEXT_ELEMENTS {
+        return Err(format!(
+            "{at}: context needs 1–{MAX_CONTEXT_ELEMENTS} elements, has {n}"
+        ));
+    }
+    for e in b["elements"].as_array().into_iter().flatten() {
+        if chars(&e["text"]) > MAX_SECTION_TEXT {
+            return Err(format!("{at}: context text is too long"));
+        }
+    }
+    Ok(())
+}
+
+fn check_actions(b: &Value, at: &str) -> Result<(), String> {
+    let els = b["elements"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+    if els.is_empty() || els.len() > MAX_ACTIONS {
+        return Err(format!(
+            "{at}: actions need 1–{MAX_ACTIONS} elements, has {}",
+            els.len()
+        ));
+    }
+    for (j, e) in els.iter().enumerate() {
+        check_element(e, &format!("{at}.elements[{j}]"))?;
     }
     Ok(())
 }

@@ -302,13 +302,8 @@ fn counts_phrase(vulns: &[&VulnerabilityAlert]) -> String {
         .join(", ")
 }
 
-/// Several findings in one message: new ones (`reminder == false`) or still-open ones.
-fn coalesced(
-    ctx: &RenderContext<'_>,
-    vulns: &[&VulnerabilityAlert],
-    mentions: &str,
-    reminder: bool,
-) -> Value {
+/// Findings worst first: by severity, then by CVSS score.
+fn worst_first<'a>(vulns: &[&'a VulnerabilityAlert]) -> Vec<&'a VulnerabilityAlert> {
     let mut sorted: Vec<&VulnerabilityAlert> = vulns.to_vec();
     sorted.sort_by(|a, b| {
         b.severity.cmp(&a.severity).then_with(|| {
@@ -319,6 +314,37 @@ fn coalesced(
             y.total_cmp(&x)
         })
     });
+    sorted
+}
+
+/// One finding's line in a coalesced message.
+fn coalesced_line(v: &VulnerabilityAlert) -> String {
+    let reopened = if v.reopened { " _(reopened)_" } else { "" };
+    format!(
+        "{} *{}* — {} · {}{reopened}",
+        v.severity.dot(),
+        bounded(&v.title, 300),
+        bounded(&v.domain, 253),
+        severity_value(v)
+    )
+}
+
+/// What a coalesced message says, before it is laid out in blocks or attachments.
+struct Coalesced<'a> {
+    headline: String,
+    top: Severity,
+    listed: &'a [&'a VulnerabilityAlert],
+    rest: &'a [&'a VulnerabilityAlert],
+}
+
+/// Several findings in one message: new ones (`reminder == false`) or still-open ones.
+fn coalesced(
+    ctx: &RenderContext<'_>,
+    vulns: &[&VulnerabilityAlert],
+    mentions: &str,
+    reminder: bool,
+) -> Value {
+    let sorted = worst_first(vulns);
     let top = sorted.first().map(|v| v.severity).unwrap_or(Severity::Info);
     let headline = if reminder {
         format!(
@@ -335,69 +361,67 @@ fn coalesced(
         )
     };
     let listed = &sorted[..sorted.len().min(COALESCE_LISTED)];
-    let rest = &sorted[listed.len()..];
-    let line = |v: &VulnerabilityAlert| {
-        let reopened = if v.reopened { " _(reopened)_" } else { "" };
-        format!(
-            "{} *{}* — {} · {}{reopened}",
-            v.severity.dot(),
-            bounded(&v.title, 300),
-            bounded(&v.domain, 253),
-            severity_value(v)
-        )
-    };
-    let rest_text = if rest.is_empty() {
-        None
-    } else {
-        Some(format!(
-            "…and {} more ({}). <{}|View all open findings>",
-            rest.len(),
-            counts_phrase(rest),
-            ctx.findings_url()
-        ))
+    let c = Coalesced {
+        headline,
+        top,
+        listed,
+        rest: &sorted[listed.len()..],
     };
     match ctx.format {
-        MessageFormat::Blocks => {
-            let mut blocks = vec![header(&headline)];
-            for (i, v) in listed.iter().enumerate() {
-                blocks
-                    .push(json!({"type": "section", "text": {"type": "mrkdwn", "text": line(v)}}));
-                blocks.push(json!({"type": "actions", "block_id": format!("fence_finding_{i}"), "elements": finding_buttons(ctx, v, &format!("_{i}"))}));
-            }
-            if let Some(t) = &rest_text {
-                blocks
-                    .push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": t}]}));
-            }
-            json!({"text": headline_text(&headline, mentions), "attachments": [{"color": top.color(), "fallback": headline, "blocks": blocks}]})
-        }
-        MessageFormat::Attachments => {
-            let mut lines: Vec<String> = listed
-                .iter()
-                .map(|v| match ctx.kind {
-                    ChannelKind::Slack => {
-                        format!("{} <{}|Details>", line(v), ctx.finding_url(&v.finding_id))
-                    }
-                    ChannelKind::Mattermost => {
-                        format!("{} [Details]({})", line(v), ctx.finding_url(&v.finding_id))
-                    }
-                })
-                .collect();
-            if let Some(t) = rest_text {
-                lines.push(match ctx.kind {
-                    ChannelKind::Slack => t,
-                    ChannelKind::Mattermost => format!(
-                        "…and {} more ({}). [View all open findings]({})",
-                        rest.len(),
-                        counts_phrase(rest),
-                        ctx.findings_url()
-                    ),
-                });
-            }
-            let text =
-                fence_core::text::truncate_chars(&lines.join("\n"), limits::MAX_SECTION_TEXT);
-            json!({"text": headline_text(&headline, mentions), "attachments": [{"color": top.color(), "fallback": headline, "text": text, "mrkdwn_in": ["text"]}]})
-        }
+        MessageFormat::Blocks => coalesced_blocks(ctx, &c, mentions),
+        MessageFormat::Attachments => coalesced_attachment(ctx, &c, mentions),
     }
+}
+
+/// "…and N more (counts). View all open findings" — in Slack's link syntax or Mattermost's Markdown.
+fn coalesced_rest(
+    ctx: &RenderContext<'_>,
+    rest: &[&VulnerabilityAlert],
+    kind: ChannelKind,
+) -> Option<String> {
+    if rest.is_empty() {
+        return None;
+    }
+    let (n, counts, url) = (rest.len(), counts_phrase(rest), ctx.findings_url());
+    Some(match kind {
+        ChannelKind::Slack => format!("…and {n} more ({counts}). <{url}|View all open findings>"),
+        ChannelKind::Mattermost => {
+            format!("…and {n} more ({counts}). [View all open findings]({url})")
+        }
+    })
+}
+
+fn coalesced_blocks(ctx: &RenderContext<'_>, c: &Coalesced<'_>, mentions: &str) -> Value {
+    let mut blocks = vec![header(&c.headline)];
+    for (i, v) in c.listed.iter().enumerate() {
+        blocks.push(
+            json!({"type": "section", "text": {"type": "mrkdwn", "text": coalesced_line(v)}}),
+        );
+        blocks.push(json!({"type": "actions", "block_id": format!("fence_finding_{i}"), "elements": finding_buttons(ctx, v, &format!("_{i}"))}));
+    }
+    if let Some(t) = coalesced_rest(ctx, c.rest, ChannelKind::Slack) {
+        blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": t}]}));
+    }
+    json!({"text": headline_text(&c.headline, mentions), "attachments": [{"color": c.top.color(), "fallback": c.headline, "blocks": blocks}]})
+}
+
+fn coalesced_attachment(ctx: &RenderContext<'_>, c: &Coalesced<'_>, mentions: &str) -> Value {
+    let mut lines: Vec<String> = c
+        .listed
+        .iter()
+        .map(|v| {
+            let (line, url) = (coalesced_line(v), ctx.finding_url(&v.finding_id));
+            match ctx.kind {
+                ChannelKind::Slack => format!("{line} <{url}|Details>"),
+                ChannelKind::Mattermost => format!("{line} [Details]({url})"),
+            }
+        })
+        .collect();
+    if let Some(t) = coalesced_rest(ctx, c.rest, ctx.kind) {
+        lines.push(t);
+    }
+    let text = fence_core::text::truncate_chars(&lines.join("\n"), limits::MAX_SECTION_TEXT);
+    json!({"text": headline_text(&c.headline, mentions), "attachments": [{"color": c.top.color(), "fallback": c.headline, "text": text, "mrkdwn_in": ["text"]}]})
 }
 
 fn channel_broken(ctx: &RenderContext<'_>, b: &ChannelBrokenAlert, mentions: &str) -> Value {
