@@ -9,6 +9,7 @@ pub mod deliveries;
 pub mod digests;
 pub mod domains;
 pub mod findings;
+mod ingest;
 pub mod jobs;
 pub mod orgs;
 pub mod reminders;

@@ -1,0 +1,312 @@
+//! Ingest: a batch of findings deduplicated by fingerprint (new / duplicate / reopened / suppressed) and stored in
+//! one transaction with their domains and every delivery they cause.
+
+use crate::deliveries::{insert_routed, load_routable_channels, route, AlertSet};
+use crate::findings::{severity_rank, IngestOutcome};
+use crate::{
+    get_opt_i64, get_str, new_id, placeholders, row_placeholders, Dialect, Result, Store,
+    StoreError,
+};
+use fence_core::{Alert, Cvss, FindingStatus, NewFinding, VulnerabilityAlert};
+use sqlx::{Any, Transaction};
+use std::collections::HashMap;
+
+const FINDING_COLS: usize = 22;
+const INSERT_CHUNK: usize = 200;
+const SELECT_CHUNK: usize = 500;
+
+/// A stored finding with the batch's fingerprint: its id, status and snooze end.
+type Existing = HashMap<String, (String, FindingStatus, Option<i64>)>;
+
+/// What each finding of a batch becomes.
+#[derive(Default)]
+struct Sorted<'a> {
+    out: IngestOutcome,
+    inserts: Vec<(&'a NewFinding, String)>,
+    /// Seen again: only `last_seen` (and the scan) change.
+    touched: Vec<String>,
+    reopened: Vec<(&'a NewFinding, String)>,
+    alerts: Vec<Alert>,
+}
+
+/// Sorts a batch against what is stored: new, reopened (was resolved), suppressed (false positive, snoozed) or
+/// duplicate (also a fingerprint repeated inside the batch).
+fn sort_batch<'a>(batch: &'a [NewFinding], existing: &Existing, now: i64) -> Sorted<'a> {
+    let mut s = Sorted::default();
+    let mut seen_in_batch: HashMap<&str, String> = HashMap::new();
+    for f in batch {
+        let fp = f.fingerprint.as_str();
+        if let Some(id) = seen_in_batch.get(fp) {
+            s.out.duplicates += 1;
+            s.out.ids.push(id.clone());
+            continue;
+        }
+        let id = match existing.get(fp) {
+            None => {
+                let id = new_id();
+                s.inserts.push((f, id.clone()));
+                s.out.new += 1;
+                s.alerts.push(alert_for(f, &id, false));
+                id
+            }
+            Some((id, status, snoozed_until)) => {
+                match status {
+                    FindingStatus::Resolved => {
+                        s.reopened.push((f, id.clone()));
+                        s.out.new += 1;
+                        s.alerts.push(alert_for(f, id, true));
+                    }
+                    FindingStatus::FalsePositive => {
+                        s.out.suppressed += 1;
+                        s.touched.push(id.clone());
+                    }
+                    FindingStatus::Snoozed if snoozed_until.is_some_and(|u| u > now) => {
+                        s.out.suppressed += 1;
+                        s.touched.push(id.clone());
+                    }
+                    FindingStatus::Open | FindingStatus::Snoozed => {
+                        s.out.duplicates += 1;
+                        s.touched.push(id.clone());
+                    }
+                }
+                id.clone()
+            }
+        };
+        seen_in_batch.insert(fp, id.clone());
+        s.out.ids.push(id);
+    }
+    s
+}
+
+fn alert_for(f: &NewFinding, id: &str, reopened: bool) -> Alert {
+    Alert::Vulnerability(VulnerabilityAlert {
+        finding_id: id.to_string(),
+        domain: f.domain.as_str().to_string(),
+        title: f.title.clone(),
+        severity: f.severity,
+        cvss: f.cvss,
+        cve: f.cve.clone(),
+        owasp: f.owasp.clone(),
+        category: f.category,
+        affected_url: f.affected_url.clone(),
+        has_remediation: f.remediation.is_some(),
+        reopened,
+    })
+}
+
+impl Store {
+    /// Stores a batch of findings and every delivery they cause, atomically. Two processes ingesting the same new
+    /// fingerprint at once race on the unique index; the loser retries and then sees the winner's finding as a
+    /// duplicate.
+    pub async fn ingest(
+        &self,
+        org_id: &str,
+        batch: &[NewFinding],
+        now: i64,
+    ) -> Result<IngestOutcome> {
+        let mut attempt = 0;
+        loop {
+            match self.ingest_once(org_id, batch, now).await {
+                Err(StoreError::Db(sqlx::Error::Database(e)))
+                    if e.is_unique_violation() && attempt < 3 =>
+                {
+                    attempt += 1
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn ingest_once(
+        &self,
+        org_id: &str,
+        batch: &[NewFinding],
+        now: i64,
+    ) -> Result<IngestOutcome> {
+        let d = self.dialect;
+        let mut tx = self.pool.begin().await?;
+        let existing = existing_findings(d, &mut tx, org_id, batch).await?;
+        let mut s = sort_batch(batch, &existing, now);
+        insert_findings(d, &mut tx, org_id, &s.inserts, now).await?;
+        // A batch from one scan (results, imports) marks what it saw again as last seen by that scan, so the
+        // scan's report lists every finding it found, new or not.
+        let batch_scan = batch
+            .first()
+            .and_then(|f| f.scan_id.as_deref())
+            .filter(|s| batch.iter().all(|f| f.scan_id.as_deref() == Some(*s)));
+        touch_findings(d, &mut tx, org_id, &s.touched, batch_scan, now).await?;
+        reopen_findings(&mut tx, org_id, &s.reopened, now).await?;
+        insert_domains(d, &mut tx, org_id, &s.inserts, now).await?;
+        if !s.alerts.is_empty() {
+            let channels = load_routable_channels(&mut tx, org_id).await?;
+            let set = AlertSet {
+                id: new_id(),
+                org_id: org_id.to_string(),
+                alerts: std::mem::take(&mut s.alerts),
+            };
+            let deliveries = route(&channels, &set, now);
+            s.out.deliveries = deliveries.len();
+            insert_routed(d, &mut tx, &set, &deliveries, now).await?;
+        }
+        tx.commit().await?;
+        Ok(s.out)
+    }
+}
+
+/// Stored findings with the batch's fingerprints.
+async fn existing_findings(
+    d: Dialect,
+    tx: &mut Transaction<'_, Any>,
+    org_id: &str,
+    batch: &[NewFinding],
+) -> Result<Existing> {
+    let mut existing = Existing::new();
+    let fps: Vec<&str> = batch.iter().map(|f| f.fingerprint.as_str()).collect();
+    for chunk in fps.chunks(SELECT_CHUNK) {
+        let sql = format!(
+            "SELECT id, fingerprint, status, snoozed_until FROM findings WHERE org_id = {} AND fingerprint IN ({})",
+            crate::ph(d, 1),
+            placeholders(d, 2, chunk.len())
+        );
+        let mut q = sqlx::query(&sql).bind(org_id);
+        for fp in chunk {
+            q = q.bind(*fp);
+        }
+        for r in q.fetch_all(&mut **tx).await? {
+            let status =
+                FindingStatus::parse(&get_str(&r, "status")?).map_err(StoreError::Corrupt)?;
+            existing.insert(
+                get_str(&r, "fingerprint")?,
+                (
+                    get_str(&r, "id")?,
+                    status,
+                    get_opt_i64(&r, "snoozed_until")?,
+                ),
+            );
+        }
+    }
+    Ok(existing)
+}
+
+async fn insert_findings(
+    d: Dialect,
+    tx: &mut Transaction<'_, Any>,
+    org_id: &str,
+    inserts: &[(&NewFinding, String)],
+    now: i64,
+) -> Result<()> {
+    for chunk in inserts.chunks(INSERT_CHUNK) {
+        let sql = format!(
+            "INSERT INTO findings (id, org_id, fingerprint, domain, title, severity, severity_rank, cvss, cvss_vector, cve, owasp, category, affected_url, description, remediation, scanner, scan_id, detected_at, status, first_seen, last_seen, updated_at) VALUES {}",
+            row_placeholders(d, chunk.len(), FINDING_COLS)
+        );
+        let mut q = sqlx::query(&sql);
+        for (f, id) in chunk {
+            q = q
+                .bind(id.as_str())
+                .bind(org_id)
+                .bind(f.fingerprint.as_str())
+                .bind(f.domain.as_str())
+                .bind(f.title.as_str())
+                .bind(f.severity.as_str())
+                .bind(severity_rank(f.severity))
+                .bind(f.cvss.map(Cvss::value))
+                .bind(f.cvss_vector.as_deref())
+                .bind(f.cve.as_deref())
+                .bind(f.owasp.as_deref())
+                .bind(f.category.map(|c| c.as_str()))
+                .bind(f.affected_url.as_deref())
+                .bind(f.description.as_deref())
+                .bind(f.remediation.as_deref())
+                .bind(f.scanner.as_deref())
+                .bind(f.scan_id.as_deref())
+                .bind(f.detected_at)
+                .bind("open")
+                .bind(now)
+                .bind(now)
+                .bind(now);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Marks findings seen again: `last_seen`, and the scan that saw them when the batch is one scan's.
+async fn touch_findings(
+    d: Dialect,
+    tx: &mut Transaction<'_, Any>,
+    org_id: &str,
+    touched: &[String],
+    batch_scan: Option<&str>,
+    now: i64,
+) -> Result<()> {
+    for chunk in touched.chunks(SELECT_CHUNK) {
+        let sql = format!(
+            "UPDATE findings SET last_seen = {}, scan_id = COALESCE({}, scan_id) WHERE org_id = {} AND id IN ({})",
+            crate::ph(d, 1),
+            crate::ph(d, 2),
+            crate::ph(d, 3),
+            placeholders(d, 4, chunk.len())
+        );
+        let mut q = sqlx::query(&sql).bind(now).bind(batch_scan).bind(org_id);
+        for id in chunk {
+            q = q.bind(id.as_str());
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Reopens resolved findings seen again, with what the scanner says of them now.
+async fn reopen_findings(
+    tx: &mut Transaction<'_, Any>,
+    org_id: &str,
+    reopened: &[(&NewFinding, String)],
+    now: i64,
+) -> Result<()> {
+    for (f, id) in reopened {
+        sqlx::query(
+            "UPDATE findings SET status = 'open', snoozed_until = NULL, last_seen = $1, updated_at = $1, title = $2, severity = $3, severity_rank = $4, cvss = $5, cve = $6, owasp = $7, affected_url = $8, description = COALESCE($9, description), remediation = COALESCE($10, remediation) WHERE id = $11 AND org_id = $12",
+        )
+        .bind(now)
+        .bind(f.title.as_str())
+        .bind(f.severity.as_str())
+        .bind(severity_rank(f.severity))
+        .bind(f.cvss.map(Cvss::value))
+        .bind(f.cve.as_deref())
+        .bind(f.owasp.as_deref())
+        .bind(f.affected_url.as_deref())
+        .bind(f.description.as_deref())
+        .bind(f.remediation.as_deref())
+        .bind(id.as_str())
+        .bind(org_id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Assets: a finding for an unknown domain creates it.
+async fn insert_domains(
+    d: Dialect,
+    tx: &mut Transaction<'_, Any>,
+    org_id: &str,
+    inserts: &[(&NewFinding, String)],
+    now: i64,
+) -> Result<()> {
+    let mut domains: Vec<&str> = inserts.iter().map(|(f, _)| f.domain.as_str()).collect();
+    domains.sort_unstable();
+    domains.dedup();
+    for chunk in domains.chunks(INSERT_CHUNK) {
+        let sql = format!(
+            "INSERT INTO domains (id, org_id, name, created_at) VALUES {} ON CONFLICT (org_id, name) DO NOTHING",
+            row_placeholders(d, chunk.len(), 4)
+        );
+        let mut q = sqlx::query(&sql);
+        for name in chunk {
+            q = q.bind(new_id()).bind(org_id).bind(*name).bind(now);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
