@@ -8,5 +8,5 @@ if ! command -v prometheus-alertmanager >/dev/null 2>&1; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get install -y --no-install-recommends prometheus-alertmanager
 fi
-cargo build --release -p fence
-./target/release/fence bench alertmanager --bin prometheus-alertmanager --alerts "${ALERTS:-1000}" --seconds "${BUDGET:-50}"
+cargo build --release -p fence -p fence-bench
+./target/release/fence-bench alertmanager --bin prometheus-alertmanager --alerts "${ALERTS:-1000}" --seconds "${BUDGET:-50}"

@@ -1,10 +1,12 @@
 //! The `fence` command: serve, migrate, organizations, tokens, configuration checks and webhook checks.
 
-mod bench;
+mod import;
+mod scan;
+mod webhook;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use fence_core::{ChannelKind, Plan};
+use fence_core::Plan;
 use fence_server::config::Config;
 use fence_server::{App, Clock, SystemClock};
 use fence_store::Store;
@@ -86,8 +88,6 @@ enum Command {
     },
     /// Print the version.
     Version,
-    /// Measure ingest, latency and bursts of a real `fence serve` against a fake Slack (see BENCHMARKS.md).
-    Bench(bench::BenchArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -185,9 +185,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    if let Command::Bench(args) = cli.command {
-        return bench::run(args, cli.json).await;
-    }
     if let Command::Scan {
         domain,
         scan_type,
@@ -196,7 +193,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         allow_private,
     } = &cli.command
     {
-        return scan(
+        return scan::scan(
             domain,
             scan_type,
             *port,
@@ -215,7 +212,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         ..
     } = &cli.command
     {
-        return import_remote(file, format, domain, server, token.as_deref(), cli.json).await;
+        return import::import_remote(file, format, domain, server, token.as_deref(), cli.json)
+            .await;
     }
     let config = Config::load(cli.config.as_deref())?;
     let now = SystemClock.now_ms();
@@ -354,7 +352,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::CheckWebhook { url, r#type } => {
-            check_webhook(&config, &url, &r#type, cli.json).await
+            webhook::check_webhook(&config, &url, &r#type, cli.json).await
         }
         Command::Import {
             file,
@@ -362,53 +360,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             domain,
             org,
             ..
-        } => import_local(config, &file, &format, &domain, &org, cli.json).await,
-        Command::Version | Command::Bench(_) | Command::Scan { .. } => Ok(()),
-    }
-}
-
-async fn check_webhook(config: &Config, url: &str, kind: &str, json: bool) -> anyhow::Result<()> {
-    let kind = ChannelKind::parse(kind).map_err(anyhow::Error::msg)?;
-    let hosts = fence_slack::WebhookHosts::parse(&config.delivery.webhook_hosts)
-        .map_err(anyhow::Error::msg)?;
-    let url = fence_slack::WebhookUrl::parse(url, kind, &hosts)
-        .map_err(|e| anyhow::anyhow!("webhook URL {e}"))?;
-    let client = fence_slack::WebhookClient::new(std::time::Duration::from_secs(10))
-        .map_err(anyhow::Error::msg)?;
-    let outcome = client
-        .post(
-            &url,
-            &fence_slack::render::test_message(kind, "Sent by `fence check-webhook`."),
-        )
-        .await;
-    let (ok, error) = match &outcome {
-        fence_slack::SendOutcome::Delivered => (true, None),
-        fence_slack::SendOutcome::RateLimited { .. } => (false, Some("rate_limited".to_string())),
-        fence_slack::SendOutcome::Retryable { error }
-        | fence_slack::SendOutcome::ChannelBroken { error }
-        | fence_slack::SendOutcome::PayloadRejected { error }
-        | fence_slack::SendOutcome::Failed { error } => (false, Some(error.clone())),
-    };
-    let hint = error.as_deref().map(fence_slack::hint_for);
-    if json {
-        println!(
-            "{}",
-            serde_json::json!({"ok": ok, "webhook": url.hint(), "error": error, "hint": hint})
-        );
-    } else if ok {
-        println!("ok: {} accepted the test message", url.hint());
-    } else {
-        println!(
-            "failed: {} answered {}\nhint: {}",
-            url.hint(),
-            error.as_deref().unwrap_or("?"),
-            hint.unwrap_or("")
-        );
-    }
-    if ok {
-        Ok(())
-    } else {
-        std::process::exit(2)
+        } => import::import_local(config, &file, &format, &domain, &org, cli.json).await,
+        Command::Version | Command::Scan { .. } => Ok(()),
     }
 }
 
@@ -460,217 +413,4 @@ async fn shutdown_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
-}
-
-/// A one-line progress bar on standard error: `reading nuclei.jsonl [##########··········]  50%  5.0/10.0 MiB`.
-struct Progress {
-    label: String,
-    total: u64,
-    done: u64,
-    shown: Option<u64>,
-}
-
-impl Progress {
-    fn new(label: String, total: u64) -> Self {
-        Progress {
-            label,
-            total: total.max(1),
-            done: 0,
-            shown: None,
-        }
-    }
-
-    fn advance(&mut self, n: u64) {
-        self.done = (self.done + n).min(self.total);
-        let pct = self.done * 100 / self.total;
-        if self.shown == Some(pct) {
-            return;
-        }
-        self.shown = Some(pct);
-        let filled = (pct / 5) as usize;
-        let mib = |b: u64| b as f64 / 1_048_576.0;
-        eprint!(
-            "\r{} [{}{}] {pct:>3}%  {:.1}/{:.1} MiB",
-            self.label,
-            "#".repeat(filled),
-            "·".repeat(20 - filled),
-            mib(self.done),
-            mib(self.total)
-        );
-        if self.done >= self.total {
-            eprintln!();
-        }
-    }
-}
-
-fn read_with_progress(file: &std::path::Path) -> anyhow::Result<Vec<u8>> {
-    use std::io::Read;
-    let mut f =
-        std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let size = f.metadata().map(|m| m.len()).unwrap_or(0);
-    let mut bar = Progress::new(format!("reading {}", file.display()), size);
-    let mut out = Vec::with_capacity(size as usize);
-    let mut buf = vec![0u8; 256 * 1024];
-    loop {
-        let n = f
-            .read(&mut buf)
-            .with_context(|| format!("cannot read {}", file.display()))?;
-        if n == 0 {
-            break;
-        }
-        out.extend_from_slice(&buf[..n]);
-        bar.advance(n as u64);
-    }
-    bar.advance(0);
-    if size == 0 {
-        eprintln!();
-    }
-    Ok(out)
-}
-
-async fn import_remote(
-    file: &std::path::Path,
-    format: &str,
-    domain: &str,
-    server: &str,
-    token: Option<&str>,
-    json: bool,
-) -> anyhow::Result<()> {
-    let token = token.context("--token (or FENCE_TOKEN) is required with --server")?;
-    let body = read_with_progress(file)?;
-    let total = body.len() as u64;
-    let mut bar = Progress::new(format!("uploading to {server}"), total);
-    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
-        body.chunks(64 * 1024).map(|c| Ok(c.to_vec())).collect();
-    let stream = futures_util::stream::iter(chunks.into_iter().inspect(move |c| {
-        if let Ok(chunk) = c {
-            bar.advance(chunk.len() as u64);
-        }
-    }));
-    let url = format!("{}/api/v1/import", server.trim_end_matches('/'));
-    let resp = reqwest::Client::new()
-        .post(url)
-        .query(&[("format", format), ("domain", domain)])
-        .bearer_auth(token)
-        .header("content-length", total)
-        .body(reqwest::Body::wrap_stream(stream))
-        .send()
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot reach {server}: {}", e.without_url()))?;
-    let status = resp.status();
-    let v: serde_json::Value = resp.json().await.unwrap_or_default();
-    if !status.is_success() {
-        anyhow::bail!(
-            "{}",
-            v["error"]["message"]
-                .as_str()
-                .unwrap_or("the import was refused")
-        );
-    }
-    print_import(&v, json);
-    Ok(())
-}
-
-async fn import_local(
-    config: Config,
-    file: &std::path::Path,
-    format: &str,
-    domain: &str,
-    org: &str,
-    json: bool,
-) -> anyhow::Result<()> {
-    let body = read_with_progress(file)?;
-    let (app, _) = App::build(config, Arc::new(SystemClock)).await?;
-    let org = app
-        .state
-        .store
-        .org_by_name(org)
-        .await
-        .map_err(|_| anyhow::anyhow!("no organization named {org:?}"))?;
-    eprintln!("importing…");
-    let scans = fence_server::services::scans::import_file;
-    let (scan, _) = scans(&app.state, &org.id, "cli", format, domain, &body)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let v = serde_json::to_value(fence_server::services::scans::view(&app.state, &scan).await)?;
-    print_import(&v, json);
-    eprintln!("alerts are sent by `fence serve`");
-    Ok(())
-}
-
-fn print_import(v: &serde_json::Value, json: bool) {
-    if json {
-        println!("{v}");
-    } else {
-        let c = &v["counts"];
-        println!(
-            "imported scan {} of {}: {} critical, {} high, {} medium, {} low, {} info",
-            v["id"].as_str().unwrap_or("?"),
-            v["domain"].as_str().unwrap_or("?"),
-            c["critical"],
-            c["high"],
-            c["medium"],
-            c["low"],
-            c["info"]
-        );
-    }
-}
-
-async fn scan(
-    domain: &str,
-    scan_type: &str,
-    port: u16,
-    http_port: u16,
-    allow_private: bool,
-    json: bool,
-) -> anyhow::Result<()> {
-    let domain =
-        fence_core::DomainName::parse(domain).map_err(|e| anyhow::anyhow!("domain: {e}"))?;
-    let kind = fence_scan::checks::Kind::parse(scan_type)
-        .context("--type must be full, tls or headers")?;
-    let mut target = fence_scan::target::Target::new(domain.as_str());
-    target.https_port = port;
-    target.http_port = http_port;
-    target.allow_private = allow_private;
-    eprintln!("scanning {domain} ({scan_type})…");
-    let r = fence_scan::checks::run(kind, &target, &[], SystemClock.now_ms()).await;
-    if json {
-        let findings: Vec<serde_json::Value> = r
-            .findings
-            .iter()
-            .map(|f| serde_json::json!({"title": f.title, "severity": f.severity, "cvss": f.cvss.map(|c| c.value()), "category": f.category.map(|c| c.as_str()), "remediation": f.remediation}))
-            .collect();
-        let cert = r.tls.as_ref().map(|t| serde_json::json!({"issuer": t.cert.issuer, "not_after": fence_core::time::fmt_ts(t.cert.not_after), "sans": t.cert.sans, "fingerprint": t.cert.fingerprint}));
-        println!(
-            "{}",
-            serde_json::json!({"domain": domain.as_str(), "findings": findings, "certificate": cert, "errors": r.errors})
-        );
-    } else {
-        if let Some(t) = &r.tls {
-            println!(
-                "certificate: issued by {}, expires {}, names {}",
-                t.cert.issuer,
-                fence_core::time::fmt_ts(t.cert.not_after),
-                t.cert.sans.join(", ")
-            );
-        }
-        for f in &r.findings {
-            println!(
-                "{:<8} {:<5} {}",
-                f.severity.label(),
-                f.cvss.map(|c| c.to_string()).unwrap_or_default(),
-                f.title
-            );
-        }
-        for e in &r.errors {
-            println!("error: {e}");
-        }
-        if r.findings.is_empty() && r.errors.is_empty() {
-            println!("no findings");
-        }
-    }
-    if r.findings.is_empty() && !r.errors.is_empty() {
-        std::process::exit(2);
-    }
-    Ok(())
 }

@@ -1,6 +1,6 @@
 //! Reading untrusted JSON with locations: parsing documents and lines, and typed field access whose errors name the path.
 
-use super::ImportError;
+use super::{ImportError, ImportErrorKind};
 use serde_json::{Map, Value};
 
 /// A place in the input: an optional 1-based line (JSON lines) and a JSON path within it.
@@ -49,10 +49,7 @@ impl Loc {
 
     /// An error at this place.
     pub(crate) fn error(&self, message: impl Into<String>) -> ImportError {
-        ImportError {
-            location: self.to_string(),
-            message: message.into(),
-        }
+        ImportError::new(ImportErrorKind::Invalid, self.to_string(), message)
     }
 }
 
@@ -76,10 +73,11 @@ pub(crate) fn parse(bytes: &[u8], line: Option<usize>) -> Result<Value, ImportEr
             .rsplit_once(" at line ")
             .map_or(text.as_str(), |(m, _)| m);
         let n = line.unwrap_or(e.line()).max(1);
-        ImportError {
-            location: format!("line {n}"),
-            message: format!("not valid JSON: {what} (column {})", e.column()),
-        }
+        ImportError::new(
+            ImportErrorKind::Malformed,
+            format!("line {n}"),
+            format!("not valid JSON: {what} (column {})", e.column()),
+        )
     })
 }
 

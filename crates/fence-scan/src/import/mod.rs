@@ -77,22 +77,44 @@ impl std::fmt::Display for Format {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{location}: {message}")]
 pub struct ImportError {
+    pub kind: ImportErrorKind,
     pub location: String,
     pub message: String,
 }
 
-impl ImportError {
-    /// Whether the input was refused for its size (too many bytes or findings) rather than its content.
-    pub fn is_too_large(&self) -> bool {
-        self.location == "input"
-            && (self.message.contains("(10 MiB)") || self.message.contains("findings; split it"))
-    }
+/// Why an import was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportErrorKind {
+    /// Too big for one import: more than [`MAX_INPUT_BYTES`] bytes or more than [`MAX_FINDINGS`] findings.
+    TooLarge,
+    /// Not a readable document: empty, not JSON (or not UTF-8), or nested too deeply.
+    Malformed,
+    /// Readable JSON that is not valid in the format: a missing or mistyped field, an unknown value, an invalid
+    /// finding.
+    Invalid,
+}
 
-    fn input(message: impl Into<String>) -> Self {
+impl ImportError {
+    pub(crate) fn new(
+        kind: ImportErrorKind,
+        location: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         ImportError {
-            location: "input".into(),
+            kind,
+            location: location.into(),
             message: message.into(),
         }
+    }
+
+    /// Whether the input was refused for its size (too many bytes or findings) rather than its content.
+    pub fn is_too_large(&self) -> bool {
+        self.kind == ImportErrorKind::TooLarge
+    }
+
+    /// An error about the input as a whole.
+    fn input(kind: ImportErrorKind, message: impl Into<String>) -> Self {
+        ImportError::new(kind, "input", message)
     }
 }
 
@@ -104,10 +126,13 @@ pub fn import(
     domain: &DomainName,
 ) -> Result<Vec<NewFinding>, ImportError> {
     if input.len() > MAX_INPUT_BYTES {
-        return Err(ImportError::input(format!(
-            "is {} bytes; at most {MAX_INPUT_BYTES} bytes (10 MiB) can be imported at once",
-            input.len()
-        )));
+        return Err(ImportError::input(
+            ImportErrorKind::TooLarge,
+            format!(
+                "is {} bytes; at most {MAX_INPUT_BYTES} bytes (10 MiB) can be imported at once",
+                input.len()
+            ),
+        ));
     }
     let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
     let mut out = Findings::default();
@@ -123,7 +148,10 @@ pub fn import(
 /// Parses a whole-document input, which must not be empty.
 fn document(input: &[u8]) -> Result<serde_json::Value, ImportError> {
     if input.iter().all(u8::is_ascii_whitespace) {
-        return Err(ImportError::input("is empty; expected a JSON document"));
+        return Err(ImportError::input(
+            ImportErrorKind::Malformed,
+            "is empty; expected a JSON document",
+        ));
     }
     json::parse(input, None)
 }
@@ -135,9 +163,10 @@ struct Findings(Vec<NewFinding>);
 impl Findings {
     fn push(&mut self, f: NewFinding) -> Result<(), ImportError> {
         if self.0.len() >= MAX_FINDINGS {
-            return Err(ImportError::input(format!(
-                "has more than {MAX_FINDINGS} findings; split it into smaller imports"
-            )));
+            return Err(ImportError::input(
+                ImportErrorKind::TooLarge,
+                format!("has more than {MAX_FINDINGS} findings; split it into smaller imports"),
+            ));
         }
         self.0.push(f);
         Ok(())
@@ -205,10 +234,11 @@ mod tests {
 
     #[test]
     fn errors_display_location_then_message() {
-        let e = ImportError {
-            location: "runs[0].results[3].level".into(),
-            message: "unknown level \"fatal\"".into(),
-        };
+        let e = ImportError::new(
+            ImportErrorKind::Invalid,
+            "runs[0].results[3].level",
+            "unknown level \"fatal\"",
+        );
         assert_eq!(
             e.to_string(),
             "runs[0].results[3].level: unknown level \"fatal\""
@@ -240,6 +270,38 @@ mod tests {
         let e = super::testing::err(Format::Nuclei, input.as_bytes());
         assert_eq!(e.location, "input");
         assert!(e.message.contains("10000"), "{e}");
+    }
+
+    #[test]
+    fn only_size_and_count_limits_are_too_large() {
+        use super::testing::err;
+        let big = vec![b' '; MAX_INPUT_BYTES + 1];
+        for f in Format::ALL {
+            let e = err(f, &big);
+            assert_eq!(e.kind, ImportErrorKind::TooLarge, "{f}: {e}");
+            assert!(e.is_too_large(), "{f}: {e}");
+        }
+        let line = r#"{"template-id":"t","info":{"name":"n","severity":"low"},"matched-at":"https://shop.example.com/"}"#;
+        let many = format!("{line}\n").repeat(MAX_FINDINGS + 1);
+        let e = err(Format::Nuclei, many.as_bytes());
+        assert_eq!(e.kind, ImportErrorKind::TooLarge, "{e}");
+        assert!(e.is_too_large(), "{e}");
+
+        let not_json = err(Format::Sarif, b"{\"version\": ");
+        assert_eq!(not_json.kind, ImportErrorKind::Malformed, "{not_json}");
+        assert!(!not_json.is_too_large(), "{not_json}");
+        let empty = err(Format::Fence, b"  ");
+        assert_eq!(empty.kind, ImportErrorKind::Malformed, "{empty}");
+        assert!(!empty.is_too_large(), "{empty}");
+        let wrong_shape = err(Format::Sarif, br#"{"version": "2.1.0", "runs": {}}"#);
+        assert_eq!(wrong_shape.kind, ImportErrorKind::Invalid, "{wrong_shape}");
+        assert!(!wrong_shape.is_too_large(), "{wrong_shape}");
+        // A message that happens to mention the limits is still about content.
+        let mentions = err(
+            Format::Fence,
+            br#"{"title": "(10 MiB) findings; split it", "severity": "bad"}"#,
+        );
+        assert!(!mentions.is_too_large(), "{mentions}");
     }
 
     #[test]

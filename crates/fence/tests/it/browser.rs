@@ -29,7 +29,9 @@ impl Browser {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("chromedriver (apt-get install chromium chromium-driver; .ci/run installs it)");
+            .expect(
+                "chromedriver (apt-get install chromium chromium-driver; scripts/test installs it)",
+            );
         let base = format!("http://127.0.0.1:{port}");
         let http = reqwest::Client::new();
         for _ in 0..100 {
@@ -44,15 +46,14 @@ impl Browser {
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                      "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1280,1000",
                      format!("--user-data-dir={}", profile.path().display())]}}}});
-        let v: Value = http
-            .post(format!("{base}/session"))
-            .json(&caps)
-            .send()
-            .await
-            .expect("new session")
-            .json()
-            .await
-            .expect("json");
+        let v = webdriver(
+            &http,
+            reqwest::Method::POST,
+            &format!("{base}/session"),
+            "/session",
+            Some(caps),
+        )
+        .await;
         let session = v["value"]["sessionId"]
             .as_str()
             .unwrap_or_else(|| panic!("no WebDriver session: {v}"))
@@ -67,19 +68,8 @@ impl Browser {
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut r = self.http.request(
-            method,
-            format!("{}/session/{}{path}", self.base, self.session),
-        );
-        if let Some(b) = body {
-            r = r.json(&b);
-        }
-        r.send()
-            .await
-            .expect("webdriver")
-            .json()
-            .await
-            .expect("json")
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        webdriver(&self.http, method, &url, path, body).await
     }
 
     async fn goto(&self, url: &str) {
@@ -150,6 +140,47 @@ impl Browser {
         std::fs::create_dir_all(&dir).expect("screenshot dir");
         std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
     }
+}
+
+/// One WebDriver command. Panics naming the command (`POST /element {"using": …}`) when chromedriver cannot be reached,
+/// answers with an HTTP error or something other than JSON, or reports a W3C error (`value.error`, `value.message`),
+/// so a failing browser step says what failed; otherwise returns the answer.
+async fn webdriver(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+    command: &str,
+    body: Option<Value>,
+) -> Value {
+    let shown = match &body {
+        Some(b) => format!("{method} {command} {b}"),
+        None => format!("{method} {command}"),
+    };
+    let mut request = http.request(method, url);
+    if let Some(b) = &body {
+        request = request.json(b);
+    }
+    let response = request
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("WebDriver {shown}: chromedriver did not answer: {e}"));
+    let status = response.status();
+    let text = response
+        .text()
+        .await
+        .unwrap_or_else(|e| panic!("WebDriver {shown}: HTTP {status}, unreadable answer: {e}"));
+    let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
+        panic!("WebDriver {shown}: HTTP {status}, answer is not JSON ({e}): {text}")
+    });
+    let error = v["value"]["error"].as_str();
+    if !status.is_success() || error.is_some() {
+        panic!(
+            "WebDriver {shown} failed: HTTP {status}, error {:?}: {}",
+            error.unwrap_or("(none)"),
+            v["value"]["message"].as_str().unwrap_or("(no message)")
+        );
+    }
+    v
 }
 
 impl Drop for Browser {

@@ -1,0 +1,109 @@
+//! `fence-bench`: load measurements of a real `fence serve` child process against the test kit's fake Slack, which
+//! enforces Slack's one message per second per webhook with 429s. Also runs the same burst through Prometheus
+//! Alertmanager for comparison. Numbers and commands are recorded in BENCHMARKS.md.
+
+mod alertmanager;
+mod burst;
+mod fence;
+mod ingest;
+mod latency;
+mod load;
+mod scratch;
+
+use clap::{Parser, Subcommand};
+use serde_json::Value;
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "fence-bench",
+    about = "Measure ingest, latency and bursts of a real `fence serve` against a fake Slack (see BENCHMARKS.md).",
+    version
+)]
+struct Cli {
+    #[command(subcommand)]
+    what: Option<What>,
+    /// Also measure ingest on PostgreSQL (a fresh database is created on this server).
+    #[arg(long, global = true)]
+    postgres: Option<String>,
+    /// Findings in a burst.
+    #[arg(long, global = true, default_value_t = 10_000)]
+    burst: usize,
+    /// The `fence` binary to start (default: `fence` next to this executable).
+    #[arg(long, global = true, env = "FENCE_BIN")]
+    fence_bin: Option<PathBuf>,
+    /// Machine-readable output: the whole report as one JSON object at the end.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+enum What {
+    /// Everything below except `alertmanager`.
+    All,
+    /// Ingest throughput, batches of 1,000.
+    Ingest,
+    /// Idle latency from the API call to the message at Slack.
+    Latency,
+    /// A burst to 1 channel and to 100 channels.
+    Burst,
+    /// A burst with `kill -9` in the middle.
+    Kill,
+    /// The same burst through Prometheus Alertmanager and through Fence, side by side.
+    Alertmanager {
+        #[arg(long, default_value = "prometheus-alertmanager")]
+        bin: String,
+        #[arg(long, default_value_t = 1000)]
+        alerts: usize,
+        #[arg(long, default_value_t = 50)]
+        seconds: u64,
+    },
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = run(cli).await {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let bin = fence::locate(cli.fence_bin.as_deref())?;
+    let what = cli.what.clone().unwrap_or(What::All);
+    let mut report = serde_json::Map::new();
+    let all = matches!(what, What::All);
+    if all || matches!(what, What::Ingest) {
+        report.insert(
+            "ingest".into(),
+            ingest::run(&bin, cli.postgres.as_deref()).await?,
+        );
+    }
+    if all || matches!(what, What::Latency) {
+        report.insert("latency".into(), latency::run(&bin).await?);
+    }
+    if all || matches!(what, What::Burst) {
+        report.insert("burst_1".into(), burst::burst(&bin, 1, cli.burst).await?);
+        report.insert(
+            "burst_100".into(),
+            burst::burst(&bin, 100, cli.burst).await?,
+        );
+    }
+    if all || matches!(what, What::Kill) {
+        report.insert("kill".into(), burst::kill(&bin, cli.burst).await?);
+    }
+    if let What::Alertmanager {
+        bin: am_bin,
+        alerts,
+        seconds,
+    } = &what
+    {
+        let am = alertmanager::run(&bin, am_bin, *alerts, *seconds).await?;
+        report.insert("alertmanager".into(), am);
+    }
+    if cli.json {
+        println!("{}", Value::Object(report));
+    }
+    Ok(())
+}

@@ -1,0 +1,218 @@
+//! Parsers of a channel's rule fields from the API's JSON: string lists, filters with their time-window schedule,
+//! reminders and mentions. Each error is pushed with the field it names.
+
+use super::{parse_every, Filters, Mention, Reminders, Schedule};
+use crate::{AlertType, Category, DomainName, FieldError, FieldErrors, Severity};
+use jiff::{civil, tz::TimeZone};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+pub(super) fn list<T>(
+    v: &Value,
+    field: &str,
+    errs: &mut FieldErrors,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Vec<T> {
+    let Some(items) = v.as_array() else {
+        errs.push(FieldError::new(field, "must be a list"));
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        match item
+            .as_str()
+            .ok_or_else(|| "must be a string".to_string())
+            .and_then(&parse)
+        {
+            Ok(t) => out.push(t),
+            Err(e) => errs.push(FieldError::new(format!("{field}[{i}]"), e)),
+        }
+    }
+    out
+}
+
+pub(super) fn parse_filters(f: &Map<String, Value>, errs: &mut FieldErrors) -> Filters {
+    const KEYS: [&str; 4] = ["severities", "domains", "categories", "schedule"];
+    for k in f.keys().filter(|k| !KEYS.contains(&k.as_str())) {
+        errs.push(FieldError::new(
+            format!("filters.{k}"),
+            "unknown filter; expected severities, domains, categories or schedule",
+        ));
+    }
+    let get = |k: &str| f.get(k).filter(|v| !v.is_null());
+    let severities = get("severities")
+        .map(|v| list(v, "filters.severities", errs, |s| s.parse()))
+        .unwrap_or_default();
+    let domains = get("domains")
+        .map(|v| {
+            list(v, "filters.domains", errs, |s| {
+                let name = s.trim().strip_prefix("*.").unwrap_or(s.trim());
+                DomainName::parse(name).map(|_| s.trim().to_ascii_lowercase())
+            })
+        })
+        .unwrap_or_default();
+    let categories = get("categories")
+        .map(|v| list(v, "filters.categories", errs, Category::parse))
+        .unwrap_or_default();
+    let schedule = match get("schedule") {
+        None => None,
+        Some(Value::Object(s)) => parse_schedule(s, errs),
+        Some(_) => {
+            errs.push(FieldError::new(
+                "filters.schedule",
+                "must be an object or null",
+            ));
+            None
+        }
+    };
+    Filters {
+        severities,
+        domains,
+        categories,
+        schedule,
+    }
+}
+
+fn parse_weekday(s: &str) -> Result<civil::Weekday, String> {
+    use civil::Weekday::*;
+    Ok(match s.trim().to_ascii_lowercase().get(..3).unwrap_or("") {
+        "mon" => Monday,
+        "tue" => Tuesday,
+        "wed" => Wednesday,
+        "thu" => Thursday,
+        "fri" => Friday,
+        "sat" => Saturday,
+        "sun" => Sunday,
+        _ => {
+            return Err(format!(
+                "{s:?} is not a weekday; expected mon, tue, wed, thu, fri, sat or sun"
+            ))
+        }
+    })
+}
+
+fn parse_time(s: &str) -> Result<civil::Time, String> {
+    let bad = || format!("{s:?} is not a time; expected HH:MM such as 09:00");
+    let (h, m) = s.trim().split_once(':').ok_or_else(bad)?;
+    let h: i8 = h.parse().map_err(|_| bad())?;
+    let m: i8 = m.parse().map_err(|_| bad())?;
+    civil::Time::new(h, m, 0, 0).map_err(|_| bad())
+}
+
+fn parse_schedule(s: &Map<String, Value>, errs: &mut FieldErrors) -> Option<Schedule> {
+    let before = errs.0.len();
+    let days = s
+        .get("days")
+        .filter(|v| !v.is_null())
+        .map(|v| list(v, "filters.schedule.days", errs, parse_weekday))
+        .unwrap_or_default();
+    let mut time = |key: &str, default: civil::Time| match s.get(key) {
+        None | Some(Value::Null) => default,
+        Some(v) => match v
+            .as_str()
+            .ok_or_else(|| "must be a string".to_string())
+            .and_then(parse_time)
+        {
+            Ok(t) => t,
+            Err(e) => {
+                errs.push(FieldError::new(format!("filters.schedule.{key}"), e));
+                default
+            }
+        },
+    };
+    let start = time("start", civil::Time::midnight());
+    let end = time("end", civil::Time::midnight());
+    let timezone = match s.get("timezone") {
+        None | Some(Value::Null) => "UTC".to_string(),
+        Some(Value::String(z)) => z.clone(),
+        Some(_) => {
+            errs.push(FieldError::new(
+                "filters.schedule.timezone",
+                "must be a string",
+            ));
+            "UTC".to_string()
+        }
+    };
+    let tz = match TimeZone::get(&timezone) {
+        Ok(tz) => Some(tz),
+        Err(_) => {
+            errs.push(FieldError::new(
+                "filters.schedule.timezone",
+                format!("{timezone:?} is not an IANA time zone such as America/New_York"),
+            ));
+            None
+        }
+    };
+    (errs.0.len() == before).then_some(Schedule {
+        days,
+        start,
+        end,
+        timezone,
+        tz,
+    })
+}
+
+pub(super) fn parse_reminders(v: &Value, errs: &mut FieldErrors) -> Option<Reminders> {
+    let obj = v.as_object()?;
+    for k in obj
+        .keys()
+        .filter(|k| !["every", "severities"].contains(&k.as_str()))
+    {
+        errs.push(FieldError::new(
+            format!("reminders.{k}"),
+            "unknown field; expected every or severities",
+        ));
+    }
+    let every_ms = match obj.get("every") {
+        None | Some(Value::Null) => 24 * 3_600_000,
+        Some(Value::String(s)) => match parse_every(s) {
+            Ok(ms) if ms >= 60_000 => ms,
+            Ok(_) => {
+                errs.push(FieldError::new("reminders.every", "must be at least 1m"));
+                return None;
+            }
+            Err(e) => {
+                errs.push(FieldError::new("reminders.every", e));
+                return None;
+            }
+        },
+        Some(_) => {
+            errs.push(FieldError::new(
+                "reminders.every",
+                "must be a duration such as \"24h\"",
+            ));
+            return None;
+        }
+    };
+    let severities = obj
+        .get("severities")
+        .filter(|v| !v.is_null())
+        .map(|v| list(v, "reminders.severities", errs, |s| s.parse()))
+        .unwrap_or_default();
+    Some(Reminders {
+        every_ms,
+        severities,
+    })
+}
+
+pub(super) fn parse_mentions(
+    m: &Map<String, Value>,
+    errs: &mut FieldErrors,
+) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    for (key, v) in m {
+        let field = format!("mentions.{key}");
+        if key.parse::<Severity>().is_err() && AlertType::parse(key).is_err() {
+            errs.push(FieldError::new(
+                &field,
+                "unknown key; use a severity (critical, high, …) or an alert type",
+            ));
+            continue;
+        }
+        let items = list(v, &field, errs, |s| {
+            Mention::parse(s).map(|_| s.trim().to_string())
+        });
+        out.insert(key.clone(), items);
+    }
+    out
+}

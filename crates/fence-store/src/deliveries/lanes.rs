@@ -1,0 +1,99 @@
+//! Lanes: which destinations have something due, when the dispatcher should wake, and the lease that lets one
+//! process at a time send to a destination at its pace (`next_slot_at`). Also the recovery of claims of senders that
+//! died.
+
+use crate::{get_opt_i64, get_str, Result, Store};
+
+impl Store {
+    /// Returns deliveries whose sender died mid-send to `pending` (at-least-once: they may go out twice).
+    pub async fn recover_expired_claims(&self, now: i64) -> Result<u64> {
+        let r = sqlx::query("UPDATE deliveries SET state = 'pending', claim_token = NULL, claim_until = NULL WHERE state = 'sending' AND claim_until < $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected())
+    }
+
+    /// Returns every claim and lane lease to the queue at once. Only for SQLite at start-up: a SQLite database has
+    /// one `fence serve`, so whatever is claimed belonged to a process that is gone.
+    pub async fn release_all_claims(&self) -> Result<u64> {
+        let r = sqlx::query("UPDATE deliveries SET state = 'pending', claim_token = NULL, claim_until = NULL WHERE state = 'sending'").execute(&self.pool).await?;
+        sqlx::query("UPDATE lanes SET lease_owner = NULL, lease_until = 0")
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected())
+    }
+
+    /// Destinations with a due delivery of a healthy channel whose lane is free and whose next send slot has come.
+    pub async fn due_destinations(&self, now: i64, limit: i64) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT d.destination AS destination FROM deliveries d
+             JOIN channels c ON c.id = d.channel_id
+             LEFT JOIN lanes l ON l.destination = d.destination
+             WHERE d.state = 'pending' AND d.due_at <= $1 AND c.state <> 'broken'
+               AND (l.destination IS NULL OR (l.lease_until < $1 AND l.next_slot_at <= $1))
+             LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| get_str(r, "destination")).collect()
+    }
+
+    /// The earliest moment something may become sendable (a due time or a lane's next slot), for the dispatcher's sleep.
+    pub async fn next_wakeup(&self, now: i64) -> Result<Option<i64>> {
+        // The latest of: due time, the lane's next slot, and the end of another sender's lease.
+        let greatest = match self.dialect {
+            crate::Dialect::Sqlite => "MAX",
+            crate::Dialect::Postgres => "GREATEST",
+        };
+        let sql = format!(
+            "SELECT MIN({greatest}(d.due_at, COALESCE(l.next_slot_at, 0), COALESCE(l.lease_until, 0))) AS t FROM deliveries d
+             JOIN channels c ON c.id = d.channel_id
+             LEFT JOIN lanes l ON l.destination = d.destination
+             WHERE d.state = 'pending' AND c.state <> 'broken'"
+        );
+        let row = sqlx::query(&sql).fetch_one(&self.pool).await?;
+        let t = get_opt_i64(&row, "t")?;
+        Ok(t.map(|t| t.max(now)))
+    }
+
+    /// Takes a destination's lane for `lease_ms` if no live process holds it and its send slot has come.
+    pub async fn claim_lane(
+        &self,
+        destination: &str,
+        owner: &str,
+        now: i64,
+        lease_ms: i64,
+    ) -> Result<bool> {
+        sqlx::query("INSERT INTO lanes (destination, next_slot_at, lease_until) VALUES ($1, 0, 0) ON CONFLICT (destination) DO NOTHING")
+            .bind(destination)
+            .execute(&self.pool)
+            .await?;
+        let r = sqlx::query("UPDATE lanes SET lease_owner = $1, lease_until = $2 WHERE destination = $3 AND lease_until < $4 AND next_slot_at <= $4")
+            .bind(owner)
+            .bind(now + lease_ms)
+            .bind(destination)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Gives a lane back, setting when it may send next.
+    pub async fn release_lane(
+        &self,
+        destination: &str,
+        owner: &str,
+        next_slot_at: i64,
+    ) -> Result<()> {
+        sqlx::query("UPDATE lanes SET lease_owner = NULL, lease_until = 0, next_slot_at = CASE WHEN next_slot_at > $1 THEN next_slot_at ELSE $1 END WHERE destination = $2 AND lease_owner = $3")
+            .bind(next_slot_at)
+            .bind(destination)
+            .bind(owner)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
