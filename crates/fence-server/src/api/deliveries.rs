@@ -95,25 +95,7 @@ pub async fn retry(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     caller.require(Scope::Admin)?;
-    let d = state
-        .store
-        .retry_delivery(&caller.org_id, &id, state.clock.now_ms())
-        .await
-        .map_err(|e| match e {
-            fence_store::StoreError::NotFound => ApiError::not_found("delivery"),
-            other => other.into(),
-        })?;
-    state
-        .store
-        .audit(
-            &caller.org_id,
-            &caller.actor(),
-            "delivery.retry",
-            Some(&id),
-            None,
-            state.clock.now_ms(),
-        )
-        .await?;
-    state.wake.notify_one();
+    let d =
+        crate::services::deliveries::retry(&state, &caller.org_id, &caller.actor(), &id).await?;
     Ok(Json(delivery_json(&d, false)))
 }

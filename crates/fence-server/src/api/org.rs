@@ -78,35 +78,14 @@ pub async fn patch_org(
     if !errs.is_empty() {
         return Err(errs.into());
     }
-    if let Some(t) = &team {
-        if state
-            .store
-            .org_by_slack_team(t)
-            .await?
-            .is_some_and(|o| o.id != caller.org_id)
-        {
-            return Err(ApiError::new(
-                axum::http::StatusCode::CONFLICT,
-                "conflict",
-                "this Slack workspace is connected to another organization",
-            ));
-        }
-    }
-    state
-        .store
-        .update_org_slack(&caller.org_id, team.as_deref(), &allow)
-        .await?;
-    state
-        .store
-        .audit(
-            &caller.org_id,
-            &caller.actor(),
-            "org.update",
-            None,
-            None,
-            state.clock.now_ms(),
-        )
-        .await?;
+    crate::services::org::update_slack(
+        &state,
+        &caller.org_id,
+        &caller.actor(),
+        team.as_deref(),
+        &allow,
+    )
+    .await?;
     Ok(Json(org_json(&state, &caller.org_id).await?))
 }
 

@@ -1,5 +1,6 @@
 //! Findings in: a validated batch stored in one transaction with every delivery it causes (deduplicated by
-//! fingerprint), counted in the metrics, and the dispatcher woken when something is owed. Findings out: one by id.
+//! fingerprint), counted in the metrics, and the dispatcher woken when something is owed. Findings out: one by id,
+//! and one whose fix instructions were asked for.
 
 use crate::services::{ServiceError, ServiceResult};
 use crate::state::AppState;
@@ -34,4 +35,26 @@ pub async fn get(state: &AppState, org_id: &str, id: &str) -> ServiceResult<Find
         .finding(org_id, id)
         .await
         .map_err(ServiceError::not_found_as("finding"))
+}
+
+/// A finding whose fix instructions someone asked for (Slack's Fix Instructions button), with the audit entry.
+pub async fn fix_instructions(
+    state: &AppState,
+    org_id: &str,
+    id: &str,
+    actor: &str,
+) -> ServiceResult<FindingRow> {
+    let f = get(state, org_id, id).await?;
+    state
+        .store
+        .audit(
+            org_id,
+            actor,
+            "finding.fix_instructions",
+            Some(&f.id),
+            None,
+            state.clock.now_ms(),
+        )
+        .await?;
+    Ok(f)
 }

@@ -5,9 +5,11 @@
 pub mod bootstrap;
 pub mod certificates;
 pub mod channels;
+pub mod deliveries;
 pub mod digests;
 mod error;
 pub mod findings;
+pub mod org;
 pub mod scans;
 pub mod triage;
 

@@ -4,6 +4,7 @@
 
 use super::{form, org_of_team, verify};
 use crate::http::error::ApiError;
+use crate::services::findings;
 use crate::services::scans::queue_from_slack;
 use crate::services::triage::{change_status, may_triage_in_slack, note, Actor};
 use crate::services::{ServiceError, ServiceResult};
@@ -182,7 +183,7 @@ async fn fix_instructions(
     button: &SignedButton,
     actor: &Actor,
 ) -> ServiceResult<()> {
-    let f = state.store.finding(&org.id, &button.target_id).await?;
+    let f = findings::fix_instructions(state, &org.id, &button.target_id, &actor.audit).await?;
     let text = match &f.remediation {
         Some(r) => format!(
             "🛠 *Fix instructions for {}*\n{}",
@@ -196,17 +197,6 @@ async fn fix_instructions(
             f.id
         ),
     };
-    state
-        .store
-        .audit(
-            &org.id,
-            &actor.audit,
-            "finding.fix_instructions",
-            Some(&f.id),
-            None,
-            state.clock.now_ms(),
-        )
-        .await?;
     click.in_thread(state, text).await;
     Ok(())
 }
