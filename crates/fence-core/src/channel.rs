@@ -1,7 +1,7 @@
 //! Channel rules: which alerts a channel receives (alert types, filters, time window), whom they mention and in
 //! which message format. Parsed from the API's JSON with errors that name the field.
 
-use crate::{Alert, AlertType, Category, DomainName, FieldError, FieldErrors, Severity};
+use crate::{Alert, AlertType, Category, DomainName, FieldErrors, Severity};
 use jiff::{civil, tz::TimeZone, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -9,7 +9,10 @@ use std::collections::BTreeMap;
 
 mod parse;
 
-use parse::{list, parse_filters, parse_mentions, parse_reminders};
+use parse::{
+    object_or_null, parse_alert_types, parse_digest_schedule, parse_filters_field, parse_format,
+    parse_mentions_field, parse_reminders, parse_resolved_mentions, parse_template,
+};
 
 /// Where a channel's messages go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -267,115 +270,19 @@ impl ChannelConfig {
         kind: ChannelKind,
     ) -> Result<ChannelConfig, FieldErrors> {
         let mut errs = FieldErrors::default();
-        let alert_types = match obj.get("alert_types") {
-            None | Some(Value::Null) => Self::DEFAULT_ALERT_TYPES.to_vec(),
-            Some(v) => list(v, "alert_types", &mut errs, AlertType::parse),
-        };
-        let filters = match obj.get("filters") {
-            None | Some(Value::Null) => Filters::default(),
-            Some(Value::Object(f)) => parse_filters(f, &mut errs),
-            Some(_) => {
-                errs.push(FieldError::new("filters", "must be an object"));
-                Filters::default()
-            }
-        };
-        let mentions = match obj.get("mentions") {
-            None | Some(Value::Null) => BTreeMap::new(),
-            Some(Value::Object(m)) => parse_mentions(m, &mut errs),
-            Some(_) => {
-                errs.push(FieldError::new(
-                    "mentions",
-                    "must be an object such as {\"critical\": [\"@security-team\"]}",
-                ));
-                BTreeMap::new()
-            }
-        };
-        let format = match obj.get("format").and_then(Value::as_str) {
-            None => match kind {
-                ChannelKind::Slack => MessageFormat::Blocks,
-                ChannelKind::Mattermost => MessageFormat::Attachments,
-            },
-            Some("blocks") if kind == ChannelKind::Mattermost => {
-                errs.push(FieldError::new(
-                    "format",
-                    "Mattermost has no Block Kit; use \"attachments\"",
-                ));
-                MessageFormat::Attachments
-            }
-            Some("blocks") => MessageFormat::Blocks,
-            Some("attachments") => MessageFormat::Attachments,
-            Some(other) => {
-                errs.push(FieldError::new(
-                    "format",
-                    format!("unknown format {other:?}; expected blocks or attachments"),
-                ));
-                MessageFormat::Blocks
-            }
-        };
-        if obj
-            .get("format")
-            .is_some_and(|v| !v.is_string() && !v.is_null())
-        {
-            errs.push(FieldError::new("format", "must be a string"));
-        }
-        let object_or_null = |key: &str, errs: &mut FieldErrors| match obj.get(key) {
-            None | Some(Value::Null) => None,
-            Some(v @ Value::Object(_)) => Some(v.clone()),
-            Some(_) => {
-                errs.push(FieldError::new(key, "must be an object"));
-                None
-            }
-        };
-        let digest = object_or_null("digest", &mut errs);
-        let reminders = object_or_null("reminders", &mut errs);
+        let alert_types = parse_alert_types(obj, &mut errs);
+        let filters = parse_filters_field(obj, &mut errs);
+        let mentions = parse_mentions_field(obj, &mut errs);
+        let format = parse_format(obj, kind, &mut errs);
+        let digest = object_or_null(obj, "digest", &mut errs);
+        let reminders = object_or_null(obj, "reminders", &mut errs);
         let reminder_rules = reminders
             .as_ref()
             .and_then(|r| parse_reminders(r, &mut errs));
-        let digest_schedule = match digest.as_ref().and_then(Value::as_object) {
-            None => None,
-            Some(d) => match crate::digest::DigestSchedule::from_json(d) {
-                Ok(s) => Some(s),
-                Err(e) => {
-                    errs.0.extend(e.0);
-                    None
-                }
-            },
-        };
-        let identity = object_or_null("identity", &mut errs);
-        let resolved_mentions: BTreeMap<String, String> = obj
-            .get("resolved_mentions")
-            .and_then(Value::as_object)
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| {
-                        Some((
-                            k.clone(),
-                            v.as_str()
-                                .filter(|v| {
-                                    Mention::parse(v).is_ok_and(|m| !matches!(m, Mention::Name(_)))
-                                })?
-                                .to_string(),
-                        ))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let template = match obj.get("template") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) if s.trim().is_empty() => None,
-            Some(Value::String(s)) if s.len() <= 20_000 => Some(s.clone()),
-            Some(Value::String(_)) => {
-                errs.push(FieldError::new(
-                    "template",
-                    "must be at most 20000 characters",
-                ));
-                None
-            }
-            Some(_) => {
-                errs.push(FieldError::new("template", "must be a string"));
-                None
-            }
-        };
+        let digest_schedule = parse_digest_schedule(digest.as_ref(), &mut errs);
+        let identity = object_or_null(obj, "identity", &mut errs);
+        let resolved_mentions = parse_resolved_mentions(obj);
+        let template = parse_template(obj, &mut errs);
         errs.into_result(ChannelConfig {
             alert_types,
             filters,

@@ -178,87 +178,13 @@ impl DigestSchedule {
     /// Parses a channel's `digest` object, naming bad fields as `digest.…`.
     pub fn from_json(obj: &Map<String, Value>) -> Result<DigestSchedule, FieldErrors> {
         let mut errs = FieldErrors::default();
-        let known = ["frequency", "time", "weekday", "day", "cron", "timezone"];
-        for k in obj.keys().filter(|k| !known.contains(&k.as_str())) {
-            errs.push(FieldError::new(
-                format!("digest.{k}"),
-                "unknown field; expected frequency, time, weekday, day, cron or timezone",
-            ));
-        }
+        unknown_fields(obj, &mut errs);
         let s = |k: &str| obj.get(k).and_then(Value::as_str);
         let timezone = s("timezone").unwrap_or("UTC").to_string();
-        let tz = match TimeZone::get(&timezone) {
-            Ok(tz) => tz,
-            Err(_) => {
-                errs.push(FieldError::new(
-                    "digest.timezone",
-                    format!("{timezone:?} is not an IANA time zone such as Europe/Berlin"),
-                ));
-                TimeZone::UTC
-            }
-        };
-        let (h, m) = match s("time")
-            .unwrap_or("09:00")
-            .split_once(':')
-            .and_then(|(h, m)| Some((h.parse::<u32>().ok()?, m.parse::<u32>().ok()?)))
-        {
-            Some((h, m)) if h < 24 && m < 60 => (h, m),
-            _ => {
-                errs.push(FieldError::new(
-                    "digest.time",
-                    "must be HH:MM such as 09:00",
-                ));
-                (9, 0)
-            }
-        };
+        let tz = time_zone(&timezone, &mut errs);
+        let (h, m) = time_of_day(s("time"), &mut errs);
         let frequency = s("frequency").unwrap_or("daily");
-        let (label, expr) = match frequency {
-            "daily" => ("Daily", format!("{m} {h} * * *")),
-            "weekly" => {
-                let wd = s("weekday").unwrap_or("mon").to_ascii_lowercase();
-                let wd = wd.get(..3).unwrap_or("");
-                if !["mon", "tue", "wed", "thu", "fri", "sat", "sun"].contains(&wd) {
-                    errs.push(FieldError::new(
-                        "digest.weekday",
-                        "must be mon, tue, wed, thu, fri, sat or sun",
-                    ));
-                }
-                ("Weekly", format!("{m} {h} * * {wd}"))
-            }
-            "monthly" => {
-                let day = match obj.get("day") {
-                    None | Some(Value::Null) => 1,
-                    Some(v) => match v.as_u64() {
-                        Some(d) if (1..=28).contains(&d) => d,
-                        _ => {
-                            errs.push(FieldError::new(
-                                "digest.day",
-                                "must be a day of the month from 1 to 28 (every month has it)",
-                            ));
-                            1
-                        }
-                    },
-                };
-                ("Monthly", format!("{m} {h} {day} * *"))
-            }
-            "cron" => match s("cron") {
-                Some(c) => ("Scheduled", c.to_string()),
-                None => {
-                    errs.push(FieldError::new(
-                        "digest.cron",
-                        "is required with frequency \"cron\", e.g. \"0 9 * * 1-5\"",
-                    ));
-                    ("Scheduled", "0 9 * * *".into())
-                }
-            },
-            other => {
-                errs.push(FieldError::new(
-                    "digest.frequency",
-                    format!("unknown frequency {other:?}; expected daily, weekly, monthly or cron"),
-                ));
-                ("Daily", "0 9 * * *".into())
-            }
-        };
+        let (label, expr) = frequency_cron(obj, frequency, h, m, &mut errs);
         let cron = match Cron::parse(&expr) {
             Ok(c) => c,
             Err(e) => {
@@ -293,6 +219,118 @@ impl DigestSchedule {
     /// The next scheduled time after `t`.
     pub fn next(&self, t: Timestamp) -> Option<Timestamp> {
         self.cron.next(t, &self.tz)
+    }
+}
+
+/// Pushes an error for each key of a `digest` object that is not a digest field.
+fn unknown_fields(obj: &Map<String, Value>, errs: &mut FieldErrors) {
+    let known = ["frequency", "time", "weekday", "day", "cron", "timezone"];
+    for k in obj.keys().filter(|k| !known.contains(&k.as_str())) {
+        errs.push(FieldError::new(
+            format!("digest.{k}"),
+            "unknown field; expected frequency, time, weekday, day, cron or timezone",
+        ));
+    }
+}
+
+/// `digest.timezone` as an IANA time zone; UTC after an error.
+fn time_zone(timezone: &str, errs: &mut FieldErrors) -> TimeZone {
+    match TimeZone::get(timezone) {
+        Ok(tz) => tz,
+        Err(_) => {
+            errs.push(FieldError::new(
+                "digest.timezone",
+                format!("{timezone:?} is not an IANA time zone such as Europe/Berlin"),
+            ));
+            TimeZone::UTC
+        }
+    }
+}
+
+/// `digest.time` (`HH:MM`, default 09:00) as hour and minute; 09:00 after an error.
+fn time_of_day(time: Option<&str>, errs: &mut FieldErrors) -> (u32, u32) {
+    match time
+        .unwrap_or("09:00")
+        .split_once(':')
+        .and_then(|(h, m)| Some((h.parse::<u32>().ok()?, m.parse::<u32>().ok()?)))
+    {
+        Some((h, m)) if h < 24 && m < 60 => (h, m),
+        _ => {
+            errs.push(FieldError::new(
+                "digest.time",
+                "must be HH:MM such as 09:00",
+            ));
+            (9, 0)
+        }
+    }
+}
+
+/// The label and cron expression of a `digest.frequency`, at `h:m` for the fixed frequencies.
+fn frequency_cron(
+    obj: &Map<String, Value>,
+    frequency: &str,
+    h: u32,
+    m: u32,
+    errs: &mut FieldErrors,
+) -> (&'static str, String) {
+    let s = |k: &str| obj.get(k).and_then(Value::as_str);
+    match frequency {
+        "daily" => ("Daily", format!("{m} {h} * * *")),
+        "weekly" => {
+            let wd = weekday(s("weekday"), errs);
+            ("Weekly", format!("{m} {h} * * {wd}"))
+        }
+        "monthly" => {
+            let day = month_day(obj.get("day"), errs);
+            ("Monthly", format!("{m} {h} {day} * *"))
+        }
+        "cron" => match s("cron") {
+            Some(c) => ("Scheduled", c.to_string()),
+            None => {
+                errs.push(FieldError::new(
+                    "digest.cron",
+                    "is required with frequency \"cron\", e.g. \"0 9 * * 1-5\"",
+                ));
+                ("Scheduled", "0 9 * * *".into())
+            }
+        },
+        other => {
+            errs.push(FieldError::new(
+                "digest.frequency",
+                format!("unknown frequency {other:?}; expected daily, weekly, monthly or cron"),
+            ));
+            ("Daily", "0 9 * * *".into())
+        }
+    }
+}
+
+/// `digest.weekday` (default mon) cut to its first three letters, lower-case; an error when it is no weekday.
+fn weekday(weekday: Option<&str>, errs: &mut FieldErrors) -> String {
+    let wd = weekday.unwrap_or("mon").to_ascii_lowercase();
+    let wd = wd.get(..3).unwrap_or("");
+    if !["mon", "tue", "wed", "thu", "fri", "sat", "sun"].contains(&wd) {
+        errs.push(FieldError::new(
+            "digest.weekday",
+            "must be mon, tue, wed, thu, fri, sat or sun",
+        ));
+    }
+    wd.to_string()
+}
+
+/// `digest.day` (default 1), a day of the month from 1 to 28; 1 after an error.
+fn month_day(day: Option<&Value>, errs: &mut FieldErrors) -> u64 {
+    match day {
+        None | Some(Value::Null) => 1,
+        Some(v) => match v.as_u64() {
+            Some(d) if (1..=28).contains(&d) => d,
+            _ => {
+                errs.push(FieldError::new(
+                    "digest.day",
+                    "must be a day of the month from 1 to 28 (every month has it)",
+                ));
+                1
+            }
+        },
     }
 }
 

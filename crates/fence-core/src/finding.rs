@@ -127,46 +127,18 @@ impl NewFinding {
             return Err(FieldError::new("", "must be a JSON object").into());
         };
         let mut errs = FieldErrors::default();
-        for key in obj.keys() {
-            if !FIELDS.contains(&key.as_str()) {
-                errs.push(FieldError::new(
-                    key.clone(),
-                    format!("unknown field; expected one of {}", FIELDS.join(", ")),
-                ));
-            }
-        }
+        unknown_fields(obj, &mut errs);
         let mut r = Reader {
             obj,
             errs: &mut errs,
         };
 
-        let domain = r
-            .string("domain", true, 253)
-            .and_then(|s| r.check("domain", DomainName::parse(&s)));
-        let title = r.string("title", true, MAX_TITLE).and_then(|s| {
-            if s.trim().is_empty() {
-                r.fail("title", "must not be empty");
-                None
-            } else {
-                Some(s.trim().to_string())
-            }
-        });
+        let domain = r.domain();
+        let title = r.title();
         let severity = r
             .string("severity", false, 32)
             .and_then(|s| r.check("severity", s.parse::<Severity>()));
-        let cvss = match obj.get("cvss") {
-            None | Some(Value::Null) => None,
-            Some(Value::Number(n)) => r.check(
-                "cvss",
-                n.as_f64()
-                    .ok_or_else(|| "must be a number".to_string())
-                    .and_then(Cvss::new),
-            ),
-            Some(_) => {
-                r.fail("cvss", "must be a number between 0.0 and 10.0");
-                None
-            }
-        };
+        let cvss = r.cvss();
         let cvss_vector = r.string("cvss_vector", false, MAX_SHORT_TEXT);
         let vector_score = cvss_vector
             .as_deref()
@@ -188,33 +160,10 @@ impl NewFinding {
             .and_then(|s| r.check("fingerprint", Fingerprint::parse(&s)));
         let scanner = r.string("scanner", false, 100);
         let scan_id = r.string("scan_id", false, 100);
-        let detected_at = r.string("detected_at", false, 64).and_then(|s| {
-            r.check(
-                "detected_at",
-                s.parse::<jiff::Timestamp>()
-                    .map(|t| t.as_millisecond())
-                    .map_err(|e| {
-                        format!("must be an RFC 3339 time such as 2025-01-20T09:00:00Z ({e})")
-                    }),
-            )
-        });
+        let detected_at = r.detected_at();
 
         let cvss = cvss.or(vector_score);
-        let severity = match (severity, cvss) {
-            (Some(s), _) => Some(s),
-            (None, Some(c)) => Some(Severity::from_cvss(c)),
-            (None, None) => {
-                if !obj.contains_key("severity")
-                    && !r.errs.0.iter().any(|e| e.field.starts_with("cvss"))
-                {
-                    r.fail(
-                        "severity",
-                        "is required unless cvss or cvss_vector is given",
-                    );
-                }
-                None
-            }
-        };
+        let severity = r.severity_or_cvss(severity, cvss);
 
         match (domain, title, severity) {
             (Some(domain), Some(title), Some(severity)) if errs.is_empty() => {
@@ -240,6 +189,18 @@ impl NewFinding {
                 })
             }
             _ => Err(errs),
+        }
+    }
+}
+
+/// Pushes an error for each key of a finding object that is not a finding field.
+fn unknown_fields(obj: &Map<String, Value>, errs: &mut FieldErrors) {
+    for key in obj.keys() {
+        if !FIELDS.contains(&key.as_str()) {
+            errs.push(FieldError::new(
+                key.clone(),
+                format!("unknown field; expected one of {}", FIELDS.join(", ")),
+            ));
         }
     }
 }
@@ -279,6 +240,78 @@ impl Reader<'_> {
             }
             Some(_) => {
                 self.fail(field, "must be a string");
+                None
+            }
+        }
+    }
+
+    /// Reads the required `domain` as a domain name.
+    fn domain(&mut self) -> Option<DomainName> {
+        self.string("domain", true, 253)
+            .and_then(|s| self.check("domain", DomainName::parse(&s)))
+    }
+
+    /// Reads the required `title`, trimmed and not blank.
+    fn title(&mut self) -> Option<String> {
+        self.string("title", true, MAX_TITLE).and_then(|s| {
+            if s.trim().is_empty() {
+                self.fail("title", "must not be empty");
+                None
+            } else {
+                Some(s.trim().to_string())
+            }
+        })
+    }
+
+    /// Reads the optional `cvss` score, a number from 0.0 to 10.0.
+    fn cvss(&mut self) -> Option<Cvss> {
+        match self.obj.get("cvss") {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) => self.check(
+                "cvss",
+                n.as_f64()
+                    .ok_or_else(|| "must be a number".to_string())
+                    .and_then(Cvss::new),
+            ),
+            Some(_) => {
+                self.fail("cvss", "must be a number between 0.0 and 10.0");
+                None
+            }
+        }
+    }
+
+    /// Reads the optional `detected_at`, an RFC 3339 time, as milliseconds since the Unix epoch.
+    fn detected_at(&mut self) -> Option<i64> {
+        self.string("detected_at", false, 64).and_then(|s| {
+            self.check(
+                "detected_at",
+                s.parse::<jiff::Timestamp>()
+                    .map(|t| t.as_millisecond())
+                    .map_err(|e| {
+                        format!("must be an RFC 3339 time such as 2025-01-20T09:00:00Z ({e})")
+                    }),
+            )
+        })
+    }
+
+    /// The given severity, else the CVSS score's; "is required" unless a `severity` key is present or a cvss field failed.
+    fn severity_or_cvss(
+        &mut self,
+        severity: Option<Severity>,
+        cvss: Option<Cvss>,
+    ) -> Option<Severity> {
+        match (severity, cvss) {
+            (Some(s), _) => Some(s),
+            (None, Some(c)) => Some(Severity::from_cvss(c)),
+            (None, None) => {
+                if !self.obj.contains_key("severity")
+                    && !self.errs.0.iter().any(|e| e.field.starts_with("cvss"))
+                {
+                    self.fail(
+                        "severity",
+                        "is required unless cvss or cvss_vector is given",
+                    );
+                }
                 None
             }
         }

@@ -33,89 +33,115 @@ fn issue(
 
 /// Evaluates response headers of the HTTPS page.
 pub fn evaluate(h: &HeaderMap) -> Vec<HeaderIssue> {
-    let get = |k: &str| {
-        h.get(k)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_ascii_lowercase)
-    };
-    let mut out = Vec::new();
-    match get("strict-transport-security") {
-        None => out.push(issue("hsts", "Missing HSTS Header", "medium", 6.5, "Send `Strict-Transport-Security: max-age=31536000; includeSubDomains` on every HTTPS response so browsers never fall back to HTTP.")),
+    let csp = header(h, "content-security-policy");
+    let mut out: Vec<HeaderIssue> = [
+        hsts(h),
+        missing_csp(csp.as_deref()),
+        missing_frame_options(h, csp.as_deref()),
+        missing_nosniff(h),
+        missing_referrer_policy(h),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    out.extend(
+        h.get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(cookie_flags),
+    );
+    out
+}
+
+/// A response header's value, lower-cased; `None` when absent or not visible ASCII.
+fn header(h: &HeaderMap, k: &str) -> Option<String> {
+    h.get(k)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_ascii_lowercase)
+}
+
+/// HSTS missing, or with a max-age shorter than 180 days.
+fn hsts(h: &HeaderMap) -> Option<HeaderIssue> {
+    match header(h, "strict-transport-security") {
+        None => Some(issue("hsts", "Missing HSTS Header", "medium", 6.5, "Send `Strict-Transport-Security: max-age=31536000; includeSubDomains` on every HTTPS response so browsers never fall back to HTTP.")),
         Some(v) => {
             let max_age = v.split(';').find_map(|p| p.trim().strip_prefix("max-age=")).and_then(|n| n.trim_matches('"').parse::<u64>().ok()).unwrap_or(0);
-            if max_age < 15_552_000 {
-                out.push(issue("hsts-short", "HSTS max-age shorter than 180 days", "low", 3.7, "Raise `Strict-Transport-Security` max-age to at least 15552000 (180 days), ideally 31536000."));
-            }
+            (max_age < 15_552_000).then(|| issue("hsts-short", "HSTS max-age shorter than 180 days", "low", 3.7, "Raise `Strict-Transport-Security` max-age to at least 15552000 (180 days), ideally 31536000."))
         }
     }
-    let csp = get("content-security-policy");
-    if csp.is_none() {
-        out.push(issue("csp", "Missing Content-Security-Policy Header", "medium", 5.3, "Send a `Content-Security-Policy` that allows only the sources the site needs, e.g. `default-src 'self'`; start with Content-Security-Policy-Report-Only to find breakage."));
-    }
-    let frame_ancestors = csp
-        .as_deref()
-        .is_some_and(|c| c.contains("frame-ancestors"));
-    if get("x-frame-options").is_none() && !frame_ancestors {
-        out.push(issue("x-frame-options", "Missing X-Frame-Options Header (clickjacking)", "medium", 4.3, "Send `X-Frame-Options: DENY` (or `SAMEORIGIN`), or `Content-Security-Policy: frame-ancestors 'none'`."));
-    }
-    if get("x-content-type-options").as_deref() != Some("nosniff") {
-        out.push(issue(
+}
+
+/// No Content-Security-Policy.
+fn missing_csp(csp: Option<&str>) -> Option<HeaderIssue> {
+    csp.is_none().then(|| issue("csp", "Missing Content-Security-Policy Header", "medium", 5.3, "Send a `Content-Security-Policy` that allows only the sources the site needs, e.g. `default-src 'self'`; start with Content-Security-Policy-Report-Only to find breakage."))
+}
+
+/// No X-Frame-Options and no CSP `frame-ancestors` (clickjacking).
+fn missing_frame_options(h: &HeaderMap, csp: Option<&str>) -> Option<HeaderIssue> {
+    let frame_ancestors = csp.is_some_and(|c| c.contains("frame-ancestors"));
+    (header(h, "x-frame-options").is_none() && !frame_ancestors).then(|| issue("x-frame-options", "Missing X-Frame-Options Header (clickjacking)", "medium", 4.3, "Send `X-Frame-Options: DENY` (or `SAMEORIGIN`), or `Content-Security-Policy: frame-ancestors 'none'`."))
+}
+
+/// X-Content-Type-Options other than `nosniff`.
+fn missing_nosniff(h: &HeaderMap) -> Option<HeaderIssue> {
+    (header(h, "x-content-type-options").as_deref() != Some("nosniff")).then(|| {
+        issue(
             "x-content-type-options",
             "Missing X-Content-Type-Options: nosniff",
             "low",
             3.7,
             "Send `X-Content-Type-Options: nosniff` so browsers do not guess content types.",
-        ));
-    }
-    if get("referrer-policy").is_none() {
-        out.push(issue("referrer-policy", "Missing Referrer-Policy Header", "low", 3.1, "Send `Referrer-Policy: strict-origin-when-cross-origin` (or stricter) so URLs do not leak to other sites."));
-    }
-    for cookie in h
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-    {
-        let name = cookie
-            .split('=')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .chars()
-            .take(64)
-            .collect::<String>();
-        let attrs: Vec<String> = cookie
-            .split(';')
-            .skip(1)
-            .map(|a| a.trim().to_ascii_lowercase())
-            .collect();
-        let has = |a: &str| {
-            attrs
-                .iter()
-                .any(|x| x == a || x.starts_with(&format!("{a}=")))
-        };
-        let missing: Vec<&str> = [
-            ("secure", "Secure"),
-            ("httponly", "HttpOnly"),
-            ("samesite", "SameSite"),
-        ]
-        .iter()
-        .filter(|(a, _)| !has(a))
-        .map(|(_, n)| *n)
+        )
+    })
+}
+
+/// No Referrer-Policy.
+fn missing_referrer_policy(h: &HeaderMap) -> Option<HeaderIssue> {
+    header(h, "referrer-policy").is_none().then(|| issue("referrer-policy", "Missing Referrer-Policy Header", "low", 3.1, "Send `Referrer-Policy: strict-origin-when-cross-origin` (or stricter) so URLs do not leak to other sites."))
+}
+
+/// A `Set-Cookie` without Secure, HttpOnly or SameSite.
+fn cookie_flags(cookie: &str) -> Option<HeaderIssue> {
+    let name = cookie
+        .split('=')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .chars()
+        .take(64)
+        .collect::<String>();
+    let attrs: Vec<String> = cookie
+        .split(';')
+        .skip(1)
+        .map(|a| a.trim().to_ascii_lowercase())
         .collect();
-        if !missing.is_empty() {
-            out.push(issue(
-                &format!("cookie:{name}"),
-                &format!("Cookie {name} without {}", missing.join(", ")),
-                "medium",
-                4.3,
-                &format!(
-                    "Set the {} attribute(s) on the `{name}` cookie.",
-                    missing.join(", ")
-                ),
-            ));
-        }
+    let has = |a: &str| {
+        attrs
+            .iter()
+            .any(|x| x == a || x.starts_with(&format!("{a}=")))
+    };
+    let missing: Vec<&str> = [
+        ("secure", "Secure"),
+        ("httponly", "HttpOnly"),
+        ("samesite", "SameSite"),
+    ]
+    .iter()
+    .filter(|(a, _)| !has(a))
+    .map(|(_, n)| *n)
+    .collect();
+    if missing.is_empty() {
+        return None;
     }
-    out
+    Some(issue(
+        &format!("cookie:{name}"),
+        &format!("Cookie {name} without {}", missing.join(", ")),
+        "medium",
+        4.3,
+        &format!(
+            "Set the {} attribute(s) on the `{name}` cookie.",
+            missing.join(", ")
+        ),
+    ))
 }
 
 /// Fetches the HTTPS page and the HTTP one and evaluates them.

@@ -121,6 +121,24 @@ pub async fn check(
     now_ms: i64,
 ) -> Result<TlsReport, String> {
     let addrs = resolve(&target.host, target.https_port, target.allow_private).await?;
+    let (config, recorder) = client_config(extra_roots)?;
+    let name = ServerName::try_from(target.host.clone())
+        .map_err(|_| format!("{} is not a valid TLS server name", target.host))?;
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let cert = read_certificate(target, &addrs, &connector, name).await?;
+    let verdict = recorder
+        .verdict
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take();
+    let problems = problems(&cert, verdict, &target.host, now_ms);
+    Ok(TlsReport { cert, problems })
+}
+
+/// A client configuration trusting the web's roots and `extra_roots`, whose verifier records its verdict.
+fn client_config(
+    extra_roots: &[CertificateDer<'static>],
+) -> Result<(rustls::ClientConfig, Arc<Recorder>), String> {
     let mut roots = RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
@@ -146,18 +164,23 @@ pub async fn check(
         .dangerous()
         .with_custom_certificate_verifier(recorder.clone())
         .with_no_client_auth();
-    let name = ServerName::try_from(target.host.clone())
-        .map_err(|_| format!("{} is not a valid TLS server name", target.host))?;
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    Ok((config, recorder))
+}
+
+/// Connects, completes the handshake and parses the leaf certificate, all within the target's timeout.
+async fn read_certificate(
+    target: &Target,
+    addrs: &[std::net::SocketAddr],
+    connector: &tokio_rustls::TlsConnector,
+    name: ServerName<'static>,
+) -> Result<CertInfo, String> {
     let work = async {
-        let tcp = tokio::net::TcpStream::connect(&addrs[..])
-            .await
-            .map_err(|e| {
-                format!(
-                    "cannot connect to {}:{}: {e}",
-                    target.host, target.https_port
-                )
-            })?;
+        let tcp = tokio::net::TcpStream::connect(addrs).await.map_err(|e| {
+            format!(
+                "cannot connect to {}:{}: {e}",
+                target.host, target.https_port
+            )
+        })?;
         let tls = connector
             .connect(name, tcp)
             .await
@@ -169,15 +192,19 @@ pub async fn check(
             .ok_or_else(|| "the server sent no certificate".to_string())?;
         parse(leaf.as_ref())
     };
-    let cert = tokio::time::timeout(target.timeout, work)
+    tokio::time::timeout(target.timeout, work)
         .await
-        .map_err(|_| format!("TLS check of {} timed out", target.host))??;
+        .map_err(|_| format!("TLS check of {} timed out", target.host))?
+}
+
+/// The problems of a certificate for `host` at `now_ms`, from its dates, its names and the verifier's verdict.
+fn problems(
+    cert: &CertInfo,
+    verdict: Option<rustls::Error>,
+    host: &str,
+    now_ms: i64,
+) -> Vec<TlsProblem> {
     let mut problems = Vec::new();
-    let verdict = recorder
-        .verdict
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .take();
     let expired_by_verifier = matches!(
         verdict,
         Some(rustls::Error::InvalidCertificate(
@@ -200,11 +227,11 @@ pub async fn check(
     // A certificate that is both untrusted and for another name is reported for both.
     if !problems.contains(&TlsProblem::HostnameMismatch)
         && !cert.sans.is_empty()
-        && !cert.sans.iter().any(|s| name_matches(s, &target.host))
+        && !cert.sans.iter().any(|s| name_matches(s, host))
     {
         problems.push(TlsProblem::HostnameMismatch);
     }
-    Ok(TlsReport { cert, problems })
+    problems
 }
 
 fn short_reason(e: &rustls::Error) -> String {

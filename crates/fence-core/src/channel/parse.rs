@@ -1,11 +1,166 @@
-//! Parsers of a channel's rule fields from the API's JSON: string lists, filters with their time-window schedule,
-//! reminders and mentions. Each error is pushed with the field it names.
+//! Parsers of a channel's rule fields from the API's JSON: alert types, string lists, filters with their time-window
+//! schedule, reminders, mentions, format, digest, template and the object-valued fields. Each error is pushed with the
+//! field it names.
 
-use super::{parse_every, Filters, Mention, Reminders, Schedule};
+use super::{
+    parse_every, ChannelConfig, ChannelKind, Filters, Mention, MessageFormat, Reminders, Schedule,
+};
 use crate::{AlertType, Category, DomainName, FieldError, FieldErrors, Severity};
 use jiff::{civil, tz::TimeZone};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+
+/// `alert_types`: the listed alert types, or the defaults when absent or null.
+pub(super) fn parse_alert_types(
+    obj: &Map<String, Value>,
+    errs: &mut FieldErrors,
+) -> Vec<AlertType> {
+    match obj.get("alert_types") {
+        None | Some(Value::Null) => ChannelConfig::DEFAULT_ALERT_TYPES.to_vec(),
+        Some(v) => list(v, "alert_types", errs, AlertType::parse),
+    }
+}
+
+/// `filters`: an object of filters, or no filters when absent or null.
+pub(super) fn parse_filters_field(obj: &Map<String, Value>, errs: &mut FieldErrors) -> Filters {
+    match obj.get("filters") {
+        None | Some(Value::Null) => Filters::default(),
+        Some(Value::Object(f)) => parse_filters(f, errs),
+        Some(_) => {
+            errs.push(FieldError::new("filters", "must be an object"));
+            Filters::default()
+        }
+    }
+}
+
+/// `mentions`: an object from severity or alert type to mentions, or none when absent or null.
+pub(super) fn parse_mentions_field(
+    obj: &Map<String, Value>,
+    errs: &mut FieldErrors,
+) -> BTreeMap<String, Vec<String>> {
+    match obj.get("mentions") {
+        None | Some(Value::Null) => BTreeMap::new(),
+        Some(Value::Object(m)) => parse_mentions(m, errs),
+        Some(_) => {
+            errs.push(FieldError::new(
+                "mentions",
+                "must be an object such as {\"critical\": [\"@security-team\"]}",
+            ));
+            BTreeMap::new()
+        }
+    }
+}
+
+/// `format`: blocks or attachments, defaulting by `kind`; Mattermost has no blocks.
+pub(super) fn parse_format(
+    obj: &Map<String, Value>,
+    kind: ChannelKind,
+    errs: &mut FieldErrors,
+) -> MessageFormat {
+    let format = match obj.get("format").and_then(Value::as_str) {
+        None => match kind {
+            ChannelKind::Slack => MessageFormat::Blocks,
+            ChannelKind::Mattermost => MessageFormat::Attachments,
+        },
+        Some("blocks") if kind == ChannelKind::Mattermost => {
+            errs.push(FieldError::new(
+                "format",
+                "Mattermost has no Block Kit; use \"attachments\"",
+            ));
+            MessageFormat::Attachments
+        }
+        Some("blocks") => MessageFormat::Blocks,
+        Some("attachments") => MessageFormat::Attachments,
+        Some(other) => {
+            errs.push(FieldError::new(
+                "format",
+                format!("unknown format {other:?}; expected blocks or attachments"),
+            ));
+            MessageFormat::Blocks
+        }
+    };
+    if obj
+        .get("format")
+        .is_some_and(|v| !v.is_string() && !v.is_null())
+    {
+        errs.push(FieldError::new("format", "must be a string"));
+    }
+    format
+}
+
+/// The object at `key` as given, or `None` when absent or null.
+pub(super) fn object_or_null(
+    obj: &Map<String, Value>,
+    key: &str,
+    errs: &mut FieldErrors,
+) -> Option<Value> {
+    match obj.get(key) {
+        None | Some(Value::Null) => None,
+        Some(v @ Value::Object(_)) => Some(v.clone()),
+        Some(_) => {
+            errs.push(FieldError::new(key, "must be an object"));
+            None
+        }
+    }
+}
+
+/// The `digest` object parsed into a schedule, its errors added to `errs`.
+pub(super) fn parse_digest_schedule(
+    digest: Option<&Value>,
+    errs: &mut FieldErrors,
+) -> Option<crate::digest::DigestSchedule> {
+    match digest.and_then(Value::as_object) {
+        None => None,
+        Some(d) => match crate::digest::DigestSchedule::from_json(d) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                errs.0.extend(e.0);
+                None
+            }
+        },
+    }
+}
+
+/// `resolved_mentions`: the entries whose values are mention ids; anything else is dropped silently.
+pub(super) fn parse_resolved_mentions(obj: &Map<String, Value>) -> BTreeMap<String, String> {
+    obj.get("resolved_mentions")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| {
+                    Some((
+                        k.clone(),
+                        v.as_str()
+                            .filter(|v| {
+                                Mention::parse(v).is_ok_and(|m| !matches!(m, Mention::Name(_)))
+                            })?
+                            .to_string(),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `template`: a message template of at most 20000 characters; blank means none.
+pub(super) fn parse_template(obj: &Map<String, Value>, errs: &mut FieldErrors) -> Option<String> {
+    match obj.get("template") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.trim().is_empty() => None,
+        Some(Value::String(s)) if s.len() <= 20_000 => Some(s.clone()),
+        Some(Value::String(_)) => {
+            errs.push(FieldError::new(
+                "template",
+                "must be at most 20000 characters",
+            ));
+            None
+        }
+        Some(_) => {
+            errs.push(FieldError::new("template", "must be a string"));
+            None
+        }
+    }
+}
 
 pub(super) fn list<T>(
     v: &Value,

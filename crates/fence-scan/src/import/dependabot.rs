@@ -32,17 +32,7 @@ fn alert(a: Obj<'_>, domain: &DomainName) -> Result<Option<NewFinding>, ImportEr
         .child("security_advisory")?
         .ok_or_else(|| a.at("security_advisory").error("is required"))?;
 
-    // The package: from the dependency, else from the vulnerability.
-    let mut package = None;
-    for holder in [&dependency, &vulnerability].into_iter().flatten() {
-        if package.is_none() {
-            package = holder.child("package")?;
-        }
-    }
-    let (ecosystem, name) = match &package {
-        Some(p) => (p.opt_str("ecosystem")?, p.opt_str("name")?),
-        None => (None, None),
-    };
+    let (ecosystem, name) = package(dependency.as_ref(), vulnerability.as_ref())?;
     let manifest = match &dependency {
         Some(dep) => dep.opt_str("manifest_path")?,
         None => None,
@@ -55,31 +45,11 @@ fn alert(a: Obj<'_>, domain: &DomainName) -> Result<Option<NewFinding>, ImportEr
     let mut d = Draft::new(domain, "dependabot");
     d.severity(severity(&advisory, vulnerability.as_ref())?);
     d.category(Some(Category::VulnerableDependency));
-
-    let mut cves: Vec<&str> = cve.into_iter().collect();
-    if let Some(ids) = advisory.opt_array("identifiers")? {
-        for (i, id) in ids.iter().enumerate() {
-            let id = Obj::of(id, advisory.at("identifiers").index(i))?;
-            if id
-                .opt_str("type")?
-                .is_some_and(|t| t.eq_ignore_ascii_case("CVE"))
-            {
-                cves.extend(id.opt_str("value")?);
-            }
-        }
-    }
-    d.cves(cves.iter().copied());
+    d.cves(cve_ids(&advisory, cve)?);
     let cve_for_title = d.cve();
 
-    let package_label = match (name, ecosystem) {
-        (Some(n), Some(e)) => Some(format!("{n} ({e})")),
-        (Some(n), None) => Some(n.to_string()),
-        _ => None,
-    };
-    let headline = match (cve_for_title.as_deref().or(ghsa), &package_label) {
-        (Some(id), Some(p)) => Some(format!("{id} in {p}")),
-        _ => None,
-    };
+    let package_label = package_label(name, ecosystem);
+    let headline = headline(cve_for_title.as_deref().or(ghsa), package_label.as_deref());
     d.title([headline.as_deref(), summary, ghsa, cve]);
     if !d.has_title() {
         return Err(advisory.at("summary").error("is required"));
@@ -97,35 +67,13 @@ fn alert(a: Obj<'_>, domain: &DomainName) -> Result<Option<NewFinding>, ImportEr
     if let Some(m) = manifest {
         d.note(format!("Manifest: {m}"));
     }
-    let mut patched = None;
     if let Some(v) = &vulnerability {
-        if let Some(range) = v.opt_str("vulnerable_version_range")? {
-            d.note(format!("Vulnerable versions: {range}"));
-        }
-        if let Some(fp) = v.child("first_patched_version")? {
-            patched = fp.opt_str("identifier")?.filter(|s| !s.trim().is_empty());
-        }
-    }
-    if let Some(version) = patched {
-        d.remediation(&format!(
-            "Upgrade {} to {} or later.",
-            name.unwrap_or("the package"),
-            version.trim()
-        ));
+        versions(&mut d, v, name)?;
     }
     if let Some(g) = ghsa {
         d.note(format!("Advisory: {g}"));
     }
-    if let Some(refs) = advisory.opt_array("references")? {
-        let mut urls = Vec::new();
-        for (i, r) in refs.iter().enumerate() {
-            let r = Obj::of(r, advisory.at("references").index(i))?;
-            urls.extend(r.opt_str("url")?);
-        }
-        if !urls.is_empty() {
-            d.note(format!("References: {}", urls.join(" ")));
-        }
-    }
+    references(&mut d, &advisory)?;
     if let Some(url) = a.opt_str("html_url")? {
         d.location(url);
     }
@@ -148,6 +96,91 @@ fn alert(a: Obj<'_>, domain: &DomainName) -> Result<Option<NewFinding>, ImportEr
         ],
     );
     d.finish(&a.loc).map(Some)
+}
+
+/// The package's ecosystem and name: from the dependency, else from the vulnerability.
+fn package<'a>(
+    dependency: Option<&Obj<'a>>,
+    vulnerability: Option<&Obj<'a>>,
+) -> Result<(Option<&'a str>, Option<&'a str>), ImportError> {
+    let mut package = None;
+    for holder in [dependency, vulnerability].into_iter().flatten() {
+        if package.is_none() {
+            package = holder.child("package")?;
+        }
+    }
+    match &package {
+        Some(p) => Ok((p.opt_str("ecosystem")?, p.opt_str("name")?)),
+        None => Ok((None, None)),
+    }
+}
+
+/// The advisory's CVE ids: `cve_id`, then the `identifiers` of type CVE.
+fn cve_ids<'a>(advisory: &Obj<'a>, cve: Option<&'a str>) -> Result<Vec<&'a str>, ImportError> {
+    let mut cves: Vec<&str> = cve.into_iter().collect();
+    if let Some(ids) = advisory.opt_array("identifiers")? {
+        for (i, id) in ids.iter().enumerate() {
+            let id = Obj::of(id, advisory.at("identifiers").index(i))?;
+            if id
+                .opt_str("type")?
+                .is_some_and(|t| t.eq_ignore_ascii_case("CVE"))
+            {
+                cves.extend(id.opt_str("value")?);
+            }
+        }
+    }
+    Ok(cves)
+}
+
+/// `name (ecosystem)`, or the name alone; `None` without a name.
+fn package_label(name: Option<&str>, ecosystem: Option<&str>) -> Option<String> {
+    match (name, ecosystem) {
+        (Some(n), Some(e)) => Some(format!("{n} ({e})")),
+        (Some(n), None) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// `CVE-… in package (ecosystem)` when both an advisory id and a package are known.
+fn headline(id: Option<&str>, package_label: Option<&str>) -> Option<String> {
+    match (id, package_label) {
+        (Some(id), Some(p)) => Some(format!("{id} in {p}")),
+        _ => None,
+    }
+}
+
+/// Notes the vulnerable version range and advises upgrading to the first patched version.
+fn versions(d: &mut Draft, v: &Obj<'_>, name: Option<&str>) -> Result<(), ImportError> {
+    if let Some(range) = v.opt_str("vulnerable_version_range")? {
+        d.note(format!("Vulnerable versions: {range}"));
+    }
+    let mut patched = None;
+    if let Some(fp) = v.child("first_patched_version")? {
+        patched = fp.opt_str("identifier")?.filter(|s| !s.trim().is_empty());
+    }
+    if let Some(version) = patched {
+        d.remediation(&format!(
+            "Upgrade {} to {} or later.",
+            name.unwrap_or("the package"),
+            version.trim()
+        ));
+    }
+    Ok(())
+}
+
+/// Notes the URLs of the advisory's `references`.
+fn references(d: &mut Draft, advisory: &Obj<'_>) -> Result<(), ImportError> {
+    if let Some(refs) = advisory.opt_array("references")? {
+        let mut urls = Vec::new();
+        for (i, r) in refs.iter().enumerate() {
+            let r = Obj::of(r, advisory.at("references").index(i))?;
+            urls.extend(r.opt_str("url")?);
+        }
+        if !urls.is_empty() {
+            d.note(format!("References: {}", urls.join(" ")));
+        }
+    }
+    Ok(())
 }
 
 /// The advisory's severity, else the vulnerability's; GitHub's `moderate` is medium.
