@@ -56,10 +56,21 @@ const TEMPLATES: &[(&str, &str)] = &[
         "web/domain.html",
         include_str!("../templates/web/domain.html"),
     ),
-    ("web/raw.html", include_str!("../templates/web/raw.html")),
     (
         "web/certificate_docs.html",
         include_str!("../templates/web/certificate_docs.html"),
+    ),
+    (
+        "web/channels.html",
+        include_str!("../templates/web/channels.html"),
+    ),
+    (
+        "web/channel_form.html",
+        include_str!("../templates/web/channel_form.html"),
+    ),
+    (
+        "web/channel_preview.html",
+        include_str!("../templates/web/channel_preview.html"),
     ),
 ];
 

@@ -3,6 +3,7 @@
 //! dashboard. Sessions are HttpOnly SameSite cookies; every form carries a CSRF token checked on submission.
 
 mod auth;
+mod channel_form;
 mod dashboard;
 mod findings;
 mod page;

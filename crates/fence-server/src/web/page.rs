@@ -70,6 +70,16 @@ pub fn message(title: &str, session: &Session, text: &str) -> Html<String> {
     )
 }
 
+/// A logged-in page with an error message.
+pub fn error(title: &str, session: &Session, text: &str) -> Html<String> {
+    page(
+        "web/message.html",
+        title,
+        session,
+        Message { text, error: true },
+    )
+}
+
 /// A page without navigation saying one thing (a refused form).
 pub fn plain(text: &str) -> Html<String> {
     bare("web/notice.html", "Fence", Message { text, error: false })
@@ -84,36 +94,51 @@ pub fn bare_error(title: &str, text: &str) -> Html<String> {
 #[derive(Serialize)]
 pub struct Static {}
 
-/// The channel settings pages still build their HTML by hand; these go once they use templates too.
-pub fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
+#[cfg(test)]
+pub(super) mod testing {
+    use super::*;
+    use fence_core::Role;
+    use fence_store::users::UserRow;
 
-/// The logged-in layout around a hand-built body (the channel settings pages, until they use templates).
-pub fn layout(title: &str, session: &Session, body: &str) -> Html<String> {
-    page(
-        "web/raw.html",
-        title,
-        session,
-        Raw {
-            body: minijinja::Value::from_safe_string(body.to_string()),
-        },
-    )
-}
+    pub fn session() -> Session {
+        Session {
+            user: UserRow {
+                id: "u1".into(),
+                org_id: "o1".into(),
+                email: "alice@example.com".into(),
+                password_hash: String::new(),
+                role: Role::Admin,
+            },
+            csrf: "fence_token".into(),
+        }
+    }
 
-/// A hand-built, already escaped body.
-#[derive(Serialize)]
-struct Raw {
-    body: minijinja::Value,
-}
+    /// A logged-in page as an admin sees it; fails on the error page a template that does not render gets.
+    pub fn render<T: Serialize>(template: &str, ctx: T) -> String {
+        let out = page(template, "Title", &session(), ctx).0;
+        assert!(!out.contains("could not be shown"), "{template}: {out}");
+        assert!(out.contains("<input type=hidden name=_csrf value=\"fence_token\">"));
+        out
+    }
 
-pub fn csrf_input(session: &Session) -> String {
-    format!(
-        "<input type=hidden name=_csrf value=\"{}\">",
-        esc(&session.csrf)
-    )
+    #[test]
+    fn layouts_and_messages_escape_their_text() {
+        let s = session();
+        let out = message("<T>", &s, "No such <finding>.").0;
+        assert!(out.contains("<title>&lt;T&gt; · Fence</title>"), "{out}");
+        assert!(out.contains("<p>No such &lt;finding&gt;.</p>"), "{out}");
+        assert!(out.contains("alice@example.com (admin)"));
+        let out = error("Add to Slack", &s, "not <configured>").0;
+        assert!(
+            out.contains("<p class=error>not &lt;configured&gt;</p>"),
+            "{out}"
+        );
+        let out = plain("Viewers cannot <change>.").0;
+        assert!(out.contains("<p>Viewers cannot &lt;change&gt;.</p>") && !out.contains("Log out"));
+        let out = bare_error("Log in", "Cannot start a session.").0;
+        assert!(
+            out.contains("<p class=error>Cannot start a session.</p>"),
+            "{out}"
+        );
+    }
 }
