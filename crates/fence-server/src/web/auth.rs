@@ -140,3 +140,22 @@ pub async fn logout(State(state): State<AppState>, parts: Parts, body: Bytes) ->
     let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
     ([(header::SET_COOKIE, clear)], Redirect::to("/login")).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_in_pages_render() {
+        let out = login_form("fence_t", Some("Wrong <email>.")).0;
+        assert!(
+            out.contains("<input type=hidden name=_csrf value=\"fence_t\">"),
+            "{out}"
+        );
+        assert!(out.contains("<p class=error>Wrong &lt;email&gt;.</p>"));
+        assert!(out.contains("id=login") && !out.contains("Log out"));
+        assert!(!login_form("fence_t", None).0.contains("class=error"));
+        let out = bare("web/login_expired.html", "Log in", Static {}).0;
+        assert!(out.contains("CSRF check failed"), "{out}");
+    }
+}

@@ -118,3 +118,54 @@ pub async fn dashboard(State(state): State<AppState>, session: Session) -> Respo
     let ctx = Dashboard { open, expiring };
     page("web/dashboard.html", "Dashboard", &session, ctx).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::web::page::testing::render;
+
+    #[test]
+    fn the_dashboard_a_domain_and_the_renewal_help_render() {
+        let ctx = Dashboard {
+            open: vec![OpenCount {
+                severity: "critical",
+                count: 3,
+            }],
+            expiring: vec![Expiring {
+                domain: "example.com".into(),
+                days_left: 7,
+            }],
+        };
+        let out = render("web/dashboard.html", ctx);
+        assert!(out.contains("<h2 style=\"margin:.3em 0\">3</h2>"), "{out}");
+        assert!(out.contains("expires in 7 days"));
+        let empty = render(
+            "web/dashboard.html",
+            Dashboard {
+                open: vec![],
+                expiring: vec![],
+            },
+        );
+        assert!(empty.contains("No certificate expires within 30 days."));
+        let certificate = CertificateView {
+            issuer: "Let's <Encrypt>".into(),
+            expires: "t".into(),
+            days_left: 10,
+            names: vec!["example.com".into(), "www.example.com".into()],
+            fingerprint: "ab:cd".into(),
+        };
+        let ctx = DomainPage {
+            name: "example.com",
+            certificate: Some(certificate),
+        };
+        let out = render("web/domain.html", ctx);
+        assert!(out.contains("Let&#x27;s &lt;Encrypt&gt;"), "{out}");
+        assert!(out.contains("Names: example.com, www.example.com"));
+        let ctx = DomainPage {
+            name: "example.com",
+            certificate: None,
+        };
+        assert!(render("web/domain.html", ctx).contains("No certificate observed"));
+        assert!(render("web/certificate_docs.html", Static {}).contains("certbot renew"));
+    }
+}

@@ -237,3 +237,80 @@ pub async fn triage(
         Err(_) => (StatusCode::NOT_FOUND, "no such finding").into_response(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::web::page::testing::render;
+
+    #[test]
+    fn the_findings_list_shows_its_filters_and_rows() {
+        let q: HashMap<String, String> = [("status", "open"), ("domain", " <x> ")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let ctx = FindingsPage {
+            filter: Filter::from_query(&q),
+            severities: SEVERITIES,
+            statuses: STATUSES,
+            categories: vec!["xss"],
+            rows: vec![ListedFinding {
+                id: "f1",
+                title: "<script>x</script>",
+                domain: "example.com",
+                severity: "high",
+                cvss: "7.5".into(),
+                status: "open",
+                first_seen: "2024-01-01T00:00:00Z".into(),
+            }],
+        };
+        let out = render("web/findings.html", ctx);
+        assert!(
+            out.contains("<option value=\"open\" selected>open</option>"),
+            "{out}"
+        );
+        assert!(out.contains("id=\"filter-category\""));
+        assert!(out.contains("name=domain value=\"&lt;x&gt;\""));
+        assert!(out.contains("<span class=\"badge high\">HIGH</span>"));
+        assert!(out.contains("&lt;script&gt;x&lt;&#x2f;script&gt;") && !out.contains("<script>"));
+        assert!(out.contains("<td>7.5</td>"));
+    }
+
+    #[test]
+    fn a_finding_shows_what_it_has_and_triage_buttons_to_editors() {
+        let view = |can_edit| FindingPage {
+            can_edit,
+            finding: FindingView {
+                id: "f1",
+                domain: "example.com",
+                severity: "critical",
+                cvss: Some("9.8".into()),
+                status: "open".into(),
+                cve: Some("CVE-2024-1"),
+                owasp: None,
+                category: None,
+                affected: None,
+                cvss_vector: None,
+                scanner: None,
+                first_seen: "t1".into(),
+                last_seen: "t2".into(),
+                description: Some("<b>bold</b>"),
+                remediation: None,
+            },
+            history: vec![Change {
+                when: "t3".into(),
+                who: "user:alice".into(),
+                what: "finding.false_positive".into(),
+            }],
+        };
+        let out = render("web/finding.html", view(true));
+        assert!(out.contains("id=\"triage-false_positive\""), "{out}");
+        assert!(out.contains("CRITICAL</span> CVSS 9.8"));
+        assert!(out.contains("<tr><th>CVE</th><td>CVE-2024-1</td></tr>"));
+        assert!(!out.contains("OWASP") && !out.contains("Fix instructions"));
+        assert!(out.contains("&lt;b&gt;bold&lt;&#x2f;b&gt;"));
+        assert!(out.contains("<td>finding.false_positive</td>"));
+        let out = render("web/finding.html", view(false));
+        assert!(!out.contains("triage-"));
+    }
+}

@@ -148,3 +148,48 @@ pub async fn scan_csv(
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::web::page::testing::render;
+
+    #[test]
+    fn scans_and_a_scan_report_render() {
+        let out = render("web/scans.html", ScansPage { rows: vec![] });
+        assert!(out.contains("No scans yet."));
+        let row = ListedScan {
+            id: "s1",
+            domain: "example.com",
+            scan_type: "full",
+            status: "completed",
+            counts: [1, 2, 3, 4, 5],
+            queued: "t".into(),
+        };
+        let out = render("web/scans.html", ScansPage { rows: vec![row] });
+        assert!(out.contains("<td>1 / 2 / 3 / 4 / 5</td>"), "{out}");
+        let scan = ScanView {
+            id: "s1",
+            domain: "example.com",
+            scan_type: "full",
+            status: "failed",
+            duration: "4m 32s".into(),
+            counts: [0, 1, 0, 0, 0],
+            error: Some("timed <out>"),
+        };
+        let findings = vec![ScanFinding {
+            id: "f1",
+            title: "Missing header",
+            severity: "high",
+            status: "open",
+        }];
+        let out = render("web/scan.html", ScanPage { scan, findings });
+        assert!(
+            out.contains("duration 4m 32s · 0 critical, 1 high, 0 medium"),
+            "{out}"
+        );
+        assert!(out.contains("href=\"/scans/s1/report.csv\""));
+        assert!(out.contains("<p class=error>timed &lt;out&gt;</p>"));
+        assert!(out.contains("<a href=\"/findings/f1\">Missing header</a>"));
+    }
+}
