@@ -6,11 +6,73 @@ use minijinja::{AutoEscape, Environment};
 use serde::Serialize;
 use std::sync::OnceLock;
 
-/// Every template, by name.
-const TEMPLATES: &[(&str, &str)] = &[(
-    "slack_page.html",
-    include_str!("../templates/slack_page.html"),
-)];
+/// Every template, by name: the Slack app's page and the web UI's layouts, macros and pages.
+const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "slack_page.html",
+        include_str!("../templates/slack_page.html"),
+    ),
+    ("web/base.html", include_str!("../templates/web/base.html")),
+    ("web/bare.html", include_str!("../templates/web/bare.html")),
+    (
+        "web/macros.html",
+        include_str!("../templates/web/macros.html"),
+    ),
+    ("web/style.css", include_str!("../templates/web/style.css")),
+    (
+        "web/message.html",
+        include_str!("../templates/web/message.html"),
+    ),
+    (
+        "web/notice.html",
+        include_str!("../templates/web/notice.html"),
+    ),
+    (
+        "web/login.html",
+        include_str!("../templates/web/login.html"),
+    ),
+    (
+        "web/login_expired.html",
+        include_str!("../templates/web/login_expired.html"),
+    ),
+    (
+        "web/dashboard.html",
+        include_str!("../templates/web/dashboard.html"),
+    ),
+    (
+        "web/findings.html",
+        include_str!("../templates/web/findings.html"),
+    ),
+    (
+        "web/finding.html",
+        include_str!("../templates/web/finding.html"),
+    ),
+    (
+        "web/scans.html",
+        include_str!("../templates/web/scans.html"),
+    ),
+    ("web/scan.html", include_str!("../templates/web/scan.html")),
+    (
+        "web/domain.html",
+        include_str!("../templates/web/domain.html"),
+    ),
+    (
+        "web/certificate_docs.html",
+        include_str!("../templates/web/certificate_docs.html"),
+    ),
+    (
+        "web/channels.html",
+        include_str!("../templates/web/channels.html"),
+    ),
+    (
+        "web/channel_form.html",
+        include_str!("../templates/web/channel_form.html"),
+    ),
+    (
+        "web/channel_preview.html",
+        include_str!("../templates/web/channel_preview.html"),
+    ),
+];
 
 fn env() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();

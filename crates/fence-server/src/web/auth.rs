@@ -1,14 +1,15 @@
 //! Logging in and out: argon2id password hashes, sessions in HttpOnly SameSite cookies, a CSRF token on the log-in
 //! form too (double-submit cookie), and a slow-down after repeated failures.
 
-use super::page::{bare, esc};
+use super::page::{bare, bare_error, Static};
 use super::{cookie, field, form, Session, SESSION_COOKIE};
 use crate::crypto::{hash_password, verify_password};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, State};
 use axum::http::{header, request::Parts, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Serialize;
 
 const LOGIN_CSRF_COOKIE: &str = "fence_login_csrf";
 const SESSION_MS: i64 = 12 * 3_600_000;
@@ -24,17 +25,15 @@ fn secure(state: &AppState) -> &'static str {
     }
 }
 
-fn login_form(token: &str, error: Option<&str>) -> String {
-    let err = error
-        .map(|e| format!("<p class=error>{}</p>", esc(e)))
-        .unwrap_or_default();
-    format!(
-        "<div class=card>{err}<form method=post action=/login><input type=hidden name=_csrf value=\"{t}\">\
-<label for=email>Email</label><input type=email id=email name=email required autofocus>\
-<label for=password>Password</label><input type=password id=password name=password required>\
-<p><button type=submit id=login>Log in</button></p></form></div>",
-        t = esc(token)
-    )
+/// The log-in form, with the double-submit token and the reason of a failed attempt.
+#[derive(Serialize)]
+struct LoginForm<'a> {
+    csrf: &'a str,
+    error: Option<&'a str>,
+}
+
+fn login_form(token: &str, error: Option<&str>) -> Html<String> {
+    bare("web/login.html", "Log in", LoginForm { csrf: token, error })
 }
 
 pub async fn login_page(State(state): State<AppState>) -> Response {
@@ -43,11 +42,7 @@ pub async fn login_page(State(state): State<AppState>) -> Response {
         "{LOGIN_CSRF_COOKIE}={token}; Path=/login; HttpOnly; SameSite=Strict{}",
         secure(&state)
     );
-    (
-        [(header::SET_COOKIE, set)],
-        bare("Log in", &login_form(&token, None)),
-    )
-        .into_response()
+    ([(header::SET_COOKIE, set)], login_form(&token, None)).into_response()
 }
 
 pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -58,14 +53,14 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Byte
     let sent = field(&f, "_csrf");
     let ok: bool = subtle::ConstantTimeEq::ct_eq(sent.as_bytes(), expected.as_bytes()).into();
     if expected.is_empty() || !ok {
-        return (StatusCode::FORBIDDEN, bare("Log in", "<p class=error>The log-in form expired (CSRF check failed). <a href=/login>Try again</a>.</p>")).into_response();
+        let expired = bare("web/login_expired.html", "Log in", Static {});
+        return (StatusCode::FORBIDDEN, expired).into_response();
     }
     let email = field(&f, "email").trim().to_ascii_lowercase();
     let password = field(&f, "password");
     let now = state.clock.now_ms();
-    let retry = |msg: &str, status: StatusCode| {
-        (status, bare("Log in", &login_form(&expected, Some(msg)))).into_response()
-    };
+    let retry =
+        |msg: &str, status: StatusCode| (status, login_form(&expected, Some(msg))).into_response();
     if state
         .store
         .login_failures(&email, now - FAILURE_WINDOW_MS)
@@ -108,7 +103,7 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Byte
     {
         return (
             StatusCode::INTERNAL_SERVER_ERROR,
-            bare("Log in", "<p class=error>Cannot start a session.</p>"),
+            bare_error("Log in", "Cannot start a session."),
         )
             .into_response();
     }
@@ -144,4 +139,23 @@ pub async fn logout(State(state): State<AppState>, parts: Parts, body: Bytes) ->
     }
     let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
     ([(header::SET_COOKIE, clear)], Redirect::to("/login")).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_in_pages_render() {
+        let out = login_form("fence_t", Some("Wrong <email>.")).0;
+        assert!(
+            out.contains("<input type=hidden name=_csrf value=\"fence_t\">"),
+            "{out}"
+        );
+        assert!(out.contains("<p class=error>Wrong &lt;email&gt;.</p>"));
+        assert!(out.contains("id=login") && !out.contains("Log out"));
+        assert!(!login_form("fence_t", None).0.contains("class=error"));
+        let out = bare("web/login_expired.html", "Log in", Static {}).0;
+        assert!(out.contains("CSRF check failed"), "{out}");
+    }
 }

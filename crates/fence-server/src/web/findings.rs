@@ -1,29 +1,94 @@
-//! Findings pages (list with filters, a finding with its history and triage buttons), scans and their reports,
-//! a domain's page and the dashboard.
+//! Findings pages: the list with filters, and a finding with its history and triage buttons.
 
-use super::page::{badge, csrf_input, esc, layout};
+use super::page::{message, page};
 use super::{field, Session};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use fence_core::time::fmt_ts;
 use fence_core::{FindingStatus, Severity};
-use fence_store::findings::FindingQuery;
+use fence_store::findings::{FindingQuery, FindingRow};
+use serde::Serialize;
 use std::collections::HashMap;
 
-fn select(name: &str, options: &[&str], current: &str) -> String {
-    let opts: String = std::iter::once(("", "any"))
-        .chain(options.iter().map(|o| (*o, *o)))
-        .map(|(v, l)| {
-            format!(
-                "<option value=\"{v}\"{}>{l}</option>",
-                if v == current { " selected" } else { "" }
-            )
-        })
-        .collect();
-    format!("<select name={name} id=filter-{name}>{opts}</select>")
+const SEVERITIES: [&str; 5] = ["critical", "high", "medium", "low", "info"];
+const STATUSES: [&str; 4] = ["open", "false_positive", "snoozed", "resolved"];
+
+/// The findings list's filters as submitted (trimmed).
+#[derive(Serialize)]
+struct Filter {
+    severity: String,
+    status: String,
+    category: String,
+    domain: String,
+}
+
+impl Filter {
+    fn from_query(q: &HashMap<String, String>) -> Filter {
+        let get = |k: &str| {
+            q.get(k)
+                .map(String::as_str)
+                .unwrap_or("")
+                .trim()
+                .to_string()
+        };
+        Filter {
+            severity: get("severity"),
+            status: get("status"),
+            category: get("category"),
+            domain: get("domain"),
+        }
+    }
+
+    fn query(&self) -> FindingQuery {
+        FindingQuery {
+            severity: self.severity.parse::<Severity>().ok(),
+            domain: Some(self.domain.to_ascii_lowercase()).filter(|d| !d.is_empty()),
+            status: FindingStatus::parse(&self.status).ok(),
+            category: fence_core::Category::parse(&self.category)
+                .ok()
+                .map(|c| c.as_str().to_string()),
+            limit: 200,
+            ..Default::default()
+        }
+    }
+}
+
+/// A finding in a list.
+#[derive(Serialize)]
+struct ListedFinding<'a> {
+    id: &'a str,
+    title: &'a str,
+    domain: &'a str,
+    severity: &'a str,
+    cvss: String,
+    status: &'a str,
+    first_seen: String,
+}
+
+impl<'a> ListedFinding<'a> {
+    fn of(f: &'a FindingRow) -> Self {
+        ListedFinding {
+            id: &f.id,
+            title: &f.title,
+            domain: &f.domain,
+            severity: f.severity.as_str(),
+            cvss: f.cvss.map(|c| format!("{c:.1}")).unwrap_or_default(),
+            status: f.status.as_str(),
+            first_seen: fmt_ts(f.first_seen),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct FindingsPage<'a> {
+    filter: Filter,
+    severities: [&'static str; 5],
+    statuses: [&'static str; 4],
+    categories: Vec<&'static str>,
+    rows: Vec<ListedFinding<'a>>,
 }
 
 pub async fn list(
@@ -31,60 +96,81 @@ pub async fn list(
     session: Session,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let get = |k: &str| {
-        q.get(k)
-            .map(String::as_str)
-            .unwrap_or("")
-            .trim()
-            .to_string()
-    };
-    let query = FindingQuery {
-        severity: get("severity").parse::<Severity>().ok(),
-        domain: Some(get("domain").to_ascii_lowercase()).filter(|d| !d.is_empty()),
-        status: FindingStatus::parse(&get("status")).ok(),
-        category: fence_core::Category::parse(&get("category"))
-            .ok()
-            .map(|c| c.as_str().to_string()),
-        limit: 200,
-        ..Default::default()
-    };
+    let filter = Filter::from_query(&q);
     let rows = state
         .store
-        .list_findings(&session.user.org_id, &query)
+        .list_findings(&session.user.org_id, &filter.query())
         .await
         .unwrap_or_default();
-    let categories: Vec<&str> = fence_core::Category::ALL
-        .iter()
-        .map(|c| c.as_str())
-        .collect();
-    let filters = format!(
-        "<form class=\"card inline\" method=get action=/findings><label>Severity {}</label><label>Status {}</label><label>Category {}</label><label>Domain <input type=text name=domain value=\"{}\" style=\"width:14em\"></label><button>Filter</button></form>",
-        select("severity", &["critical", "high", "medium", "low", "info"], &get("severity")),
-        select("status", &["open", "false_positive", "snoozed", "resolved"], &get("status")),
-        select("category", &categories, &get("category")),
-        esc(&get("domain"))
-    );
-    let body: String = rows
-        .iter()
-        .map(|f| {
-            format!(
-                "<tr><td>{}</td><td><a href=\"/findings/{id}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                badge(f.severity.as_str()),
-                esc(&f.title),
-                esc(&f.domain),
-                f.cvss.map(|c| format!("{c:.1}")).unwrap_or_default(),
-                esc(f.status.as_str()),
-                fmt_ts(f.first_seen),
-                id = esc(&f.id)
-            )
-        })
-        .collect();
-    let table = if rows.is_empty() {
-        "<p class=muted>No findings match.</p>".to_string()
-    } else {
-        format!("<table><tr><th>Severity</th><th>Title</th><th>Domain</th><th>CVSS</th><th>Status</th><th>First seen</th></tr>{body}</table>")
+    let ctx = FindingsPage {
+        filter,
+        severities: SEVERITIES,
+        statuses: STATUSES,
+        categories: fence_core::Category::ALL
+            .iter()
+            .map(|c| c.as_str())
+            .collect(),
+        rows: rows.iter().map(ListedFinding::of).collect(),
     };
-    layout("Findings", &session, &format!("{filters}{table}")).into_response()
+    page("web/findings.html", "Findings", &session, ctx).into_response()
+}
+
+/// A finding's page: absent fields are `None` and not shown.
+#[derive(Serialize)]
+struct FindingView<'a> {
+    id: &'a str,
+    domain: &'a str,
+    severity: &'a str,
+    cvss: Option<String>,
+    status: String,
+    cve: Option<&'a str>,
+    owasp: Option<&'a str>,
+    category: Option<&'a str>,
+    affected: Option<&'a str>,
+    cvss_vector: Option<&'a str>,
+    scanner: Option<&'a str>,
+    first_seen: String,
+    last_seen: String,
+    description: Option<&'a str>,
+    remediation: Option<&'a str>,
+}
+
+impl<'a> FindingView<'a> {
+    fn of(f: &'a FindingRow) -> Self {
+        let until = f.snoozed_until.map(|u| format!(" until {}", fmt_ts(u)));
+        FindingView {
+            id: &f.id,
+            domain: &f.domain,
+            severity: f.severity.as_str(),
+            cvss: f.cvss.map(|c| format!("{c:.1}")),
+            status: format!("{}{}", f.status.as_str(), until.unwrap_or_default()),
+            cve: f.cve.as_deref(),
+            owasp: f.owasp.as_deref(),
+            category: f.category.as_deref(),
+            affected: f.affected_url.as_deref(),
+            cvss_vector: f.cvss_vector.as_deref(),
+            scanner: f.scanner.as_deref(),
+            first_seen: fmt_ts(f.first_seen),
+            last_seen: fmt_ts(f.last_seen),
+            description: f.description.as_deref(),
+            remediation: f.remediation.as_deref(),
+        }
+    }
+}
+
+/// One change in a finding's history.
+#[derive(Serialize)]
+struct Change {
+    when: String,
+    who: String,
+    what: String,
+}
+
+#[derive(Serialize)]
+struct FindingPage<'a> {
+    can_edit: bool,
+    finding: FindingView<'a>,
+    history: Vec<Change>,
 }
 
 pub async fn show(
@@ -93,85 +179,27 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> Response {
     let Ok(f) = state.store.finding(&session.user.org_id, &id).await else {
-        return (
-            StatusCode::NOT_FOUND,
-            layout("Not found", &session, "<p>No such finding.</p>"),
-        )
-            .into_response();
+        let body = message("Not found", &session, "No such finding.");
+        return (StatusCode::NOT_FOUND, body).into_response();
     };
-    let row = |k: &str, v: Option<String>| {
-        v.map(|v| format!("<tr><th>{k}</th><td>{}</td></tr>", esc(&v)))
-            .unwrap_or_default()
-    };
-    let details = [
-        row("Domain", Some(f.domain.clone())),
-        format!(
-            "<tr><th>Severity</th><td>{} {}</td></tr>",
-            badge(f.severity.as_str()),
-            f.cvss.map(|c| format!("CVSS {c:.1}")).unwrap_or_default()
-        ),
-        row(
-            "Status",
-            Some(
-                f.status.as_str().to_string()
-                    + &f.snoozed_until
-                        .map(|u| format!(" until {}", fmt_ts(u)))
-                        .unwrap_or_default(),
-            ),
-        ),
-        row("CVE", f.cve.clone()),
-        row("OWASP", f.owasp.clone()),
-        row("Category", f.category.clone()),
-        row("Affected", f.affected_url.clone()),
-        row("CVSS vector", f.cvss_vector.clone()),
-        row("Scanner", f.scanner.clone()),
-        row("First seen", Some(fmt_ts(f.first_seen))),
-        row("Last seen", Some(fmt_ts(f.last_seen))),
-    ]
-    .concat();
-    let text = |title: &str, v: &Option<String>| {
-        v.as_ref().map(|v| format!("<div class=card><h2>{title}</h2><pre style=\"white-space:pre-wrap;background:#fff;color:#1f2933\">{}</pre></div>", esc(v))).unwrap_or_default()
-    };
-    let buttons = if session.can_edit() {
-        let b = |action: &str, label: &str, class: &str| {
-            format!("<form method=post action=\"/findings/{}/triage\" style=\"display:inline\">{}<input type=hidden name=action value={action}><button id=\"triage-{action}\" class=\"{class}\">{label}</button></form>", esc(&f.id), csrf_input(&session))
-        };
-        format!(
-            "<p>{}{}{}{}</p>",
-            b("false_positive", "Mark as False Positive", "danger"),
-            b("snooze", "Snooze (24h)", "secondary"),
-            b("resolve", "Resolve", ""),
-            b("reopen", "Reopen", "secondary")
-        )
-    } else {
-        String::new()
-    };
-    let history: String = state
+    let history = state
         .store
         .audit_of(&session.user.org_id, &f.id)
         .await
         .unwrap_or_default()
-        .iter()
-        .map(|e| {
-            format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-                fmt_ts(e.created_at),
-                esc(&e.actor),
-                esc(&e.action)
-            )
+        .into_iter()
+        .map(|e| Change {
+            when: fmt_ts(e.created_at),
+            who: e.actor,
+            what: e.action,
         })
         .collect();
-    let history = if history.is_empty() {
-        "<p class=muted>No changes yet.</p>".into()
-    } else {
-        format!("<table><tr><th>When</th><th>Who</th><th>What</th></tr>{history}</table>")
+    let ctx = FindingPage {
+        can_edit: session.can_edit(),
+        finding: FindingView::of(&f),
+        history,
     };
-    let body = format!(
-        "{buttons}<div class=card><table>{details}</table></div>{}{}<div class=card><h2>History</h2>{history}</div>",
-        text("Description", &f.description),
-        text("Fix instructions", &f.remediation)
-    );
-    layout(&f.title, &session, &body).into_response()
+    page("web/finding.html", &f.title, &session, ctx).into_response()
 }
 
 pub async fn triage(
@@ -210,195 +238,79 @@ pub async fn triage(
     }
 }
 
-pub async fn scans(State(state): State<AppState>, session: Session) -> Response {
-    let rows = state
-        .store
-        .list_scans(&session.user.org_id, 100)
-        .await
-        .unwrap_or_default();
-    let body: String = rows
-        .iter()
-        .map(|s| {
-            format!(
-                "<tr><td><a href=\"/scans/{id}\">{}</a></td><td>{}</td><td>{}</td><td>{} / {} / {} / {} / {}</td><td>{}</td></tr>",
-                esc(&s.domain),
-                esc(&s.scan_type),
-                esc(&s.status),
-                s.counts[0],
-                s.counts[1],
-                s.counts[2],
-                s.counts[3],
-                s.counts[4],
-                fmt_ts(s.created_at),
-                id = esc(&s.id)
-            )
-        })
-        .collect();
-    let table = if rows.is_empty() {
-        "<p class=muted>No scans yet.</p>".into()
-    } else {
-        format!("<table><tr><th>Domain</th><th>Type</th><th>Status</th><th>Critical / High / Medium / Low / Info</th><th>Queued</th></tr>{body}</table>")
-    };
-    layout("Scans", &session, &table).into_response()
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::web::page::testing::render;
 
-pub async fn scan(
-    State(state): State<AppState>,
-    session: Session,
-    Path(id): Path<String>,
-) -> Response {
-    let Ok(s) = state.store.scan(&session.user.org_id, &id).await else {
-        return (
-            StatusCode::NOT_FOUND,
-            layout("Not found", &session, "<p>No such scan.</p>"),
-        )
-            .into_response();
-    };
-    let q = FindingQuery {
-        domain: Some(s.domain.clone()),
-        limit: 500,
-        ..Default::default()
-    };
-    let findings: String = state
-        .store
-        .list_findings(&session.user.org_id, &q)
-        .await
-        .unwrap_or_default()
-        .iter()
-        .filter(|f| f.scan_id.as_deref() == Some(s.id.as_str()))
-        .map(|f| {
-            format!(
-                "<tr><td>{}</td><td><a href=\"/findings/{}\">{}</a></td><td>{}</td></tr>",
-                badge(f.severity.as_str()),
-                esc(&f.id),
-                esc(&f.title),
-                esc(f.status.as_str())
-            )
-        })
-        .collect();
-    let body = format!(
-        "<div class=card><p>Domain <b>{}</b> · type {} · status {} · duration {} · {} critical, {} high, {} medium, {} low, {} info</p><p><a class=button href=\"/scans/{id}/report.csv\">Download Report (CSV)</a></p>{}</div><table><tr><th>Severity</th><th>Finding</th><th>Status</th></tr>{findings}</table>",
-        esc(&s.domain),
-        esc(&s.scan_type),
-        esc(&s.status),
-        fence_slack::render::duration((s.duration_ms.unwrap_or(0).max(0) / 1000) as u64),
-        s.counts[0],
-        s.counts[1],
-        s.counts[2],
-        s.counts[3],
-        s.counts[4],
-        s.error.as_ref().map(|e| format!("<p class=error>{}</p>", esc(e))).unwrap_or_default(),
-        id = esc(&s.id)
-    );
-    layout("Scan report", &session, &body).into_response()
-}
-
-pub async fn scan_csv(
-    State(state): State<AppState>,
-    session: Session,
-    Path(id): Path<String>,
-) -> Response {
-    let Ok(s) = state.store.scan(&session.user.org_id, &id).await else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    match state
-        .store
-        .findings_of_scan(&session.user.org_id, &s.id)
-        .await
-    {
-        Ok(rows) => (
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-                (
-                    header::CONTENT_DISPOSITION,
-                    "attachment; filename=\"fence-scan.csv\"",
-                ),
-            ],
-            crate::services::digests::findings_csv(rows),
-        )
-            .into_response(),
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-    }
-}
-
-pub async fn domain(
-    State(state): State<AppState>,
-    session: Session,
-    Path(name): Path<String>,
-) -> Response {
-    let cert = state
-        .store
-        .certificate(&session.user.org_id, &name)
-        .await
-        .ok();
-    let body = match cert {
-        Some(c) => format!(
-            "<div class=card><p>Certificate issued by <b>{}</b>, expires {} ({} days left).</p><p>Names: {}</p><p class=muted>SHA-256 {}</p></div>",
-            esc(&c.issuer),
-            fmt_ts(c.not_after),
-            fence_core::certificate::days_left(c.not_after, state.clock.now_ms()),
-            esc(&c.sans.join(", ")),
-            esc(&c.fingerprint)
-        ),
-        None => "<p class=muted>No certificate observed for this domain yet.</p>".into(),
-    };
-    layout(
-        &name,
-        &session,
-        &format!(
-            "{body}<p><a href=\"/findings?domain={}\">Findings of this domain</a></p>",
-            esc(&name)
-        ),
-    )
-    .into_response()
-}
-
-pub async fn certificate_docs(session: Session) -> Response {
-    layout("Renewing a certificate", &session, "<div class=card><p>Renew the certificate with your certificate authority (for Let's Encrypt, run your ACME client, e.g. <code>certbot renew</code>), install it and reload the web server. Set a domain's <code>renew_url</code> (PATCH /api/v1/domains/{name}) to point the alert's Renew Certificate button at your own procedure.</p></div>").into_response()
-}
-
-pub async fn dashboard(State(state): State<AppState>, session: Session) -> Response {
-    let org = &session.user.org_id;
-    let mut counts = String::new();
-    for sev in Severity::ALL {
-        let q = FindingQuery {
-            severity: Some(sev),
-            status: Some(FindingStatus::Open),
-            limit: 10_000,
-            ..Default::default()
+    #[test]
+    fn the_findings_list_shows_its_filters_and_rows() {
+        let q: HashMap<String, String> = [("status", "open"), ("domain", " <x> ")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let ctx = FindingsPage {
+            filter: Filter::from_query(&q),
+            severities: SEVERITIES,
+            statuses: STATUSES,
+            categories: vec!["xss"],
+            rows: vec![ListedFinding {
+                id: "f1",
+                title: "<script>x</script>",
+                domain: "example.com",
+                severity: "high",
+                cvss: "7.5".into(),
+                status: "open",
+                first_seen: "2024-01-01T00:00:00Z".into(),
+            }],
         };
-        let n = state
-            .store
-            .list_findings(org, &q)
-            .await
-            .map(|r| r.len())
-            .unwrap_or(0);
-        counts.push_str(&format!("<div class=card style=\"display:inline-block;min-width:8em;margin-right:.5em\">{}<h2 style=\"margin:.3em 0\">{n}</h2><a href=\"/findings?severity={}&status=open\">open</a></div>", badge(sev.as_str()), sev.as_str()));
+        let out = render("web/findings.html", ctx);
+        assert!(
+            out.contains("<option value=\"open\" selected>open</option>"),
+            "{out}"
+        );
+        assert!(out.contains("id=\"filter-category\""));
+        assert!(out.contains("name=domain value=\"&lt;x&gt;\""));
+        assert!(out.contains("<span class=\"badge high\">HIGH</span>"));
+        assert!(out.contains("&lt;script&gt;x&lt;&#x2f;script&gt;") && !out.contains("<script>"));
+        assert!(out.contains("<td>7.5</td>"));
     }
-    let now = state.clock.now_ms();
-    let certs: String = state
-        .store
-        .expiring_certificates(org, now + 30 * 86_400_000)
-        .await
-        .unwrap_or_default()
-        .iter()
-        .map(|c| {
-            format!(
-                "<li>⚠️ <a href=\"/domains/{d}\">{d}</a> — expires in {} days</li>",
-                fence_core::certificate::days_left(c.not_after, now),
-                d = esc(&c.domain)
-            )
-        })
-        .collect();
-    let certs = if certs.is_empty() {
-        "<p class=muted>No certificate expires within 30 days.</p>".into()
-    } else {
-        format!("<ul>{certs}</ul>")
-    };
-    layout(
-        "Dashboard",
-        &session,
-        &format!("<div>{counts}</div><div class=card><h2>Certificates expiring</h2>{certs}</div>"),
-    )
-    .into_response()
+
+    #[test]
+    fn a_finding_shows_what_it_has_and_triage_buttons_to_editors() {
+        let view = |can_edit| FindingPage {
+            can_edit,
+            finding: FindingView {
+                id: "f1",
+                domain: "example.com",
+                severity: "critical",
+                cvss: Some("9.8".into()),
+                status: "open".into(),
+                cve: Some("CVE-2024-1"),
+                owasp: None,
+                category: None,
+                affected: None,
+                cvss_vector: None,
+                scanner: None,
+                first_seen: "t1".into(),
+                last_seen: "t2".into(),
+                description: Some("<b>bold</b>"),
+                remediation: None,
+            },
+            history: vec![Change {
+                when: "t3".into(),
+                who: "user:alice".into(),
+                what: "finding.false_positive".into(),
+            }],
+        };
+        let out = render("web/finding.html", view(true));
+        assert!(out.contains("id=\"triage-false_positive\""), "{out}");
+        assert!(out.contains("CRITICAL</span> CVSS 9.8"));
+        assert!(out.contains("<tr><th>CVE</th><td>CVE-2024-1</td></tr>"));
+        assert!(!out.contains("OWASP") && !out.contains("Fix instructions"));
+        assert!(out.contains("&lt;b&gt;bold&lt;&#x2f;b&gt;"));
+        assert!(out.contains("<td>finding.false_positive</td>"));
+        let out = render("web/finding.html", view(false));
+        assert!(!out.contains("triage-"));
+    }
 }

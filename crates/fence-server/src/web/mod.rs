@@ -3,8 +3,11 @@
 //! dashboard. Sessions are HttpOnly SameSite cookies; every form carries a CSRF token checked on submission.
 
 mod auth;
+mod channel_form;
+mod dashboard;
 mod findings;
 mod page;
+mod scans;
 mod settings;
 
 use crate::state::AppState;
@@ -21,15 +24,15 @@ pub fn router() -> Router<AppState> {
         .route("/", get(|| async { Redirect::to("/dashboard") }))
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/logout", post(auth::logout))
-        .route("/dashboard", get(findings::dashboard))
+        .route("/dashboard", get(dashboard::dashboard))
         .route("/findings", get(findings::list))
         .route("/findings/{id}", get(findings::show))
         .route("/findings/{id}/triage", post(findings::triage))
-        .route("/scans", get(findings::scans))
-        .route("/scans/{id}", get(findings::scan))
-        .route("/scans/{id}/report.csv", get(findings::scan_csv))
-        .route("/domains/{name}", get(findings::domain))
-        .route("/docs/certificates", get(findings::certificate_docs))
+        .route("/scans", get(scans::scans))
+        .route("/scans/{id}", get(scans::scan))
+        .route("/scans/{id}/report.csv", get(scans::scan_csv))
+        .route("/domains/{name}", get(dashboard::domain))
+        .route("/docs/certificates", get(dashboard::certificate_docs))
         .route("/settings/notifications", get(settings::list))
         .route("/settings/notifications/new", get(settings::new_form))
         .route("/settings/notifications/save", post(settings::save))

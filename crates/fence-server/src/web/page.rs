@@ -1,67 +1,144 @@
-//! Page layout and HTML helpers: one tidy, dependency-free layout (no external assets), and escaping.
+//! Pages from templates (`templates/web/`): the layout for a logged-in user (`base.html`, with the navigation and the
+//! session's CSRF token), the bare one for logging in and errors (`bare.html`), and short messages in either. The
+//! environment escapes every value, so handlers hand over plain text.
 
 use super::Session;
 use axum::response::Html;
+use serde::Serialize;
 
-pub fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
+/// Who is logged in, as the navigation shows them (and the token of its Log out form).
+#[derive(Serialize)]
+struct User<'a> {
+    email: &'a str,
+    role: &'a str,
+    csrf: &'a str,
 }
 
-const STYLE: &str = "body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1f2933;background:#f5f7fa}
-header{background:#1e2a38;color:#fff;padding:.7em 2em;display:flex;gap:1.5em;align-items:center}
-header a{color:#cfe3ff;text-decoration:none}header strong{font-size:1.2em;margin-right:1em}
-main{max-width:1100px;margin:1.5em auto;padding:0 1.5em}
-table{border-collapse:collapse;width:100%;background:#fff}td,th{border-bottom:1px solid #e4e7eb;padding:.45em .6em;text-align:left;vertical-align:top}
-.card{background:#fff;border:1px solid #e4e7eb;border-radius:6px;padding:1em 1.3em;margin-bottom:1em}
-label{display:block;margin:.6em 0 .2em;font-weight:600}input[type=text],input[type=password],input[type=email],select,textarea{width:100%;max-width:40em;padding:.4em;border:1px solid #cbd2d9;border-radius:4px;box-sizing:border-box}
-.inline label{display:inline-block;font-weight:normal;margin-right:1em}
-button,.button{background:#2563eb;color:#fff;border:0;border-radius:4px;padding:.5em 1em;cursor:pointer;text-decoration:none;display:inline-block;margin:.2em .2em .2em 0}
-button.secondary{background:#52606d}button.danger{background:#c81e1e}
-.error{color:#c81e1e;font-size:.9em}.ok{color:#067647}.muted{color:#7b8794}
-.badge{padding:.1em .5em;border-radius:3px;color:#fff;font-size:.85em}.critical{background:#FF0000}.high{background:#FFA500}.medium{background:#b59a00}.low{background:#1E90FF}.info{background:#9aa5b1}
-.healthy{color:#067647}.broken{color:#c81e1e}.unverified{color:#b54708}pre{background:#0f172a;color:#e2e8f0;padding:1em;overflow:auto;border-radius:4px}";
+/// A template's context: the layout's fields next to the page's own.
+#[derive(Serialize)]
+struct Context<'a, T: Serialize> {
+    title: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user: Option<User<'a>>,
+    #[serde(flatten)]
+    page: T,
+}
 
-/// A full page for a logged-in user.
-pub fn layout(title: &str, session: &Session, body: &str) -> Html<String> {
-    Html(format!(
-        "<!doctype html><html lang=en><head><meta charset=utf-8><meta name=viewport content=\"width=device-width\"><title>{t} · Fence</title><style>{STYLE}</style></head><body>\
-<header><strong>Fence</strong><a href=/dashboard>Dashboard</a><a href=/findings>Findings</a><a href=/scans>Scans</a><a href=/settings/notifications>Settings → Notifications</a>\
-<span style=\"margin-left:auto\" class=muted>{email} ({role})</span><form method=post action=/logout style=\"margin:0\"><input type=hidden name=_csrf value=\"{csrf}\"><button class=secondary>Log out</button></form></header>\
-<main><h1>{t}</h1>{body}</main></body></html>",
-        t = esc(title),
-        email = esc(&session.user.email),
-        role = esc(session.user.role.as_str()),
-        csrf = esc(&session.csrf),
+/// A message page's text, shown as an error or plainly.
+#[derive(Serialize)]
+struct Message<'a> {
+    text: &'a str,
+    error: bool,
+}
+
+/// A page for a logged-in user: `template` extends `web/base.html`.
+pub fn page<T: Serialize>(template: &str, title: &str, session: &Session, page: T) -> Html<String> {
+    let user = User {
+        email: &session.user.email,
+        role: session.user.role.as_str(),
+        csrf: &session.csrf,
+    };
+    Html(crate::html::render(
+        template,
+        Context {
+            title,
+            user: Some(user),
+            page,
+        },
     ))
 }
 
-/// A page without the navigation (log-in, errors).
-pub fn bare(title: &str, body: &str) -> Html<String> {
-    Html(format!(
-        "<!doctype html><html lang=en><head><meta charset=utf-8><title>{t} · Fence</title><style>{STYLE}</style></head><body><header><strong>Fence</strong></header><main><h1>{t}</h1>{body}</main></body></html>",
-        t = esc(title)
+/// A page without the navigation (log-in, errors): `template` extends `web/bare.html`.
+pub fn bare<T: Serialize>(template: &str, title: &str, page: T) -> Html<String> {
+    Html(crate::html::render(
+        template,
+        Context {
+            title,
+            user: None,
+            page,
+        },
     ))
 }
 
+/// A logged-in page saying one thing ("No such finding.").
+pub fn message(title: &str, session: &Session, text: &str) -> Html<String> {
+    page(
+        "web/message.html",
+        title,
+        session,
+        Message { text, error: false },
+    )
+}
+
+/// A logged-in page with an error message.
+pub fn error(title: &str, session: &Session, text: &str) -> Html<String> {
+    page(
+        "web/message.html",
+        title,
+        session,
+        Message { text, error: true },
+    )
+}
+
+/// A page without navigation saying one thing (a refused form).
 pub fn plain(text: &str) -> Html<String> {
-    bare("Fence", &format!("<p>{}</p>", esc(text)))
+    bare("web/notice.html", "Fence", Message { text, error: false })
 }
 
-pub fn csrf_input(session: &Session) -> String {
-    format!(
-        "<input type=hidden name=_csrf value=\"{}\">",
-        esc(&session.csrf)
-    )
+/// A page without navigation with an error message.
+pub fn bare_error(title: &str, text: &str) -> Html<String> {
+    bare("web/notice.html", title, Message { text, error: true })
 }
 
-pub fn badge(severity: &str) -> String {
-    format!(
-        "<span class=\"badge {s}\">{S}</span>",
-        s = esc(severity),
-        S = esc(&severity.to_uppercase())
-    )
+/// The context of a page that shows nothing but its template.
+#[derive(Serialize)]
+pub struct Static {}
+
+#[cfg(test)]
+pub(super) mod testing {
+    use super::*;
+    use fence_core::Role;
+    use fence_store::users::UserRow;
+
+    pub fn session() -> Session {
+        Session {
+            user: UserRow {
+                id: "u1".into(),
+                org_id: "o1".into(),
+                email: "alice@example.com".into(),
+                password_hash: String::new(),
+                role: Role::Admin,
+            },
+            csrf: "fence_token".into(),
+        }
+    }
+
+    /// A logged-in page as an admin sees it; fails on the error page a template that does not render gets.
+    pub fn render<T: Serialize>(template: &str, ctx: T) -> String {
+        let out = page(template, "Title", &session(), ctx).0;
+        assert!(!out.contains("could not be shown"), "{template}: {out}");
+        assert!(out.contains("<input type=hidden name=_csrf value=\"fence_token\">"));
+        out
+    }
+
+    #[test]
+    fn layouts_and_messages_escape_their_text() {
+        let s = session();
+        let out = message("<T>", &s, "No such <finding>.").0;
+        assert!(out.contains("<title>&lt;T&gt; · Fence</title>"), "{out}");
+        assert!(out.contains("<p>No such &lt;finding&gt;.</p>"), "{out}");
+        assert!(out.contains("alice@example.com (admin)"));
+        let out = error("Add to Slack", &s, "not <configured>").0;
+        assert!(
+            out.contains("<p class=error>not &lt;configured&gt;</p>"),
+            "{out}"
+        );
+        let out = plain("Viewers cannot <change>.").0;
+        assert!(out.contains("<p>Viewers cannot &lt;change&gt;.</p>") && !out.contains("Log out"));
+        let out = bare_error("Log in", "Cannot start a session.").0;
+        assert!(
+            out.contains("<p class=error>Cannot start a session.</p>"),
+            "{out}"
+        );
+    }
 }

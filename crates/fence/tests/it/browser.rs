@@ -509,3 +509,83 @@ async fn a_successful_test_in_the_ui_fixes_a_broken_channel_and_releases_its_ale
     );
     t.app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_channel_form_in_the_ui_saves_every_field_it_shows_including_the_icon_emoji() {
+    let t = TestApp::spawn(Db::Sqlite).await;
+    t.app
+        .state
+        .store
+        .set_org_plan("default", "custom")
+        .await
+        .expect("custom plan: white-label identity");
+    add_user(&t, "alice@example.com", "correct horse battery", "admin").await;
+    let b = Browser::start().await;
+    b.goto(&format!("{}/login", t.url)).await;
+    b.type_into("#email", "alice@example.com").await;
+    b.type_into("#password", "correct horse battery").await;
+    b.click("#login").await;
+    b.wait_for_text("Dashboard").await;
+
+    // A new channel with an icon emoji typed into the form.
+    b.goto(&format!("{}/settings/notifications/new?type=slack", t.url))
+        .await;
+    b.wait_for_text("channel-form").await;
+    b.type_into("#name", "Branded").await;
+    b.type_into("#webhook_url", &t.slack.webhook_url("branded"))
+        .await;
+    b.type_into("input[name=identity_username]", "Acme Security")
+        .await;
+    b.type_into("input[name=identity_icon_emoji]", ":shield:")
+        .await;
+    b.click("#save").await;
+    b.wait_for_text("<th>Health</th>").await;
+    let (_, list) = t.get("/api/v1/channels").await;
+    let id = list["channels"][0]["id"].as_str().expect("id").to_string();
+    let (_, c) = t.get(&format!("/api/v1/channels/{id}")).await;
+    assert_eq!(
+        c["identity"],
+        json!({"username": "Acme Security", "icon_emoji": ":shield:"}),
+        "{c}"
+    );
+
+    // A channel set up through the API, saved unchanged in the form, keeps every field.
+    let api = t
+        .channel(
+            "api",
+            json!({"name": "From the API", "identity": {"username": "Acme", "icon_url": "https://example.com/i.png", "icon_emoji": ":lock:"},
+                   "mentions": {"vulnerability": ["<!here>"], "critical": ["<!channel>"]}}),
+        )
+        .await;
+    let (_, before) = t.get(&format!("/api/v1/channels/{api}")).await;
+    b.goto(&format!("{}/settings/notifications/{api}", t.url))
+        .await;
+    b.wait_for_text("channel-form").await;
+    b.click("#save").await;
+    b.wait_for_text("<th>Health</th>").await;
+    let (_, after) = t.get(&format!("/api/v1/channels/{api}")).await;
+    for k in [
+        "name",
+        "identity",
+        "mentions",
+        "alert_types",
+        "digest",
+        "reminders",
+        "format",
+        "template",
+    ] {
+        assert_eq!(after[k], before[k], "{k} after saving the form unchanged");
+    }
+    // No filters stored, and none after the form sends them empty.
+    let set = |f: &Value| -> Vec<String> {
+        f.as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(_, v)| !v.is_null() && v.as_array().is_none_or(|a| !a.is_empty()))
+            .map(|(k, _)| k.clone())
+            .collect()
+    };
+    assert_eq!(set(&after["filters"]), set(&before["filters"]));
+    assert_eq!(after["identity"]["icon_emoji"], ":lock:");
+    t.app.shutdown().await;
+}

@@ -1,0 +1,171 @@
+//! The dashboard (open findings by severity, certificates expiring), a domain's page and the certificate renewal
+//! help.
+
+use super::page::{page, Static};
+use super::Session;
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use fence_core::time::fmt_ts;
+use fence_core::{FindingStatus, Severity};
+use fence_store::findings::FindingQuery;
+use serde::Serialize;
+
+/// A domain's certificate as last observed.
+#[derive(Serialize)]
+struct CertificateView {
+    issuer: String,
+    expires: String,
+    days_left: i64,
+    names: Vec<String>,
+    fingerprint: String,
+}
+
+#[derive(Serialize)]
+struct DomainPage<'a> {
+    name: &'a str,
+    certificate: Option<CertificateView>,
+}
+
+pub async fn domain(
+    State(state): State<AppState>,
+    session: Session,
+    Path(name): Path<String>,
+) -> Response {
+    let now = state.clock.now_ms();
+    let certificate = state
+        .store
+        .certificate(&session.user.org_id, &name)
+        .await
+        .ok()
+        .map(|c| CertificateView {
+            expires: fmt_ts(c.not_after),
+            days_left: fence_core::certificate::days_left(c.not_after, now),
+            issuer: c.issuer,
+            names: c.sans,
+            fingerprint: c.fingerprint,
+        });
+    let ctx = DomainPage {
+        name: &name,
+        certificate,
+    };
+    page("web/domain.html", &name, &session, ctx).into_response()
+}
+
+pub async fn certificate_docs(session: Session) -> Response {
+    page(
+        "web/certificate_docs.html",
+        "Renewing a certificate",
+        &session,
+        Static {},
+    )
+    .into_response()
+}
+
+/// Open findings of one severity.
+#[derive(Serialize)]
+struct OpenCount {
+    severity: &'static str,
+    count: usize,
+}
+
+/// A certificate that expires soon.
+#[derive(Serialize)]
+struct Expiring {
+    domain: String,
+    days_left: i64,
+}
+
+#[derive(Serialize)]
+struct Dashboard {
+    open: Vec<OpenCount>,
+    expiring: Vec<Expiring>,
+}
+
+pub async fn dashboard(State(state): State<AppState>, session: Session) -> Response {
+    let org = &session.user.org_id;
+    let mut open = Vec::new();
+    for sev in Severity::ALL {
+        let q = FindingQuery {
+            severity: Some(sev),
+            status: Some(FindingStatus::Open),
+            limit: 10_000,
+            ..Default::default()
+        };
+        let count = state
+            .store
+            .list_findings(org, &q)
+            .await
+            .map(|r| r.len())
+            .unwrap_or(0);
+        open.push(OpenCount {
+            severity: sev.as_str(),
+            count,
+        });
+    }
+    let now = state.clock.now_ms();
+    let expiring = state
+        .store
+        .expiring_certificates(org, now + 30 * 86_400_000)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| Expiring {
+            days_left: fence_core::certificate::days_left(c.not_after, now),
+            domain: c.domain,
+        })
+        .collect();
+    let ctx = Dashboard { open, expiring };
+    page("web/dashboard.html", "Dashboard", &session, ctx).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::web::page::testing::render;
+
+    #[test]
+    fn the_dashboard_a_domain_and_the_renewal_help_render() {
+        let ctx = Dashboard {
+            open: vec![OpenCount {
+                severity: "critical",
+                count: 3,
+            }],
+            expiring: vec![Expiring {
+                domain: "example.com".into(),
+                days_left: 7,
+            }],
+        };
+        let out = render("web/dashboard.html", ctx);
+        assert!(out.contains("<h2 style=\"margin:.3em 0\">3</h2>"), "{out}");
+        assert!(out.contains("expires in 7 days"));
+        let empty = render(
+            "web/dashboard.html",
+            Dashboard {
+                open: vec![],
+                expiring: vec![],
+            },
+        );
+        assert!(empty.contains("No certificate expires within 30 days."));
+        let certificate = CertificateView {
+            issuer: "Let's <Encrypt>".into(),
+            expires: "t".into(),
+            days_left: 10,
+            names: vec!["example.com".into(), "www.example.com".into()],
+            fingerprint: "ab:cd".into(),
+        };
+        let ctx = DomainPage {
+            name: "example.com",
+            certificate: Some(certificate),
+        };
+        let out = render("web/domain.html", ctx);
+        assert!(out.contains("Let&#x27;s &lt;Encrypt&gt;"), "{out}");
+        assert!(out.contains("Names: example.com, www.example.com"));
+        let ctx = DomainPage {
+            name: "example.com",
+            certificate: None,
+        };
+        assert!(render("web/domain.html", ctx).contains("No certificate observed"));
+        assert!(render("web/certificate_docs.html", Static {}).contains("certbot renew"));
+    }
+}

@@ -1,0 +1,49 @@
+//! The channel list and a preview render with what users and tests rely on.
+
+use super::*;
+use crate::web::page::testing::render;
+
+#[test]
+fn the_channel_list_and_a_preview_render() {
+    let listed = |state, error| ListedChannel {
+        id: "c1",
+        name: "Alerts <x>",
+        kind: "slack",
+        channel: "#sec",
+        webhook_hint: "hooks.slack.com/…/••••abcd",
+        state,
+        error,
+        hint: "Recreate the webhook",
+    };
+    let ctx = ChannelsPage {
+        usage: usage(Plan::Startup, 2),
+        can_edit: true,
+        can_add: true,
+        channels: vec![listed("healthy", ""), listed("broken", "no_service")],
+    };
+    let out = render("web/channels.html", ctx);
+    assert!(
+        out.contains("2 of 5 channels used on the startup plan."),
+        "{out}"
+    );
+    assert!(out.contains("id=add-slack") && out.contains("<th>Health</th>"));
+    assert!(out.contains("<span class=\"healthy\">healthy</span>"));
+    assert!(out.contains("<span class=broken>broken: no_service</span>"));
+    assert!(out.contains("Alerts &lt;x&gt;"));
+    let full = ChannelsPage {
+        usage: usage(Plan::Hobby, 0),
+        can_edit: true,
+        can_add: false,
+        channels: vec![],
+    };
+    let out = render("web/channels.html", full);
+    assert!(out.contains("channel limit is reached") && out.contains("No channels yet."));
+    let preview = Preview {
+        id: "c1",
+        headline: "🚨 <Critical>",
+        message: "{\"text\": \"<b>\"}".into(),
+    };
+    let out = render("web/channel_preview.html", preview);
+    assert!(out.contains("<h2>🚨 &lt;Critical&gt;</h2>"), "{out}");
+    assert!(out.contains("<pre>{&quot;text&quot;: &quot;&lt;b&gt;&quot;}</pre>"));
+}
