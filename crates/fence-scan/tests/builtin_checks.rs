@@ -1,5 +1,7 @@
 //! The built-in checks against local TLS and HTTP servers whose certificates are generated here (rcgen).
 
+#![allow(clippy::too_many_lines)] // test scenarios read top to bottom
+
 use fence_scan::checks::{self, Kind};
 use fence_scan::target::Target;
 use fence_scan::tls::{self, TlsProblem};

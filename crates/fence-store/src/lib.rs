@@ -3,6 +3,8 @@
 //!
 //! Portable SQL only: `$N` placeholders, BIGINT milliseconds for time, TEXT ids (UUIDv7, time-ordered).
 
+#![cfg_attr(test, allow(clippy::too_many_lines))] // test scenarios and tables read top to bottom
+
 pub mod audit;
 pub mod channels;
 pub mod deliveries;

@@ -2,6 +2,8 @@
 //! scripted — 200 `ok`, 429 with `Retry-After`, 5xx, revoked-webhook errors, or slowly — and can enforce Slack's
 //! one-message-per-second pace with 429s, like the real one.
 
+#![cfg_attr(test, allow(clippy::too_many_lines))] // test scenarios and tables read top to bottom
+
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};

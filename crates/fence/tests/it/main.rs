@@ -1,6 +1,8 @@
 //! End-to-end tests: Fence over HTTP against the test kit's fake Slack, on SQLite always and on PostgreSQL when
 //! `FENCE_TEST_DATABASE_URL` is set.
 
+#![allow(clippy::too_many_lines)] // end-to-end scenarios read top to bottom
+
 mod support;
 
 mod browser;
