@@ -79,6 +79,8 @@ fn env() -> &'static Environment<'static> {
     ENV.get_or_init(|| {
         let mut env = Environment::new();
         env.set_auto_escape_callback(|_| AutoEscape::Html);
+        // Printing a variable the page does not have is an error (a typo), not an empty string.
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::SemiStrict);
         for (name, source) in TEMPLATES {
             if let Err(e) = env.add_template(name, source) {
                 // A template that does not parse is a build defect; the test below finds it first.
