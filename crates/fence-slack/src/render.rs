@@ -2,7 +2,7 @@
 //! Every value from a finding goes through [`bounded`] and every message passes [`check_message`].
 
 use crate::buttons::ButtonSigner;
-use crate::escape::bounded;
+use crate::escape::{bounded, host};
 use crate::limits::{self, check_message};
 use fence_core::alert::ChannelBrokenAlert;
 use fence_core::channel::Mention;
@@ -34,10 +34,18 @@ impl RenderContext<'_> {
     }
 }
 
+/// One path segment of a Fence URL: unreserved characters (RFC 3986 §2.3) as they are, every other byte
+/// percent-encoded, so `example.com` stays `example.com` and nothing can end the segment early.
 fn url_segment(s: &str) -> String {
-    s.chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .collect()
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// Renders configured mentions in the syntax that notifies on this platform; unresolved names are dropped.
@@ -100,7 +108,7 @@ pub fn render(ctx: &RenderContext<'_>, alerts: &[Alert], mentions: &[String]) ->
     };
     debug_assert!(check_message(&msg).is_ok(), "{:?}", check_message(&msg));
     if check_message(&msg).is_ok() {
-        msg
+        no_unfurl(msg)
     } else {
         plain(alerts)
     }
@@ -116,7 +124,7 @@ pub fn plain(alerts: &[Alert]) -> Value {
                 v.severity.icon(),
                 v.severity.label(),
                 bounded(&v.title, 200),
-                bounded(&v.domain, 253),
+                host(&v.domain, 253),
                 v.cvss.map(|c| format!(" CVSS {c}")).unwrap_or_default()
             ),
             Alert::ChannelBroken(b) => format!(
@@ -127,13 +135,13 @@ pub fn plain(alerts: &[Alert]) -> Value {
             Alert::CertificateExpiring(c) => {
                 format!(
                     "⚠️ SSL certificate of {} expires {}",
-                    bounded(&c.domain, 253),
+                    host(&c.domain, 253),
                     kinds::expiry_phrase(c.not_after, c.days_left)
                 )
             }
             Alert::ScanCompleted(sc) => format!(
                 "✅ Scan of {} completed: {} critical, {} high, {} medium, {} low, {} info",
-                bounded(&sc.domain, 253),
+                host(&sc.domain, 253),
                 sc.counts[0],
                 sc.counts[1],
                 sc.counts[2],
@@ -144,7 +152,7 @@ pub fn plain(alerts: &[Alert]) -> Value {
                 "⏰ Still open: {} {} ({})",
                 r.finding.severity.label(),
                 bounded(&r.finding.title, 200),
-                bounded(&r.finding.domain, 253)
+                host(&r.finding.domain, 253)
             ),
             Alert::FollowUp(f) => fence_core::text::truncate_chars(&f.note, 500),
             Alert::Digest(d) => format!(
@@ -156,7 +164,9 @@ pub fn plain(alerts: &[Alert]) -> Value {
     if alerts.len() > 50 {
         lines.push(format!("…and {} more", alerts.len() - 50));
     }
-    json!({ "text": fence_core::text::truncate_chars(&lines.join("\n"), limits::MAX_TEXT) })
+    no_unfurl(
+        json!({ "text": fence_core::text::truncate_chars(&lines.join("\n"), limits::MAX_TEXT) }),
+    )
 }
 
 fn headline_text(headline: &str, mentions: &str) -> String {
@@ -181,9 +191,9 @@ fn vuln_headline(v: &VulnerabilityAlert) -> String {
 }
 
 /// (label, value) pairs of a vulnerability, values already escaped and bounded.
-fn vuln_fields(v: &VulnerabilityAlert) -> Vec<(&'static str, String, bool)> {
+fn vuln_fields(v: &VulnerabilityAlert, kind: ChannelKind) -> Vec<(&'static str, String, bool)> {
     let mut f = vec![
-        ("Domain", bounded(&v.domain, 253), true),
+        ("Domain", host(&v.domain, 253), true),
         ("Severity", severity_value(v), true),
         ("Title", bounded(&v.title, 600), false),
     ];
@@ -197,9 +207,45 @@ fn vuln_fields(v: &VulnerabilityAlert) -> Vec<(&'static str, String, bool)> {
         f.push(("Type", c.display_name().to_string(), true));
     }
     if let Some(u) = &v.affected_url {
-        f.push(("Affected", bounded(u, 1000), false));
+        f.push(("Affected", affected(u, &v.domain, kind), false));
     }
     f
+}
+
+/// The affected URL: a real link when it is on the finding's domain or a subdomain of it (the asset the finding is
+/// about), else scanner text shown as code.
+fn affected(url: &str, domain: &str, kind: ChannelKind) -> String {
+    let on_domain = url::Url::parse(url).ok().filter(|u| {
+        u.host_str().is_some_and(|h| {
+            let h = h.to_ascii_lowercase();
+            h == domain || h.ends_with(&format!(".{domain}"))
+        })
+    });
+    let Some(u) = on_domain else {
+        return bounded(url, 1000);
+    };
+    // Parsed and re-serialized, the URL has no spaces, quotes or angle brackets; `|` and `)` would end the link.
+    let href = u.as_str().replace('|', "%7C").replace(')', "%29");
+    if href.chars().count() > 1000 {
+        return bounded(url, 1000);
+    }
+    match kind {
+        ChannelKind::Slack => format!(
+            "<{}|{}>",
+            href.replace('&', "&amp;"),
+            href.replace('&', "&amp;")
+        ),
+        ChannelKind::Mattermost => format!("[{href}]({href})"),
+    }
+}
+
+/// Slack and Mattermost must not unfurl scanner-controlled links (or Fence's own pages) into previews.
+fn no_unfurl(mut msg: Value) -> Value {
+    if let Some(o) = msg.as_object_mut() {
+        o.insert("unfurl_links".into(), json!(false));
+        o.insert("unfurl_media".into(), json!(false));
+    }
+    msg
 }
 
 fn button(text: &str, action_id: &str) -> Value {
@@ -231,11 +277,11 @@ fn header(text: &str) -> Value {
 
 fn vulnerability(ctx: &RenderContext<'_>, v: &VulnerabilityAlert, mentions: &str) -> Value {
     let headline = vuln_headline(v);
-    let fields = vuln_fields(v);
+    let fields = vuln_fields(v, ctx.kind);
     let fallback = format!(
         "{headline}: {} ({})",
         bounded(&v.title, 300),
-        bounded(&v.domain, 253)
+        host(&v.domain, 253)
     );
     match ctx.format {
         MessageFormat::Blocks => {
@@ -324,7 +370,7 @@ fn coalesced_line(v: &VulnerabilityAlert) -> String {
         "{} *{}* — {} · {}{reopened}",
         v.severity.dot(),
         bounded(&v.title, 300),
-        bounded(&v.domain, 253),
+        host(&v.domain, 253),
         severity_value(v)
     )
 }
@@ -448,18 +494,20 @@ fn channel_broken(ctx: &RenderContext<'_>, b: &ChannelBrokenAlert, mentions: &st
 /// The "✅ Test from Fence" message, with a summary of what the channel will receive.
 pub fn test_message(kind: ChannelKind, summary: &str) -> Value {
     let _ = kind;
-    json!({"text": format!("✅ Test from Fence\n{}", fence_core::text::truncate_chars(summary, 3000))})
+    no_unfurl(
+        json!({"text": format!("✅ Test from Fence\n{}", fence_core::text::truncate_chars(summary, 3000))}),
+    )
 }
 
 /// A follow-up posted in the thread of the message that announced a finding.
 pub fn followup(f: &fence_core::alert::FollowUpAlert) -> Value {
     let note = fence_core::text::truncate_chars(&f.note, 500);
-    match &f.body {
+    no_unfurl(match &f.body {
         None => json!({ "text": note }),
         Some(body) => {
             json!({ "text": format!("{note}\n{}", bounded(body, limits::MAX_TEXT - 600)) })
         }
-    }
+    })
 }
 
 /// The original single-finding message re-rendered with its new state (for `chat.update`).
@@ -486,7 +534,7 @@ pub fn updated(ctx: &RenderContext<'_>, f: &fence_core::alert::FollowUpAlert) ->
             }
         }
     }
-    msg
+    no_unfurl(msg)
 }
 
 mod kinds;

@@ -50,6 +50,12 @@ fn from_jinja(e: &Error) -> TemplateError {
 /// Writes a value so it is safe inside a JSON string and inert in Slack: `&`, `<`, `>` escaped and links defanged,
 /// then JSON string escaping (quotes, backslashes, control characters), bounded in length.
 fn formatter(out: &mut Output<'_>, _state: &State<'_, '_>, value: &JValue) -> Result<(), Error> {
+    if value.is_safe() {
+        // A host name or a URL Fence built or validated (`VERBATIM`): usable as it is in a link field.
+        let text = value.to_string().replace('<', "%3C").replace('>', "%3E");
+        let json = serde_json::to_string(&text).unwrap_or_default();
+        return out.write_str(&json[1..json.len() - 1]).map_err(Error::from);
+    }
     let text = match value.kind() {
         ValueKind::Undefined | ValueKind::None => String::new(),
         // JSON's spelling, so `"reopened": {{ reopened }}` stays valid JSON.
@@ -70,12 +76,37 @@ fn environment() -> Environment<'static> {
     env
 }
 
+/// Variables written as they are (not escaped as free text), so a template can put them in a link field: validated
+/// host names and URLs that Fence built or validated.
+const VERBATIM: [&str; 5] = [
+    "domain",
+    "affected_url",
+    "finding_url",
+    "report_url",
+    "renew_url",
+];
+
+/// The variables as template values: `VERBATIM` strings marked safe, everything else as data.
+fn template_value(key: Option<&str>, v: &Value) -> JValue {
+    match v {
+        Value::String(s) if key.is_some_and(|k| VERBATIM.contains(&k)) => {
+            JValue::from_safe_string(s.clone())
+        }
+        Value::Object(m) => JValue::from_iter(
+            m.iter()
+                .map(|(k, v)| (k.clone(), template_value(Some(k), v))),
+        ),
+        Value::Array(a) => JValue::from_iter(a.iter().map(|v| template_value(None, v))),
+        other => JValue::from_serialize(other),
+    }
+}
+
 /// Renders `source` with `vars` into a message, or says why it cannot.
 pub fn render(source: &str, vars: &Value) -> Result<Value, TemplateError> {
     let env = environment();
     let tmpl = env.template_from_str(source).map_err(|e| from_jinja(&e))?;
     let out = tmpl
-        .render(JValue::from_serialize(vars))
+        .render(template_value(None, vars))
         .map_err(|e| from_jinja(&e))?;
     if out.len() > MAX_OUTPUT {
         return Err(TemplateError {
@@ -83,7 +114,7 @@ pub fn render(source: &str, vars: &Value) -> Result<Value, TemplateError> {
             message: format!("the output is {} bytes; at most {MAX_OUTPUT}", out.len()),
         });
     }
-    let msg: Value = serde_json::from_str(&out).map_err(|e| TemplateError {
+    let mut msg: Value = serde_json::from_str(&out).map_err(|e| TemplateError {
         line: Some(e.line()),
         message: format!("the output is not valid JSON: {e}"),
     })?;
@@ -97,6 +128,11 @@ pub fn render(source: &str, vars: &Value) -> Result<Value, TemplateError> {
         line: None,
         message: format!("the message breaks Slack's limits: {e}"),
     })?;
+    // No previews of links unless the template asks for them.
+    if let Some(o) = msg.as_object_mut() {
+        o.entry("unfurl_links").or_insert(Value::Bool(false));
+        o.entry("unfurl_media").or_insert(Value::Bool(false));
+    }
     Ok(msg)
 }
 
@@ -256,7 +292,7 @@ mod tests {
     #[test]
     fn the_seed_template_renders() {
         let msg = render(SEED, &json!({"domain": "example.com", "title": "SQL Injection in login form", "cvss_score": 9.8, "cve_id": "CVE-2024-12345"})).expect("renders");
-        assert_eq!(msg["text"], "Security Alert for example.\u{200B}com");
+        assert_eq!(msg["text"], "Security Alert for example.com");
         assert_eq!(
             msg["blocks"][0]["text"]["text"],
             "SQL Injection in login form"
@@ -293,7 +329,7 @@ mod tests {
         let msg = render(SEED, &json!({"domain": "x", "title": "<!channel> \"q\" \\ \n <https://evil|x>", "cvss_score": 1, "cve_id": null})).expect("renders");
         assert_eq!(
             msg["blocks"][0]["text"]["text"],
-            "&lt;!channel&gt; \"q\" \\ \n &lt;https:\u{200B}//evil|x&gt;"
+            "&lt;!channel&gt; \"q\" \\ \n &lt;`https://evil|x`&gt;"
         );
     }
 
@@ -301,7 +337,7 @@ mod tests {
     fn every_alert_type_has_its_variables() {
         use fence_core::AlertType;
         let cases = [
-            (AlertType::Vulnerability, "{{ severity_label }} {{ cve_id }} {{ category }} {{ finding_url }} {{ reopened }} {{ remediation }}", "CRITICAL CVE-2024-12345 SQL Injection https:\u{200B}//fence.\u{200B}test/findings/sample false Fix it."),
+            (AlertType::Vulnerability, "{{ severity_label }} {{ cve_id }} {{ category }} {{ finding_url }} {{ reopened }} {{ remediation }}", "CRITICAL CVE-2024-12345 SQL Injection https://fence.test/findings/sample false Fix it."),
             (AlertType::Reminder, "{{ alert_type }} {{ days_open }} {{ title }}", "reminder 3 SQL Injection in login form"),
             (AlertType::CertificateExpiring, "{{ certificate.expires }} {{ certificate.issuer }} {{ certificate.sans | length }}", "February 3, 2025 (14 days) Let's Encrypt 2"),
             (AlertType::ScanCompleted, "{{ scan.duration }} {{ scan.high }} {{ scan.medium }}", "4m 32s 2 7"),

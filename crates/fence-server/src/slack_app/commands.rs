@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use fence_core::{DomainName, FindingStatus, Severity};
-use fence_slack::escape::bounded;
+use fence_slack::escape::{bounded, host};
 use fence_store::orgs::Org;
 use serde_json::json;
 
@@ -90,7 +90,7 @@ async fn scan(
         command.response_url,
     )
     .await?;
-    Ok(Json(json!({"response_type": "in_channel", "text": format!("🔍 Queued a full scan of {} for <@{user}> (position {position} in the queue). The summary will follow here.", bounded(domain.as_str(), 253))})).into_response())
+    Ok(Json(json!({"response_type": "in_channel", "text": format!("🔍 Queued a full scan of {} for <@{user}> (position {position} in the queue). The summary will follow here.", host(domain.as_str(), 253))})).into_response())
 }
 
 /// `/fence status`: the scans queued or running, oldest first.
@@ -105,7 +105,7 @@ async fn status(state: &AppState, org: &Org) -> Result<Response, ApiError> {
             format!(
                 "{}. {} — {} ({})",
                 i + 1,
-                bounded(&s.domain, 253),
+                host(&s.domain, 253),
                 s.scan_type,
                 s.status
             )
@@ -137,7 +137,7 @@ async fn vulnerabilities(state: &AppState, org: &Org) -> Result<Response, ApiErr
                 "{} {} — {}{cvss} <{}/findings/{}|details>",
                 sev.dot(),
                 bounded(&f.title, 150),
-                bounded(&f.domain, 253),
+                host(&f.domain, 253),
                 state.config.base_url,
                 f.id
             ));

@@ -14,7 +14,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use fence_core::{Alert, DomainName, FindingStatus};
-use fence_slack::escape::bounded;
+use fence_slack::escape::{bounded, host};
 use fence_slack::ButtonValue as SignedButton;
 use fence_store::orgs::Org;
 use serde_json::{json, Value};
@@ -223,7 +223,7 @@ async fn run_scan(
             state,
             format!(
                 "🔍 Queued a full scan of {} (position {position}). The summary will follow.",
-                bounded(domain.as_str(), 253)
+                host(domain.as_str(), 253)
             ),
         )
         .await;

@@ -1,7 +1,7 @@
 //! Certificate-expiry, scan-completed and reminder messages, with the seed's headlines, fields, colors and buttons.
 
 use super::{button, finding_buttons, header, headline_text, vuln_fields, RenderContext};
-use crate::escape::bounded;
+use crate::escape::{bounded, host};
 use fence_core::alert::{CertificateAlert, DigestAlert, ReminderAlert, ScanAlert};
 use fence_core::{ChannelKind, MessageFormat, Severity};
 use serde_json::{json, Value};
@@ -119,13 +119,13 @@ pub fn certificate(ctx: &RenderContext<'_>, c: &CertificateAlert, mentions: &str
         .sans
         .iter()
         .take(MAX_SANS)
-        .map(|s| format!("• {}", bounded(s, 253)))
+        .map(|s| format!("• {}", host(s, 253)))
         .collect();
     if c.sans.len() > MAX_SANS {
         sans.push(format!("…and {} more", c.sans.len() - MAX_SANS));
     }
     let mut fields = vec![
-        ("Domain", bounded(&c.domain, 253), true),
+        ("Domain", host(&c.domain, 253), true),
         ("Expires", expiry_phrase(c.not_after, c.days_left), true),
         ("Issuer", bounded(&c.issuer, 300), true),
     ];
@@ -162,7 +162,7 @@ pub fn scan(ctx: &RenderContext<'_>, sc: &ScanAlert, mentions: &str) -> Value {
         other => bounded(other, 100),
     };
     let fields = vec![
-        ("Domain", bounded(&sc.domain, 253), true),
+        ("Domain", host(&sc.domain, 253), true),
         ("Scan Type", scan_type, true),
         ("Duration", duration(sc.duration_secs), true),
         ("Vulnerabilities Found", counts.join("\n"), false),
@@ -183,7 +183,7 @@ pub fn scan(ctx: &RenderContext<'_>, sc: &ScanAlert, mentions: &str) -> Value {
 pub fn reminder(ctx: &RenderContext<'_>, r: &ReminderAlert, mentions: &str) -> Value {
     let v = &r.finding;
     let headline = format!("⏰ Reminder: {} finding still open", v.severity.title());
-    let mut fields = vuln_fields(v);
+    let mut fields = vuln_fields(v, ctx.kind);
     fields.push((
         "Open since",
         format!(
@@ -239,7 +239,7 @@ pub fn digest(ctx: &RenderContext<'_>, d: &DigestAlert, mentions: &str) -> Value
                     i + 1,
                     t.severity.dot(),
                     bounded(&t.title, 150),
-                    bounded(&t.domain, 253)
+                    host(&t.domain, 253)
                 )
             })
             .collect::<Vec<_>>()
@@ -253,9 +253,9 @@ pub fn digest(ctx: &RenderContext<'_>, d: &DigestAlert, mentions: &str) -> Value
             .iter()
             .take(15)
             .map(|c| match c.days_left {
-                n if n < 0 => format!("⚠️ {} - Expired {} days ago", bounded(&c.domain, 253), -n),
-                1 => format!("⚠️ {} - Expires in 1 day", bounded(&c.domain, 253)),
-                n => format!("⚠️ {} - Expires in {n} days", bounded(&c.domain, 253)),
+                n if n < 0 => format!("⚠️ {} - Expired {} days ago", host(&c.domain, 253), -n),
+                1 => format!("⚠️ {} - Expires in 1 day", host(&c.domain, 253)),
+                n => format!("⚠️ {} - Expires in {n} days", host(&c.domain, 253)),
             })
             .collect();
         if d.certificates.len() > 15 {

@@ -83,12 +83,13 @@ fn the_critical_alert_carries_every_seed_field_and_button() {
     let body = msg.to_string();
     for needle in [
         "🚨 Critical Vulnerability Detected",
-        "example.\u{200B}com",
+        "example.com",
         "CRITICAL (CVSS 9.8)",
         "SQL Injection in login form",
         "CVE-2024-12345",
         "A03:2021 - Injection",
-        "https:\u{200B}//example.\u{200B}com/login",
+        // On the finding's own domain, the affected URL is a real link.
+        "<https://example.com/login|https://example.com/login>",
         "View Details",
         "Mark as False Positive",
         "Snooze (24h)",
@@ -499,4 +500,43 @@ fn reminders_coalesce_as_still_open_findings() {
         &[],
     );
     assert_eq!(msg["text"], "⏰ 3 findings still open: 1 critical, 2 high");
+}
+
+#[test]
+fn text_copies_as_written_and_only_fence_and_the_asset_are_links() {
+    let s = signer();
+    let mut v = seed_vuln(Severity::High, 8.1);
+    v.title = "Open redirect to https://evil.example.net/x via evil.example.net".into();
+    v.affected_url = Some("https://attacker.test/phish".into());
+    for kind in [ChannelKind::Slack, ChannelKind::Mattermost] {
+        for format in [MessageFormat::Blocks, MessageFormat::Attachments] {
+            let msg = render(
+                &ctx(&s, kind, format),
+                &[Alert::Vulnerability(v.clone())],
+                &[],
+            );
+            let body = msg.to_string();
+            assert!(
+                !body
+                    .chars()
+                    .any(|c| matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}')),
+                "no invisible characters: {body}"
+            );
+            // Searching Slack for the title finds it: only backticks were added around its URL and host.
+            assert!(
+                body.contains(
+                    "Open redirect to `https://evil.example.net/x` via `evil.example.net`"
+                ),
+                "{body}"
+            );
+            // A URL off the finding's domain is text, not a link.
+            assert!(body.contains("`https://attacker.test/phish`"), "{body}");
+            assert!(
+                !body.contains("<https://attacker") && !body.contains("](https://attacker"),
+                "{body}"
+            );
+            assert_eq!(msg["unfurl_links"], false);
+            assert_eq!(msg["unfurl_media"], false);
+        }
+    }
 }

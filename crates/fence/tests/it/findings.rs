@@ -472,7 +472,11 @@ async fn a_hostile_title_is_shown_literally_in_slack() {
     t.post("/api/v1/findings", f).await;
     let got = t.slack.wait_accepted("sec", 1, WAIT).await;
     let raw = got[0].body.to_string();
-    assert!(raw.contains("&lt;!channel&gt; please &lt;https:"), "{raw}");
+    // Shown as written: the mention escaped, the URL as inline code that Slack neither links nor unfurls.
+    assert!(
+        raw.contains("&lt;!channel&gt; please &lt;`https://evil.example/x|click` here&gt;"),
+        "{raw}"
+    );
     assert!(
         !raw.contains("<!channel>") && !raw.contains("<https://evil") && !raw.contains("<@U0BOSS>"),
         "{raw}"

@@ -224,7 +224,7 @@ pub fn seed_finding() -> Value {
     })
 }
 
-/// Removes the zero-width spaces Fence inserts to stop Slack auto-linking, for readable assertions.
+/// The message as text, for content assertions (Fence adds no invisible characters; older messages may have them).
 pub fn plain_text(v: &Value) -> String {
     v.to_string().replace('\u{200B}', "")
 }
