@@ -285,8 +285,13 @@ async fn blocks_slack_refuses_fall_back_to_plain_text() {
         )
         .await;
     if s != StatusCode::CREATED {
-        // Fence refused the template at save: also what a user should see.
-        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+        // Fence refused the template at save (issue 12 asks for save-time validation by these rules): also what a
+        // user should see, naming the template.
+        assert_eq!(
+            (s, e["error"]["field"].clone()),
+            (StatusCode::UNPROCESSABLE_ENTITY, json!("template")),
+            "{e}"
+        );
         t.app.shutdown().await;
         return;
     }
@@ -311,6 +316,16 @@ async fn blocks_slack_refuses_fall_back_to_plain_text() {
     t.app.shutdown().await;
 }
 
+/// Each of the three findings is in a message Slack accepted.
+fn all_three_posted(posts: &[fence_testkit::ApiCall]) -> bool {
+    (0..3).all(|i| {
+        let title = format!("Separate {i}");
+        posts
+            .iter()
+            .any(|c| c.ok() && c.body.to_string().contains(&title))
+    })
+}
+
 /// SLACK.md §2: `chat.postMessage` allows one message per second per channel (429 with `Retry-After` beyond); the
 /// fake holds Fence to Slack's documented limits. Fence paces a bot channel's alerts so Slack never has to refuse.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -332,14 +347,9 @@ async fn a_bot_channel_stays_within_one_message_per_second() {
     }
     let posts = t
         .slack
-        .wait_until_api("chat.postMessage", WAIT, |p| {
-            p.iter()
-                .filter(|c| c.ok())
-                .map(|c| c.body.to_string().matches("Separate").count())
-                .sum::<usize>()
-                >= 3
-        })
+        .wait_until_api("chat.postMessage", WAIT, all_three_posted)
         .await;
+    assert!(all_three_posted(&posts), "every finding reached Slack");
     let limited = posts.iter().filter(|c| c.status == 429).count();
     assert_eq!(limited, 0, "Fence posted faster than Slack allows");
     t.app.shutdown().await;
