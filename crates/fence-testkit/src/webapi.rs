@@ -153,12 +153,20 @@ pub(crate) fn router(state: Arc<Mutex<ApiState>>) -> Router {
         .with_state(state)
 }
 
+/// A response URL (slash commands, clicks). Its posts are messages sent with the webhook client (SLACK.md §1, §5), so
+/// Block Kit Slack refuses is a 400 `invalid_blocks` there too and is not shown (not in `responses`); a bare
+/// `{"delete_original": "true"}` needs no text.
 async fn response(
     State(state): State<Arc<Mutex<ApiState>>>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
     let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if v.get("blocks").is_some() || v.get("attachments").is_some() {
+        if let Err(r) = crate::blockkit::check_message(&v) {
+            return (StatusCode::BAD_REQUEST, r.error).into_response();
+        }
+    }
     lock(&state).responses.push((id, v));
     Json(json!({"ok": true})).into_response()
 }

@@ -439,3 +439,63 @@ async fn the_fake_rate_limits_as_slack_documents() {
         .collect();
     assert_eq!(shown.last(), Some(&json!({"username": "Fence"})));
 }
+
+/// SLACK.md §1, §5, §6 and §7: the fake refuses Block Kit Slack refuses wherever a message goes — 400
+/// `invalid_blocks` on a webhook and a response URL, `ok: false` with `errors` on `chat.postMessage` — and a
+/// Mattermost hook, which has no Block Kit (§10), is not checked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fake_refuses_invalid_blocks_on_every_path() {
+    let slack = fence_testkit::FakeSlack::start().await.expect("fake");
+    slack.add_channel("C1", "one");
+    let http = reqwest::Client::new();
+    let bad = json!({"text": "x", "blocks": [{"type": "header", "text": {"type": "plain_text", "text": ""}}]});
+    let r = http
+        .post(slack.webhook_url("h"))
+        .json(&bad)
+        .send()
+        .await
+        .expect("webhook");
+    assert_eq!(
+        (r.status().as_u16(), r.text().await.expect("body")),
+        (400, "invalid_blocks".to_string())
+    );
+    assert!(slack.accepted("h").is_empty());
+    let r = http
+        .post(slack.response_url("r"))
+        .json(&bad)
+        .send()
+        .await
+        .expect("response url");
+    assert_eq!(r.status().as_u16(), 400);
+    assert!(slack.responses("r").is_empty());
+    let mut post = bad.clone();
+    post["channel"] = json!("C1");
+    let v: Value = http
+        .post(format!("{}/chat.postMessage", slack.api_url()))
+        .bearer_auth(BOT_TOKEN)
+        .json(&post)
+        .send()
+        .await
+        .expect("post")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        (v["ok"].clone(), v["error"].clone()),
+        (json!(false), json!("invalid_blocks"))
+    );
+    assert!(
+        v["errors"][0]
+            .as_str()
+            .unwrap_or_default()
+            .contains("blocks[0].text"),
+        "{v}"
+    );
+    let r = http
+        .post(slack.mattermost_url("mm"))
+        .json(&bad)
+        .send()
+        .await
+        .expect("mattermost");
+    assert_eq!(r.status().as_u16(), 200);
+}
