@@ -35,6 +35,9 @@ const BROKEN: &[&str] = &[
     "invalid_auth",
     "account_inactive",
     "not_in_channel",
+    // The bot token lacks a scope the method needs (SLACK.md Addendum): nothing gets through until the app is
+    // reinstalled with it, so the channel holds its alerts instead of dropping them.
+    "missing_scope",
 ];
 
 const PAYLOAD: &[&str] = &[
@@ -171,7 +174,9 @@ pub fn hint_for(error: &str) -> &'static str {
             "The webhook was deleted in Slack, the channel was renamed or deleted, or the app was removed from the workspace. Create a new webhook and update it in Fence."
         }
         "channel_is_archived" | "is_archived" => "The channel is archived. Unarchive it, or create a new webhook for another channel and update it in Fence.",
-        "action_prohibited" | "http_403" | "not_in_channel" => "Fence does not have permission to post to this channel. Ask a Slack admin to allow the app to post there, or pick another channel.",
+        "action_prohibited" | "http_403" => "Fence does not have permission to post to this channel. Ask a Slack admin to allow the app to post there, or pick another channel.",
+        "not_in_channel" => "Fence's bot is not a member of this channel. Invite it with /invite @Fence in the channel, or reinstall the app with the chat:write.public scope (public channels only).",
+        "missing_scope" => "Fence's Slack app lacks a permission (scope) it needs. Update the app from Fence's manifest (GET /api/slack/manifest) and reinstall it with Add to Slack.",
         "posting_to_general_channel_denied" => "Only admins may post to this channel. Pick another channel for Fence's webhook.",
         "unexpected_redirect" => "The webhook URL answered with a redirect, which Fence never follows. Check the webhook URL is correct (it starts with https://hooks.slack.com/services/).",
         "invalid_payload" | "invalid_blocks" | "invalid_blocks_format" | "no_text" | "msg_too_long" | "msg_blocks_too_long" | "too_many_attachments" | "invalid_attachments" => {
@@ -339,6 +344,19 @@ mod tests {
         for (status, ra, body, want) in cases {
             assert_eq!(classify(status, ra, body), want, "{status} {body}");
         }
+    }
+
+    #[test]
+    fn a_bot_outside_its_channel_or_its_scopes_breaks_the_channel_with_the_fix() {
+        for code in ["not_in_channel", "missing_scope"] {
+            let body = format!(r#"{{"ok":false,"error":"{code}","needed":"chat:write.public"}}"#);
+            assert_eq!(
+                classify(200, None, &body),
+                SendOutcome::ChannelBroken { error: code.into() }
+            );
+        }
+        assert!(hint_for("not_in_channel").contains("/invite @Fence"));
+        assert!(hint_for("missing_scope").contains("reinstall"));
     }
 
     #[test]

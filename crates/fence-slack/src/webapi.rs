@@ -8,6 +8,23 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::time::Duration;
 
+/// An error of a directory method, with the scope Slack says it needs (`missing_scope` answers carry `needed`,
+/// SLACK.md Addendum): "conversations.list: missing_scope (needs channels:read)".
+fn with_needed(method: &str, error: String, answer: &Value) -> String {
+    let needed: String = answer["needed"]
+        .as_str()
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || ":.,_".contains(*c))
+        .take(120)
+        .collect();
+    if needed.is_empty() {
+        format!("{method}: {error}")
+    } else {
+        format!("{method}: {error} (needs {needed})")
+    }
+}
+
 /// A Web API client bound to a base URL (`slack.api_url`).
 #[derive(Debug, Clone)]
 pub struct WebApi {
@@ -250,7 +267,7 @@ impl WebApi {
                 SendOutcome::Retryable { error }
                 | SendOutcome::ChannelBroken { error }
                 | SendOutcome::PayloadRejected { error }
-                | SendOutcome::Failed { error } => return Err(error),
+                | SendOutcome::Failed { error } => return Err(with_needed(method, error, &v)),
             }
             out.extend(v[key].as_array().cloned().unwrap_or_default());
             cursor = v["response_metadata"]["next_cursor"]

@@ -1,6 +1,11 @@
 //! Fence's test kit: a fake Slack (and Mattermost) on `127.0.0.1:0` that records every message and answers as
 //! scripted — 200 `ok`, 429 with `Retry-After`, 5xx, revoked-webhook errors, or slowly — and can enforce Slack's
-//! one-message-per-second pace with 429s, like the real one.
+//! one-message-per-second pace on webhooks with 429s, like the real one.
+//!
+//! It is as strict as Slack where Slack refuses: Block Kit is checked on Slack webhooks and the Web API
+//! ([`blockkit`]), the Web API's tokens have the scopes of their grant (the default [`BOT_TOKEN`] exactly those of
+//! `slack-app-manifest.yaml`), a bot posts only where it may, and Web API methods are rate limited by tier
+//! ([`RateLimits`], Slack's documented minimums by default).
 
 #![cfg_attr(test, allow(clippy::too_many_lines))] // test scenarios and tables read top to bottom
 
@@ -16,10 +21,15 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+pub mod blockkit;
+mod fake_api;
+pub mod manifest;
+mod ratelimit;
 #[cfg(feature = "tls")]
 pub mod tls;
 mod webapi;
-pub use webapi::{ApiCall, BOT_TOKEN};
+pub use ratelimit::{Limit, RateLimits};
+pub use webapi::{ApiCall, Install, BOT_TOKEN};
 
 /// One scripted answer.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,116 +114,6 @@ impl FakeSlack {
     /// The Web API base URL to configure as `slack.api_url`.
     pub fn api_url(&self) -> String {
         format!("http://{}/api", self.addr)
-    }
-
-    /// Adds a workspace user (`U…`, name) the Web API lists.
-    pub fn add_user(&self, id: &str, name: &str) {
-        webapi::lock(&self.api).users.push((id.into(), name.into()));
-    }
-
-    /// Adds a user group (`S…`, handle).
-    pub fn add_group(&self, id: &str, handle: &str) {
-        webapi::lock(&self.api)
-            .groups
-            .push((id.into(), handle.into()));
-    }
-
-    /// Makes `user` a member of the user group `group`.
-    pub fn add_group_member(&self, group: &str, user: &str) {
-        webapi::lock(&self.api)
-            .members
-            .entry(group.into())
-            .or_default()
-            .push(user.into());
-    }
-
-    /// Adds a channel (`C…`, name) that `chat.postMessage` accepts.
-    pub fn add_channel(&self, id: &str, name: &str) {
-        webapi::lock(&self.api)
-            .channels
-            .push((id.into(), name.into()));
-    }
-
-    /// Makes the next `chat.postMessage` calls to `channel` fail with these errors.
-    pub fn script_post_errors(&self, channel: &str, errors: &[&str]) {
-        webapi::lock(&self.api)
-            .post_errors
-            .entry(channel.into())
-            .or_default()
-            .extend(errors.iter().map(|e| e.to_string()));
-    }
-
-    /// Registers an OAuth code that `oauth.v2.access` exchanges for `answer`.
-    pub fn add_oauth_code(&self, code: &str, answer: Value) {
-        webapi::lock(&self.api)
-            .oauth_codes
-            .insert(code.into(), answer);
-    }
-
-    /// Web API calls of a method (`chat.postMessage`, `chat.update`, …), in order.
-    pub fn api_calls(&self, method: &str) -> Vec<ApiCall> {
-        webapi::lock(&self.api)
-            .calls
-            .iter()
-            .filter(|c| c.method == method)
-            .cloned()
-            .collect()
-    }
-
-    /// Waits until `n` calls of `method` arrived.
-    pub async fn wait_api(&self, method: &str, n: usize, timeout: Duration) -> Vec<ApiCall> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let got = self.api_calls(method);
-            if got.len() >= n || Instant::now() >= deadline {
-                return got;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-
-    /// A response URL that records what is posted to it (slash commands, button clicks).
-    pub fn response_url(&self, id: &str) -> String {
-        format!("http://{}/response/{id}", self.addr)
-    }
-
-    /// What was posted to the response URL `id`, in order.
-    pub fn responses(&self, id: &str) -> Vec<Value> {
-        webapi::lock(&self.api)
-            .responses
-            .iter()
-            .filter(|(r, _)| r == id)
-            .map(|(_, v)| v.clone())
-            .collect()
-    }
-
-    /// Waits until `n` messages were posted to the response URL `id`.
-    pub async fn wait_responses(&self, id: &str, n: usize, timeout: Duration) -> Vec<Value> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let got = self.responses(id);
-            if got.len() >= n || Instant::now() >= deadline {
-                return got;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-
-    /// Waits until `pred` holds over the calls of `method`.
-    pub async fn wait_until_api(
-        &self,
-        method: &str,
-        timeout: Duration,
-        pred: impl Fn(&[ApiCall]) -> bool,
-    ) -> Vec<ApiCall> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let got = self.api_calls(method);
-            if pred(&got) || Instant::now() >= deadline {
-                return got;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
     }
 
     /// The `host:port` to allow in `delivery.webhook_hosts`.
@@ -353,8 +253,29 @@ fn record(inner: &Arc<Mutex<Inner>>, hook: &str, body: &Bytes, status: u16) {
     });
 }
 
-async fn respond(inner: Arc<Mutex<Inner>>, hook: String, body: Bytes) -> Response {
-    let (answer, paced_out) = answer_for(&inner, &hook, &body).await;
+/// Which kind of incoming webhook a request came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hook {
+    Slack,
+    Mattermost,
+}
+
+/// What Slack's webhook refuses before posting (SLACK.md §1): a body that is not JSON (`invalid_payload`), Block Kit
+/// it rejects (`invalid_blocks`), nothing to show (`no_text`) — each a 400 with the code as plain text.
+fn slack_refusal(body: &Bytes) -> Option<&'static str> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(v) if v.is_object() => blockkit::check_message(&v).err().map(|r| r.error),
+        _ => Some("invalid_payload"),
+    }
+}
+
+async fn respond(inner: Arc<Mutex<Inner>>, hook: String, body: Bytes, kind: Hook) -> Response {
+    let (mut answer, paced_out) = answer_for(&inner, &hook, &body).await;
+    if kind == Hook::Slack && matches!(answer, Answer::Ok | Answer::Slow(_)) {
+        if let Some(code) = slack_refusal(&body) {
+            answer = Answer::Status(400, code.to_string());
+        }
+    }
     if paced_out {
         record(&inner, &hook, &body, 429);
         return (
@@ -415,7 +336,7 @@ async fn webhook(
     _h: HeaderMap,
     body: Bytes,
 ) -> Response {
-    respond(inner, hook, body).await
+    respond(inner, hook, body, Hook::Slack).await
 }
 
 async fn mattermost_hook(
@@ -423,7 +344,7 @@ async fn mattermost_hook(
     Path(hook): Path<String>,
     body: Bytes,
 ) -> Response {
-    respond(inner, hook, body).await
+    respond(inner, hook, body, Hook::Mattermost).await
 }
 
 /// How many findings these messages account for (see [`FakeSlack::findings_counted`]).

@@ -1,18 +1,26 @@
-//! The fake Slack Web API: `chat.postMessage`, `chat.update`, `users.list`, `usergroups.list`,
-//! `conversations.list` and `oauth.v2.access`, with a directory of users, groups and channels, one accepted bot
-//! token, and a record of every call.
+//! The fake Slack Web API: `chat.postMessage`, `chat.update`, `users.list`, `users.lookupByEmail`,
+//! `usergroups.list`, `usergroups.users.list`, `conversations.list`, `conversations.info` and `oauth.v2.access`,
+//! as strict as Slack (SLACK.md §6, §9 and the Addendum): every token has the scopes of its grant and a method outside
+//! them answers `missing_scope`; a bot posts only where it is a member unless it has `chat:write.public`; identity
+//! overrides need `chat:write.customize`; Block Kit is checked; methods are rate limited by tier (SLACK.md §2).
 
+mod methods;
+pub(crate) mod oauth;
+
+pub use oauth::Install;
+
+use crate::ratelimit::{RateLimits, Windows};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// The bot token the fake accepts.
+/// The bot token the fake knows from the start; it has exactly the bot scopes of `slack-app-manifest.yaml`.
 pub const BOT_TOKEN: &str = "xoxb-fence-test-token";
 
 /// One Web API call the fake received.
@@ -24,23 +32,114 @@ pub struct ApiCall {
     pub body: Value,
     /// `ts` the fake assigned (chat.postMessage).
     pub ts: Option<String>,
+    /// What the fake answered (`{"ok": false, "error": …}` on refusals).
+    pub answer: Value,
+    /// HTTP status of the answer (429 when rate limited).
+    pub status: u16,
+    /// For a posted message, the identity Slack shows: `username` (the bot's name unless overridden with
+    /// `chat:write.customize`) and `icon_url`/`icon_emoji` when overridden.
+    pub shown_as: Value,
 }
 
-#[derive(Debug, Default)]
+impl ApiCall {
+    /// Slack accepted the call.
+    pub fn ok(&self) -> bool {
+        self.answer["ok"] == true
+    }
+
+    /// The error Slack answered, if any.
+    pub fn error(&self) -> Option<&str> {
+        self.answer["error"].as_str()
+    }
+}
+
+/// A conversation in the fake workspace.
+#[derive(Debug, Clone)]
+pub(crate) struct Channel {
+    pub id: String,
+    pub name: String,
+    pub private: bool,
+    pub archived: bool,
+    /// Tokens whose bot user is a member.
+    pub members: HashSet<String>,
+}
+
+/// A workspace user.
+#[derive(Debug, Clone)]
+pub(crate) struct User {
+    pub id: String,
+    pub name: String,
+    pub email: Option<String>,
+}
+
+/// A token and what its grant gave it.
+#[derive(Debug, Clone)]
+pub(crate) struct Token {
+    pub scopes: Vec<String>,
+    pub revoked: bool,
+}
+
+#[derive(Debug)]
 pub(crate) struct ApiState {
     pub calls: Vec<ApiCall>,
-    pub users: Vec<(String, String)>,
+    pub users: Vec<User>,
     pub groups: Vec<(String, String)>,
-    pub channels: Vec<(String, String)>,
+    pub channels: Vec<Channel>,
+    pub tokens: HashMap<String, Token>,
     pub next_ts: u64,
     /// Scripted `ok: false` errors per channel id for chat.postMessage.
     pub post_errors: HashMap<String, VecDeque<String>>,
-    /// OAuth codes the fake will exchange, with the webhook URL it hands out.
+    /// OAuth codes the fake will exchange, with its answer.
     pub oauth_codes: HashMap<String, Value>,
     /// Members of user groups (`usergroups.users.list`).
     pub members: HashMap<String, Vec<String>>,
     /// Messages posted to response URLs (`/response/{id}`), by id.
     pub responses: Vec<(String, Value)>,
+    /// Messages posted: (channel, ts) → the token that posted it.
+    pub messages: HashMap<(String, String), String>,
+    pub limits: RateLimits,
+    pub windows: Windows,
+    /// Installs through the fake's consent screen, for unique codes and tokens.
+    pub installs: u64,
+}
+
+impl Default for ApiState {
+    fn default() -> Self {
+        let mut tokens = HashMap::new();
+        tokens.insert(
+            BOT_TOKEN.to_string(),
+            Token {
+                scopes: crate::manifest::bot_scopes(),
+                revoked: false,
+            },
+        );
+        ApiState {
+            calls: Vec::new(),
+            users: Vec::new(),
+            groups: Vec::new(),
+            channels: Vec::new(),
+            tokens,
+            next_ts: 0,
+            post_errors: HashMap::new(),
+            oauth_codes: HashMap::new(),
+            members: HashMap::new(),
+            responses: Vec::new(),
+            messages: HashMap::new(),
+            limits: RateLimits::default(),
+            windows: Windows::default(),
+            installs: 0,
+        }
+    }
+}
+
+impl ApiState {
+    pub fn channel(&self, id: &str) -> Option<&Channel> {
+        self.channels.iter().find(|c| c.id == id)
+    }
+
+    pub fn channel_mut(&mut self, id: &str) -> Option<&mut Channel> {
+        self.channels.iter_mut().find(|c| c.id == id)
+    }
 }
 
 pub(crate) fn lock(m: &Mutex<ApiState>) -> MutexGuard<'_, ApiState> {
@@ -54,12 +153,20 @@ pub(crate) fn router(state: Arc<Mutex<ApiState>>) -> Router {
         .with_state(state)
 }
 
+/// A response URL (slash commands, clicks). Its posts are messages sent with the webhook client (SLACK.md §1, §5), so
+/// Block Kit Slack refuses is a 400 `invalid_blocks` there too and is not shown (not in `responses`); a bare
+/// `{"delete_original": "true"}` needs no text.
 async fn response(
     State(state): State<Arc<Mutex<ApiState>>>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
     let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if v.get("blocks").is_some() || v.get("attachments").is_some() {
+        if let Err(r) = crate::blockkit::check_message(&v) {
+            return (StatusCode::BAD_REQUEST, r.error).into_response();
+        }
+    }
     lock(&state).responses.push((id, v));
     Json(json!({"ok": true})).into_response()
 }
@@ -89,7 +196,7 @@ fn fields(query: &HashMap<String, String>, headers: &HeaderMap, body: &Bytes) ->
     Value::Object(out)
 }
 
-fn decode(s: &str) -> String {
+pub(crate) fn decode(s: &str) -> String {
     let bytes = s.replace('+', " ").into_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -107,19 +214,26 @@ fn decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Pages of two, so clients must follow `next_cursor`.
-fn page<T: Clone>(items: &[T], cursor: Option<&str>) -> (Vec<T>, String) {
-    let start: usize = cursor.and_then(|c| c.parse().ok()).unwrap_or(0);
-    let end = (start + 2).min(items.len());
-    let next = if end < items.len() {
-        end.to_string()
-    } else {
-        String::new()
+/// Why a call with this token may not go on: `invalid_auth`, `token_revoked` or `missing_scope` (with `needed`
+/// and `provided`, SLACK.md Addendum).
+fn authorize(g: &ApiState, token: Option<&str>, method: &str, body: &Value) -> Result<(), Value> {
+    let Some(t) = token.and_then(|t| g.tokens.get(t)) else {
+        return Err(json!({"ok": false, "error": "invalid_auth"}));
     };
-    (
-        items.get(start..end).map(<[T]>::to_vec).unwrap_or_default(),
-        next,
-    )
+    if t.revoked {
+        return Err(json!({"ok": false, "error": "token_revoked"}));
+    }
+    let missing: Vec<&str> = methods::needed_scopes(g, method, body)
+        .into_iter()
+        .filter(|s| !t.scopes.iter().any(|have| have == s))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(
+            json!({"ok": false, "error": "missing_scope", "needed": missing.join(","), "provided": t.scopes.join(",")}),
+        )
+    }
 }
 
 async fn call(
@@ -141,69 +255,34 @@ async fn call(
         token: token.clone(),
         body: body.clone(),
         ts: None,
+        answer: Value::Null,
+        status: 200,
+        shown_as: Value::Null,
     };
-    let authed = token.as_deref() == Some(BOT_TOKEN);
+    let scopes = token
+        .as_deref()
+        .and_then(|t| g.tokens.get(t))
+        .map(|t| t.scopes.join(","))
+        .unwrap_or_default();
     let answer = if method == "oauth.v2.access" {
-        let code = body["code"].as_str().unwrap_or_default();
-        match g.oauth_codes.remove(code) {
-            Some(v) => v,
-            None => json!({"ok": false, "error": "invalid_code"}),
-        }
-    } else if !authed {
-        json!({"ok": false, "error": "invalid_auth"})
+        oauth::access(&mut g, &body)
+    } else if let Err(refusal) = authorize(&g, token.as_deref(), &method, &body) {
+        refusal
+    } else if let Some(secs) = methods::rate_limited(&mut g, token.as_deref(), &method, &body) {
+        call.status = 429;
+        call.answer = json!({"ok": false, "error": "ratelimited"});
+        g.calls.push(call.clone());
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", secs.to_string())],
+            Json(call.answer),
+        )
+            .into_response();
     } else {
-        match method.as_str() {
-            "chat.postMessage" => {
-                let channel = body["channel"].as_str().unwrap_or_default().to_string();
-                if let Some(err) = g
-                    .post_errors
-                    .get_mut(&channel)
-                    .and_then(VecDeque::pop_front)
-                {
-                    json!({"ok": false, "error": err})
-                } else if !g.channels.iter().any(|(id, _)| *id == channel) {
-                    json!({"ok": false, "error": "channel_not_found"})
-                } else {
-                    g.next_ts += 1;
-                    let ts = format!("1700000000.{:06}", g.next_ts);
-                    call.ts = Some(ts.clone());
-                    json!({"ok": true, "channel": channel, "ts": ts, "message": {"text": body["text"]}})
-                }
-            }
-            "chat.update" => json!({"ok": true, "channel": body["channel"], "ts": body["ts"]}),
-            "users.list" => {
-                let (items, next) = page(&g.users, body["cursor"].as_str());
-                let members: Vec<Value> = items.iter().map(|(id, name)| json!({"id": id, "name": name, "deleted": false, "profile": {"display_name": name, "real_name": name}})).collect();
-                json!({"ok": true, "members": members, "response_metadata": {"next_cursor": next}})
-            }
-            "usergroups.users.list" => {
-                let group = body["usergroup"].as_str().unwrap_or_default().to_string();
-                let members: Vec<&String> = g
-                    .members
-                    .get(&group)
-                    .map(|m| m.iter().collect())
-                    .unwrap_or_default();
-                json!({"ok": true, "users": members})
-            }
-            "usergroups.list" => {
-                let groups: Vec<Value> = g
-                    .groups
-                    .iter()
-                    .map(|(id, handle)| json!({"id": id, "handle": handle, "name": handle}))
-                    .collect();
-                json!({"ok": true, "usergroups": groups})
-            }
-            "conversations.list" => {
-                let (items, next) = page(&g.channels, body["cursor"].as_str());
-                let channels: Vec<Value> = items
-                    .iter()
-                    .map(|(id, name)| json!({"id": id, "name": name, "is_archived": false}))
-                    .collect();
-                json!({"ok": true, "channels": channels, "response_metadata": {"next_cursor": next}})
-            }
-            _ => json!({"ok": false, "error": "unknown_method"}),
-        }
+        methods::answer(&mut g, &mut call, token.as_deref().unwrap_or_default())
     };
+    call.answer = answer.clone();
     g.calls.push(call);
-    Json(answer).into_response()
+    // Slack names the token's scopes on every answer.
+    ([("x-oauth-scopes", scopes)], Json(answer)).into_response()
 }

@@ -18,3 +18,4 @@ mod routing;
 mod scheduled;
 mod secrets;
 mod slack_app;
+mod slack_strict;

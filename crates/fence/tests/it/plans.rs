@@ -243,8 +243,13 @@ async fn the_white_label_identity_applies_where_slack_honours_it() {
     );
     t.post("/api/v1/findings", seed_finding()).await;
     let posts = t.slack.wait_api("chat.postMessage", 1, WAIT).await;
-    assert_eq!(posts[0].body["username"], "Acme Security");
-    assert_eq!(posts[0].body["icon_url"], "https://acme.example/icon.png");
+    // What Slack shows: overrides count only with chat:write.customize (SLACK.md §6), which the manifest grants.
+    assert!(posts[0].ok(), "{:?}", posts[0].answer);
+    assert_eq!(posts[0].shown_as["username"], "Acme Security");
+    assert_eq!(
+        posts[0].shown_as["icon_url"],
+        "https://acme.example/icon.png"
+    );
     let hook = t.slack.wait_accepted("hook", 1, WAIT).await;
     assert!(
         hook[0].body.get("username").is_none(),

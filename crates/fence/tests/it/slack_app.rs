@@ -437,7 +437,7 @@ async fn add_to_slack_creates_the_channel_from_the_oauth_answer() {
         .and_then(|l| l.to_str().ok())
         .expect("location")
         .to_string();
-    assert!(location.starts_with("https://slack.test/oauth/v2/authorize?client_id=123.456&scope=incoming-webhook%2Ccommands%2Cchat%3Awrite%2Cusers%3Aread%2Cusergroups%3Aread"), "{location}");
+    assert!(location.starts_with("https://slack.test/oauth/v2/authorize?client_id=123.456&scope=incoming-webhook%2Ccommands%2Cchat%3Awrite%2Cchat%3Awrite.public%2Cchat%3Awrite.customize%2Cusers%3Aread%2Cusers%3Aread.email%2Cusergroups%3Aread%2Cchannels%3Aread%2Cgroups%3Aread"), "{location}");
     let state = url::Url::parse(&location)
         .expect("url")
         .query_pairs()

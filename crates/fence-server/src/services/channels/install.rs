@@ -9,8 +9,13 @@ use hmac::{Hmac, Mac};
 use serde_json::json;
 use sha2::Sha256;
 
-/// The scopes "Add to Slack" asks for.
-pub const SCOPES: &str = "incoming-webhook,commands,chat:write,users:read,usergroups:read";
+/// The bot scopes "Add to Slack" asks for: exactly those of `slack-app-manifest.yaml` (Slack refuses to grant a
+/// scope the app does not declare), each needed by what Fence does (README, "Slack app"; SLACK.md §6, §9 and the
+/// Addendum): `incoming-webhook` the channel's webhook, `commands` `/fence`, `chat:write` posting and updating alerts,
+/// `chat:write.public` posting to a public channel the bot was not invited to, `chat:write.customize` the white-label
+/// identity, `users:read` / `users:read.email` / `usergroups:read` / `channels:read` / `groups:read` turning
+/// `@name`, e-mail addresses and `#channel` into mentions.
+pub const SCOPES: &str = "incoming-webhook,commands,chat:write,chat:write.public,chat:write.customize,users:read,users:read.email,usergroups:read,channels:read,groups:read";
 const STATE_TTL_MS: i64 = 10 * 60_000;
 
 fn state_mac(state: &AppState, payload: &str) -> String {
@@ -119,4 +124,32 @@ pub async fn finish_install(state: &AppState, org_id: &str, code: &str) -> Servi
             .await?;
     }
     Ok(channel_name)
+}
+
+#[cfg(test)]
+mod tests {
+    /// The manifest's `oauth_config.scopes.bot` list, read line by line.
+    fn manifest_scopes() -> Vec<String> {
+        let manifest = include_str!("../../../../../slack-app-manifest.yaml");
+        let mut in_bot = false;
+        let mut out = Vec::new();
+        for line in manifest.lines() {
+            let t = line.trim();
+            if t == "bot:" {
+                in_bot = true;
+            } else if in_bot {
+                match t.strip_prefix("- ") {
+                    Some(scope) => out.push(scope.trim().to_string()),
+                    None => break,
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn add_to_slack_asks_for_exactly_the_manifest_scopes() {
+        let asked: Vec<String> = super::SCOPES.split(',').map(str::to_string).collect();
+        assert_eq!(asked, manifest_scopes());
+    }
 }

@@ -192,7 +192,7 @@ pub async fn resolve_mentions(state: &AppState, input: &mut ChannelInput) -> Ser
         return Ok(());
     }
     let directory = state.directory(token).await.map_err(|e| {
-        ServiceError::invalid(names[0].0.clone(), format!("Slack refused to list the workspace's users and groups ({e}); check the bot token and its users:read and usergroups:read scopes"))
+        ServiceError::invalid(names[0].0.clone(), format!("Slack refused to list the workspace's users and groups ({e}); check the bot token and its users:read, usergroups:read, channels:read and groups:read scopes"))
     })?;
     let mut resolved = Map::new();
     let mut errs = FieldErrors::default();
