@@ -39,6 +39,54 @@ pub fn due(not_before: Option<i64>, not_after: i64, now: i64, alerted: &[i64]) -
     Some(out)
 }
 
+/// A certificate issuer as people call it: "Let's Encrypt (R11)" for `C=US, O=Let's Encrypt, CN=R11`; the CN alone
+/// when there is no O, the O alone when there is no CN. Text that is not a distinguished name is kept as it is.
+pub fn issuer_label(issuer: &str) -> String {
+    let mut cn = None;
+    let mut org = None;
+    let mut is_dn = false;
+    for part in split_rdns(issuer) {
+        let Some((k, v)) = part.split_once('=') else {
+            continue;
+        };
+        let v = v.trim().replace("\\,", ",");
+        match k.trim().to_ascii_uppercase().as_str() {
+            "CN" => cn = cn.or(Some(v)),
+            "O" => org = org.or(Some(v)),
+            "C" | "L" | "ST" | "OU" | "DC" => {}
+            _ => continue,
+        }
+        is_dn = true;
+    }
+    match (is_dn, org, cn) {
+        (true, Some(o), Some(c)) if o != c => format!("{o} ({c})"),
+        (true, Some(o), _) => o,
+        (true, None, Some(c)) => c,
+        _ => issuer.trim().to_string(),
+    }
+}
+
+/// The relative names of a distinguished name: split at commas that are not escaped (`\,`).
+fn split_rdns(dn: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut cur = String::new();
+    let mut escaped = false;
+    for c in dn.chars() {
+        match c {
+            ',' if !escaped => parts.push(std::mem::take(&mut cur)),
+            '\\' => {
+                escaped = true;
+                cur.push(c);
+                continue;
+            }
+            _ => cur.push(c),
+        }
+        escaped = false;
+    }
+    parts.push(cur);
+    parts
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,5 +119,21 @@ mod tests {
             None,
             "not again, not even at expiry"
         );
+    }
+
+    #[test]
+    fn issuers_read_as_people_call_them() {
+        assert_eq!(
+            issuer_label("C=US, O=Let's Encrypt, CN=R11"),
+            "Let's Encrypt (R11)"
+        );
+        assert_eq!(issuer_label("CN=Internal Root"), "Internal Root");
+        assert_eq!(issuer_label("C=US, O=DigiCert Inc"), "DigiCert Inc");
+        assert_eq!(
+            issuer_label("O=Acme\\, Inc., CN=Acme CA"),
+            "Acme, Inc. (Acme CA)"
+        );
+        assert_eq!(issuer_label("R11"), "R11");
+        assert_eq!(issuer_label("Let's Encrypt"), "Let's Encrypt");
     }
 }

@@ -107,7 +107,8 @@ fn parse(der: &[u8]) -> Result<CertInfo, String> {
     Ok(CertInfo {
         not_before: cert.validity().not_before.timestamp() * 1000,
         not_after: cert.validity().not_after.timestamp() * 1000,
-        issuer: name(cert.issuer()),
+        // As people call it: "Let's Encrypt (R11)", not "R11".
+        issuer: fence_core::certificate::issuer_label(&cert.issuer().to_string()),
         subject: name(cert.subject()),
         sans,
         fingerprint: hex::encode(Sha256::digest(der)),

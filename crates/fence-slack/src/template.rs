@@ -181,7 +181,7 @@ pub fn variables(
             "color": c.color(),
             "icon": "⚠️",
             "mentions": mentions,
-            "certificate": {"domain": c.domain, "expires": crate::render::expiry_phrase(c.not_after, c.days_left), "days_left": c.days_left, "issuer": c.issuer, "sans": c.sans, "fingerprint": c.fingerprint, "renew_url": c.renew_url},
+            "certificate": {"domain": c.domain, "expires": crate::render::expiry_phrase(c.not_after, c.days_left), "days_left": c.days_left, "issuer": fence_core::certificate::issuer_label(&c.issuer), "sans": c.sans, "fingerprint": c.fingerprint, "renew_url": c.renew_url},
         }),
         Alert::ScanCompleted(s) => json!({
             "alert_type": "scan_completed",

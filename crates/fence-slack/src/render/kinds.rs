@@ -127,7 +127,11 @@ pub fn certificate(ctx: &RenderContext<'_>, c: &CertificateAlert, mentions: &str
     let mut fields = vec![
         ("Domain", host(&c.domain, 253), true),
         ("Expires", expiry_phrase(c.not_after, c.days_left), true),
-        ("Issuer", bounded(&c.issuer, 300), true),
+        (
+            "Issuer",
+            bounded(&fence_core::certificate::issuer_label(&c.issuer), 300),
+            true,
+        ),
     ];
     if !sans.is_empty() {
         fields.push(("Subject Alternative Names", sans.join("\n"), false));

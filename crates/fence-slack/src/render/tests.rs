@@ -540,3 +540,20 @@ fn text_copies_as_written_and_only_fence_and_the_asset_are_links() {
         }
     }
 }
+
+#[test]
+fn a_certificate_issuer_reads_as_people_call_it() {
+    let s = signer();
+    let mut c = seed_certificate(5);
+    c.issuer = "C=US, O=Let's Encrypt, CN=R11".into();
+    for format in [MessageFormat::Blocks, MessageFormat::Attachments] {
+        let msg = render(
+            &ctx(&s, ChannelKind::Slack, format),
+            &[Alert::CertificateExpiring(c.clone())],
+            &[],
+        );
+        let body = msg.to_string();
+        assert!(body.contains("Let's Encrypt (R11)"), "{body}");
+        assert!(!body.contains("CN=R11"), "{body}");
+    }
+}
