@@ -2,6 +2,8 @@
 //! URL and host name inside free text shown as inline code (which neither platform links nor unfurls), and length
 //! bounded. No invisible characters are added: what a reader copies or searches for is what the scanner wrote.
 
+use fence_core::ChannelKind;
+
 /// Free text with no length bound (see [`bounded`]).
 pub fn escape(s: &str) -> String {
     bounded(s, usize::MAX)
@@ -17,7 +19,14 @@ pub fn host(s: &str, max: usize) -> String {
 /// inline code, so it can never mention anyone, inject a link or unfurl, and at most `max` characters (ending with
 /// "…" when cut; an entity or a code span is never cut in half).
 pub fn bounded(s: &str, max: usize) -> String {
-    assemble(&pieces(s), max)
+    assemble(&pieces(s, ChannelKind::Slack), max)
+}
+
+/// Free text for a platform: Slack as [`bounded`]; on Mattermost, whose Markdown also links `[x](…)`, embeds
+/// `![](…)` and notifies on `@all`, `@channel`, `@here` and `@user` written as plain words, those are inert too —
+/// mentions as inline code (Mattermost finds no mentions in code), link brackets escaped (`\[`), SLACK.md §10.
+pub fn bounded_in(kind: ChannelKind, s: &str, max: usize) -> String {
+    assemble(&pieces(s, kind), max)
 }
 
 /// A stretch of output: plain text (escaped, cut anywhere between units) or a code span (kept whole).
@@ -48,8 +57,27 @@ fn links(word: &str) -> bool {
             .any(|w| w[0] == '.' && w[1].is_alphabetic())
 }
 
+/// Whether a word is inert on this platform only as code: a link everywhere, a mention on Mattermost.
+fn needs_code(kind: ChannelKind, core: &str) -> bool {
+    links(core) || (kind == ChannelKind::Mattermost && core.starts_with('@') && core.len() > 1)
+}
+
+/// Each character of a plain run, escaped for the platform: Slack's three entities; on Mattermost also Markdown's
+/// link and image brackets.
+fn plain_units(kind: ChannelKind, s: &str) -> Vec<String> {
+    let mut units = escape_units(s);
+    if kind == ChannelKind::Mattermost {
+        for u in &mut units {
+            if matches!(u.as_str(), "[" | "]") {
+                u.insert(0, '\\');
+            }
+        }
+    }
+    units
+}
+
 /// Splits text into plain runs and code spans around its linkable words (without their surrounding punctuation).
-fn pieces(s: &str) -> Vec<Piece> {
+fn pieces(s: &str, kind: ChannelKind) -> Vec<Piece> {
     const OPEN: &[char] = &['(', '[', '{', '"', '\'', '<'];
     const CLOSE: &[char] = &[')', ']', '}', '"', '\'', '>', '.', ',', ';', ':', '!', '?'];
     let mut out = Vec::new();
@@ -65,9 +93,9 @@ fn pieces(s: &str) -> Vec<Piece> {
         let lead = &word[..word.len() - core.len()];
         let core_trimmed = core.trim_end_matches(CLOSE);
         let trail = &core[core_trimmed.len()..];
-        if !core_trimmed.is_empty() && links(core_trimmed) {
+        if !core_trimmed.is_empty() && needs_code(kind, core_trimmed) {
             plain.push_str(lead);
-            out.push(Piece::Plain(escape_units(&std::mem::take(&mut plain))));
+            out.push(Piece::Plain(plain_units(kind, &std::mem::take(&mut plain))));
             // A backtick would end the code span early; it is shown as an apostrophe.
             let code: String = escape_units(&core_trimmed.replace('`', "'")).concat();
             out.push(Piece::Code(format!("`{code}`")));
@@ -78,7 +106,7 @@ fn pieces(s: &str) -> Vec<Piece> {
         plain.push_str(&rest[end..ws_end]);
         rest = &rest[ws_end..];
     }
-    out.push(Piece::Plain(escape_units(&plain)));
+    out.push(Piece::Plain(plain_units(kind, &plain)));
     out
 }
 
@@ -163,6 +191,25 @@ mod tests {
             .chars()
             .any(|c| matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}')));
         assert_eq!(out.replace('`', ""), s);
+    }
+
+    #[test]
+    fn mattermost_text_can_neither_mention_nor_link_nor_embed() {
+        let mm = |s| bounded_in(ChannelKind::Mattermost, s, 1000);
+        assert_eq!(
+            mm("hey @all and @channel, @here: ping @alice"),
+            "hey `@all` and `@channel`, `@here`: ping `@alice`"
+        );
+        assert_eq!(
+            mm("[click](javascript:x) ![img](/x.png)"),
+            "\\[click\\](javascript:x) `![img](/x.png`)"
+        );
+        assert_eq!(mm("see //evil.host/p"), "see `//evil.host/p`");
+        // Slack shows the same words as written: its mentions need `<!here>`, which is escaped.
+        assert_eq!(
+            bounded_in(ChannelKind::Slack, "@here [x](y)", 100),
+            "@here [x](y)"
+        );
     }
 
     #[test]

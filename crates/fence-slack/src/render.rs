@@ -2,7 +2,7 @@
 //! Every value from a finding goes through [`bounded`] and every message passes [`check_message`].
 
 use crate::buttons::ButtonSigner;
-use crate::escape::{bounded, host};
+use crate::escape::{bounded, bounded_in, host};
 use crate::limits::{self, check_message};
 use fence_core::alert::ChannelBrokenAlert;
 use fence_core::channel::Mention;
@@ -104,18 +104,18 @@ pub fn render(ctx: &RenderContext<'_>, alerts: &[Alert], mentions: &[String]) ->
         _ if reminders.len() == alerts.len() && !reminders.is_empty() => {
             coalesced(ctx, &reminders, &mention_text, true)
         }
-        _ => plain(alerts),
+        _ => plain(ctx.kind, alerts),
     };
     debug_assert!(check_message(&msg).is_ok(), "{:?}", check_message(&msg));
     if check_message(&msg).is_ok() {
         no_unfurl(msg)
     } else {
-        plain(alerts)
+        plain(ctx.kind, alerts)
     }
 }
 
 /// The minimal plain-text form, used when Slack rejects the rich payload.
-pub fn plain(alerts: &[Alert]) -> Value {
+pub fn plain(kind: ChannelKind, alerts: &[Alert]) -> Value {
     let mut lines = Vec::new();
     for a in alerts.iter().take(50) {
         lines.push(match a {
@@ -123,14 +123,14 @@ pub fn plain(alerts: &[Alert]) -> Value {
                 "{} {}: {} ({}){}",
                 v.severity.icon(),
                 v.severity.label(),
-                bounded(&v.title, 200),
+                bounded_in(kind, &v.title, 200),
                 host(&v.domain, 253),
                 v.cvss.map(|c| format!(" CVSS {c}")).unwrap_or_default()
             ),
             Alert::ChannelBroken(b) => format!(
                 "🔌 Channel {} stopped accepting messages: {}",
-                bounded(&b.channel_name, 100),
-                bounded(&b.error, 100)
+                bounded_in(kind, &b.channel_name, 100),
+                bounded_in(kind, &b.error, 100)
             ),
             Alert::CertificateExpiring(c) => {
                 format!(
@@ -151,7 +151,7 @@ pub fn plain(alerts: &[Alert]) -> Value {
             Alert::Reminder(r) => format!(
                 "⏰ Still open: {} {} ({})",
                 r.finding.severity.label(),
-                bounded(&r.finding.title, 200),
+                bounded_in(kind, &r.finding.title, 200),
                 host(&r.finding.domain, 253)
             ),
             Alert::FollowUp(f) => fence_core::text::truncate_chars(&f.note, 500),
@@ -195,13 +195,13 @@ fn vuln_fields(v: &VulnerabilityAlert, kind: ChannelKind) -> Vec<(&'static str, 
     let mut f = vec![
         ("Domain", host(&v.domain, 253), true),
         ("Severity", severity_value(v), true),
-        ("Title", bounded(&v.title, 600), false),
+        ("Title", bounded_in(kind, &v.title, 600), false),
     ];
     if let Some(cve) = &v.cve {
-        f.push(("CVE", bounded(cve, 40), true));
+        f.push(("CVE", bounded_in(kind, cve, 40), true));
     }
     if let Some(o) = &v.owasp {
-        f.push(("OWASP", bounded(o, 200), true));
+        f.push(("OWASP", bounded_in(kind, o, 200), true));
     }
     if let Some(c) = v.category {
         f.push(("Type", c.display_name().to_string(), true));
@@ -222,12 +222,12 @@ fn affected(url: &str, domain: &str, kind: ChannelKind) -> String {
         })
     });
     let Some(u) = on_domain else {
-        return bounded(url, 1000);
+        return bounded_in(kind, url, 1000);
     };
     // Parsed and re-serialized, the URL has no spaces, quotes or angle brackets; `|` and `)` would end the link.
     let href = u.as_str().replace('|', "%7C").replace(')', "%29");
     if href.chars().count() > 1000 {
-        return bounded(url, 1000);
+        return bounded_in(kind, url, 1000);
     }
     match kind {
         ChannelKind::Slack => format!(
@@ -280,7 +280,7 @@ fn vulnerability(ctx: &RenderContext<'_>, v: &VulnerabilityAlert, mentions: &str
     let fields = vuln_fields(v, ctx.kind);
     let fallback = format!(
         "{headline}: {} ({})",
-        bounded(&v.title, 300),
+        bounded_in(ctx.kind, &v.title, 300),
         host(&v.domain, 253)
     );
     match ctx.format {
@@ -364,12 +364,12 @@ fn worst_first<'a>(vulns: &[&'a VulnerabilityAlert]) -> Vec<&'a VulnerabilityAle
 }
 
 /// One finding's line in a coalesced message.
-fn coalesced_line(v: &VulnerabilityAlert) -> String {
+fn coalesced_line(v: &VulnerabilityAlert, kind: ChannelKind) -> String {
     let reopened = if v.reopened { " _(reopened)_" } else { "" };
     format!(
         "{} *{}* — {} · {}{reopened}",
         v.severity.dot(),
-        bounded(&v.title, 300),
+        bounded_in(kind, &v.title, 300),
         host(&v.domain, 253),
         severity_value(v)
     )
@@ -441,7 +441,7 @@ fn coalesced_blocks(ctx: &RenderContext<'_>, c: &Coalesced<'_>, mentions: &str) 
     let mut blocks = vec![header(&c.headline)];
     for (i, v) in c.listed.iter().enumerate() {
         blocks.push(
-            json!({"type": "section", "text": {"type": "mrkdwn", "text": coalesced_line(v)}}),
+            json!({"type": "section", "text": {"type": "mrkdwn", "text": coalesced_line(v, ctx.kind)}}),
         );
         blocks.push(json!({"type": "actions", "block_id": format!("fence_finding_{i}"), "elements": finding_buttons(ctx, v, &format!("_{i}"))}));
     }
@@ -456,7 +456,7 @@ fn coalesced_attachment(ctx: &RenderContext<'_>, c: &Coalesced<'_>, mentions: &s
         .listed
         .iter()
         .map(|v| {
-            let (line, url) = (coalesced_line(v), ctx.finding_url(&v.finding_id));
+            let (line, url) = (coalesced_line(v, ctx.kind), ctx.finding_url(&v.finding_id));
             match ctx.kind {
                 ChannelKind::Slack => format!("{line} <{url}|Details>"),
                 ChannelKind::Mattermost => format!("{line} [Details]({url})"),
@@ -473,10 +473,10 @@ fn coalesced_attachment(ctx: &RenderContext<'_>, c: &Coalesced<'_>, mentions: &s
 fn channel_broken(ctx: &RenderContext<'_>, b: &ChannelBrokenAlert, mentions: &str) -> Value {
     let headline = format!(
         "🔌 Slack channel {} stopped accepting messages: {}",
-        bounded(&b.channel_name, 80),
-        bounded(&b.error, 60)
+        bounded_in(ctx.kind, &b.channel_name, 80),
+        bounded_in(ctx.kind, &b.error, 60)
     );
-    let hint = bounded(&b.hint, 1000);
+    let hint = bounded_in(ctx.kind, &b.hint, 1000);
     match ctx.format {
         MessageFormat::Blocks => json!({
             "text": headline_text(&headline, mentions),

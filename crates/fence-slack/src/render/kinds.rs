@@ -1,7 +1,7 @@
 //! Certificate-expiry, scan-completed and reminder messages, with the seed's headlines, fields, colors and buttons.
 
 use super::{button, finding_buttons, header, headline_text, vuln_fields, RenderContext};
-use crate::escape::{bounded, host};
+use crate::escape::{bounded_in, host};
 use fence_core::alert::{CertificateAlert, DigestAlert, ReminderAlert, ScanAlert};
 use fence_core::{ChannelKind, MessageFormat, Severity};
 use serde_json::{json, Value};
@@ -129,7 +129,11 @@ pub fn certificate(ctx: &RenderContext<'_>, c: &CertificateAlert, mentions: &str
         ("Expires", expiry_phrase(c.not_after, c.days_left), true),
         (
             "Issuer",
-            bounded(&fence_core::certificate::issuer_label(&c.issuer), 300),
+            bounded_in(
+                ctx.kind,
+                &fence_core::certificate::issuer_label(&c.issuer),
+                300,
+            ),
             true,
         ),
     ];
@@ -163,7 +167,7 @@ pub fn scan(ctx: &RenderContext<'_>, sc: &ScanAlert, mentions: &str) -> Value {
         "full" => "Full Scan".to_string(),
         "tls" => "TLS Scan".to_string(),
         "headers" => "Security Headers Scan".to_string(),
-        other => bounded(other, 100),
+        other => bounded_in(ctx.kind, other, 100),
     };
     let fields = vec![
         ("Domain", host(&sc.domain, 253), true),
@@ -226,7 +230,7 @@ fn local_date(ms: i64, tz: &str) -> String {
 pub fn digest(ctx: &RenderContext<'_>, d: &DigestAlert, mentions: &str) -> Value {
     let headline = format!(
         "📊 Fence Security {} Digest - {}",
-        bounded(&d.label, 20),
+        bounded_in(ctx.kind, &d.label, 20),
         local_date(d.period_end, &d.timezone)
     );
     let top = if d.top.is_empty() {
@@ -242,7 +246,7 @@ pub fn digest(ctx: &RenderContext<'_>, d: &DigestAlert, mentions: &str) -> Value
                     "{}. {} {} in {}{cvss}",
                     i + 1,
                     t.severity.dot(),
-                    bounded(&t.title, 150),
+                    bounded_in(ctx.kind, &t.title, 150),
                     host(&t.domain, 253)
                 )
             })

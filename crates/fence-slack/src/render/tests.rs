@@ -557,3 +557,38 @@ fn a_certificate_issuer_reads_as_people_call_it() {
         assert!(!body.contains("CN=R11"), "{body}");
     }
 }
+
+#[test]
+fn mattermost_messages_of_scanner_text_neither_mention_nor_link_nor_embed() {
+    let s = signer();
+    let mut v = seed_vuln(Severity::Critical, 9.8);
+    v.title =
+        "@channel @all look [here](https://evil.test) ![x](https://evil.test/p.png) //evil.test"
+            .into();
+    let mut w = v.clone();
+    w.finding_id = "other".into();
+    let c = ctx(&s, ChannelKind::Mattermost, MessageFormat::Attachments);
+    let single = render(&c, &[Alert::Vulnerability(v.clone())], &[]);
+    let coalesced = render(
+        &c,
+        &[Alert::Vulnerability(v.clone()), Alert::Vulnerability(w)],
+        &[],
+    );
+    let plain_text = plain(ChannelKind::Mattermost, &[Alert::Vulnerability(v)]);
+    for msg in [single, coalesced, plain_text] {
+        let body = msg.to_string();
+        for inert in ["`@channel`", "`@all`", "`//evil.test`"] {
+            assert!(body.contains(inert), "{inert} in {body}");
+        }
+        assert!(
+            !body.contains(" @channel") && !body.contains("[here](https"),
+            "{body}"
+        );
+        // The image syntax survives only inside a code span, where Mattermost shows it as text.
+        assert_eq!(
+            body.matches("![x](https").count(),
+            body.matches("`![x](https").count(),
+            "{body}"
+        );
+    }
+}

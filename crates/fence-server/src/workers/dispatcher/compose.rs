@@ -23,7 +23,7 @@ impl Dispatcher {
         fallback: bool,
     ) -> serde_json::Value {
         if fallback {
-            return plain(alerts);
+            return plain(ctx.kind, alerts);
         }
         let template = config
             .template
