@@ -17,54 +17,77 @@ pub struct Cron {
     either_day: bool,
 }
 
-fn field(spec: &str, min: u32, max: u32, names: &[&str]) -> Result<(u64, bool), String> {
+/// One cron field as a bit set, and whether it restricts (Vixie cron: a field that starts with `*` does not, even
+/// `*/2`, for the day-of-month/day-of-week rule). Day of week takes 0–7, both 0 and 7 being Sunday.
+fn field(
+    name: &str,
+    spec: &str,
+    min: u32,
+    max: u32,
+    names: &[&str],
+) -> Result<(u64, bool), String> {
+    let weekday = max == 6;
+    let top = if weekday { 7 } else { max };
     let mut bits = 0u64;
-    let restricted = spec != "*" && spec != "?";
+    let restricted = !spec.starts_with('*') && !spec.starts_with('?');
     for part in spec.split(',') {
-        let (range, step) = match part.split_once('/') {
-            Some((r, s)) => (
-                r,
-                s.parse::<u32>()
-                    .map_err(|_| format!("bad step in {part:?}"))?,
-            ),
-            None => (part, 1),
-        };
-        if step == 0 {
-            return Err(format!("bad step in {part:?}"));
-        }
-        let value = |s: &str| -> Result<u32, String> {
-            if let Some(i) = names.iter().position(|n| n.eq_ignore_ascii_case(s)) {
-                return Ok(i as u32 + min);
-            }
-            s.parse::<u32>()
-                .map_err(|_| format!("{s:?} is not a number"))
-        };
-        let (lo, hi) = match range {
-            "*" | "?" => (min, max),
-            r => match r.split_once('-') {
-                Some((a, b)) => (value(a)?, value(b)?),
-                None => {
-                    let v = value(r)?;
-                    (v, if part.contains('/') { max } else { v })
-                }
-            },
-        };
-        // Sunday may be written 7.
-        let (lo, hi) = if max == 6 {
-            (lo.min(7), hi.min(7))
-        } else {
-            (lo, hi)
-        };
-        if lo < min || hi > max.max(if max == 6 { 7 } else { max }) || lo > hi {
-            return Err(format!("{part:?} is out of range {min}-{max}"));
-        }
+        let (lo, hi, step) = field_part(name, part, min, top, names)?;
         let mut v = lo;
         while v <= hi {
-            bits |= 1 << (if max == 6 && v == 7 { 0 } else { v });
-            v += step;
+            bits |= 1 << (if weekday && v == 7 { 0 } else { v });
+            match v.checked_add(step) {
+                Some(n) => v = n,
+                None => break,
+            }
         }
     }
     Ok((bits, restricted))
+}
+
+/// One comma-separated part of a cron field: its range and step, within `min..=top`.
+fn field_part(
+    name: &str,
+    part: &str,
+    min: u32,
+    top: u32,
+    names: &[&str],
+) -> Result<(u32, u32, u32), String> {
+    let span = top - min + 1;
+    let (range, step) = match part.split_once('/') {
+        Some((r, s)) => match s.parse::<u32>() {
+            Ok(n) if (1..=span).contains(&n) => (r, n),
+            _ => {
+                return Err(format!(
+                    "{name}: the step in {part:?} must be a number from 1 to {span}"
+                ))
+            }
+        },
+        None => (part, 1),
+    };
+    let value = |s: &str| -> Result<u32, String> {
+        if let Some(i) = names.iter().position(|n| n.eq_ignore_ascii_case(s)) {
+            return Ok(i as u32 + min);
+        }
+        if s.is_empty() {
+            return Err(format!("{name}: an empty item in {part:?}"));
+        }
+        s.parse::<u32>()
+            .map_err(|_| format!("{name}: {s:?} is not a number"))
+    };
+    let (lo, hi) = match range {
+        "*" | "?" => (min, top),
+        r => match r.split_once('-') {
+            Some((a, b)) => (value(a)?, value(b)?),
+            None => {
+                let v = value(r)?;
+                (v, if part.contains('/') { top } else { v })
+            }
+        },
+    };
+    if lo < min || hi > top || lo > hi {
+        return Err(format!("{name}: {part:?} is out of range {min}-{top}"));
+    }
+    Ok((lo, hi, step))
 }
 
 impl Cron {
@@ -79,11 +102,11 @@ impl Cron {
             "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
         ];
         let days = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
-        let (minutes, _) = field(parts[0], 0, 59, &[])?;
-        let (hours, _) = field(parts[1], 0, 23, &[])?;
-        let (dom, dom_r) = field(parts[2], 1, 31, &[])?;
-        let (mon, _) = field(parts[3], 1, 12, &months)?;
-        let (dow, dow_r) = field(parts[4], 0, 6, &days)?;
+        let (minutes, _) = field("minute", parts[0], 0, 59, &[])?;
+        let (hours, _) = field("hour", parts[1], 0, 23, &[])?;
+        let (dom, dom_r) = field("day of month", parts[2], 1, 31, &[])?;
+        let (mon, _) = field("month", parts[3], 1, 12, &months)?;
+        let (dow, dow_r) = field("day of week", parts[4], 0, 6, &days)?;
         Ok(Cron {
             minutes,
             hours: hours as u32,
@@ -432,5 +455,63 @@ mod tests {
             let e = DigestSchedule::from_json(v.as_object().expect("object")).expect_err("invalid");
             assert_eq!(e.first().map(|e| e.field.as_str()), Some(field), "{v}");
         }
+    }
+
+    #[test]
+    fn cron_is_vixie_cron() {
+        let refused = [
+            ("0 9 * * 8", "day of week"),
+            ("60 * * * *", "minute"),
+            ("* 24 * * *", "hour"),
+            ("0 9 0 * *", "day of month"),
+            ("0 9 * 13 *", "month"),
+            ("*/61 * * * *", "minute"),
+            ("0/4294967295 * * * *", "minute"),
+            ("1,,2 * * * *", "minute"),
+            ("0 9 * * 5-3", "day of week"),
+        ];
+        for (expr, field) in refused {
+            let e = Cron::parse(expr).expect_err(expr);
+            assert!(e.starts_with(field), "{expr}: {e}");
+        }
+        // Weekday 7 is Sunday, like 0.
+        let sunday = Cron::parse("0 9 * * 7").expect("parses");
+        assert_eq!(sunday, Cron::parse("0 9 * * 0").expect("parses"));
+        assert_eq!(
+            Cron::parse("0 9 * * 5-7").expect("parses"),
+            Cron::parse("0 9 * * 0,5,6").expect("parses")
+        );
+        let tz = TimeZone::UTC;
+        let t = |s: &str| s.parse::<Timestamp>().expect("time");
+        // Both day fields restricted: either matching fires (the 1st of December 2026 is a Tuesday).
+        let either = Cron::parse("0 9 1 * 5").expect("parses");
+        assert_eq!(
+            either.next(t("2026-11-30T10:00:00Z"), &tz),
+            Some(t("2026-12-01T09:00:00Z"))
+        );
+        assert_eq!(
+            either.next(t("2026-12-01T10:00:00Z"), &tz),
+            Some(t("2026-12-04T09:00:00Z"))
+        );
+        // `*/2` counts as unrestricted, so both must match: Fridays on odd days (Dec 4 is even, Dec 11 odd)…
+        let star_step = Cron::parse("0 9 */2 * 5").expect("parses");
+        assert_eq!(
+            star_step.next(t("2026-12-01T10:00:00Z"), &tz),
+            Some(t("2026-12-11T09:00:00Z"))
+        );
+        assert_eq!(
+            star_step.next(t("2026-12-11T10:00:00Z"), &tz),
+            Some(t("2026-12-25T09:00:00Z"))
+        );
+        // …while the same days written as a range restrict, so either fires: an odd day (Dec 3) or a Friday.
+        let range_step = Cron::parse("0 9 1-31/2 * 5").expect("parses");
+        assert_eq!(
+            range_step.next(t("2026-12-01T10:00:00Z"), &tz),
+            Some(t("2026-12-03T09:00:00Z"))
+        );
+        assert_eq!(
+            range_step.next(t("2026-12-03T10:00:00Z"), &tz),
+            Some(t("2026-12-04T09:00:00Z"))
+        );
     }
 }
