@@ -239,3 +239,36 @@ async fn plans_limit_channels_and_features() {
     );
     t.app.shutdown().await;
 }
+
+/// Slack ignores `username`/`icon_*` on app webhooks (SLACK.md §1): saving an identity on a webhook-only channel
+/// says so on the channel, and adding a bot token (whose messages honour it) clears the warning.
+async fn an_identity_on_a_webhook_channel_carries_a_warning_until_a_bot_token_is_added(db: Db) {
+    let t = TestApp::spawn(db).await;
+    let (s, c) = t
+        .post(
+            "/api/v1/channels",
+            json!({"name": "branded", "webhook_url": t.slack.webhook_url("branded"),
+                   "identity": {"username": "Acme Security", "icon_emoji": ":shield:"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    let warning = c["status"]["warning"].as_str().unwrap_or_default();
+    assert!(warning.contains("ignores the white-label identity"), "{c}");
+    let id = c["id"].as_str().expect("id");
+    let (_, again) = t.get(&format!("/api/v1/channels/{id}")).await;
+    assert_eq!(
+        again["status"]["warning"], c["status"]["warning"],
+        "the warning is stored"
+    );
+    t.slack.add_channel("C0BRAND01", "branded");
+    let (s, fixed) = t
+        .patch(
+            &format!("/api/v1/channels/{id}"),
+            json!({"bot_token": fence_testkit::BOT_TOKEN, "channel_id": "C0BRAND01"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{fixed}");
+    assert!(fixed["status"]["warning"].is_null(), "{fixed}");
+    t.app.shutdown().await;
+}
+both_dbs!(an_identity_on_a_webhook_channel_carries_a_warning_until_a_bot_token_is_added);

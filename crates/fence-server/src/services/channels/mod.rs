@@ -81,9 +81,12 @@ pub async fn save(
         None => state.store.count_channels(org_id).await?,
     };
     check_plan(plan, &input, existing.is_none(), count)?;
+    let ignored_identity = input.config.identity.is_some()
+        && input.kind == ChannelKind::Slack
+        && input.bot_token.is_none();
     let now = state.clock.now_ms();
     let id = existing.map_or_else(fence_store::new_id, |e| e.id.clone());
-    let row = input.into_row(state, id, org_id.to_string(), existing, now);
+    let mut row = input.into_row(state, id, org_id.to_string(), existing, now);
     let action = match existing {
         Some(_) => {
             state.store.update_channel(&row).await?;
@@ -98,8 +101,26 @@ pub async fn save(
         .store
         .audit(org_id, actor, action, Some(&row.id), Some(&row.name), now)
         .await?;
+    note_identity(state, &mut row, ignored_identity).await?;
     state.wake.notify_one();
     Ok(row)
+}
+
+/// The warning a Slack webhook channel with a white-label identity carries: Slack ignores `username` and `icon_*`
+/// on app webhooks (SLACK.md §1), so the identity shows only with a bot token that has `chat:write.customize`.
+pub const IDENTITY_IGNORED: &str = "Slack ignores the white-label identity on incoming webhooks: messages show the app's name and icon. Add a bot token (with chat:write.customize) for the identity to show.";
+
+/// Sets the identity warning on the channel, or clears it once it no longer applies.
+async fn note_identity(state: &AppState, row: &mut ChannelRow, ignored: bool) -> ServiceResult<()> {
+    let had = row.template_warning.as_deref() == Some(IDENTITY_IGNORED);
+    let want = match (ignored, had) {
+        (true, false) => Some(IDENTITY_IGNORED),
+        (false, true) => None,
+        _ => return Ok(()),
+    };
+    state.store.set_template_warning(&row.id, want).await?;
+    row.template_warning = want.map(str::to_string);
+    Ok(())
 }
 
 /// Creates a channel from a channel object.
