@@ -51,8 +51,8 @@ fn from_jinja(e: &Error) -> TemplateError {
 /// then JSON string escaping (quotes, backslashes, control characters), bounded in length.
 fn formatter(out: &mut Output<'_>, _state: &State<'_, '_>, value: &JValue) -> Result<(), Error> {
     if value.is_safe() {
-        // A host name or a URL Fence built or validated (`VERBATIM`): usable as it is in a link field.
-        let text = value.to_string().replace('<', "%3C").replace('>', "%3E");
+        // `VERBATIM` and `MARKUP` values: written as they are, only JSON-escaped.
+        let text = value.to_string();
         let json = serde_json::to_string(&text).unwrap_or_default();
         return out.write_str(&json[1..json.len() - 1]).map_err(Error::from);
     }
@@ -86,10 +86,18 @@ const VERBATIM: [&str; 5] = [
     "renew_url",
 ];
 
-/// The variables as template values: `VERBATIM` strings marked safe, everything else as data.
+/// Variables that are Slack markup Fence made from validated configuration: `mentions` (`<@U…>`, `<!subteam^S…>`),
+/// so `{{ mentions }}` notifies.
+const MARKUP: [&str; 1] = ["mentions"];
+
+/// The variables as template values: `VERBATIM` and `MARKUP` strings marked safe, everything else as data.
 fn template_value(key: Option<&str>, v: &Value) -> JValue {
     match v {
         Value::String(s) if key.is_some_and(|k| VERBATIM.contains(&k)) => {
+            // A link field takes the URL as it is; angle brackets could only end Slack's link syntax.
+            JValue::from_safe_string(s.replace('<', "%3C").replace('>', "%3E"))
+        }
+        Value::String(s) if key.is_some_and(|k| MARKUP.contains(&k)) => {
             JValue::from_safe_string(s.clone())
         }
         Value::Object(m) => JValue::from_iter(
@@ -372,5 +380,21 @@ mod tests {
         assert!(render("[1, 2]", &json!({})).is_err());
         let e = render(r#"{"text": "x", "blocks": [{"type": "header", "text": {"type": "plain_text", "text": "{{ title }}"}}]}"#, &json!({"title": "h".repeat(200)})).expect_err("limits");
         assert!(e.message.contains("150"), "{e}");
+    }
+
+    #[test]
+    fn mentions_notify_and_link_variables_work_in_link_fields() {
+        let source = r#"{"text": "{{ mentions }} {{ title }}", "blocks": [{"type": "actions", "elements": [{"type": "button", "text": {"type": "plain_text", "text": "Open"}, "url": "{{ finding_url }}"}]}]}"#;
+        let vars = json!({"mentions": "<@U0123456789> <!subteam^S0123456789>", "title": "<!channel> at evil.com",
+                          "finding_url": "https://fence.test/findings/abc?x=1&y=2"});
+        let msg = render(source, &vars).expect("renders");
+        assert_eq!(
+            msg["text"],
+            "<@U0123456789> <!subteam^S0123456789> &lt;!channel&gt; at `evil.com`"
+        );
+        assert_eq!(
+            msg["blocks"][0]["elements"][0]["url"],
+            "https://fence.test/findings/abc?x=1&y=2"
+        );
     }
 }
