@@ -1,5 +1,5 @@
 use super::*;
-use fence_core::{Category, Cvss};
+use fence_core::{Category, Cvss, Severity};
 
 fn signer() -> ButtonSigner {
     ButtonSigner::new([1; 32])
