@@ -137,6 +137,9 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The shortest API token accepted (a configured `bootstrap_token`, a bearer value).
+pub const MIN_TOKEN_CHARS: usize = 24;
+
 /// A new random API token: `fence_` and 43 URL-safe characters (256 bits).
 pub fn new_token() -> String {
     let mut b = [0u8; 32];

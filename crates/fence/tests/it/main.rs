@@ -10,6 +10,7 @@ mod channels;
 mod cli;
 mod delivery;
 mod findings;
+mod hardening;
 pub mod pacing;
 mod plans;
 mod processes;

@@ -1,0 +1,205 @@
+//! Attacks from the security review (issue 14), each performed against a running Fence: forged Slack requests
+//! without a usable signing secret, answers sent to foreign `response_url`s, weak configuration, and more.
+
+use crate::support::{seed_finding, Db, TestApp, SIGNING_SECRET};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Posts a form body to a Slack endpoint signed with `secret`.
+async fn signed_post(t: &TestApp, path: &str, body: &str, secret: &str) -> StatusCode {
+    let ts = now();
+    t.http
+        .post(format!("{}{path}", t.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("X-Slack-Request-Timestamp", ts.to_string())
+        .header(
+            "X-Slack-Signature",
+            fence_slack::signature::sign(secret, ts, body.as_bytes()),
+        )
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("post")
+        .status()
+}
+
+fn command(team: &str, text: &str, response_url: &str) -> String {
+    serde_urlencoded::to_string([
+        ("team_id", team),
+        ("user_id", "U0ALICE"),
+        ("command", "/fence"),
+        ("text", text),
+        ("response_url", response_url),
+    ])
+    .expect("form")
+}
+
+fn click(team: &str, action_id: &str, value: &str, response_url: &str) -> String {
+    let payload = json!({
+        "type": "block_actions",
+        "user": {"id": "U0ALICE", "team_id": team},
+        "team": {"id": team},
+        "container": {"type": "message", "message_ts": "1700000000.000001", "channel_id": "C0SEC"},
+        "response_url": response_url,
+        "actions": [{"action_id": action_id, "block_id": "fence_finding", "value": value, "type": "button"}],
+    });
+    serde_urlencoded::to_string([("payload", payload.to_string())]).expect("form")
+}
+
+async fn connect(t: &TestApp, team: &str) {
+    let (s, v) = t.patch("/api/v1/org", json!({"slack_team_id": team})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+}
+
+/// The signed value of an alert's button.
+async fn button_value(t: &TestApp, action: &str) -> String {
+    t.channel("sec", json!({})).await;
+    t.post("/api/v1/findings", seed_finding()).await;
+    let got = t
+        .slack
+        .wait_accepted("sec", 1, Duration::from_secs(10))
+        .await;
+    got[0].body["attachments"][0]["blocks"][2]["elements"]
+        .as_array()
+        .and_then(|b| b.iter().find(|b| b["action_id"] == action))
+        .and_then(|b| b["value"].as_str())
+        .expect("button")
+        .to_string()
+}
+
+/// Attack: with `slack.signing_secret` unset (or empty, which the review forged with an empty HMAC key), a request
+/// signed with an empty key must not list the organization's findings. Unset: the endpoints do not exist.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_signing_secret_the_slack_endpoints_do_not_exist() {
+    let t = TestApp::spawn_slack(Db::Sqlite, "", "", "").await;
+    assert!(t.app.state.config.slack.signing_secret.is_none());
+    connect(&t, "T0ACME").await;
+    t.post("/api/v1/findings", seed_finding()).await;
+    let body = command("T0ACME", "vulnerabilities", "");
+    for secret in ["", "x"] {
+        let s = signed_post(&t, "/api/slack/commands", &body, secret).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "commands, key {secret:?}");
+        let c = click("T0ACME", "fix_instructions", "v", "");
+        let s = signed_post(&t, "/api/slack/interactions", &c, secret).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "interactions, key {secret:?}");
+    }
+    t.app.shutdown().await;
+}
+
+/// Attack: a signed click (or command) whose `response_url` points elsewhere than Slack must not make Fence post
+/// there (an SSRF towards internal addresses, or a leak of fix instructions to a third party).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_go_only_to_response_urls_on_the_allowed_hosts() {
+    let keys = format!("signing_secret = \"{SIGNING_SECRET}\"");
+    let t = TestApp::spawn_slack(Db::Sqlite, "", "", &keys).await;
+    connect(&t, "T0ACME").await;
+    let value = button_value(&t, "fix_instructions").await;
+    let foreign = t.slack.response_url("foreign");
+    let c = click("T0ACME", "fix_instructions", &value, &foreign);
+    assert_eq!(
+        signed_post(&t, "/api/slack/interactions", &c, SIGNING_SECRET).await,
+        StatusCode::OK
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, audit) = t.get("/api/v1/audit").await;
+        let handled = audit["audit"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|e| e["action"] == "finding.fix_instructions"));
+        if handled || Instant::now() > deadline {
+            assert!(handled, "the click was handled: {audit}");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let body = command("T0ACME", "scan localhost", &t.slack.response_url("scan"));
+    assert_eq!(
+        signed_post(&t, "/api/slack/commands", &body, SIGNING_SECRET).await,
+        StatusCode::OK
+    );
+    let (_, scans) = t.get("/api/v1/scans").await;
+    let id = scans["scans"][0]["id"]
+        .as_str()
+        .expect("queued")
+        .to_string();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, s) = t.get(&format!("/api/v1/scans/{id}")).await;
+        if s["status"] != "queued" && s["status"] != "running" || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(t.slack.responses("foreign"), Vec::<Value>::new());
+    assert_eq!(t.slack.responses("scan"), Vec::<Value>::new());
+    t.app.shutdown().await;
+}
+
+/// Runs `fence serve` with these variables; it must exit (not serve) within 20 s. Returns its stderr.
+fn serve_refused(envs: &[(&str, &str)]) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fence"));
+    cmd.current_dir(dir.path())
+        .arg("serve")
+        .env_remove("FENCE_CONFIG")
+        .env("FENCE_LISTEN", "127.0.0.1:0")
+        .env("FENCE_DATA_DIR", dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn fence");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            assert!(!status.success(), "fence serve started with {envs:?}");
+            let mut err = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut err)
+                .expect("stderr");
+            return err;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("fence serve kept running with {envs:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Bad secrets are refused at start, naming the key, never printing the value.
+#[test]
+fn fence_serve_refuses_weak_secrets_naming_the_key() {
+    for (k, v, key) in [
+        ("FENCE_SLACK__SIGNING_SECRET", "", "slack.signing_secret"),
+        (
+            "FENCE_SLACK__SIGNING_SECRET",
+            "0123456789abcdef0123456789abcde",
+            "slack.signing_secret",
+        ),
+        (
+            "FENCE_SECRET_KEY",
+            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd",
+            "secret_key",
+        ),
+        ("FENCE_BOOTSTRAP_TOKEN", "change-me", "bootstrap_token"),
+        ("FENCE_SLACK__CLIENT_ID", "123.456", "slack.client_secret"),
+    ] {
+        let err = serve_refused(&[(k, v)]);
+        assert!(err.contains(&format!("`{key}`")), "{k}={v:?}: {err}");
+        if !v.is_empty() {
+            assert!(!err.contains(v), "{k}: the value was printed: {err}");
+        }
+    }
+}
