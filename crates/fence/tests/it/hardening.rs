@@ -1,7 +1,7 @@
 //! Attacks from the security review (issue 14), each performed against a running Fence: forged Slack requests
 //! without a usable signing secret, answers sent to foreign `response_url`s, weak configuration, and more.
 
-use crate::support::{seed_finding, Db, TestApp, SIGNING_SECRET};
+use crate::support::{seed_finding, Db, TestApp, ADMIN_TOKEN, SIGNING_SECRET};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::process::{Command, Stdio};
@@ -202,4 +202,176 @@ fn fence_serve_refuses_weak_secrets_naming_the_key() {
             assert!(!err.contains(v), "{k}: the value was printed: {err}");
         }
     }
+}
+
+crate::both_dbs!(tokens_are_listed_without_values_and_revoked);
+/// Attack: a leaked token keeps working. Admins list tokens (never their values) and revoke one; it stops at once.
+async fn tokens_are_listed_without_values_and_revoked(db: Db) {
+    let t = TestApp::spawn(db).await;
+    let leaked = t.token_with(&["read"]).await;
+    let (s, _) = t
+        .request(reqwest::Method::GET, "/api/v1/tokens", &leaked, None)
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "listing needs admin");
+    let (s, v) = t.get("/api/v1/tokens").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let text = v.to_string();
+    assert!(
+        !text.contains(ADMIN_TOKEN) && !text.contains(&leaked),
+        "{text}"
+    );
+    let tokens = v["tokens"].as_array().expect("tokens");
+    assert_eq!(tokens.len(), 2, "{v}");
+    assert!(tokens
+        .iter()
+        .any(|t| t["label"] == "bootstrap" && t["current"] == true));
+    let id = tokens
+        .iter()
+        .find(|t| t["current"] == false)
+        .and_then(|t| t["id"].as_str())
+        .expect("the leaked token")
+        .to_string();
+    let path = format!("/api/v1/tokens/{id}");
+    let (s, _) = t
+        .request(reqwest::Method::DELETE, &path, &leaked, None)
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "revoking needs admin");
+    let (s, _) = t
+        .request(reqwest::Method::DELETE, &path, ADMIN_TOKEN, None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = t
+        .request(reqwest::Method::GET, "/api/v1/findings", &leaked, None)
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "revoked at once");
+    let (s, _) = t
+        .request(reqwest::Method::DELETE, &path, ADMIN_TOKEN, None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let other = t.other_org("other", "startup", &["admin"]).await;
+    let (_, mine) = t.get("/api/v1/tokens").await;
+    let mine = mine["tokens"][0]["id"].as_str().expect("id").to_string();
+    let (s, _) = t
+        .request(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/tokens/{mine}"),
+            &other,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "another organization's token");
+    let (_, audit) = t.get("/api/v1/audit").await;
+    assert!(audit.to_string().contains("token.revoke"), "{audit}");
+
+    // A short, guessable token is never accepted, even if one is stored.
+    let org = t.app.state.store.org_by_name("default").await.expect("org");
+    let short = "guessable-token-12345";
+    t.app
+        .state
+        .store
+        .create_token(&org.id, short, &[fence_core::Scope::Admin], None, 0)
+        .await
+        .expect("stored");
+    let (s, _) = t
+        .request(reqwest::Method::GET, "/api/v1/org", short, None)
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    t.app.shutdown().await;
+}
+
+crate::both_dbs!(changing_bootstrap_token_replaces_the_previous_one);
+/// Attack: an operator rotates a leaked `bootstrap_token`; the old value must stop working.
+async fn changing_bootstrap_token_replaces_the_previous_one(db: Db) {
+    let t = TestApp::spawn(db.clone()).await;
+    let dir = t.dir;
+    t.app.shutdown().await;
+    let rotated = "rotated-bootstrap-token-0123456789";
+    let toml = crate::support::config_toml(dir.path(), &db, "").replace(ADMIN_TOKEN, rotated);
+    let config = fence_server::Config::from_sources(Some(&toml), None, &[]).expect("config");
+    let (app, _) = fence_server::App::build(config, std::sync::Arc::new(fence_server::SystemClock))
+        .await
+        .expect("build");
+    let app = app.start_with(false).await.expect("start");
+    let http = reqwest::Client::new();
+    for (token, want) in [
+        (ADMIN_TOKEN, StatusCode::UNAUTHORIZED),
+        (rotated, StatusCode::OK),
+    ] {
+        let s = http
+            .get(format!("{}/api/v1/org", app.url()))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("get")
+            .status();
+        assert_eq!(s, want, "{token}");
+    }
+    let tokens = app
+        .state
+        .store
+        .list_tokens(
+            &app.state
+                .store
+                .org_by_name("default")
+                .await
+                .expect("org")
+                .id,
+        )
+        .await
+        .expect("tokens");
+    assert_eq!(tokens.len(), 1, "{tokens:?}");
+    app.shutdown().await;
+}
+
+fn fence_cli(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_fence"))
+        .current_dir(dir)
+        .args(args)
+        .env_remove("FENCE_CONFIG")
+        .output()
+        .expect("run fence")
+}
+
+/// `fence token list` shows ids and labels, never values; `fence token revoke ID` removes one.
+#[test]
+fn fence_token_list_and_revoke() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("fence.toml"),
+        crate::support::config_toml(dir.path(), &Db::Sqlite, ""),
+    )
+    .expect("write");
+    assert!(fence_cli(dir.path(), &["migrate"]).status.success());
+    assert!(fence_cli(dir.path(), &["org", "create", "default"])
+        .status
+        .success());
+    let out = fence_cli(
+        dir.path(),
+        &["token", "create", "--scopes", "read", "--label", "ci"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let out = fence_cli(dir.path(), &["token", "list", "--json"]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success() && !text.contains(&token), "{text}");
+    let ci: Value = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["label"] == "ci")
+        .expect("listed");
+    let id = ci["id"].as_str().expect("id");
+    let out = fence_cli(dir.path(), &["token", "revoke", id]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = fence_cli(dir.path(), &["token", "list"]);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(id));
+    let out = fence_cli(dir.path(), &["token", "revoke", id]);
+    assert!(!out.status.success(), "revoking twice fails");
 }
