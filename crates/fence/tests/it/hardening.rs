@@ -375,3 +375,63 @@ fn fence_token_list_and_revoke() {
     let out = fence_cli(dir.path(), &["token", "revoke", id]);
     assert!(!out.status.success(), "revoking twice fails");
 }
+
+/// Attack: lists of a million items in a channel's rules or the organization's settings (stored, and walked for
+/// every finding inside the ingest transaction). Every list is capped at 500 with a 422 naming the field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_lists_are_capped_at_500_items() {
+    let t = TestApp::spawn(Db::Sqlite).await;
+    let domains = |n: usize| {
+        (0..n)
+            .map(|i| format!("d{i}.example.com"))
+            .collect::<Vec<_>>()
+    };
+    let hook = t.slack.webhook_url("caps");
+    let ok = json!({"name": "caps", "webhook_url": hook, "filters": {"domains": domains(500)}});
+    let (s, v) = t.post("/api/v1/channels", ok).await;
+    assert_eq!(s, StatusCode::CREATED, "500 items are fine: {v}");
+    for (field, body) in [
+        (
+            "filters.domains",
+            json!({"filters": {"domains": domains(501)}}),
+        ),
+        (
+            "filters.categories",
+            json!({"filters": {"categories": vec!["xss"; 501]}}),
+        ),
+        (
+            "filters.severities",
+            json!({"filters": {"severities": vec!["high"; 100_000]}}),
+        ),
+        (
+            "mentions.critical",
+            json!({"mentions": {"critical": vec!["@here"; 501]}}),
+        ),
+        (
+            "alert_types",
+            json!({"alert_types": vec!["vulnerability"; 501]}),
+        ),
+        (
+            "reminders.severities",
+            json!({"reminders": {"every": "24h", "severities": vec!["critical"; 501]}}),
+        ),
+    ] {
+        let mut b = body.clone();
+        b["name"] = json!("too many");
+        b["webhook_url"] = json!(hook);
+        let (s, v) = t.post("/api/v1/channels", b).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {v}");
+        assert_eq!(v["error"]["field"], field, "{v}");
+        assert!(
+            v.to_string().len() < 2000,
+            "one error, not one per item: {v}"
+        );
+    }
+    let users = (0..501).map(|i| format!("U{i:08}")).collect::<Vec<_>>();
+    let (s, v) = t.patch("/api/v1/org", json!({"triage_allow": users})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["field"], "triage_allow", "{v}");
+    let (_, org) = t.get("/api/v1/org").await;
+    assert_eq!(org["triage_allow"], json!([]), "nothing stored");
+    t.app.shutdown().await;
+}
