@@ -435,3 +435,142 @@ async fn client_lists_are_capped_at_500_items() {
     assert_eq!(org["triage_allow"], json!([]), "nothing stored");
     t.app.shutdown().await;
 }
+
+/// Attack: frame the log-in page (clickjacking), sniff a CSV as HTML, or inject a script. Every response carries
+/// the security headers, and the pages run no inline script, so the CSP needs no `'unsafe-inline'` for scripts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_response_carries_the_security_headers() {
+    let t = TestApp::spawn(Db::Sqlite).await;
+    for path in [
+        "/login",
+        "/healthz",
+        "/api/v1/org",
+        "/no-such-page",
+        "/static/style.css",
+        "/reports/findings.csv?org=x&from=1&to=2&exp=3&sig=x",
+    ] {
+        let r = t
+            .http
+            .get(format!("{}{path}", t.url))
+            .send()
+            .await
+            .expect("get");
+        let h = r.headers();
+        let csp = h["content-security-policy"].to_str().expect("csp");
+        assert!(
+            csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
+            "{path}: {csp}"
+        );
+        assert!(
+            !csp.contains("script-src") || !csp.contains("unsafe-inline"),
+            "{csp}"
+        );
+        assert!(
+            !csp.split(';')
+                .any(|d| d.trim().starts_with("style-src ") && d.contains("unsafe-inline")),
+            "{csp}"
+        );
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+    }
+    let page = t
+        .http
+        .get(format!("{}/login", t.url))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("text");
+    let lower = page.to_ascii_lowercase();
+    assert!(
+        !lower.contains("<script") && !lower.contains("<style"),
+        "{page}"
+    );
+    assert!(lower.contains("href=/static/style.css"), "{page}");
+    let css = t
+        .http
+        .get(format!("{}/static/style.css", t.url))
+        .send()
+        .await
+        .expect("css");
+    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+    t.app.shutdown().await;
+}
+
+/// No template has an inline script, event handler or `javascript:` URL, which the CSP would block.
+#[test]
+fn templates_have_no_inline_script() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fence-server/templates");
+    let mut stack = vec![dir];
+    let mut seen = 0;
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("templates") {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let text = std::fs::read_to_string(&p)
+                .expect("read")
+                .to_ascii_lowercase();
+            seen += 1;
+            assert!(
+                !text.contains("<script") && !text.contains("javascript:"),
+                "{}",
+                p.display()
+            );
+            let handler = regex_lite_on_attr(&text);
+            assert!(handler.is_none(), "{}: {handler:?}", p.display());
+        }
+    }
+    assert!(seen > 10, "templates found: {seen}");
+}
+
+/// The first ` on…=` event-handler attribute in a template, if any.
+fn regex_lite_on_attr(text: &str) -> Option<String> {
+    text.match_indices(" on").find_map(|(i, _)| {
+        let rest = &text[i + 3..];
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphabetic())
+            .collect();
+        (!name.is_empty() && rest[name.len()..].starts_with('=')).then(|| format!("on{name}"))
+    })
+}
+
+/// Attack: slowloris — open connections and trickle header bytes forever, so the server runs out of them. A client
+/// that has not sent its headers within the header read timeout is disconnected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_trickling_its_headers_is_disconnected() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let t = TestApp::spawn(Db::Sqlite).await;
+    let mut conn = tokio::net::TcpStream::connect(t.app.addr)
+        .await
+        .expect("connect");
+    conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: fence\r\n")
+        .await
+        .expect("write");
+    let started = Instant::now();
+    let limit = fence_server::app::HEADER_READ_TIMEOUT + Duration::from_secs(5);
+    let mut buf = [0u8; 1024];
+    let closed = loop {
+        // One more header byte a second, never the blank line that ends the headers.
+        let _ = conn.write_all(b"X").await;
+        match tokio::time::timeout(Duration::from_secs(1), conn.read(&mut buf)).await {
+            Ok(Ok(_)) | Ok(Err(_)) => break true,
+            Err(_) if started.elapsed() > limit => break false,
+            Err(_) => {}
+        }
+    };
+    assert!(
+        closed,
+        "the connection was still open after {:?}",
+        started.elapsed()
+    );
+    assert!(started.elapsed() >= fence_server::app::HEADER_READ_TIMEOUT - Duration::from_secs(1));
+    let (s, _) = t.get("/healthz").await;
+    assert_eq!(s, StatusCode::OK, "other clients are served");
+    t.app.shutdown().await;
+}
