@@ -574,3 +574,109 @@ async fn a_client_trickling_its_headers_is_disconnected() {
     assert_eq!(s, StatusCode::OK, "other clients are served");
     t.app.shutdown().await;
 }
+
+/// Posts the log-in form (with its double-submit token) and returns the status.
+async fn log_in(t: &TestApp, email: &str, password: &str) -> StatusCode {
+    let r = t
+        .http
+        .get(format!("{}/login", t.url))
+        .send()
+        .await
+        .expect("login page");
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .to_string();
+    let pair = cookie.split(';').next().expect("pair").to_string();
+    let token = pair.split_once('=').expect("token").1.to_string();
+    let body = serde_urlencoded::to_string([
+        ("_csrf", token.as_str()),
+        ("email", email),
+        ("password", password),
+    ])
+    .expect("form");
+    t.http
+        .post(format!("{}/login", t.url))
+        .header("cookie", pair)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .expect("post")
+        .status()
+}
+
+/// Attack: fill the disk with failed log-ins (a megabyte email each, rows never deleted), and starve the workers
+/// with argon2. Long fields are refused unread and unstored; old failures are pruned; hashing is off the workers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_in_floods_neither_fill_the_disk_nor_starve_the_server() {
+    let t = TestApp::spawn(Db::Sqlite).await;
+    let store = &t.app.state.store;
+    let huge = format!("{}@example.com", "a".repeat(1_000_000));
+    assert_eq!(log_in(&t, &huge, "x").await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        store.login_failures(&huge, 0).await.expect("count"),
+        0,
+        "not stored"
+    );
+    let long_password = "p".repeat(100_000);
+    assert_eq!(
+        log_in(&t, "a@example.com", &long_password).await,
+        StatusCode::UNAUTHORIZED
+    );
+
+    store
+        .record_login_failure("old@example.com", 1_000, 0)
+        .await
+        .expect("old failure");
+    assert_eq!(
+        log_in(&t, "new@example.com", "wrong").await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        store
+            .login_failures("old@example.com", 0)
+            .await
+            .expect("count"),
+        0,
+        "pruned"
+    );
+    assert_eq!(
+        store
+            .login_failures("new@example.com", 0)
+            .await
+            .expect("count"),
+        1
+    );
+
+    // Twelve concurrent log-ins: the server still answers other requests promptly.
+    let attempts: Vec<_> = (0..12)
+        .map(|i| {
+            let url = t.url.clone();
+            tokio::spawn(async move {
+                let http = reqwest::Client::new();
+                let body = format!("_csrf=x&email=u{i}%40example.com&password=guess");
+                let _ = http
+                    .post(format!("{url}/login"))
+                    .header("cookie", "fence_login_csrf=x")
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(body)
+                    .send()
+                    .await;
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let started = Instant::now();
+    let (s, _) = t.get("/healthz").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    for a in attempts {
+        a.await.expect("attempt");
+    }
+    t.app.shutdown().await;
+}
