@@ -39,6 +39,9 @@ impl App {
             .await
             .context("cannot migrate the database")?;
         let secrets = SecretBox::load_or_create(config.secret_key.as_ref(), &config.data_dir)?;
+        if store.claim_key_check(&secrets.check_value()).await? != secrets.check_value() {
+            anyhow::bail!("configuration key `secret_key`: this is not the key the database was first used with (every process sharing a database needs the same secret_key; on SQLite, the one in data_dir/secret.key); refusing to start rather than break stored secrets, buttons and links");
+        }
         let boot = bootstrap(&store, &config, clock.now_ms()).await?;
         let state = AppState::new(config, store, secrets, clock)?;
         Ok((App { state }, boot))

@@ -99,6 +99,14 @@ impl SecretBox {
         mac.finalize().into_bytes().into()
     }
 
+    /// A value that identifies the key without revealing it (an HMAC of a constant), stored in the database at first
+    /// start so a process with another key refuses to start.
+    pub fn check_value(&self) -> String {
+        let mut mac = hmac_with(&self.derive("key-check"));
+        mac.update(b"fence secret_key check");
+        format!("v1:{}", hex::encode(mac.finalize().into_bytes()))
+    }
+
     /// A stable, non-reversible key for a destination (pacing lanes), so the URL never appears in the database.
     pub fn destination_key(&self, webhook_url: &str) -> String {
         let mut mac = hmac_with(&self.derive("destination"));

@@ -680,3 +680,32 @@ async fn log_in_floods_neither_fill_the_disk_nor_starve_the_server() {
     }
     t.app.shutdown().await;
 }
+
+crate::both_dbs!(a_process_with_another_secret_key_refuses_to_start);
+/// Attack (or accident): a second process on the same database with a different `secret_key` would silently break
+/// every stored secret, button and report link. It refuses to start, naming the key.
+async fn a_process_with_another_secret_key_refuses_to_start(db: Db) {
+    let t = TestApp::spawn(db.clone()).await;
+    let dir = t.dir;
+    t.app.shutdown().await;
+    let build = |key: String| {
+        let toml = crate::support::config_toml(dir.path(), &db, &format!("secret_key = \"{key}\""));
+        async move {
+            let config =
+                fence_server::Config::from_sources(Some(&toml), None, &[]).expect("config");
+            fence_server::App::build(config, std::sync::Arc::new(fence_server::SystemClock)).await
+        }
+    };
+    let other = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_string();
+    let err = build(other.clone())
+        .await
+        .expect_err("another key")
+        .to_string();
+    assert!(
+        err.contains("`secret_key`") && !err.contains(&other),
+        "{err}"
+    );
+    let same = std::fs::read_to_string(dir.path().join("secret.key")).expect("generated key");
+    let (app, _) = build(same.trim().to_string()).await.expect("the same key");
+    app.state.store.close().await;
+}
