@@ -81,6 +81,11 @@ impl Store {
         expires_at: i64,
         now: i64,
     ) -> Result<()> {
+        // Expired sessions are deleted as new ones start, so the table holds only live ones.
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
         sqlx::query("INSERT INTO sessions (id_hash, user_id, csrf, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(hash_token(session_id))
             .bind(user_id)

@@ -649,6 +649,34 @@ async fn log_in_floods_neither_fill_the_disk_nor_starve_the_server() {
         1
     );
 
+    // Expired sessions are deleted when a new one starts.
+    let org = store.org_by_name("default").await.expect("org");
+    let user = store
+        .create_user(&org.id, "s@example.com", "x", fence_core::Role::Viewer, 0)
+        .await
+        .expect("user");
+    store
+        .create_session("expired-session-0123456789", &user.id, "c", 1_000, 0)
+        .await
+        .expect("old session");
+    store
+        .create_session("live-session-0123456789abc", &user.id, "c", i64::MAX, 2_000)
+        .await
+        .expect("new session");
+    assert!(
+        store
+            .session("expired-session-0123456789", 0)
+            .await
+            .expect("read")
+            .is_none(),
+        "pruned"
+    );
+    assert!(store
+        .session("live-session-0123456789abc", 3_000)
+        .await
+        .expect("read")
+        .is_some());
+
     // Twelve concurrent log-ins: the server still answers other requests promptly.
     let attempts: Vec<_> = (0..12)
         .map(|i| {
