@@ -9,7 +9,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 /// The bootstrap token every child process is started with.
-pub const TOKEN: &str = "bench-token-0123456789";
+pub const TOKEN: &str = "bench-token-0123456789abcdef0123456789";
 
 /// The `fence` binary: `explicit` (from `--fence-bin` or `FENCE_BIN`) or `fence` next to this executable.
 pub fn locate(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {

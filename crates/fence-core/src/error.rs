@@ -2,6 +2,20 @@
 
 use std::fmt;
 
+/// The most items any list a client sends may have (filters, mentions, `triage_allow`, categories, …): longer ones
+/// are refused with a 422 naming the field, before any item is looked at.
+pub const MAX_LIST_ITEMS: usize = 500;
+
+/// The refusal of a list longer than [`MAX_LIST_ITEMS`], naming it, or `None`.
+pub fn too_many_items(field: &str, len: usize) -> Option<FieldError> {
+    (len > MAX_LIST_ITEMS).then(|| {
+        FieldError::new(
+            field,
+            format!("must have at most {MAX_LIST_ITEMS} items (it has {len})"),
+        )
+    })
+}
+
 /// One invalid field: its path in the request and a message a person can act on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {

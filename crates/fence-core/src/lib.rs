@@ -25,7 +25,7 @@ pub use category::Category;
 pub use channel::{ChannelConfig, ChannelKind, Filters, MessageFormat};
 pub use cvss_score::Cvss;
 pub use domain::DomainName;
-pub use error::{FieldError, FieldErrors};
+pub use error::{too_many_items, FieldError, FieldErrors, MAX_LIST_ITEMS};
 pub use finding::{FindingStatus, Fingerprint, NewFinding};
 pub use health::ChannelState;
 pub use severity::Severity;

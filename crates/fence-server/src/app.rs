@@ -8,11 +8,13 @@ use crate::services::bootstrap::{bootstrap, Bootstrap};
 use crate::state::AppState;
 use crate::workers::dispatcher::Dispatcher;
 use anyhow::Context;
+use axum::http::HeaderValue;
 use fence_store::Store;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -37,6 +39,9 @@ impl App {
             .await
             .context("cannot migrate the database")?;
         let secrets = SecretBox::load_or_create(config.secret_key.as_ref(), &config.data_dir)?;
+        if store.claim_key_check(&secrets.check_value()).await? != secrets.check_value() {
+            anyhow::bail!("configuration key `secret_key`: this is not the key the database was first used with (every process sharing a database needs the same secret_key; on SQLite, the one in data_dir/secret.key); refusing to start rather than break stored secrets, buttons and links");
+        }
         let boot = bootstrap(&store, &config, clock.now_ms()).await?;
         let state = AppState::new(config, store, secrets, clock)?;
         Ok((App { state }, boot))
@@ -66,18 +71,7 @@ impl App {
         let addr = listener.local_addr()?;
         let (stop_tx, stop_rx) = watch::channel(false);
         let router = router(self.state.clone());
-        let mut http_stop = stop_rx.clone();
-        let server = tokio::spawn(async move {
-            let shutdown = async move {
-                let _ = http_stop.wait_for(|s| *s).await;
-            };
-            if let Err(e) = axum::serve(listener, router)
-                .with_graceful_shutdown(shutdown)
-                .await
-            {
-                tracing::error!(error = %e, "HTTP server stopped");
-            }
-        });
+        let server = tokio::spawn(serve(listener, router, stop_rx.clone()));
         let mut tasks = vec![server];
         if dispatcher {
             tasks.push(tokio::spawn(
@@ -126,6 +120,50 @@ impl RunningApp {
     }
 }
 
+/// Longest a client may take to send a request's headers (the connection is closed after it): a slowloris client
+/// trickling header bytes cannot hold connections open.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves HTTP/1.1 until `stop`, then lets in-flight requests finish. Like `axum::serve`, with hyper's header read
+/// timeout ([`HEADER_READ_TIMEOUT`]), which `axum::serve` does not set.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    mut stop: watch::Receiver<bool>,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut stopped = std::pin::pin!(async move {
+        let _ = stop.wait_for(|s| *s).await;
+    });
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait rather than spin.
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut stopped => break,
+        };
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .serve_connection(TokioIo::new(stream), service);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended");
+            }
+        });
+    }
+    graceful.shutdown().await;
+}
+
 /// Longest a request may take before it is answered `408 Request Timeout` (a channel test waits for its send slot
 /// and up to two Slack calls of 10 s; an import reads up to 10 MiB).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -149,5 +187,29 @@ pub fn router(state: AppState) -> axum::Router {
             REQUEST_TIMEOUT,
         ))
         .layer(trace)
+        // Security headers on every response (pages, API, errors, the fallback): CSP, no framing, no MIME
+        // sniffing, no referrer (report links and OAuth URLs carry secrets in their query).
+        .layer(header(
+            axum::http::header::CONTENT_SECURITY_POLICY,
+            CONTENT_SECURITY_POLICY,
+        ))
+        .layer(header(axum::http::header::X_FRAME_OPTIONS, "DENY"))
+        .layer(header(
+            axum::http::header::X_CONTENT_TYPE_OPTIONS,
+            "nosniff",
+        ))
+        .layer(header(axum::http::header::REFERRER_POLICY, "no-referrer"))
         .with_state(state)
+}
+
+/// The Content-Security-Policy of every response: nothing runs or loads but Fence's own stylesheet; no inline
+/// script (the pages have none); inline `style` attributes only (layout tweaks, never script); forms post only to
+/// Fence; no framing.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+fn header(
+    name: axum::http::HeaderName,
+    value: &'static str,
+) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
 }

@@ -6,6 +6,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod slack;
+pub use slack::{SlackConfig, MIN_SIGNING_SECRET_CHARS};
+
 /// Every key Fence understands, with where it lives.
 const KEYS: &[&str] = &[
     "listen",
@@ -20,25 +23,18 @@ const KEYS: &[&str] = &[
     "slack.client_secret",
     "slack.api_url",
     "slack.oauth_authorize_url",
+    "slack.response_url_hosts",
     "delivery.webhook_hosts",
     "delivery.rate_per_second",
     "delivery.max_retry_age",
     "scan.allow_private_targets",
     "scan.workers",
     "certificates.check_every",
+    "reports.link_lifetime",
 ];
 
 /// Environment variables with the `FENCE_` prefix that are not configuration keys.
 const ENV_NOT_CONFIG: &[&str] = &["FENCE_LOG", "FENCE_CONFIG"];
-
-#[derive(Debug, Clone)]
-pub struct SlackConfig {
-    pub signing_secret: Option<Secret<String>>,
-    pub client_id: Option<String>,
-    pub client_secret: Option<Secret<String>>,
-    pub api_url: String,
-    pub oauth_authorize_url: String,
-}
 
 #[derive(Debug, Clone)]
 pub struct DeliveryConfig {
@@ -67,6 +63,8 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     pub scan: ScanConfig,
     pub certificates_check_every: Duration,
+    /// How long a digest's Download Report link works (`reports.link_lifetime`).
+    pub report_link_lifetime: Duration,
 }
 
 /// A configuration problem, naming the key and where it came from.
@@ -147,11 +145,8 @@ impl Config {
             base_url,
             data_dir,
             database_url,
-            secret_key: r.string("secret_key")?.map(Secret::new),
-            bootstrap_token: r
-                .string("bootstrap_token")?
-                .filter(|s| !s.is_empty())
-                .map(Secret::new),
+            secret_key: secret_key(&r)?,
+            bootstrap_token: bootstrap_token(&r)?,
             default_plan,
             slack: SlackConfig::read(&r)?,
             delivery: DeliveryConfig::read(&r)?,
@@ -162,30 +157,13 @@ impl Config {
             certificates_check_every: r
                 .duration("certificates.check_every")?
                 .unwrap_or(Duration::from_secs(6 * 3600)),
+            report_link_lifetime: report_link_lifetime(&r)?,
         })
     }
 
     /// The minimum spacing between two messages to one destination.
     pub fn send_interval(&self) -> Duration {
         Duration::from_secs_f64(1.0 / self.delivery.rate_per_second)
-    }
-}
-
-impl SlackConfig {
-    fn read(r: &Reader) -> Result<SlackConfig, ConfigError> {
-        Ok(SlackConfig {
-            signing_secret: r.string("slack.signing_secret")?.map(Secret::new),
-            client_id: r.string("slack.client_id")?,
-            client_secret: r.string("slack.client_secret")?.map(Secret::new),
-            api_url: r
-                .string("slack.api_url")?
-                .unwrap_or_else(|| "https://slack.com/api".into())
-                .trim_end_matches('/')
-                .to_string(),
-            oauth_authorize_url: r
-                .string("slack.oauth_authorize_url")?
-                .unwrap_or_else(|| "https://slack.com/oauth/v2/authorize".into()),
-        })
     }
 }
 
@@ -211,6 +189,43 @@ impl DeliveryConfig {
                 .unwrap_or(Duration::from_secs(24 * 3600)),
         })
     }
+}
+
+/// `secret_key`: base64 of exactly 32 bytes (the error never repeats the value).
+fn secret_key(r: &Reader) -> Result<Option<Secret<String>>, ConfigError> {
+    use base64::Engine;
+    let Some(k) = r.string("secret_key")? else {
+        return Ok(None);
+    };
+    match base64::engine::general_purpose::STANDARD.decode(k.trim()) {
+        Ok(bytes) if bytes.len() == 32 => Ok(Some(Secret::new(k))),
+        _ => Err(r.err(
+            "secret_key",
+            "must be exactly 32 bytes in base64 (e.g. the output of `openssl rand -base64 32`)",
+        )),
+    }
+}
+
+/// `bootstrap_token`: empty is unset; otherwise at least [`crate::crypto::MIN_TOKEN_CHARS`] characters.
+fn bootstrap_token(r: &Reader) -> Result<Option<Secret<String>>, ConfigError> {
+    match r.string("bootstrap_token")?.filter(|s| !s.is_empty()) {
+        Some(t) if t.chars().count() < crate::crypto::MIN_TOKEN_CHARS => Err(r.err(
+            "bootstrap_token",
+            "must be at least 24 characters (e.g. the output of `openssl rand -hex 24`)",
+        )),
+        t => Ok(t.map(Secret::new)),
+    }
+}
+
+/// `reports.link_lifetime`: default 30 days, at least a minute.
+fn report_link_lifetime(r: &Reader) -> Result<Duration, ConfigError> {
+    let d = r
+        .duration("reports.link_lifetime")?
+        .unwrap_or(Duration::from_secs(30 * 86_400));
+    if d < Duration::from_secs(60) {
+        return Err(r.err("reports.link_lifetime", "must be at least 1m"));
+    }
+    Ok(d)
 }
 
 fn flatten(
@@ -468,6 +483,81 @@ mod tests {
         assert!(e.to_string().contains("delivery.max_retry_age"), "{e}");
         let e = Config::from_sources(Some("default_plan = \"gold\""), None, &[]).expect_err("bad");
         assert!(e.to_string().contains("default_plan"), "{e}");
+    }
+
+    /// Weak secrets and keys are refused at start, naming the key and never repeating the value.
+    #[test]
+    fn weak_secrets_are_refused_naming_the_key() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("FENCE_SLACK__SIGNING_SECRET", "", "slack.signing_secret"),
+            (
+                "FENCE_SLACK__SIGNING_SECRET",
+                "short-secret-1234567890123456",
+                "slack.signing_secret",
+            ),
+            ("FENCE_SECRET_KEY", "c2hvcnQta2V5", "secret_key"),
+            ("FENCE_SECRET_KEY", "not base64 at all!!", "secret_key"),
+            ("FENCE_BOOTSTRAP_TOKEN", "change-me", "bootstrap_token"),
+            (
+                "FENCE_BOOTSTRAP_TOKEN",
+                "23-characters-long-abcd",
+                "bootstrap_token",
+            ),
+            (
+                "FENCE_SLACK__RESPONSE_URL_HOSTS",
+                "a/b",
+                "slack.response_url_hosts",
+            ),
+            (
+                "FENCE_REPORTS__LINK_LIFETIME",
+                "30s",
+                "reports.link_lifetime",
+            ),
+        ];
+        for (k, v, key) in cases {
+            let e = Config::from_sources(None, None, &env(&[(k, v)])).expect_err(k);
+            let msg = e.to_string();
+            assert!(msg.contains(&format!("`{key}`")), "{k}={v}: {msg}");
+            let secret = !key.contains("hosts") && !key.contains("lifetime");
+            if secret && !v.is_empty() {
+                assert!(!msg.contains(v), "the value leaked: {msg}");
+            }
+        }
+        let e = Config::from_sources(None, None, &env(&[("FENCE_SLACK__CLIENT_ID", "123.456")]))
+            .expect_err("client_secret missing");
+        assert!(e.to_string().contains("`slack.client_secret`"), "{e}");
+        let e = Config::from_sources(
+            None,
+            None,
+            &env(&[
+                ("FENCE_SLACK__CLIENT_ID", "1.2"),
+                ("FENCE_SLACK__CLIENT_SECRET", ""),
+            ]),
+        )
+        .expect_err("client_secret empty");
+        assert!(e.to_string().contains("`slack.client_secret`"), "{e}");
+        let ok = Config::from_sources(
+            None,
+            None,
+            &env(&[
+                (
+                    "FENCE_SLACK__SIGNING_SECRET",
+                    "8f742231b10e8888abcd99yyyzzz85a5",
+                ),
+                (
+                    "FENCE_SECRET_KEY",
+                    "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+                ),
+                ("FENCE_BOOTSTRAP_TOKEN", "24-characters-long-abcde"),
+            ]),
+        )
+        .expect("strong values are accepted");
+        assert!(ok.slack.signing_secret.is_some() && ok.bootstrap_token.is_some());
+        assert_eq!(ok.report_link_lifetime, Duration::from_secs(30 * 86_400));
+        assert!(ok
+            .slack
+            .response_url_allowed("https://hooks.slack.com/commands/T1/1/x"));
+        assert!(!ok.slack.response_url_allowed("http://127.0.0.1:9/x"));
     }
 
     #[test]

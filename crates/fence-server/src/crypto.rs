@@ -99,6 +99,14 @@ impl SecretBox {
         mac.finalize().into_bytes().into()
     }
 
+    /// A value that identifies the key without revealing it (an HMAC of a constant), stored in the database at first
+    /// start so a process with another key refuses to start.
+    pub fn check_value(&self) -> String {
+        let mut mac = hmac_with(&self.derive("key-check"));
+        mac.update(b"fence secret_key check");
+        format!("v1:{}", hex::encode(mac.finalize().into_bytes()))
+    }
+
     /// A stable, non-reversible key for a destination (pacing lanes), so the URL never appears in the database.
     pub fn destination_key(&self, webhook_url: &str) -> String {
         let mut mac = hmac_with(&self.derive("destination"));
@@ -137,6 +145,9 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The shortest API token accepted (a configured `bootstrap_token`, a bearer value).
+pub const MIN_TOKEN_CHARS: usize = 24;
+
 /// A new random API token: `fence_` and 43 URL-safe characters (256 bits).
 pub fn new_token() -> String {
     let mut b = [0u8; 32];
@@ -154,6 +165,20 @@ pub fn hash_password(password: &str) -> Result<String, String> {
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(|e| format!("cannot hash the password: {e}"))
+}
+
+/// At most this many argon2 computations at once, on the blocking pool: a flood of log-ins queues here instead of
+/// starving the async workers (the dispatcher, every other request).
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// [`verify_password`] on the blocking pool, behind [`HASHING`].
+pub async fn verify_password_blocking(password: String, hash: String) -> bool {
+    let Ok(_permit) = HASHING.acquire().await else {
+        return false;
+    };
+    tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .unwrap_or(false)
 }
 
 /// Whether `password` matches a stored argon2id hash.

@@ -18,7 +18,6 @@ const TEMPLATES: &[(&str, &str)] = &[
         "web/macros.html",
         include_str!("../templates/web/macros.html"),
     ),
-    ("web/style.css", include_str!("../templates/web/style.css")),
     (
         "web/message.html",
         include_str!("../templates/web/message.html"),

@@ -50,6 +50,21 @@ impl WebhookHosts {
         Ok(WebhookHosts(rules))
     }
 
+    /// Whether a URL (a Slack `response_url`, say) points at an allowed host: https for any listed host, http only
+    /// for hosts listed with a port; never with credentials.
+    pub fn allows_url(&self, raw: &str) -> bool {
+        let Ok(u) = url::Url::parse(raw.trim()) else {
+            return false;
+        };
+        let Some(host) = u.host_str().map(str::to_ascii_lowercase) else {
+            return false;
+        };
+        matches!(u.scheme(), "https" | "http")
+            && u.username().is_empty()
+            && u.password().is_none()
+            && self.allows(u.scheme(), &host, u.port())
+    }
+
     /// Whether `host:port` over `scheme` is allowed: https for any listed host, http only for hosts listed with a port.
     fn allows(&self, scheme: &str, host: &str, port: Option<u16>) -> bool {
         self.0.iter().any(|r| {
@@ -156,6 +171,28 @@ mod tests {
     fn hosts(list: &[&str]) -> WebhookHosts {
         WebhookHosts::parse(&list.iter().map(|s| s.to_string()).collect::<Vec<_>>())
             .expect("valid hosts")
+    }
+
+    #[test]
+    fn response_urls_must_point_at_an_allowed_host() {
+        let h = hosts(&["hooks.slack.com"]);
+        assert!(h.allows_url("https://hooks.slack.com/commands/T1/2/x"));
+        assert!(h.allows_url("https://hooks.slack.com/actions/T1/2/x"));
+        for bad in [
+            "http://hooks.slack.com/commands/T1/2/x",
+            "https://hooks.slack.com.evil.example/commands/x",
+            "https://evil.example/?https://hooks.slack.com/",
+            "https://user@hooks.slack.com/commands/x",
+            "https://hooks.slack.com:8443/commands/x",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://127.0.0.1:9999/x",
+            "file:///etc/passwd",
+            "not a url",
+            "",
+        ] {
+            assert!(!h.allows_url(bad), "{bad}");
+        }
+        assert!(hosts(&["127.0.0.1:*"]).allows_url("http://127.0.0.1:9999/x"));
     }
 
     #[test]

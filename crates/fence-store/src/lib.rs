@@ -13,6 +13,7 @@ pub mod domains;
 pub mod findings;
 mod ingest;
 pub mod jobs;
+mod key_check;
 pub mod orgs;
 pub mod reminders;
 pub mod scans;

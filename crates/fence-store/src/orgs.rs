@@ -1,6 +1,6 @@
 //! Organizations (tenants, with a plan) and their API tokens (stored as SHA-256 hashes, with scopes).
 
-use crate::{get_opt_str, get_str, new_id, Result, Store, StoreError};
+use crate::{get_i64, get_opt_str, get_str, new_id, Result, Store, StoreError};
 use sha2::{Digest, Sha256};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +25,22 @@ pub struct TokenGrant {
     pub token_id: String,
     pub org_id: String,
     pub scopes: Vec<fence_core::Scope>,
+}
+
+/// A stored token as listed: never its value (only its hash is stored, and not even that is listed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRow {
+    pub id: String,
+    pub label: Option<String>,
+    pub scopes: Vec<fence_core::Scope>,
+    pub created_at: i64,
+}
+
+fn scopes_of(s: &str) -> Result<Vec<fence_core::Scope>> {
+    s.split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| fence_core::Scope::parse(s).map_err(StoreError::Corrupt))
+        .collect()
 }
 
 /// SHA-256 of a token value; tokens are long random strings, so a fast hash is enough.
@@ -181,12 +197,56 @@ impl Store {
         Ok(Some(TokenGrant {
             token_id: get_str(&row, "id")?,
             org_id: get_str(&row, "org_id")?,
-            scopes: get_str(&row, "scopes")?
-                .split(',')
-                .filter(|s| !s.is_empty())
-                .map(|s| fence_core::Scope::parse(s).map_err(StoreError::Corrupt))
-                .collect::<Result<_>>()?,
+            scopes: scopes_of(&get_str(&row, "scopes")?)?,
         }))
+    }
+
+    /// An organization's tokens, oldest first.
+    pub async fn list_tokens(&self, org_id: &str) -> Result<Vec<TokenRow>> {
+        let rows = sqlx::query(
+            "SELECT id, label, scopes, created_at FROM api_tokens WHERE org_id = $1 ORDER BY created_at, id",
+        )
+        .bind(org_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(TokenRow {
+                    id: get_str(r, "id")?,
+                    label: get_opt_str(r, "label")?,
+                    scopes: scopes_of(&get_str(r, "scopes")?)?,
+                    created_at: get_i64(r, "created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Deletes a token of the organization; whether it existed.
+    pub async fn delete_token(&self, org_id: &str, id: &str) -> Result<bool> {
+        let r = sqlx::query("DELETE FROM api_tokens WHERE org_id = $1 AND id = $2")
+            .bind(org_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    /// Deletes the organization's tokens with this label except the one with value `keep`; how many.
+    pub async fn delete_labelled_tokens_except(
+        &self,
+        org_id: &str,
+        label: &str,
+        keep: &str,
+    ) -> Result<u64> {
+        let r = sqlx::query(
+            "DELETE FROM api_tokens WHERE org_id = $1 AND label = $2 AND token_hash <> $3",
+        )
+        .bind(org_id)
+        .bind(label)
+        .bind(hash_token(keep))
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected())
     }
 }
 

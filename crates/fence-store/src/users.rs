@@ -81,6 +81,11 @@ impl Store {
         expires_at: i64,
         now: i64,
     ) -> Result<()> {
+        // Expired sessions are deleted as new ones start, so the table holds only live ones.
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
         sqlx::query("INSERT INTO sessions (id_hash, user_id, csrf, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(hash_token(session_id))
             .bind(user_id)
@@ -116,7 +121,13 @@ impl Store {
     }
 
     /// Records a failed log-in and returns how many there were for this email since `since`.
+    /// Records a failed log-in and prunes every failure older than `since` (of any email), so the table holds only
+    /// the window; returns the email's failures since `since`.
     pub async fn record_login_failure(&self, email: &str, now: i64, since: i64) -> Result<i64> {
+        sqlx::query("DELETE FROM login_failures WHERE at <= $1")
+            .bind(since)
+            .execute(&self.pool)
+            .await?;
         sqlx::query("INSERT INTO login_failures (email, at) VALUES ($1, $2)")
             .bind(email)
             .bind(now)

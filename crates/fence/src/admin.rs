@@ -142,6 +142,54 @@ pub async fn create_token(
     Ok(())
 }
 
+/// `fence token list --org O`: ids, labels, scopes and creation times, never values.
+pub async fn list_tokens(config: &Config, org: &str, json: bool) -> anyhow::Result<()> {
+    let store = open_store(config).await?;
+    let org = store
+        .org_by_name(org)
+        .await
+        .map_err(|_| anyhow::anyhow!("no organization named {org:?}"))?;
+    let tokens = store.list_tokens(&org.id).await?;
+    for t in &tokens {
+        let scopes: Vec<&str> = t.scopes.iter().map(|s| s.as_str()).collect();
+        let created = fence_core::time::fmt_ts(t.created_at);
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({"id": t.id, "label": t.label, "scopes": scopes, "created_at": created})
+            );
+        } else {
+            let label = t.label.as_deref().unwrap_or("-");
+            println!("{}\t{label}\t{}\t{created}", t.id, scopes.join(","));
+        }
+    }
+    Ok(())
+}
+
+/// `fence token revoke --org O ID`.
+pub async fn revoke_token(
+    config: &Config,
+    org: &str,
+    id: &str,
+    now: i64,
+    json: bool,
+) -> anyhow::Result<()> {
+    let store = open_store(config).await?;
+    let org = store
+        .org_by_name(org)
+        .await
+        .map_err(|_| anyhow::anyhow!("no organization named {org:?}"))?;
+    fence_server::services::tokens::revoke(&store, &org.id, id, "cli", now)
+        .await
+        .map_err(|e| anyhow::anyhow!(e.public_message()))?;
+    if json {
+        println!("{}", serde_json::json!({"revoked": id}));
+    } else {
+        println!("revoked token {id}");
+    }
+    Ok(())
+}
+
 /// `fence config check`: the configuration without its secrets.
 pub fn check_config(config: &Config, json: bool) -> anyhow::Result<()> {
     let summary = serde_json::json!({
@@ -152,7 +200,7 @@ pub fn check_config(config: &Config, json: bool) -> anyhow::Result<()> {
         "secret_key": if config.secret_key.is_some() { "configured" } else { "generated in data_dir" },
         "bootstrap_token": config.bootstrap_token.is_some(),
         "default_plan": config.default_plan.as_str(),
-        "slack": {"signing_secret": config.slack.signing_secret.is_some(), "oauth": config.slack.client_id.is_some(), "api_url": config.slack.api_url},
+        "slack": {"signing_secret": config.slack.signing_secret.is_some(), "oauth": config.slack.client_id.is_some(), "api_url": config.slack.api_url, "response_url_hosts": config.slack.response_url_hosts},
         "delivery": {"webhook_hosts": config.delivery.webhook_hosts, "rate_per_second": config.delivery.rate_per_second, "max_retry_age_seconds": config.delivery.max_retry_age.as_secs()},
         "scan": {"allow_private_targets": config.scan.allow_private_targets, "workers": config.scan.workers},
     });

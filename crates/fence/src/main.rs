@@ -122,6 +122,17 @@ enum UserCommand {
 enum TokenCommand {
     /// Create an API token; prints the token alone on stdout (it is shown only once).
     Create(TokenCreate),
+    /// List an organization's tokens: id, label, scopes, creation time (never their values).
+    List {
+        #[arg(long, default_value = "default")]
+        org: String,
+    },
+    /// Revoke a token by its id (from `fence token list`); it stops working at once.
+    Revoke {
+        #[arg(long, default_value = "default")]
+        org: String,
+        id: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -234,6 +245,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Token(TokenCommand::Create(t)) => {
             admin::create_token(&config, &t, now, json).await
+        }
+        Command::Token(TokenCommand::List { org }) => admin::list_tokens(&config, &org, json).await,
+        Command::Token(TokenCommand::Revoke { org, id }) => {
+            admin::revoke_token(&config, &org, &id, now, json).await
         }
         Command::Config(ConfigCommand::Check) => admin::check_config(&config, json),
         Command::CheckWebhook { url, r#type } => {

@@ -127,6 +127,7 @@ pub(super) fn parse_resolved_mentions(obj: &Map<String, Value>) -> BTreeMap<Stri
         .and_then(Value::as_object)
         .map(|m| {
             m.iter()
+                .take(crate::MAX_LIST_ITEMS)
                 .filter_map(|(k, v)| {
                     Some((
                         k.clone(),
@@ -172,6 +173,10 @@ pub(super) fn list<T>(
         errs.push(FieldError::new(field, "must be a list"));
         return Vec::new();
     };
+    if let Some(e) = crate::too_many_items(field, items.len()) {
+        errs.push(e);
+        return Vec::new();
+    }
     let mut out = Vec::new();
     for (i, item) in items.iter().enumerate() {
         match item

@@ -10,6 +10,7 @@ mod health;
 mod org;
 mod reports;
 mod scans;
+mod tokens;
 
 pub use crate::http::body::{only_fields, read_limited, JsonBody, MAX_BODY, MAX_FINDINGS};
 use crate::state::AppState;
@@ -71,4 +72,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/scans/{id}/results", post(scans::results))
         .route("/api/v1/org", get(org::get_org).patch(org::patch_org))
         .route("/api/v1/audit", get(org::audit))
+        .route("/api/v1/tokens", get(tokens::list))
+        .route("/api/v1/tokens/{id}", axum::routing::delete(tokens::revoke))
 }

@@ -61,6 +61,11 @@ pub async fn patch_org(
                 _ => errs.push(FieldError::new("slack_team_id", "must be a Slack team id such as T0123456789, or null")),
             },
             "triage_allow" => match v.as_array() {
+                Some(items) if items.len() > fence_core::MAX_LIST_ITEMS => {
+                    if let Some(e) = fence_core::too_many_items("triage_allow", items.len()) {
+                        errs.push(e);
+                    }
+                }
                 Some(items) => {
                     allow = Vec::new();
                     for (i, item) in items.iter().enumerate() {

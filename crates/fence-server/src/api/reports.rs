@@ -79,18 +79,24 @@ pub struct ReportParams {
     org: String,
     from: i64,
     to: i64,
+    /// When the link expires (milliseconds), inside the signature; links from before expiry existed have none.
+    exp: Option<i64>,
     sig: String,
 }
 
-/// `GET /reports/findings.csv`: the link in a digest, valid by its signature alone (no login needed).
+/// `GET /reports/findings.csv`: the link in a digest, valid by its signature alone (no login needed) until it
+/// expires (`reports.link_lifetime` after the digest, default 30 days).
 pub async fn report(
     State(state): State<AppState>,
     Query(p): Query<ReportParams>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let want = crate::services::digests::report_signature(&state, &p.org, p.from, p.to);
-    let ok: bool = subtle::ConstantTimeEq::ct_eq(want.as_bytes(), p.sig.as_bytes()).into();
-    if !ok {
-        return Err(ApiError::forbidden("this report link is not valid"));
+    let valid = p.exp.is_some_and(|exp| {
+        crate::services::digests::report_link_valid(&state, &p.org, (p.from, p.to), exp, &p.sig)
+    });
+    if !valid {
+        return Err(ApiError::forbidden(
+            "this report link is not valid or has expired",
+        ));
     }
     let csv = crate::services::digests::report_csv(&state, &p.org, p.from, p.to).await?;
     Ok((

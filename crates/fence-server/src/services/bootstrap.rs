@@ -5,6 +5,9 @@ use crate::crypto::new_token;
 use fence_core::{Role, Scope};
 use fence_store::Store;
 
+/// The label of the token made from `bootstrap_token`.
+pub const BOOTSTRAP_LABEL: &str = "bootstrap";
+
 /// What first start prints.
 #[derive(Debug, Clone, Default)]
 pub struct Bootstrap {
@@ -15,7 +18,8 @@ pub struct Bootstrap {
     pub generated_admin: Option<(String, String)>,
 }
 
-/// Creates the default organization on first start, and the bootstrap token when configured and absent.
+/// Creates the default organization on first start, and the bootstrap token when configured and absent (revoking a
+/// previous, different bootstrap token).
 /// Several processes may start at once on one PostgreSQL database: whoever loses a creation race uses the winner's.
 pub async fn bootstrap(store: &Store, config: &Config, now: i64) -> anyhow::Result<Bootstrap> {
     use fence_store::StoreError;
@@ -39,10 +43,22 @@ pub async fn bootstrap(store: &Store, config: &Config, now: i64) -> anyhow::Resu
         Err(e) => return Err(e.into()),
     };
     let scopes = [Scope::Admin, Scope::Read, Scope::Ingest];
+    if let Some(t) = &config.bootstrap_token {
+        // A changed bootstrap_token replaces the previous one: the old value stops working at this start.
+        let n = store
+            .delete_labelled_tokens_except(&org.id, BOOTSTRAP_LABEL, t.expose())
+            .await?;
+        if n > 0 {
+            tracing::info!(
+                tokens = n,
+                "bootstrap_token changed: the previous bootstrap token was revoked"
+            );
+        }
+    }
     match &config.bootstrap_token {
         Some(t) if !store.token_exists(t.expose()).await? => {
             match store
-                .create_token(&org.id, t.expose(), &scopes, Some("bootstrap"), now)
+                .create_token(&org.id, t.expose(), &scopes, Some(BOOTSTRAP_LABEL), now)
                 .await
             {
                 Ok(_) | Err(StoreError::Conflict(_)) => {}

@@ -9,21 +9,44 @@ use sha2::Sha256;
 
 const DAY_MS: i64 = 86_400_000;
 
-/// The report link's signature over organization and period.
-pub fn report_signature(state: &AppState, org_id: &str, from: i64, to: i64) -> String {
+/// The report link's signature over organization, period and expiry (milliseconds): changing any of them, the
+/// expiry included, breaks it.
+pub fn report_signature(
+    state: &AppState,
+    org_id: &str,
+    from: i64,
+    to: i64,
+    expires: i64,
+) -> String {
     let key = state.secrets.derive("reports");
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key)
         .expect("HMAC-SHA256 accepts keys of any length");
-    mac.update(format!("{org_id}:{from}:{to}").as_bytes());
+    mac.update(format!("{org_id}:{from}:{to}:{expires}").as_bytes());
     hex::encode(&mac.finalize().into_bytes()[..16])
 }
 
+/// A Download Report link valid for `reports.link_lifetime` from now.
 pub fn report_url(state: &AppState, org_id: &str, from: i64, to: i64) -> String {
+    let lifetime = i64::try_from(state.config.report_link_lifetime.as_millis()).unwrap_or(i64::MAX);
+    let expires = state.clock.now_ms().saturating_add(lifetime);
     format!(
-        "{}/reports/findings.csv?org={org_id}&from={from}&to={to}&sig={}",
+        "{}/reports/findings.csv?org={org_id}&from={from}&to={to}&exp={expires}&sig={}",
         state.config.base_url,
-        report_signature(state, org_id, from, to)
+        report_signature(state, org_id, from, to, expires)
     )
+}
+
+/// Whether a report link's parameters are Fence's and it has not expired.
+pub fn report_link_valid(
+    state: &AppState,
+    org_id: &str,
+    (from, to): (i64, i64),
+    expires: i64,
+    sig: &str,
+) -> bool {
+    let want = report_signature(state, org_id, from, to, expires);
+    let signed: bool = subtle::ConstantTimeEq::ct_eq(want.as_bytes(), sig.as_bytes()).into();
+    signed && state.clock.now_ms() <= expires
 }
 
 /// The digest of an organization for `(from, to]`, titled by `label` and dated in `timezone`.

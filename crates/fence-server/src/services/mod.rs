@@ -11,6 +11,7 @@ mod error;
 pub mod findings;
 pub mod org;
 pub mod scans;
+pub mod tokens;
 pub mod triage;
 
 pub use error::{ServiceError, ServiceResult};

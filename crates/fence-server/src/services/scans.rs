@@ -249,7 +249,11 @@ pub async fn import_file(
 
 /// Posts a finished scan's summary to the response URL of the command or button that queued it.
 pub async fn notify_scan(state: &AppState, scan: &ScanRow) {
-    let Some(url) = scan.notify_url.as_deref() else {
+    let Some(url) = scan
+        .notify_url
+        .as_deref()
+        .filter(|u| state.config.slack.response_url_allowed(u))
+    else {
         return;
     };
     let Ok(org) = state.store.org(&scan.org_id).await else {

@@ -1,7 +1,7 @@
 //! `POST /api/slack/commands`: `/fence scan <domain>`, `/fence status`, `/fence vulnerabilities`, `/fence help`,
 //! answered in the conversation (scans in the channel, the rest ephemerally).
 
-use super::{ephemeral, form, org_of_team, verify};
+use super::{ephemeral, form, org_of_team, response_url, verify};
 use crate::http::error::ApiError;
 use crate::services::scans::queue_from_slack;
 use crate::state::AppState;
@@ -50,7 +50,7 @@ pub async fn commands(
     let command = Command {
         user: get("user_id"),
         text: get("text").trim(),
-        response_url: get("response_url"),
+        response_url: response_url(&state, get("response_url")),
     };
     let (cmd, rest) = command
         .text

@@ -2,7 +2,7 @@
 //! Answered at once; the work continues in the background and answers through the click's `response_url`. Only
 //! buttons whose value Fence signed, clicked in the workspace of the organization they name, do anything.
 
-use super::{form, org_of_team, verify};
+use super::{form, org_of_team, response_url, verify};
 use crate::http::error::ApiError;
 use crate::services::findings;
 use crate::services::scans::queue_from_slack;
@@ -80,7 +80,7 @@ impl Click {
 
     /// Answers through the click's response URL (nothing when it has none).
     async fn respond(&self, state: &AppState, msg: Value) {
-        if !self.response_url.is_empty() && self.response_url.starts_with("http") {
+        if state.config.slack.response_url_allowed(&self.response_url) {
             state.webapi.respond(&self.response_url, &msg).await;
         }
     }
@@ -99,7 +99,8 @@ impl Click {
 }
 
 async fn handle_click(state: &AppState, p: &Value) -> ServiceResult<()> {
-    let click = Click::parse(p);
+    let mut click = Click::parse(p);
+    click.response_url = response_url(state, &click.response_url).to_string();
     // Link buttons (View Details, …) carry no value: nothing to do but the acknowledgement already sent.
     if click.value.is_empty() {
         return Ok(());

@@ -1,6 +1,7 @@
 //! The Slack app edge: slash commands (`/fence scan|status|vulnerabilities|help`), button clicks (triage, fix
 //! instructions, run scan), "Add to Slack" (OAuth v2) and the app manifest. Every Slack request is checked against
-//! the v0 signature first; an unsigned or stale one gets 401 and changes nothing. The work is done by the services.
+//! the v0 signature first; an unsigned or stale one gets 401 and changes nothing (404 when
+//! `slack.signing_secret` is unset), and answers go only to `response_url`s on `slack.response_url_hosts`. The work is done by the services.
 
 mod commands;
 mod interactions;
@@ -25,14 +26,11 @@ pub fn router() -> Router<AppState> {
         .route("/api/slack/manifest", get(oauth::manifest))
 }
 
-/// Checks Slack's v0 signature over the raw body.
+/// Checks Slack's v0 signature over the raw body. Without `slack.signing_secret` the Slack endpoints do not exist
+/// (404, like any unknown path): nothing can be signed, so nothing is accepted.
 fn verify(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(), ApiError> {
     let Some(secret) = &state.config.slack.signing_secret else {
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "slack.signing_secret is not configured",
-        ));
+        return Err(ApiError::not_found("endpoint"));
     };
     let h = |k: &str| headers.get(k).and_then(|v| v.to_str().ok());
     fence_slack::signature::verify(
@@ -54,6 +52,17 @@ fn verify(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(), ApiE
 /// A urlencoded form body's fields.
 fn form(body: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
     serde_urlencoded::from_bytes(body).map_err(|_| ApiError::malformed("not a form body"))
+}
+
+/// A request's `response_url` when Fence may answer through it (`slack.response_url_hosts`), else nothing: a
+/// signed request still must not make Fence post to an arbitrary address.
+fn response_url<'a>(state: &AppState, url: &'a str) -> &'a str {
+    if url.is_empty() || state.config.slack.response_url_allowed(url) {
+        url
+    } else {
+        tracing::warn!("a response_url outside slack.response_url_hosts was ignored");
+        ""
+    }
 }
 
 fn ephemeral(text: impl Into<String>) -> Response {

@@ -3,7 +3,7 @@
 
 use super::page::{bare, bare_error, Static};
 use super::{cookie, field, form, Session, SESSION_COOKIE};
-use crate::crypto::{hash_password, verify_password};
+use crate::crypto::{hash_password, verify_password_blocking};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, State};
@@ -16,6 +16,10 @@ const SESSION_MS: i64 = 12 * 3_600_000;
 /// Failed log-ins for one email within this window before further attempts are refused.
 const FAILURE_WINDOW_MS: i64 = 15 * 60_000;
 const MAX_FAILURES: i64 = 5;
+/// The longest email (RFC 5321's path limit) and password a log-in may send; longer ones are refused unread (and
+/// never stored as a failure).
+const MAX_EMAIL_LEN: usize = 254;
+const MAX_PASSWORD_LEN: usize = 1024;
 
 fn secure(state: &AppState) -> &'static str {
     if state.config.base_url.starts_with("https://") {
@@ -45,6 +49,25 @@ pub async fn login_page(State(state): State<AppState>) -> Response {
     ([(header::SET_COOKIE, set)], login_form(&token, None)).into_response()
 }
 
+/// The user whose password this is, or none; the same work whether or not the account exists, off the async
+/// workers.
+async fn check_password(
+    state: &AppState,
+    email: &str,
+    password: &str,
+) -> Option<fence_store::users::UserRow> {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let user = state.store.user_by_email(email).await.ok().flatten();
+    let hash = match &user {
+        Some(u) => u.password_hash.clone(),
+        None => DUMMY
+            .get_or_init(|| hash_password("not a password").unwrap_or_default())
+            .clone(),
+    };
+    let valid = verify_password_blocking(password.to_string(), hash).await;
+    user.filter(|_| valid)
+}
+
 pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let f = form(&body);
     let expected = cookie(&headers, LOGIN_CSRF_COOKIE)
@@ -61,6 +84,9 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Byte
     let now = state.clock.now_ms();
     let retry =
         |msg: &str, status: StatusCode| (status, login_form(&expected, Some(msg))).into_response();
+    if email.len() > MAX_EMAIL_LEN || password.len() > MAX_PASSWORD_LEN {
+        return retry("Wrong email or password.", StatusCode::UNAUTHORIZED);
+    }
     if state
         .store
         .login_failures(&email, now - FAILURE_WINDOW_MS)
@@ -73,18 +99,8 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Byte
             StatusCode::TOO_MANY_REQUESTS,
         );
     }
-    let user = state.store.user_by_email(&email).await.ok().flatten();
-    let valid = match &user {
-        Some(u) => verify_password(password, &u.password_hash),
-        None => {
-            // Same work whether or not the account exists.
-            static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-            let dummy = DUMMY.get_or_init(|| hash_password("not a password").unwrap_or_default());
-            let _ = verify_password(password, dummy);
-            false
-        }
-    };
-    let Some(user) = user.filter(|_| valid) else {
+    let user = check_password(&state, &email, password).await;
+    let Some(user) = user else {
         let _ = state
             .store
             .record_login_failure(&email, now, now - FAILURE_WINDOW_MS)

@@ -10,6 +10,7 @@ mod channels;
 mod cli;
 mod delivery;
 mod findings;
+mod hardening;
 mod links;
 pub mod pacing;
 mod plans;

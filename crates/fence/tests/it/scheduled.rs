@@ -87,6 +87,27 @@ async fn a_daily_digest_is_sent_once_per_day_with_the_seed_content() {
     assert_eq!(r.scheduler.tick().await.expect("tick"), 1);
     r.clock.set_ms(NEXT_NINE + 3 * DAY + 2 * HOUR);
     assert_eq!(r.scheduler.tick().await.expect("tick"), 0);
+
+    // Attack: keep a leaked link working forever. Its expiry is inside the signature, and it ends 30 days after
+    // the digest was built.
+    let get = |u: String| {
+        let http = r.http.clone();
+        async move { http.get(u).send().await.expect("get").status() }
+    };
+    assert_eq!(get(url.clone()).await, StatusCode::OK, "valid for 30 days");
+    assert_eq!(
+        get(url.replace("exp=", "exp=9")).await,
+        StatusCode::FORBIDDEN,
+        "a later expiry breaks the signature"
+    );
+    let unexpiring = url
+        .split('&')
+        .filter(|p| !p.starts_with("exp="))
+        .collect::<Vec<_>>()
+        .join("&");
+    assert_eq!(get(unexpiring).await, StatusCode::FORBIDDEN, "no expiry");
+    r.clock.set_ms(NEXT_NINE + 30_000 + 30 * DAY + 1);
+    assert_eq!(get(url).await, StatusCode::FORBIDDEN, "expired");
     r.app.shutdown().await;
 }
 

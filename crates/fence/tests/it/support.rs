@@ -104,12 +104,19 @@ impl TestApp {
     }
 
     pub async fn spawn_full(db: Db, extra: &str, delivery: &str) -> TestApp {
+        let slack = format!("signing_secret = \"{SIGNING_SECRET}\"\nclient_id = \"123.456\"\nclient_secret = \"test-client-secret\"\nresponse_url_hosts = [\"hooks.slack.com\", \"127.0.0.1:*\"]");
+        Self::spawn_slack(db, extra, delivery, &slack).await
+    }
+
+    /// Like [`TestApp::spawn_full`], with the `[slack]` table's keys other than `api_url` and
+    /// `oauth_authorize_url` chosen by the test.
+    pub async fn spawn_slack(db: Db, extra: &str, delivery: &str, slack_keys: &str) -> TestApp {
         let slack = FakeSlack::start().await.expect("fake slack");
         let dir = tempfile::tempdir().expect("tempdir");
         let toml = format!(
-            "{}\n[slack]\napi_url = \"{}\"\nsigning_secret = \"{SIGNING_SECRET}\"\nclient_id = \"123.456\"\nclient_secret = \"test-client-secret\"\noauth_authorize_url = \"https://slack.test/oauth/v2/authorize\"\n",
+            "{}\n[slack]\napi_url = \"{}\"\noauth_authorize_url = \"https://slack.test/oauth/v2/authorize\"\n{slack_keys}\n",
             config_toml_full(dir.path(), &db, extra, delivery),
-            slack.api_url()
+            slack.api_url(),
         );
         let config = Config::from_sources(Some(&toml), None, &[]).expect("test config");
         let (app, _) = App::build(config, Arc::new(SystemClock))
