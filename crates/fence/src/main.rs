@@ -73,6 +73,9 @@ enum Command {
         /// Organization, when writing the local database.
         #[arg(long, default_value = "default")]
         org: String,
+        /// A partial scan: leave open the findings the file does not report (no "no longer detected").
+        #[arg(long)]
+        no_close: bool,
     },
     /// Run the built-in checks (TLS certificate, security headers) against a domain and print the findings.
     Scan {
@@ -211,11 +214,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         domain,
         server: Some(server),
         token,
+        no_close,
         ..
     } = &cli.command
     {
-        return import::import_remote(file, format, domain, server, token.as_deref(), cli.json)
-            .await;
+        let target = import::Target::new(format, domain, *no_close);
+        return import::import_remote(file, &target, server, token.as_deref(), cli.json).await;
     }
     let config = Config::load(cli.config.as_deref())?;
     let now = SystemClock.now_ms();
@@ -244,8 +248,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             format,
             domain,
             org,
+            no_close,
             ..
-        } => import::import_local(config, &file, &format, &domain, &org, cli.json).await,
+        } => {
+            let target = import::Target::new(&format, &domain, no_close);
+            import::import_local(config, &file, &target, &org, cli.json).await
+        }
         Command::Version | Command::Scan { .. } => Ok(()),
     }
 }

@@ -138,6 +138,7 @@ pub async fn results(
         completed,
         duration_ms,
         error,
+        file: None,
     };
     let s = scans::record_results(&state, &caller.org_id, &scan, results).await?;
     Ok(Json(scan_json(&state, &s).await))
@@ -147,6 +148,8 @@ pub async fn results(
 pub struct ImportParams {
     format: Option<String>,
     domain: Option<String>,
+    /// `false` for a partial scan: findings the file does not report stay open.
+    close_missing: Option<String>,
 }
 
 pub async fn import(
@@ -157,21 +160,31 @@ pub async fn import(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require_any(&[Scope::Ingest, Scope::Admin])?;
     let format = p.format.ok_or_else(|| {
-        ApiError::invalid("format", "is required: sarif, nuclei, dependabot or fence")
+        ApiError::invalid(
+            "format",
+            "is required: sarif, nuclei, dependabot, zap or fence",
+        )
     })?;
     let domain = p
         .domain
         .ok_or_else(|| ApiError::invalid("domain", "is required: the domain the file is about"))?;
+    let close_missing = match p.close_missing.as_deref().map(str::trim) {
+        None | Some("true" | "1") => true,
+        Some("false" | "0") => false,
+        Some(_) => return Err(ApiError::invalid("close_missing", "must be true or false")),
+    };
     let body = super::read_limited(req).await?;
-    let (s, n) = scans::import_file(
+    let s = scans::import_file(
         &state,
         &caller.org_id,
         &caller.actor(),
         &format,
         &domain,
         &body,
+        close_missing,
     )
     .await?;
+    let n: i64 = s.counts.iter().sum();
     let mut v = scan_json(&state, &s).await;
     v["imported"] = json!(n);
     Ok((StatusCode::ACCEPTED, Json(v)))

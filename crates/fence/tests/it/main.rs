@@ -10,6 +10,7 @@ mod channels;
 mod cli;
 mod delivery;
 mod findings;
+mod imports;
 pub mod pacing;
 mod plans;
 mod processes;
