@@ -281,3 +281,19 @@ fn bandit_results_are_titled_by_their_message() {
         "Consider possible security implications associated with the subprocess module."
     );
 }
+
+#[test]
+fn partial_fingerprints_shared_by_different_messages_stay_two_findings() {
+    // CodeQL 2.23: two results on one line and column, escaping `]` and `[`, with the same partial fingerprints.
+    let result = |c: &str| {
+        json!({"ruleId": "js/incomplete-sanitization", "message": {"text": format!("This replaces only the first occurrence of \"\\\\{c}\".")},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": "optimizer.bundle.js"}, "region": {"startLine": 340, "startColumn": 282760}}}],
+            "partialFingerprints": {"primaryLocationLineHash": "74751f39c79cbe42:1", "primaryLocationStartColumnFingerprint": "282675"}})
+    };
+    let got = run(
+        Format::Sarif,
+        &sarif("CodeQL", json!([]), json!([result("]"), result("[")])),
+    );
+    assert_eq!(got.findings.len(), 2);
+    assert_eq!(got.counts.merged, 0);
+}

@@ -75,7 +75,7 @@ fn usable_own(evs: &[Evidence]) -> HashSet<&str> {
 }
 
 /// The message with digits left out and spaces collapsed: what tells apart results agreeing on their key.
-fn gist(message: &str) -> String {
+pub(crate) fn gist(message: &str) -> String {
     let text: String = head(message, MAX_MESSAGE)
         .chars()
         .filter(|c| !c.is_ascii_digit())

@@ -4,7 +4,7 @@
 //! cannot make each of its results cost as much as the whole file.
 
 use super::draft::{find_cves, head, Draft};
-use super::identity::{Evidence, Pending};
+use super::identity::{gist, Evidence, Pending};
 use super::json::{as_array, Loc, Obj};
 use super::{Findings, ImportError};
 use fence_core::{DomainName, Severity};
@@ -237,7 +237,11 @@ impl<'a> Run<'a> {
         }
         let own = own_fingerprint(&r)?.map(|(whole, f)| match whole {
             true => f,
-            false => format!("{rule_id}\u{1f}{}\u{1f}{f}", primary.uri),
+            false => format!(
+                "{rule_id}\u{1f}{}\u{1f}{f}\u{1f}{}",
+                primary.uri,
+                gist(&message)
+            ),
         });
         let evidence = Evidence {
             scope: self.tool.to_string(),

@@ -93,7 +93,17 @@ pub async fn results(
         .as_object()
         .cloned()
         .ok_or_else(|| ApiError::malformed("the body must be a JSON object"))?;
-    super::only_fields(&obj, &["findings", "status", "duration_seconds", "error"])?;
+    super::only_fields(
+        &obj,
+        &[
+            "findings",
+            "status",
+            "duration_seconds",
+            "error",
+            "close_missing",
+        ],
+    )?;
+    let close_missing = flag(&obj, "close_missing", true)?;
     let completed = match obj.get("status").and_then(Value::as_str) {
         None | Some("completed") => true,
         Some("failed") => false,
@@ -133,15 +143,25 @@ pub async fn results(
         }
         Some(_) => return Err(ApiError::invalid("findings", "must be a list")),
     };
+    let file = scans::FileResults::posted(&findings, close_missing, &caller.actor());
     let results = scans::Results {
         findings,
         completed,
         duration_ms,
         error,
-        file: None,
+        file: Some(file),
     };
     let s = scans::record_results(&state, &caller.org_id, &scan, results).await?;
     Ok(Json(scan_json(&state, &s).await))
+}
+
+/// A boolean member, `default` when absent or null.
+fn flag(obj: &serde_json::Map<String, Value>, key: &str, default: bool) -> ApiResult<bool> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(default),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(ApiError::invalid(key, "must be true or false")),
+    }
 }
 
 #[derive(Debug, serde::Deserialize)]

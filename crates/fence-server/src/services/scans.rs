@@ -192,6 +192,25 @@ pub struct FileResults {
     pub actor: String,
 }
 
+impl FileResults {
+    /// The findings an external scanner posted as a scan's results: the tools are their scanners.
+    pub fn posted(findings: &[NewFinding], close_missing: bool, actor: &str) -> Self {
+        let mut tools: Vec<String> = findings.iter().filter_map(|f| f.scanner.clone()).collect();
+        tools.sort_unstable();
+        tools.dedup();
+        FileResults {
+            counts: fence_scan::import::FileCounts {
+                results: findings.len(),
+                ..Default::default()
+            },
+            upstream: Vec::new(),
+            tools,
+            close_missing,
+            actor: actor.to_string(),
+        }
+    }
+}
+
 /// What became of each result of an imported file: `results = new + duplicate + merged + suppressed +
 /// not_results`; `closed` counts stored findings the import resolved (no longer detected, or closed upstream).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -213,3 +213,51 @@ async fn a_bad_close_missing_value_is_refused_and_stores_nothing() {
     assert!(statuses(&t, "example.com").await.is_empty());
     t.app.shutdown().await;
 }
+
+/// Opens an external scan of example.com and posts `titles` as its results (from the scanner "baseline").
+async fn external(t: &TestApp, titles: &[&str], extra: Value) -> Value {
+    let (_, scan) = t
+        .post(
+            "/api/v1/scans",
+            json!({"domain": "example.com", "type": "headers", "external": true}),
+        )
+        .await;
+    let id = scan["id"].as_str().expect("scan id");
+    let findings: Vec<Value> = titles
+        .iter()
+        .map(|t| json!({"title": t, "severity": "low", "scanner": "baseline"}))
+        .collect();
+    let mut body = json!({"findings": findings, "status": "completed"});
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        b.extend(e.clone());
+    }
+    let (s, v) = t.post(&format!("/api/v1/scans/{id}/results"), body).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v
+}
+
+async fn an_external_scan_closes_what_its_scanner_no_longer_reports(db: Db) {
+    let t = TestApp::spawn(db).await;
+    external(&t, &["Missing HSTS", "Missing CSP"], json!({})).await;
+    let v = external(&t, &["Missing HSTS"], json!({"close_missing": false})).await;
+    assert_eq!(v["results"]["closed"], 0, "{v}");
+    let v = external(&t, &["Missing HSTS"], json!({})).await;
+    assert_eq!(
+        (
+            &v["results"]["results"],
+            &v["results"]["duplicate"],
+            &v["results"]["closed"]
+        ),
+        (&json!(1), &json!(1), &json!(1)),
+        "{v}"
+    );
+    assert_eq!(
+        statuses(&t, "example.com").await,
+        [
+            pair("Missing CSP", "resolved"),
+            pair("Missing HSTS", "open")
+        ]
+    );
+    t.app.shutdown().await;
+}
+both_dbs!(an_external_scan_closes_what_its_scanner_no_longer_reports);

@@ -189,7 +189,8 @@ pub(super) fn is_suppressed(r: &Obj<'_>) -> Result<bool, ImportError> {
 
 /// The tool's own fingerprint: its `fingerprints`, else its `partialFingerprints`, as one stable string (keys
 /// sorted, blank values left out) and whether it is whole (`fingerprints`); `None` when it gave none. Partial
-/// fingerprints (SARIF §3.27.17) only contribute to an identity: the caller adds the rule and the artifact.
+/// fingerprints (SARIF §3.27.17) only contribute to an identity: the caller adds the rule, the artifact and the
+/// message's gist (CodeQL gives two results on one line, escaping `[` and `]`, the same partial fingerprints).
 pub(super) fn own_fingerprint(r: &Obj<'_>) -> Result<Option<(bool, String)>, ImportError> {
     for key in ["fingerprints", "partialFingerprints"] {
         let Some(map) = r.opt_obj(key)? else {
