@@ -292,17 +292,19 @@ async fn close(
             (u.fingerprint.as_str().to_string(), status)
         })
         .collect();
-    let mut closed = state
+    let ids = state
         .store
         .close_upstream(org_id, &scan.id, &upstream, &file.actor, now)
-        .await?
-        .len();
+        .await?;
+    let mut closed = ids.len();
+    announce_closed(state, org_id, &ids, "✅ Closed upstream by the scanner").await?;
     if file.close_missing {
-        closed += state
+        let ids = state
             .store
             .close_missing(org_id, &scan.id, &file.tools, &file.actor, now)
-            .await?
-            .len();
+            .await?;
+        closed += ids.len();
+        announce_closed(state, org_id, &ids, "✅ No longer detected").await?;
     }
     let c = &file.counts;
     Ok(ResultCounts {
@@ -315,6 +317,38 @@ async fn close(
         not_results: c.not_results,
         closed,
     })
+}
+
+/// Queues, for every channel where Fence posted each finding with a bot token, a reply in the alert's thread saying
+/// why it closed, and the alert updated in place.
+async fn announce_closed(
+    state: &AppState,
+    org_id: &str,
+    ids: &[String],
+    note: &str,
+) -> ServiceResult<()> {
+    let now = state.clock.now_ms();
+    let mut queued = 0;
+    for id in ids {
+        let f = state.store.finding(org_id, id).await?;
+        let Alert::Vulnerability(finding) = f.alert(false) else {
+            continue;
+        };
+        let followup = Alert::FollowUp(fence_core::alert::FollowUpAlert {
+            finding,
+            note: note.to_string(),
+            body: None,
+            update_original: true,
+        });
+        queued += state
+            .store
+            .enqueue_followup(org_id, id, followup, now)
+            .await?;
+    }
+    if queued > 0 {
+        state.wake.notify_one();
+    }
+    Ok(())
 }
 
 /// Imports a scanner's output file as one completed scan: all of it, or nothing with an error naming where it

@@ -261,3 +261,34 @@ async fn an_external_scan_closes_what_its_scanner_no_longer_reports(db: Db) {
     t.app.shutdown().await;
 }
 both_dbs!(an_external_scan_closes_what_its_scanner_no_longer_reports);
+
+async fn a_finding_no_longer_detected_is_announced_in_its_thread(db: Db) {
+    use std::time::Duration;
+    const WAIT: Duration = Duration::from_secs(10);
+    let t = TestApp::spawn(db).await;
+    t.slack.add_channel("C0SEC", "security-alerts");
+    let bot = json!({"bot_token": fence_testkit::BOT_TOKEN, "channel_id": "C0SEC"});
+    t.channel("unused", bot).await;
+    let q = "format=nuclei&domain=example.com";
+    import(&t, q, nuclei_line("a")).await;
+    let posts = t.slack.wait_api("chat.postMessage", 1, WAIT).await;
+    let ts = posts[0].ts.clone().expect("ts");
+
+    let v = import(&t, q, nuclei_line("b")).await;
+    assert_eq!(v["results"]["closed"], 1, "{v}");
+    let posts = t
+        .slack
+        .wait_until_api("chat.postMessage", WAIT, |p| {
+            p.iter().any(|c| c.body["thread_ts"] == ts.as_str())
+        })
+        .await;
+    let reply = posts
+        .iter()
+        .find(|c| c.body["thread_ts"] == ts.as_str())
+        .expect("thread reply");
+    assert_eq!(reply.body["text"], "✅ No longer detected");
+    let updates = t.slack.wait_api("chat.update", 1, WAIT).await;
+    assert_eq!(updates[0].body["ts"], ts.as_str());
+    t.app.shutdown().await;
+}
+both_dbs!(a_finding_no_longer_detected_is_announced_in_its_thread);
