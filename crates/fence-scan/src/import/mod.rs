@@ -510,7 +510,7 @@ mod tests {
     }
 
     /// A cheap stand-in for the fuzzers: every prefix and many one-byte corruptions of every fixture, in every
-    /// format, give findings or an error, never a panic.
+    /// format, give findings or an error, never a panic, and every result of an accepted one is accounted for.
     #[test]
     fn truncated_and_corrupted_fixtures_never_panic() {
         let fixtures = [
@@ -526,16 +526,28 @@ mod tests {
             let bytes = fixture(name);
             for f in Format::ALL {
                 for cut in (0..bytes.len()).step_by(3) {
-                    let _ = import(f, &bytes[..cut], &domain());
+                    accounted(import_file(f, &bytes[..cut], &domain()));
                 }
                 for at in (0..bytes.len()).step_by(11) {
                     for b in [b'"', b'0', b'{', b']', b'\n', 0xff] {
                         let mut m = bytes.clone();
                         m[at] = b;
-                        let _ = import(f, &m, &domain());
+                        accounted(import_file(f, &m, &domain()));
                     }
                 }
             }
+        }
+    }
+
+    /// Every result of an accepted file is a finding, merged, suppressed or not a result.
+    fn accounted(got: Result<Imported, ImportError>) {
+        if let Ok(i) = got {
+            let c = &i.counts;
+            assert_eq!(
+                c.results,
+                i.findings.len() + c.merged + c.suppressed + c.not_results,
+                "{c:?}"
+            );
         }
     }
 
