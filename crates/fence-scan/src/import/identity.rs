@@ -137,7 +137,7 @@ fn separate(evs: &[Evidence], base: &[String], members: &[usize]) -> Vec<(usize,
         pairs.dedup();
         for &i in &list {
             let me = place(i);
-            let rank = pairs.iter().position(|p| *p == me).unwrap_or(0);
+            let rank = pairs.binary_search(&me).unwrap_or(0);
             let mut parts = base.to_vec();
             if by_gist {
                 parts.push(format!("message={g}"));
@@ -211,6 +211,17 @@ mod tests {
         assert_eq!(b, a);
         assert_ne!(b[0], b[1]);
         assert_eq!(b[0], vec!["tool", "r", "a.py"]);
+    }
+
+    #[test]
+    fn ten_thousand_look_alikes_are_ranked_quickly() {
+        let evs: Vec<Evidence> = (0..10_000)
+            .map(|i| ev(None, &["r", ""], &format!("{} {i}", "x".repeat(400)), None))
+            .collect();
+        let started = std::time::Instant::now();
+        let got = ids(&evs);
+        assert_eq!(got.iter().collect::<HashSet<_>>().len(), 10_000);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[test]
