@@ -266,7 +266,7 @@ async fn reopen_findings(
 ) -> Result<()> {
     for (f, id) in reopened {
         sqlx::query(
-            "UPDATE findings SET status = 'open', snoozed_until = NULL, last_seen = $1, updated_at = $1, title = $2, severity = $3, severity_rank = $4, cvss = $5, cve = $6, owasp = $7, affected_url = $8, description = COALESCE($9, description), remediation = COALESCE($10, remediation) WHERE id = $11 AND org_id = $12",
+            "UPDATE findings SET status = 'open', snoozed_until = NULL, last_seen = $1, updated_at = $1, title = $2, severity = $3, severity_rank = $4, cvss = $5, cve = $6, owasp = $7, affected_url = $8, description = COALESCE($9, description), remediation = COALESCE($10, remediation), scan_id = COALESCE($13, scan_id) WHERE id = $11 AND org_id = $12",
         )
         .bind(now)
         .bind(f.title.as_str())
@@ -280,6 +280,7 @@ async fn reopen_findings(
         .bind(f.remediation.as_deref())
         .bind(id.as_str())
         .bind(org_id)
+        .bind(f.scan_id.as_deref())
         .execute(&mut **tx)
         .await?;
     }

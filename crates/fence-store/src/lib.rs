@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod channels;
+mod closing;
 pub mod deliveries;
 pub mod digests;
 pub mod domains;

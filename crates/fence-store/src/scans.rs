@@ -27,6 +27,8 @@ pub struct ScanRow {
     pub duration_ms: Option<i64>,
     /// A Slack response URL to post the summary to (scans queued from `/fence scan`).
     pub notify_url: Option<String>,
+    /// What became of each result of an imported file, as JSON (the scans service writes and reads it).
+    pub result_counts: Option<String>,
 }
 
 fn scan_from(r: &AnyRow) -> Result<ScanRow> {
@@ -51,6 +53,7 @@ fn scan_from(r: &AnyRow) -> Result<ScanRow> {
         finished_at: get_opt_i64(r, "finished_at")?,
         duration_ms: get_opt_i64(r, "duration_ms")?,
         notify_url: get_opt_str(r, "notify_url")?,
+        result_counts: get_opt_str(r, "result_counts")?,
     })
 }
 
@@ -61,6 +64,8 @@ pub struct ScanOutcome {
     pub counts: [i64; 5],
     pub duration_ms: i64,
     pub error: Option<String>,
+    /// What became of each result of an imported file, as JSON.
+    pub result_counts: Option<String>,
 }
 
 impl Store {
@@ -196,7 +201,7 @@ impl Store {
     ) -> Result<ScanRow> {
         let mut tx = self.pool.begin().await?;
         let r = sqlx::query(
-            "UPDATE scans SET status = $1, error = $2, critical = $3, high = $4, medium = $5, low = $6, info = $7, finished_at = $8, duration_ms = $9, lease_owner = NULL, lease_until = 0
+            "UPDATE scans SET status = $1, error = $2, critical = $3, high = $4, medium = $5, low = $6, info = $7, finished_at = $8, duration_ms = $9, lease_owner = NULL, lease_until = 0, result_counts = $12
              WHERE id = $10 AND org_id = $11 AND status IN ('queued', 'running')",
         )
         .bind(if outcome.completed { "completed" } else { "failed" })
@@ -210,6 +215,7 @@ impl Store {
         .bind(outcome.duration_ms)
         .bind(id)
         .bind(org_id)
+        .bind(outcome.result_counts.as_deref())
         .execute(&mut *tx)
         .await?;
         if r.rows_affected() == 0 {

@@ -72,10 +72,27 @@ fn read_with_progress(file: &std::path::Path) -> anyhow::Result<Vec<u8>> {
     Ok(out)
 }
 
+/// What a file is imported as: its format, the domain it is about, and whether findings it no longer reports close.
+pub struct Target<'a> {
+    pub format: &'a str,
+    pub domain: &'a str,
+    pub close_missing: bool,
+}
+
+impl<'a> Target<'a> {
+    /// From the command line: `--no-close` keeps open what the file does not report.
+    pub fn new(format: &'a str, domain: &'a str, no_close: bool) -> Self {
+        Target {
+            format,
+            domain,
+            close_missing: !no_close,
+        }
+    }
+}
+
 pub async fn import_remote(
     file: &std::path::Path,
-    format: &str,
-    domain: &str,
+    target: &Target<'_>,
     server: &str,
     token: Option<&str>,
     json: bool,
@@ -94,7 +111,18 @@ pub async fn import_remote(
     let url = format!("{}/api/v1/import", server.trim_end_matches('/'));
     let resp = reqwest::Client::new()
         .post(url)
-        .query(&[("format", format), ("domain", domain)])
+        .query(&[
+            ("format", target.format),
+            ("domain", target.domain),
+            (
+                "close_missing",
+                if target.close_missing {
+                    "true"
+                } else {
+                    "false"
+                },
+            ),
+        ])
         .bearer_auth(token)
         .header("content-length", total)
         .body(reqwest::Body::wrap_stream(stream))
@@ -118,8 +146,7 @@ pub async fn import_remote(
 pub async fn import_local(
     config: Config,
     file: &std::path::Path,
-    format: &str,
-    domain: &str,
+    target: &Target<'_>,
     org: &str,
     json: bool,
 ) -> anyhow::Result<()> {
@@ -133,9 +160,18 @@ pub async fn import_local(
         .map_err(|_| anyhow::anyhow!("no organization named {org:?}"))?;
     eprintln!("importing…");
     let scans = fence_server::services::scans::import_file;
-    let (scan, _) = scans(&app.state, &org.id, "cli", format, domain, &body)
-        .await
-        .map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
+    let (format, domain) = (target.format, target.domain);
+    let scan = scans(
+        &app.state,
+        &org.id,
+        "cli",
+        format,
+        domain,
+        &body,
+        target.close_missing,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
     let v = serde_json::to_value(fence_server::services::scans::view(&app.state, &scan).await)?;
     print_import(&v, json);
     eprintln!("alerts are sent by `fence serve`");
@@ -145,17 +181,27 @@ pub async fn import_local(
 fn print_import(v: &serde_json::Value, json: bool) {
     if json {
         println!("{v}");
-    } else {
-        let c = &v["counts"];
+        return;
+    }
+    let c = &v["counts"];
+    println!(
+        "imported scan {} of {}: {} critical, {} high, {} medium, {} low, {} info",
+        v["id"].as_str().unwrap_or("?"),
+        v["domain"].as_str().unwrap_or("?"),
+        c["critical"],
+        c["high"],
+        c["medium"],
+        c["low"],
+        c["info"]
+    );
+    let r = &v["results"];
+    if r.is_object() {
         println!(
-            "imported scan {} of {}: {} critical, {} high, {} medium, {} low, {} info",
-            v["id"].as_str().unwrap_or("?"),
-            v["domain"].as_str().unwrap_or("?"),
-            c["critical"],
-            c["high"],
-            c["medium"],
-            c["low"],
-            c["info"]
+            "{} results in the file: {} new, {} duplicate, {} merged, {} suppressed in the file, {} not a result; {} closed",
+            r["results"], r["new"], r["duplicate"], r["merged"], r["suppressed"], r["not_results"], r["closed"]
         );
+        for why in r["merged_why"].as_array().into_iter().flatten() {
+            println!("  merged: {}", why.as_str().unwrap_or("?"));
+        }
     }
 }

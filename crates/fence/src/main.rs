@@ -73,6 +73,9 @@ enum Command {
         /// Organization, when writing the local database.
         #[arg(long, default_value = "default")]
         org: String,
+        /// A partial scan: leave open the findings the file does not report (no "no longer detected").
+        #[arg(long)]
+        no_close: bool,
     },
     /// Run the built-in checks (TLS certificate, security headers) against a domain and print the findings.
     Scan {
@@ -186,47 +189,57 @@ async fn open_store(config: &Config) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Command::Version = cli.command {
-        if cli.json {
-            println!(
-                "{}",
-                serde_json::json!({"version": env!("CARGO_PKG_VERSION")})
-            );
-        } else {
-            println!("fence {}", env!("CARGO_PKG_VERSION"));
+/// Commands that need no configuration: the version, local scans, imports into a running Fence. `None` when the
+/// command is not one of them.
+async fn run_without_config(cli: &Cli) -> Option<anyhow::Result<()>> {
+    match &cli.command {
+        Command::Version => {
+            if cli.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"version": env!("CARGO_PKG_VERSION")})
+                );
+            } else {
+                println!("fence {}", env!("CARGO_PKG_VERSION"));
+            }
+            Some(Ok(()))
         }
-        return Ok(());
-    }
-    if let Command::Scan {
-        domain,
-        scan_type,
-        port,
-        http_port,
-        allow_private,
-    } = &cli.command
-    {
-        return scan::scan(
+        Command::Scan {
             domain,
             scan_type,
-            *port,
-            *http_port,
-            *allow_private,
-            cli.json,
-        )
-        .await;
+            port,
+            http_port,
+            allow_private,
+        } => Some(
+            scan::scan(
+                domain,
+                scan_type,
+                *port,
+                *http_port,
+                *allow_private,
+                cli.json,
+            )
+            .await,
+        ),
+        Command::Import {
+            file,
+            format,
+            domain,
+            server: Some(server),
+            token,
+            no_close,
+            ..
+        } => {
+            let target = import::Target::new(format, domain, *no_close);
+            Some(import::import_remote(file, &target, server, token.as_deref(), cli.json).await)
+        }
+        _ => None,
     }
-    if let Command::Import {
-        file,
-        format,
-        domain,
-        server: Some(server),
-        token,
-        ..
-    } = &cli.command
-    {
-        return import::import_remote(file, format, domain, server, token.as_deref(), cli.json)
-            .await;
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Some(done) = run_without_config(&cli).await {
+        return done;
     }
     let config = Config::load(cli.config.as_deref())?;
     let now = SystemClock.now_ms();
@@ -259,8 +272,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             format,
             domain,
             org,
+            no_close,
             ..
-        } => import::import_local(config, &file, &format, &domain, &org, cli.json).await,
+        } => {
+            let target = import::Target::new(&format, &domain, no_close);
+            import::import_local(config, &file, &target, &org, cli.json).await
+        }
         Command::Version | Command::Scan { .. } => Ok(()),
     }
 }

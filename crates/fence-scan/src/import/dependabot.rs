@@ -1,9 +1,10 @@
 //! GitHub Dependabot alerts (`GET /repos/{owner}/{repo}/dependabot/alerts`): each open alert becomes a finding.
 
 use super::draft::{head, Draft};
+use super::identity::{Evidence, Pending};
 use super::json::{as_array, Loc, Obj};
-use super::{Findings, ImportError};
-use fence_core::{Category, DomainName, NewFinding, Severity};
+use super::{Findings, ImportError, UpstreamState};
+use fence_core::{Category, DomainName, Severity};
 use serde_json::Value;
 
 pub(super) fn import(
@@ -11,20 +12,17 @@ pub(super) fn import(
     domain: &DomainName,
     out: &mut Findings,
 ) -> Result<(), ImportError> {
+    out.tool("dependabot");
     let root = Loc::root();
     for (i, v) in as_array(&doc, &root)?.iter().enumerate() {
-        if let Some(f) = alert(Obj::of(v, root.index(i))?, domain)? {
-            out.push(f)?;
-        }
+        out.push(alert(Obj::of(v, root.index(i))?, domain)?)?;
     }
     Ok(())
 }
 
-/// One alert as a finding, or `None` when it is not open (dismissed, fixed, auto-dismissed).
-fn alert(a: Obj<'_>, domain: &DomainName) -> Result<Option<NewFinding>, ImportError> {
-    if a.req_str("state")? != "open" {
-        return Ok(None);
-    }
+/// One alert: open, or closed upstream (fixed; dismissed or auto-dismissed), which closes its finding.
+fn alert(a: Obj<'_>, domain: &DomainName) -> Result<Pending, ImportError> {
+    let upstream = state(&a)?;
     let number = a.opt_u64("number")?;
     let dependency = a.child("dependency")?;
     let vulnerability = a.child("security_vulnerability")?;
@@ -81,21 +79,46 @@ fn alert(a: Obj<'_>, domain: &DomainName) -> Result<Option<NewFinding>, ImportEr
         d.detected_at(t);
     }
 
-    let number = number.map(|n| n.to_string());
     let id = ghsa
         .or(cve)
-        .or(number.as_deref())
         .ok_or_else(|| advisory.at("ghsa_id").error("is required"))?;
-    d.fingerprint(
-        "dependabot",
-        &[
+    let repository = match a.child("repository")? {
+        Some(r) => r.opt_str("full_name")?.unwrap_or(""),
+        None => "",
+    };
+    let evidence = Evidence {
+        scope: "dependabot".into(),
+        own: number.map(|n| format!("{}#{n}", head(repository, 200))),
+        key: [
             id,
             ecosystem.unwrap_or(""),
             name.unwrap_or(""),
             manifest.unwrap_or(""),
-        ],
-    );
-    d.finish(&a.loc).map(Some)
+        ]
+        .map(|s| head(s, 1_000).to_string())
+        .to_vec(),
+        ..Evidence::default()
+    };
+    Ok(Pending {
+        kind: "dependabot",
+        draft: d,
+        loc: a.loc.clone(),
+        evidence,
+        upstream,
+    })
+}
+
+/// `None` for an open alert, else how it was closed upstream.
+fn state(a: &Obj<'_>) -> Result<Option<UpstreamState>, ImportError> {
+    match a.req_str("state")? {
+        "open" => Ok(None),
+        "fixed" => Ok(Some(UpstreamState::Fixed)),
+        "dismissed" | "auto_dismissed" => Ok(Some(UpstreamState::Dismissed)),
+        other => Err(a.at("state").error(format!(
+            "unknown state {:?}; expected open, fixed, dismissed or auto_dismissed",
+            head(other, 40)
+        ))),
+    }
 }
 
 /// The package's ecosystem and name: from the dependency, else from the vulnerability.
@@ -231,8 +254,9 @@ fn score(d: &mut Draft, advisory: &Obj<'_>) -> Result<(), ImportError> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{err_at, fixture, ok};
-    use super::super::Format;
+    use super::super::testing::{domain, err_at, fixture, ok};
+    use super::super::{import_file, Format, UpstreamState};
+
     use fence_core::{Category, Severity};
     use serde_json::{json, Value};
 
@@ -304,12 +328,21 @@ mod tests {
         assert_eq!(a[0].fingerprint, b[0].fingerprint);
         assert!(a[0].fingerprint.as_str().starts_with("dependabot:"));
         let base = import_one(alert()).fingerprint;
+        // The alert number is Dependabot's own identity of an alert.
         let mut renumbered = alert();
         renumbered["number"] = json!(99);
-        assert_eq!(import_one(renumbered).fingerprint, base);
+        assert_ne!(import_one(renumbered).fingerprint, base);
         let mut other_manifest = alert();
         other_manifest["dependency"]["manifest_path"] = json!("web/package-lock.json");
-        assert_ne!(import_one(other_manifest).fingerprint, base);
+        assert_eq!(import_one(other_manifest.clone()).fingerprint, base);
+        // Without a number: advisory, package and manifest.
+        other_manifest["number"] = Value::Null;
+        let mut unnumbered = alert();
+        unnumbered["number"] = Value::Null;
+        assert_ne!(
+            import_one(other_manifest).fingerprint,
+            import_one(unnumbered).fingerprint
+        );
     }
 
     #[test]
@@ -363,14 +396,46 @@ mod tests {
     fn only_open_alerts_count_and_empty_lists_are_fine() {
         assert!(ok(DEPENDABOT, b"[]").is_empty());
         let mut states = Vec::new();
-        for s in ["dismissed", "fixed", "auto_dismissed"] {
+        for (n, s) in ["dismissed", "fixed", "auto_dismissed"]
+            .into_iter()
+            .enumerate()
+        {
             let mut a = alert();
             a["state"] = json!(s);
-            // Closed alerts are not inspected further.
-            a["security_advisory"] = json!("ignored");
+            a["number"] = json!(n);
             states.push(a);
         }
-        assert!(ok(DEPENDABOT, Value::Array(states).to_string().as_bytes()).is_empty());
+        let input = Value::Array(states.clone()).to_string();
+        let got = import_file(DEPENDABOT, input.as_bytes(), &domain()).expect("imports");
+        assert!(got.findings.is_empty());
+        let closed: Vec<UpstreamState> = got.upstream.iter().map(|u| u.state).collect();
+        assert_eq!(
+            closed,
+            [
+                UpstreamState::Dismissed,
+                UpstreamState::Fixed,
+                UpstreamState::Dismissed
+            ]
+        );
+        // The fingerprint a closed alert names is the one it had while open.
+        let mut open = states[1].clone();
+        open["state"] = json!("open");
+        assert_eq!(got.upstream[1].fingerprint, import_one(open).fingerprint);
+        // A closed alert is still checked.
+        states[0]["security_advisory"] = json!("broken");
+        let input = Value::Array(states).to_string();
+        assert_eq!(
+            err_at(DEPENDABOT, input.as_bytes()),
+            "[0].security_advisory"
+        );
+        states_are_named();
+    }
+
+    fn states_are_named() {
+        let mut a = alert();
+        a["state"] = json!("gone");
+        let input = Value::Array(vec![a]).to_string();
+        assert_eq!(err_at(DEPENDABOT, input.as_bytes()), "[0].state");
     }
 
     #[test]

@@ -62,7 +62,7 @@ impl Draft {
                     .map(str::trim)
                     .find(|l| !l.is_empty())
             })
-            .map(|l| truncate_chars(l, MAX_TITLE));
+            .map(|l| cut_words(l, MAX_TITLE));
     }
 
     pub(crate) fn has_title(&self) -> bool {
@@ -175,7 +175,7 @@ impl Draft {
     pub(crate) fn remediation(&mut self, text: &str) {
         let text = head(text, MAX_LONG_TEXT + 1).trim();
         if self.remediation.is_none() && !text.is_empty() {
-            self.remediation = Some(truncate_chars(text, MAX_LONG_TEXT));
+            self.remediation = Some(cut_words(text, MAX_LONG_TEXT));
         }
     }
 
@@ -235,7 +235,7 @@ impl Draft {
             parts.push(self.notes.join("\n"));
         }
         if !parts.is_empty() {
-            let text = truncate_chars(&parts.join("\n\n"), MAX_LONG_TEXT);
+            let text = cut_words(&parts.join("\n\n"), MAX_LONG_TEXT);
             m.insert("description".into(), Value::String(text));
         }
         if let Some(r) = &self.remediation {
@@ -243,6 +243,35 @@ impl Draft {
         }
         Value::Object(m)
     }
+}
+
+/// How far back from the limit a cut looks for a space.
+const WORD_LOOKBACK: usize = 40;
+
+/// `s` when it has at most `max` characters; otherwise cut after its last whole word within the limit (or at the
+/// limit, for a word longer than [`WORD_LOOKBACK`]) and ended with "…", `max` characters at most.
+pub(crate) fn cut_words(s: &str, max: usize) -> String {
+    if max == 0 {
+        return String::new();
+    }
+    if s.char_indices().nth(max).is_none() {
+        return s.to_string();
+    }
+    let kept = head(s, max - 1);
+    let tail_start = kept
+        .char_indices()
+        .rev()
+        .nth(WORD_LOOKBACK)
+        .map_or(0, |(i, _)| i);
+    let at_space = kept[tail_start..]
+        .rfind(char::is_whitespace)
+        .map(|i| tail_start + i)
+        .filter(|&i| !kept[..i].trim().is_empty());
+    let cut = match at_space {
+        Some(i) => kept[..i].trim_end(),
+        None => kept,
+    };
+    format!("{cut}…")
 }
 
 /// The first `max` characters of `s` (all of it when shorter), found without reading the rest.
@@ -426,6 +455,17 @@ fn looks_like_rfc3339(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_text_is_cut_on_a_word_boundary_with_an_ellipsis() {
+        assert_eq!(cut_words("short", 10), "short");
+        assert_eq!(cut_words("exactly ten", 11), "exactly ten");
+        assert_eq!(cut_words("the quick brown fox jumps", 12), "the quick…");
+        let word = "x".repeat(100);
+        assert_eq!(cut_words(&word, 50).chars().count(), 50);
+        assert!(cut_words(&word, 50).ends_with('…'));
+        assert_eq!(cut_words("ab", 1), "…");
+    }
 
     #[test]
     fn cves_and_cwes_are_found_in_free_text() {

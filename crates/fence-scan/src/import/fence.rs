@@ -31,7 +31,8 @@ pub(super) fn import(
         } else {
             root.clone()
         };
-        out.push(finding(item, &loc, domain)?)?;
+        let f = finding(item, &loc, domain)?;
+        out.push_whole(f, loc)?;
     }
     Ok(())
 }

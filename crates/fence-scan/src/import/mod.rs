@@ -1,4 +1,5 @@
-//! Importers: SARIF 2.1.0, nuclei JSON lines, GitHub Dependabot alerts and Fence JSON into validated findings.
+//! Importers: SARIF 2.1.0, nuclei JSON lines, GitHub Dependabot alerts, OWASP ZAP reports and Fence JSON into
+//! validated findings, each problem once (see `identity`), with what became of every result of the file.
 //!
 //! Every importer reads untrusted bytes and is all-or-nothing: it returns every finding of the file, or the first place
 //! the file broke. Findings are built in Fence's API shape and validated by [`fence_core::NewFinding::from_json`], the
@@ -7,17 +8,70 @@
 mod dependabot;
 mod draft;
 mod fence;
+mod identity;
 mod json;
 mod nuclei;
 mod sarif;
+mod zap;
 
-use fence_core::{DomainName, NewFinding};
+use fence_core::{DomainName, Fingerprint, NewFinding};
+use identity::{identities, Basis, Evidence, Pending};
+use json::Loc;
+use std::collections::HashMap;
 
 /// The largest input accepted, in bytes (10 MiB).
 pub const MAX_INPUT_BYTES: usize = 10 * 1024 * 1024;
 
 /// The most findings one import may return.
 pub const MAX_FINDINGS: usize = 10_000;
+
+/// How many merges are explained in [`FileCounts::merged_why`]; the rest are only counted.
+pub const MAX_MERGE_REASONS: usize = 20;
+
+/// What one file held: its findings, what became of each of its results, and what its tool closed upstream.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Imported {
+    /// One finding per distinct problem, in the order of the file.
+    pub findings: Vec<NewFinding>,
+    pub counts: FileCounts,
+    /// Problems the tool reports as no longer open (Dependabot alerts fixed or dismissed upstream).
+    pub upstream: Vec<Upstream>,
+    /// The tools the file speaks for (each SARIF run's driver, `nuclei`, `dependabot`), even with no results: what
+    /// a scan covers when it closes the findings it no longer sees.
+    pub tools: Vec<String>,
+}
+
+/// What became of each result of a file: `results = findings + merged + suppressed + not_results`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileCounts {
+    /// Every result (SARIF result, nuclei line, Dependabot alert, Fence finding) in the file.
+    pub results: usize,
+    /// Results that repeat a problem the file already reported.
+    pub merged: usize,
+    /// Why, for the first [`MAX_MERGE_REASONS`] merges: `runs[0].results[3] repeats runs[0].results[1]: …`.
+    pub merged_why: Vec<String>,
+    /// Results the file itself marks as suppressed (SARIF `suppressions`, dismissed Dependabot alerts).
+    pub suppressed: usize,
+    /// Entries that are not problems: SARIF `kind` pass or notApplicable, `baselineState` absent, fixed Dependabot
+    /// alerts.
+    pub not_results: usize,
+}
+
+/// A problem the tool says is closed upstream, by the fingerprint its open finding has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upstream {
+    pub fingerprint: Fingerprint,
+    pub state: UpstreamState,
+}
+
+/// How a problem was closed upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamState {
+    /// Fixed: its finding is resolved.
+    Fixed,
+    /// Dismissed (also auto-dismissed): its finding is marked a false positive.
+    Dismissed,
+}
 
 /// The scanner output formats Fence imports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -30,17 +84,20 @@ pub enum Format {
     Dependabot,
     /// The body of `POST /api/v1/findings`.
     Fence,
+    /// OWASP ZAP's traditional JSON report (`-J`), or its SARIF report.
+    Zap,
 }
 
 impl Format {
-    pub const ALL: [Format; 4] = [
+    pub const ALL: [Format; 5] = [
         Format::Sarif,
         Format::Nuclei,
         Format::Dependabot,
         Format::Fence,
+        Format::Zap,
     ];
 
-    /// "sarif" | "nuclei" | "dependabot" | "fence" (case-insensitive); the error message lists the accepted names.
+    /// "sarif" | "nuclei" | "dependabot" | "fence" | "zap" (case-insensitive); the error message lists the accepted names.
     pub fn parse(s: &str) -> Result<Format, String> {
         let key = s.trim();
         Format::ALL
@@ -62,6 +119,7 @@ impl Format {
             Format::Nuclei => "nuclei",
             Format::Dependabot => "dependabot",
             Format::Fence => "fence",
+            Format::Zap => "zap",
         }
     }
 }
@@ -125,6 +183,15 @@ pub fn import(
     input: &[u8],
     domain: &DomainName,
 ) -> Result<Vec<NewFinding>, ImportError> {
+    import_file(format, input, domain).map(|i| i.findings)
+}
+
+/// [`import`] with what became of each result of the file ([`FileCounts`]) and what it closed upstream.
+pub fn import_file(
+    format: Format,
+    input: &[u8],
+    domain: &DomainName,
+) -> Result<Imported, ImportError> {
     if input.len() > MAX_INPUT_BYTES {
         return Err(ImportError::input(
             ImportErrorKind::TooLarge,
@@ -141,8 +208,9 @@ pub fn import(
         Format::Nuclei => nuclei::import(input, domain, &mut out)?,
         Format::Dependabot => dependabot::import(document(input)?, domain, &mut out)?,
         Format::Fence => fence::import(document(input)?, domain, &mut out)?,
+        Format::Zap => zap::import(document(input)?, domain, &mut out)?,
     }
-    Ok(out.0)
+    out.finish()
 }
 
 /// Parses a whole-document input, which must not be empty.
@@ -156,21 +224,129 @@ fn document(input: &[u8]) -> Result<serde_json::Value, ImportError> {
     json::parse(input, None)
 }
 
-/// The findings of one import, bounded by [`MAX_FINDINGS`].
+/// The results of one import as they are read: drafts waiting for their identity (or findings given whole, for
+/// Fence JSON) and the counts so far; bounded by [`MAX_FINDINGS`].
 #[derive(Default)]
-struct Findings(Vec<NewFinding>);
+struct Findings {
+    pending: Vec<Pending>,
+    whole: Vec<(NewFinding, Loc)>,
+    counts: FileCounts,
+    tools: Vec<String>,
+}
 
 impl Findings {
-    fn push(&mut self, f: NewFinding) -> Result<(), ImportError> {
-        if self.0.len() >= MAX_FINDINGS {
+    fn room(&self) -> Result<(), ImportError> {
+        if self.pending.len() + self.whole.len() >= MAX_FINDINGS {
             return Err(ImportError::input(
                 ImportErrorKind::TooLarge,
                 format!("has more than {MAX_FINDINGS} findings; split it into smaller imports"),
             ));
         }
-        self.0.push(f);
         Ok(())
     }
+
+    /// A result that is a problem, identified once the whole file is read.
+    fn push(&mut self, p: Pending) -> Result<(), ImportError> {
+        self.room()?;
+        self.counts.results += 1;
+        self.pending.push(p);
+        Ok(())
+    }
+
+    /// A finding given whole, with its own fingerprint (Fence JSON).
+    fn push_whole(&mut self, f: NewFinding, loc: Loc) -> Result<(), ImportError> {
+        self.room()?;
+        if let Some(s) = f.scanner.clone() {
+            self.tool(&s);
+        }
+        self.counts.results += 1;
+        self.whole.push((f, loc));
+        Ok(())
+    }
+
+    /// A tool the file speaks for (its findings' `scanner`).
+    fn tool(&mut self, name: &str) {
+        let name = name.trim();
+        if !name.is_empty() && !self.tools.iter().any(|t| t == name) && self.tools.len() < 64 {
+            self.tools.push(name.to_string());
+        }
+    }
+
+    /// A result the file marks as suppressed.
+    fn suppressed(&mut self) {
+        self.counts.results += 1;
+        self.counts.suppressed += 1;
+    }
+
+    /// An entry that is not a problem (a pass).
+    fn not_result(&mut self) {
+        self.counts.results += 1;
+        self.counts.not_results += 1;
+    }
+
+    /// Gives each draft its identity, validates it, and merges the results that repeat one problem.
+    fn finish(self) -> Result<Imported, ImportError> {
+        let Findings {
+            pending,
+            whole,
+            mut counts,
+            tools,
+        } = self;
+        let evidence: Vec<Evidence> = pending.iter().map(|p| p.evidence.clone()).collect();
+        let mut done: Vec<(NewFinding, Loc, Basis)> =
+            whole.into_iter().map(|(f, l)| (f, l, Basis::Own)).collect();
+        let mut upstream = Vec::new();
+        for (p, (parts, basis)) in pending.into_iter().zip(identities(&evidence)) {
+            let mut draft = p.draft;
+            let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+            draft.fingerprint(p.kind, &parts);
+            let f = draft.finish(&p.loc)?;
+            match p.upstream {
+                Some(state) => {
+                    match state {
+                        UpstreamState::Fixed => counts.not_results += 1,
+                        UpstreamState::Dismissed => counts.suppressed += 1,
+                    }
+                    upstream.push(Upstream {
+                        fingerprint: f.fingerprint,
+                        state,
+                    })
+                }
+                None => done.push((f, p.loc, basis)),
+            }
+        }
+        let findings = merge(done, &mut counts);
+        Ok(Imported {
+            findings,
+            counts,
+            upstream,
+            tools,
+        })
+    }
+}
+
+/// One finding per fingerprint, in the order of the file; each repeat counted as merged, with why.
+fn merge(done: Vec<(NewFinding, Loc, Basis)>, counts: &mut FileCounts) -> Vec<NewFinding> {
+    let mut first: HashMap<String, String> = HashMap::new();
+    let mut out = Vec::with_capacity(done.len());
+    for (f, loc, basis) in done {
+        let here = loc.to_string();
+        match first.get(f.fingerprint.as_str()) {
+            Some(there) => {
+                counts.merged += 1;
+                if counts.merged_why.len() < MAX_MERGE_REASONS {
+                    counts
+                        .merged_why
+                        .push(format!("{here} repeats {there}: {}", basis.why()));
+                }
+            }
+            None => {
+                first.insert(f.fingerprint.as_str().to_string(), here);
+                out.push(f);
+            }
+        }
+    }
+    out
 }
 
 /// Helpers shared by the importers' tests: fixtures, a domain, and shorthands for success and failure.
@@ -227,7 +403,7 @@ mod tests {
         }
         assert_eq!(Format::parse(" Nuclei "), Ok(Format::Nuclei));
         let e = Format::parse("xml").expect_err("unknown format");
-        for name in ["sarif", "nuclei", "dependabot", "fence"] {
+        for name in ["sarif", "nuclei", "dependabot", "fence", "zap"] {
             assert!(e.contains(name), "{e}");
         }
     }
@@ -259,14 +435,18 @@ mod tests {
 
     #[test]
     fn more_than_10000_findings_are_refused() {
-        let line = r#"{"template-id":"t","info":{"name":"n","severity":"low"},"matched-at":"https://shop.example.com/"}"#;
+        let line = |i: usize| {
+            format!(
+                r#"{{"template-id":"t","info":{{"name":"n","severity":"low"}},"matched-at":"https://shop.example.com/{i}"}}"#
+            )
+        };
         let mut input = String::new();
-        for _ in 0..MAX_FINDINGS {
-            input.push_str(line);
+        for i in 0..MAX_FINDINGS {
+            input.push_str(&line(i));
             input.push('\n');
         }
         assert_eq!(ok(Format::Nuclei, input.as_bytes()).len(), MAX_FINDINGS);
-        input.push_str(line);
+        input.push_str(&line(0));
         let e = super::testing::err(Format::Nuclei, input.as_bytes());
         assert_eq!(e.location, "input");
         assert!(e.message.contains("10000"), "{e}");
@@ -330,10 +510,11 @@ mod tests {
     }
 
     /// A cheap stand-in for the fuzzers: every prefix and many one-byte corruptions of every fixture, in every
-    /// format, give findings or an error, never a panic.
+    /// format, give findings or an error, never a panic, and every result of an accepted one is accounted for.
     #[test]
     fn truncated_and_corrupted_fixtures_never_panic() {
         let fixtures = [
+            "zap.json",
             "zap.sarif",
             "trivy.sarif",
             "semgrep.sarif",
@@ -345,16 +526,28 @@ mod tests {
             let bytes = fixture(name);
             for f in Format::ALL {
                 for cut in (0..bytes.len()).step_by(3) {
-                    let _ = import(f, &bytes[..cut], &domain());
+                    accounted(import_file(f, &bytes[..cut], &domain()));
                 }
                 for at in (0..bytes.len()).step_by(11) {
                     for b in [b'"', b'0', b'{', b']', b'\n', 0xff] {
                         let mut m = bytes.clone();
                         m[at] = b;
-                        let _ = import(f, &m, &domain());
+                        accounted(import_file(f, &m, &domain()));
                     }
                 }
             }
+        }
+    }
+
+    /// Every result of an accepted file is a finding, merged, suppressed or not a result.
+    fn accounted(got: Result<Imported, ImportError>) {
+        if let Ok(i) = got {
+            let c = &i.counts;
+            assert_eq!(
+                c.results,
+                i.findings.len() + c.merged + c.suppressed + c.not_results,
+                "{c:?}"
+            );
         }
     }
 

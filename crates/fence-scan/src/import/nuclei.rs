@@ -1,9 +1,10 @@
 //! nuclei results: JSON lines (`nuclei -jsonl`, one result a line) or a JSON array (`nuclei -je`), one finding each.
 
 use super::draft::{category_for_cwe, category_for_word, find_cwes, head, Draft};
+use super::identity::{Evidence, Pending};
 use super::json::{self, as_array, Loc, Obj};
 use super::{Findings, ImportError};
-use fence_core::{DomainName, NewFinding, Severity};
+use fence_core::{DomainName, Severity};
 use serde_json::Value;
 
 /// How many extracted values are listed in a description.
@@ -14,6 +15,7 @@ pub(super) fn import(
     domain: &DomainName,
     out: &mut Findings,
 ) -> Result<(), ImportError> {
+    out.tool("nuclei");
     if input.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
         let doc = json::parse(input, None)?;
         let root = Loc::root();
@@ -34,9 +36,21 @@ pub(super) fn import(
     Ok(())
 }
 
-fn result(v: &Value, loc: Loc, domain: &DomainName) -> Result<NewFinding, ImportError> {
+/// The first of a field's names present: nuclei before v2.5.3 wrote `templateID`, `matched`, `matcher_name` and
+/// `extracted_results` where later versions write `template-id`, `matched-at`, `matcher-name`, `extracted-results`.
+fn either<'a>(r: &Obj<'a>, new: &str, old: &str) -> Result<Option<&'a str>, ImportError> {
+    match r.opt_str(new)? {
+        Some(s) => Ok(Some(s)),
+        None => r.opt_str(old),
+    }
+}
+
+fn result(v: &Value, loc: Loc, domain: &DomainName) -> Result<Pending, ImportError> {
     let r = Obj::of(v, loc.clone())?;
-    let template = r.req_str("template-id")?;
+    let template = match r.get("template-id") {
+        None if r.get("templateID").is_some() => r.req_str("templateID")?,
+        _ => r.req_str("template-id")?,
+    };
     let info = r
         .child("info")?
         .ok_or_else(|| r.at("info").error("is required"))?;
@@ -55,37 +69,21 @@ fn result(v: &Value, loc: Loc, domain: &DomainName) -> Result<NewFinding, Import
     let mut d = Draft::new(domain, "nuclei");
     d.title([Some(name)]);
     d.severity(severity);
-
-    let mut cwes = Vec::new();
-    if let Some(c) = info.child("classification")? {
-        d.cves(c.opt_strings("cve-id", true)?);
-        if let Some(score) = c.opt_score("cvss-score")? {
-            d.cvss(score);
-        }
-        if let Some(vector) = c.opt_str("cvss-metrics")? {
-            d.cvss_vector(vector);
-        }
-        for id in c.opt_strings("cwe-id", true)? {
-            cwes.extend(find_cwes(id));
-        }
-    }
-    let tags = info.opt_strings("tags", true)?;
-    d.category(
-        cwes.into_iter()
-            .find_map(category_for_cwe)
-            .or_else(|| tags.iter().find_map(|t| category_for_word(t))),
-    );
+    classify(&info, &mut d)?;
 
     d.describe(info.opt_str("description")?.unwrap_or(""));
     d.remediation(info.opt_str("remediation")?.unwrap_or(""));
-    let matched_at = r.opt_str("matched-at")?;
+    let matched_at = either(&r, "matched-at", "matched")?;
     let host = r.opt_str("host")?;
     d.location(matched_at.or(host).unwrap_or(""));
-    let matcher = r.opt_str("matcher-name")?;
+    let matcher = either(&r, "matcher-name", "matcher_name")?;
     if let Some(m) = matcher {
         d.note(format!("Matcher: {m}"));
     }
-    let extracted = r.opt_strings("extracted-results", false)?;
+    let extracted = match r.get("extracted-results") {
+        Some(_) => r.opt_strings("extracted-results", false)?,
+        None => r.opt_strings("extracted_results", false)?,
+    };
     if !extracted.is_empty() {
         let shown: Vec<&str> = extracted.iter().take(MAX_EXTRACTED).copied().collect();
         let more = extracted.len().saturating_sub(MAX_EXTRACTED);
@@ -105,21 +103,59 @@ fn result(v: &Value, loc: Loc, domain: &DomainName) -> Result<NewFinding, Import
         d.detected_at(t);
     }
 
-    d.fingerprint(
-        "nuclei",
-        &[
-            template,
-            matched_at.or(host).unwrap_or(""),
-            matcher.unwrap_or(""),
-        ],
+    let at = matched_at.or(host).unwrap_or("");
+    let evidence = evidence(template, at, matcher.unwrap_or(""), &extracted);
+    Ok(Pending {
+        kind: "nuclei",
+        draft: d,
+        loc,
+        evidence,
+        upstream: None,
+    })
+}
+
+/// CVEs, CVSS and the category from the template's classification and tags.
+fn classify(info: &Obj<'_>, d: &mut Draft) -> Result<(), ImportError> {
+    let mut cwes = Vec::new();
+    if let Some(c) = info.child("classification")? {
+        d.cves(c.opt_strings("cve-id", true)?);
+        if let Some(score) = c.opt_score("cvss-score")? {
+            d.cvss(score);
+        }
+        if let Some(vector) = c.opt_str("cvss-metrics")? {
+            d.cvss_vector(vector);
+        }
+        for id in c.opt_strings("cwe-id", true)? {
+            cwes.extend(find_cwes(id));
+        }
+    }
+    let tags = info.opt_strings("tags", true)?;
+    d.category(
+        cwes.into_iter()
+            .find_map(category_for_cwe)
+            .or_else(|| tags.iter().find_map(|t| category_for_word(t))),
     );
-    d.finish(&loc)
+    Ok(())
+}
+
+/// The result's identity: template, where it matched, matcher and extracted values (sorted).
+fn evidence(template: &str, at: &str, matcher: &str, extracted: &[&str]) -> Evidence {
+    let mut own = vec![template, at, matcher];
+    let mut values: Vec<&str> = extracted.iter().take(100).copied().collect();
+    values.sort_unstable();
+    own.extend(values);
+    Evidence {
+        scope: "nuclei".into(),
+        key: own.iter().map(|s| head(s, 1_000).to_string()).collect(),
+        ..Evidence::default()
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{err_at, fixture, ok};
-    use super::super::Format;
+    use super::super::testing::{domain, err_at, fixture, ok};
+    use super::super::{import_file, Format};
+
     use fence_core::{Category, Severity};
 
     const NUCLEI: Format = Format::Nuclei;
@@ -197,11 +233,20 @@ mod tests {
         let hsts = r#"{"template-id":"h","info":{"name":"H","severity":"info"},"matched-at":"https://shop.example.com","matcher-name":"strict-transport-security","timestamp":"2024-01-20T09:00:00Z"}"#;
         let xfo = hsts.replace("strict-transport-security", "x-frame-options");
         let later = hsts.replace("09:00:00Z", "10:00:00Z");
-        let f = ok(NUCLEI, format!("{hsts}\n{xfo}\n{later}").as_bytes());
+        let input = format!("{hsts}\n{xfo}\n{later}");
+        let got = import_file(NUCLEI, input.as_bytes(), &domain()).expect("imports");
+        let f = &got.findings;
+        assert_eq!(f.len(), 2, "the third line repeats the first");
         assert_ne!(f[0].fingerprint, f[1].fingerprint, "different matchers");
+        assert_eq!(got.counts.results, 3);
+        assert_eq!(got.counts.merged, 1);
         assert_eq!(
-            f[0].fingerprint, f[2].fingerprint,
-            "a rescan is the same finding"
+            got.counts.merged_why,
+            ["line 3 repeats line 1: the same rule, location, line and message"]
+        );
+        assert_eq!(
+            ok(NUCLEI, later.as_bytes())[0].fingerprint,
+            f[0].fingerprint
         );
     }
 
@@ -227,9 +272,10 @@ mod tests {
 
     #[test]
     fn blank_lines_crlf_and_json_arrays_are_accepted() {
-        let input = format!("\r\n{}\r\n\r\n   \n{}\r\n", line("low"), line("high"));
+        let high = line("high").replace("/x", "/y");
+        let input = format!("\r\n{}\r\n\r\n   \n{high}\r\n", line("low"));
         assert_eq!(ok(NUCLEI, input.as_bytes()).len(), 2);
-        let array = format!("[{}, {}]", line("low"), line("high"));
+        let array = format!("[{}, {high}]", line("low"));
         assert_eq!(ok(NUCLEI, array.as_bytes()).len(), 2);
         let bad = format!("[{}, {}]", line("low"), line("severe"));
         assert_eq!(err_at(NUCLEI, bad.as_bytes()), "[1].info.severity");

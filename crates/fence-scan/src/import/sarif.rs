@@ -3,17 +3,21 @@
 //! Rules are read once per run, and every text a rule shares with its results is bounded first, so a hostile log
 //! cannot make each of its results cost as much as the whole file.
 
-use super::draft::{find_cves, head, is_http_url, Draft};
+use super::draft::{find_cves, head, Draft};
+use super::identity::{gist, Evidence, Pending};
 use super::json::{as_array, Loc, Obj};
 use super::{Findings, ImportError};
-use fence_core::finding::MAX_LONG_TEXT;
-use fence_core::{DomainName, NewFinding, Severity};
+use fence_core::{DomainName, Severity};
 use serde_json::Value;
 use std::collections::HashMap;
 
+mod evidence;
 mod rules;
+mod text;
 
-use rules::{bounded_tags, category, owasp, rules_of, RuleInfo};
+use evidence::{is_suppressed, locations, message_text, own_fingerprint, package_name};
+use rules::{bounded_tags, category, owasp, rules_of, Gravity, RuleInfo};
+use text::readable_markdown;
 
 /// How many of a result's locations are listed; the rest are counted.
 const MAX_LOCATIONS: usize = 20;
@@ -109,14 +113,17 @@ impl<'a> Run<'a> {
     }
 
     fn import(&self, domain: &DomainName, out: &mut Findings) -> Result<(), ImportError> {
+        out.tool(self.tool);
         let Some(results) = self.run.opt_array("results")? else {
             return Ok(());
         };
         let at = self.run.at("results");
         for (i, result) in results.iter().enumerate() {
             let loc = at.index(i);
-            if let Some(f) = self.result(Obj::of(result, loc.clone())?, domain, &loc)? {
-                out.push(f)?;
+            match self.result(Obj::of(result, loc.clone())?, domain, &loc)? {
+                Outcome::Problem(p) => out.push(*p)?,
+                Outcome::Suppressed => out.suppressed(),
+                Outcome::NotResult => out.not_result(),
             }
         }
         Ok(())
@@ -185,20 +192,15 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// One result as a finding, or `None` for results that are not open problems (passes, suppressed, absent).
-    fn result(
-        &self,
-        r: Obj<'a>,
-        domain: &DomainName,
-        loc: &Loc,
-    ) -> Result<Option<NewFinding>, ImportError> {
+    /// One result: a problem waiting for its identity, or what else it is (suppressed in the file, a pass).
+    fn result(&self, r: Obj<'a>, domain: &DomainName, loc: &Loc) -> Result<Outcome, ImportError> {
         let kind = r.opt_str("kind")?.unwrap_or("fail");
         if matches!(kind, "pass" | "notApplicable") || r.opt_str("baselineState")? == Some("absent")
         {
-            return Ok(None);
+            return Ok(Outcome::NotResult);
         }
         if is_suppressed(&r)? {
-            return Ok(None);
+            return Ok(Outcome::Suppressed);
         }
         let rule_ref = r.child("rule")?;
         let mut rule_id = r.opt_str("ruleId")?;
@@ -213,33 +215,83 @@ impl<'a> Run<'a> {
         let none = RuleInfo::default();
         let rule = rule.unwrap_or(&none);
         let rule_id = head(rule_id.or(rule.id).unwrap_or("").trim(), MAX_ID);
-        if rule_id.is_empty() {
-            return Err(r
-                .at("ruleId")
-                .error("is required (or a rule reference with an id)"));
-        }
-        let message = head(message_text(&r, rule.messages.as_ref())?, MAX_LONG_TEXT + 1);
+        let message = message_text(&r, rule.messages.as_ref())?;
 
         let mut d = Draft::new(domain, self.tool);
-        d.title([rule.short, rule.name, Some(message)]);
+        let readable_name = rule.name.filter(|n| n.trim().contains(char::is_whitespace));
+        d.title([
+            rule.short,
+            readable_name,
+            Some(&message),
+            rule.name,
+            Some(rule_id),
+        ]);
+        self.describe(&r, rule, rule_id, kind, &message, &mut d)?;
 
-        // Severity: a security-severity score when there is one, otherwise the level.
-        let level = self.level(&r, rule, kind)?;
+        let primary = locations(&r, &mut d)?;
+        if let Some(uri) = rule.help_uri {
+            d.note(format!("More information: {uri}"));
+        }
+        if let Some(t) = self.time {
+            d.detected_at(t);
+        }
+        let own = own_fingerprint(&r)?.map(|(whole, f)| match whole {
+            true => f,
+            false => format!(
+                "{rule_id}\u{1f}{}\u{1f}{f}\u{1f}{}",
+                primary.uri,
+                gist(&message)
+            ),
+        });
+        let evidence = Evidence {
+            scope: self.tool.to_string(),
+            own,
+            key: vec![
+                rule_id.to_string(),
+                primary.uri,
+                primary.logical,
+                primary.snippet,
+                package_name(&message)
+                    .or(primary.package)
+                    .unwrap_or_default(),
+            ],
+            message,
+            line: primary.line,
+            column: primary.column,
+        };
+        Ok(Outcome::Problem(Box::new(Pending {
+            kind: "sarif",
+            draft: d,
+            loc: loc.clone(),
+            evidence,
+            upstream: None,
+        })))
+    }
+
+    /// Severity (a security-severity score or word, else the level), CVEs, category, OWASP entry, description and
+    /// remediation.
+    fn describe(
+        &self,
+        r: &Obj<'a>,
+        rule: &RuleInfo<'a>,
+        rule_id: &str,
+        kind: &str,
+        message: &str,
+        d: &mut Draft,
+    ) -> Result<(), ImportError> {
+        let level = self.level(r, rule, kind)?;
         let result_props = r.child("properties")?;
-        let mut score = None;
+        let mut gravity = None;
         let mut tags = rule.tags.clone();
         if let Some(p) = &result_props {
-            score = p.opt_score("security-severity")?;
+            gravity = Gravity::of(p)?;
             tags.extend(bounded_tags(p)?);
         }
-        match score
-            .or(rule.security_severity)
-            .filter(|s| (0.0..=10.0).contains(s))
-        {
-            Some(s) => d.cvss(s),
+        match gravity.or(rule.gravity) {
+            Some(Gravity::Score(s)) => d.cvss(s),
+            Some(Gravity::Word(s)) => d.severity(s),
             None => d.severity(level),
         }
-
         let mut cves = find_cves(rule_id);
         for text in tags.iter().copied().chain([message]) {
             cves.extend(find_cves(text));
@@ -249,28 +301,10 @@ impl<'a> Run<'a> {
         if let Some(owasp) = owasp(&tags) {
             d.owasp(owasp);
         }
-
         d.describe_beyond_title(message);
         d.describe(rule.full.unwrap_or(""));
-        d.remediation(rule.remediation.unwrap_or(""));
-
-        let primary = self.locations(&r, &mut d)?;
-        if let Some(uri) = rule.help_uri {
-            d.note(format!("More information: {uri}"));
-        }
-        if let Some(t) = self.time {
-            d.detected_at(t);
-        }
-
-        // Identity: the tool, the rule, the primary location, and the tool's own fingerprints when it gives them
-        // (which survive edits that move lines), else the line.
-        let own = match fingerprints(&r, "fingerprints")? {
-            Some(f) => Some(f),
-            None => fingerprints(&r, "partialFingerprints")?,
-        };
-        let tail = own.unwrap_or(primary.line);
-        d.fingerprint("sarif", &[self.tool, rule_id, &primary.uri, &tail]);
-        d.finish(loc).map(Some)
+        d.remediation(&readable_markdown(rule.remediation.unwrap_or("")));
+        Ok(())
     }
 
     /// The result's level (or its rule's default, or SARIF's default) as a severity.
@@ -294,107 +328,13 @@ impl<'a> Run<'a> {
             ))),
         }
     }
-
-    /// Adds the result's locations to the draft (the first http(s) URL becomes the affected URL) and returns the
-    /// primary one.
-    fn locations(&self, r: &Obj<'a>, d: &mut Draft) -> Result<Primary, ImportError> {
-        let mut primary = Primary::default();
-        let Some(locations) = r.opt_array("locations")? else {
-            return Ok(primary);
-        };
-        let at = r.at("locations");
-        for (i, l) in locations.iter().take(MAX_LOCATIONS).enumerate() {
-            let l = Obj::of(l, at.index(i))?;
-            let Some(phys) = l.child("physicalLocation")? else {
-                continue;
-            };
-            let uri = match phys.child("artifactLocation")? {
-                Some(a) => a.opt_str("uri")?.unwrap_or("").trim(),
-                None => "",
-            };
-            let line = match phys.child("region")? {
-                Some(region) => region.opt_u64("startLine")?,
-                None => None,
-            };
-            if i == 0 {
-                primary = Primary {
-                    uri: uri.to_string(),
-                    line: line.map(|n| n.to_string()).unwrap_or_default(),
-                };
-            }
-            match line {
-                Some(n) if !uri.is_empty() && !is_http_url(uri) => {
-                    d.location(&format!("{uri}:{n}"))
-                }
-                _ => d.location(uri),
-            }
-        }
-        if locations.len() > MAX_LOCATIONS {
-            d.note(format!(
-                "… and {} more locations",
-                locations.len() - MAX_LOCATIONS
-            ));
-        }
-        Ok(primary)
-    }
 }
 
-/// The primary location's identity.
-#[derive(Default)]
-struct Primary {
-    uri: String,
-    line: String,
-}
-
-/// A result's message text, given inline or by id from the rule's message strings.
-fn message_text<'a>(r: &Obj<'a>, strings: Option<&Obj<'a>>) -> Result<&'a str, ImportError> {
-    let m = r
-        .child("message")?
-        .ok_or_else(|| r.at("message").error("is required"))?;
-    if let Some(text) = m.opt_str("text")?.filter(|t| !t.trim().is_empty()) {
-        return Ok(text);
-    }
-    if let (Some(id), Some(strings)) = (m.opt_str("id")?, strings) {
-        if let Some(s) = strings.child(id)? {
-            if let Some(text) = s.opt_str("text")?.filter(|t| !t.trim().is_empty()) {
-                return Ok(text);
-            }
-        }
-    }
-    Err(m.at("text").error("is required"))
-}
-
-/// Whether the result is suppressed (in source or externally) and the suppression not rejected or under review.
-fn is_suppressed(r: &Obj<'_>) -> Result<bool, ImportError> {
-    let Some(list) = r.opt_array("suppressions")? else {
-        return Ok(false);
-    };
-    for (i, s) in list.iter().enumerate() {
-        let s = Obj::of(s, r.at("suppressions").index(i))?;
-        if !matches!(s.opt_str("status")?, Some("rejected" | "underReview")) {
-            return Ok(true);
-        }
-    }
-    Ok(false)
-}
-
-/// A result's `fingerprints` or `partialFingerprints` as one stable string (keys sorted).
-fn fingerprints(r: &Obj<'_>, key: &str) -> Result<Option<String>, ImportError> {
-    let Some(map) = r.opt_obj(key)? else {
-        return Ok(None);
-    };
-    if map.is_empty() {
-        return Ok(None);
-    }
-    let mut pairs: Vec<String> = map
-        .iter()
-        .map(|(k, v)| match v {
-            Value::String(s) => format!("{k}={s}"),
-            other => format!("{k}={other}"),
-        })
-        .collect();
-    pairs.sort();
-    Ok(Some(pairs.join(";")))
+/// What a result is.
+enum Outcome {
+    Problem(Box<Pending>),
+    Suppressed,
+    NotResult,
 }
 
 #[cfg(test)]
@@ -486,7 +426,7 @@ mod tests {
         assert!(critical
             .remediation
             .as_deref()
-            .is_some_and(|r| r.starts_with("**Vulnerability CVE-2023-31047**")));
+            .is_some_and(|r| r.starts_with("Vulnerability CVE-2023-31047\n")));
         let desc = critical.description.as_deref().unwrap_or("");
         assert!(desc.contains("Location: requirements.txt:3"), "{desc}");
         assert!(desc.contains("Installed Version: 4.2.0"), "{desc}");
@@ -562,7 +502,8 @@ mod tests {
             at(1, json!({"primaryLocationLineHash": "abc:1"})),
             at(1, json!({"primaryLocationLineHash": "def:1"}))
         );
-        assert_ne!(at(1, Value::Null), at(2, Value::Null));
+        // Without them, the line is not part of the identity either (it only orders results alike in all else).
+        assert_eq!(at(1, Value::Null), at(2, Value::Null));
     }
 
     #[test]
@@ -622,7 +563,15 @@ mod tests {
             r(json!({"id": "r", "name": "Name", "shortDescription": {"text": "Short"}})).title,
             "Short"
         );
-        assert_eq!(r(json!({"id": "r", "name": "Name"})).title, "Name");
+        assert_eq!(
+            r(json!({"id": "r", "name": "Readable Name"})).title,
+            "Readable Name"
+        );
+        // A name that is an identifier (Bandit's "blacklist") is less readable than the message.
+        assert_eq!(
+            r(json!({"id": "r", "name": "blacklist"})).title,
+            "First line"
+        );
         let f = r(json!({"id": "r", "shortDescription": {"text": "  "}}));
         assert_eq!(f.title, "First line");
         assert_eq!(f.description.as_deref(), Some("second line"));
@@ -838,10 +787,6 @@ mod tests {
             ("runs[0].tool.driver.rules[0]", log(json!([7]), json!([]))),
             ("runs[0].results", log(json!([]), json!({"ruleId": "r"}))),
             ("runs[0].results[0]", log(json!([]), json!([null]))),
-            (
-                "runs[0].results[0].ruleId",
-                log(json!([]), json!([{"message": {"text": "m"}}])),
-            ),
             (
                 "runs[0].results[0].ruleId",
                 log(json!([]), json!([{"ruleId": 12, "message": {"text": "m"}}])),

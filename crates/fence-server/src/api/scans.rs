@@ -93,7 +93,17 @@ pub async fn results(
         .as_object()
         .cloned()
         .ok_or_else(|| ApiError::malformed("the body must be a JSON object"))?;
-    super::only_fields(&obj, &["findings", "status", "duration_seconds", "error"])?;
+    super::only_fields(
+        &obj,
+        &[
+            "findings",
+            "status",
+            "duration_seconds",
+            "error",
+            "close_missing",
+        ],
+    )?;
+    let close_missing = flag(&obj, "close_missing", true)?;
     let completed = match obj.get("status").and_then(Value::as_str) {
         None | Some("completed") => true,
         Some("failed") => false,
@@ -133,20 +143,33 @@ pub async fn results(
         }
         Some(_) => return Err(ApiError::invalid("findings", "must be a list")),
     };
+    let file = scans::FileResults::posted(&findings, close_missing, &caller.actor());
     let results = scans::Results {
         findings,
         completed,
         duration_ms,
         error,
+        file: Some(file),
     };
     let s = scans::record_results(&state, &caller.org_id, &scan, results).await?;
     Ok(Json(scan_json(&state, &s).await))
+}
+
+/// A boolean member, `default` when absent or null.
+fn flag(obj: &serde_json::Map<String, Value>, key: &str, default: bool) -> ApiResult<bool> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(default),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(ApiError::invalid(key, "must be true or false")),
+    }
 }
 
 #[derive(Debug, serde::Deserialize)]
 pub struct ImportParams {
     format: Option<String>,
     domain: Option<String>,
+    /// `false` for a partial scan: findings the file does not report stay open.
+    close_missing: Option<String>,
 }
 
 pub async fn import(
@@ -157,21 +180,31 @@ pub async fn import(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require_any(&[Scope::Ingest, Scope::Admin])?;
     let format = p.format.ok_or_else(|| {
-        ApiError::invalid("format", "is required: sarif, nuclei, dependabot or fence")
+        ApiError::invalid(
+            "format",
+            "is required: sarif, nuclei, dependabot, zap or fence",
+        )
     })?;
     let domain = p
         .domain
         .ok_or_else(|| ApiError::invalid("domain", "is required: the domain the file is about"))?;
+    let close_missing = match p.close_missing.as_deref().map(str::trim) {
+        None | Some("true" | "1") => true,
+        Some("false" | "0") => false,
+        Some(_) => return Err(ApiError::invalid("close_missing", "must be true or false")),
+    };
     let body = super::read_limited(req).await?;
-    let (s, n) = scans::import_file(
+    let s = scans::import_file(
         &state,
         &caller.org_id,
         &caller.actor(),
         &format,
         &domain,
         &body,
+        close_missing,
     )
     .await?;
+    let n: i64 = s.counts.iter().sum();
     let mut v = scan_json(&state, &s).await;
     v["imported"] = json!(n);
     Ok((StatusCode::ACCEPTED, Json(v)))

@@ -5,9 +5,11 @@
 use crate::services::{ServiceError, ServiceResult};
 use crate::state::AppState;
 use fence_core::time::fmt_ts;
-use fence_core::{Alert, DomainName, NewFinding, Severity};
+use fence_core::{Alert, DomainName, FindingStatus, NewFinding, Severity};
+use fence_scan::import::UpstreamState;
+use fence_store::findings::IngestOutcome;
 use fence_store::scans::{ScanOutcome, ScanRow};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The scan types a user may ask for.
 pub const SCAN_TYPES: [&str; 3] = ["full", "tls", "headers"];
@@ -31,6 +33,8 @@ pub struct ScanView {
     pub finished_at: Option<String>,
     pub duration_seconds: Option<i64>,
     pub report_url: String,
+    /// For an imported file: what became of each of its results.
+    pub results: Option<ResultCounts>,
 }
 
 /// Findings by severity.
@@ -72,6 +76,10 @@ pub async fn view(state: &AppState, s: &ScanRow) -> ScanView {
         finished_at: s.finished_at.map(fmt_ts),
         duration_seconds: s.duration_ms.map(|d| d / 1000),
         report_url: format!("{}/scans/{}", state.config.base_url, s.id),
+        results: s
+            .result_counts
+            .as_deref()
+            .and_then(|j| serde_json::from_str(j).ok()),
     }
 }
 
@@ -167,6 +175,60 @@ pub struct Results {
     pub completed: bool,
     pub duration_ms: i64,
     pub error: Option<String>,
+    /// For an imported file: what became of its other results, and what the scan closes.
+    pub file: Option<FileResults>,
+}
+
+/// What an imported file says besides its findings.
+#[derive(Debug, Default)]
+pub struct FileResults {
+    pub counts: fence_scan::import::FileCounts,
+    pub upstream: Vec<fence_scan::import::Upstream>,
+    /// The tools the file speaks for.
+    pub tools: Vec<String>,
+    /// Resolve the open findings of the same domain, tool and scan type that the file no longer reports.
+    pub close_missing: bool,
+    /// Who imported it (the audit's actor of every finding closed).
+    pub actor: String,
+}
+
+impl FileResults {
+    /// The findings an external scanner posted as a scan's results: the tools are their scanners.
+    pub fn posted(findings: &[NewFinding], close_missing: bool, actor: &str) -> Self {
+        let mut tools: Vec<String> = findings.iter().filter_map(|f| f.scanner.clone()).collect();
+        tools.sort_unstable();
+        tools.dedup();
+        FileResults {
+            counts: fence_scan::import::FileCounts {
+                results: findings.len(),
+                ..Default::default()
+            },
+            upstream: Vec::new(),
+            tools,
+            close_missing,
+            actor: actor.to_string(),
+        }
+    }
+}
+
+/// What became of each result of an imported file: `results = new + duplicate + merged + suppressed +
+/// not_results`; `closed` counts stored findings the import resolved (no longer detected, or closed upstream).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResultCounts {
+    pub results: usize,
+    /// New findings, and resolved ones seen again (reopened).
+    pub new: usize,
+    /// Already stored (open, snoozed or marked false positive).
+    pub duplicate: usize,
+    /// Repeats of a problem the file already reported.
+    pub merged: usize,
+    /// Why, for the first merges.
+    pub merged_why: Vec<String>,
+    /// Suppressed in the file (SARIF suppressions, dismissed alerts).
+    pub suppressed: usize,
+    /// Not results: passes, not applicable, absent, fixed alerts.
+    pub not_results: usize,
+    pub closed: usize,
 }
 
 /// Stores a scan's findings and ends it, wakes the dispatcher, and posts the summary where it was asked for.
@@ -178,14 +240,24 @@ pub async fn record_results(
 ) -> ServiceResult<ScanRow> {
     let now = state.clock.now_ms();
     let counts = count(&results.findings);
-    if !results.findings.is_empty() {
-        crate::services::findings::ingest(state, org_id, &results.findings).await?;
-    }
+    let ingested = if results.findings.is_empty() {
+        IngestOutcome::default()
+    } else {
+        crate::services::findings::ingest(state, org_id, &results.findings).await?
+    };
+    let result_counts = match &results.file {
+        Some(file) if results.completed => {
+            let c = close(state, org_id, scan, file, &ingested).await?;
+            Some(serde_json::to_string(&c).map_err(|e| ServiceError::Internal(e.into()))?)
+        }
+        _ => None,
+    };
     let outcome = ScanOutcome {
         completed: results.completed,
         counts,
         duration_ms: results.duration_ms,
         error: results.error,
+        result_counts,
     };
     let s = state
         .store
@@ -199,8 +271,89 @@ pub async fn record_results(
     Ok(s)
 }
 
+/// Closes what an imported file no longer reports (unless it opted out) and what its tool closed upstream, and
+/// counts what became of every result.
+async fn close(
+    state: &AppState,
+    org_id: &str,
+    scan: &ScanRow,
+    file: &FileResults,
+    ingested: &IngestOutcome,
+) -> ServiceResult<ResultCounts> {
+    let now = state.clock.now_ms();
+    let upstream: Vec<(String, FindingStatus)> = file
+        .upstream
+        .iter()
+        .map(|u| {
+            let status = match u.state {
+                UpstreamState::Fixed => FindingStatus::Resolved,
+                UpstreamState::Dismissed => FindingStatus::FalsePositive,
+            };
+            (u.fingerprint.as_str().to_string(), status)
+        })
+        .collect();
+    let ids = state
+        .store
+        .close_upstream(org_id, &scan.id, &upstream, &file.actor, now)
+        .await?;
+    let mut closed = ids.len();
+    announce_closed(state, org_id, &ids, "✅ Closed upstream by the scanner").await?;
+    if file.close_missing {
+        let ids = state
+            .store
+            .close_missing(org_id, &scan.id, &file.tools, &file.actor, now)
+            .await?;
+        closed += ids.len();
+        announce_closed(state, org_id, &ids, "✅ No longer detected").await?;
+    }
+    let c = &file.counts;
+    Ok(ResultCounts {
+        results: c.results,
+        new: ingested.new,
+        duplicate: ingested.duplicates + ingested.suppressed,
+        merged: c.merged,
+        merged_why: c.merged_why.clone(),
+        suppressed: c.suppressed,
+        not_results: c.not_results,
+        closed,
+    })
+}
+
+/// Queues, for every channel where Fence posted each finding with a bot token, a reply in the alert's thread saying
+/// why it closed, and the alert updated in place.
+async fn announce_closed(
+    state: &AppState,
+    org_id: &str,
+    ids: &[String],
+    note: &str,
+) -> ServiceResult<()> {
+    let now = state.clock.now_ms();
+    let mut queued = 0;
+    for id in ids {
+        let f = state.store.finding(org_id, id).await?;
+        let Alert::Vulnerability(finding) = f.alert(false) else {
+            continue;
+        };
+        let followup = Alert::FollowUp(fence_core::alert::FollowUpAlert {
+            finding,
+            note: note.to_string(),
+            body: None,
+            update_original: true,
+        });
+        queued += state
+            .store
+            .enqueue_followup(org_id, id, followup, now)
+            .await?;
+    }
+    if queued > 0 {
+        state.wake.notify_one();
+    }
+    Ok(())
+}
+
 /// Imports a scanner's output file as one completed scan: all of it, or nothing with an error naming where it
-/// broke. Returns the scan and how many findings the file held.
+/// broke. With `close_missing`, the open findings of the same domain, tool and scan type that the file no longer
+/// reports are resolved. Returns the scan (its `result_counts` say what became of each result).
 pub async fn import_file(
     state: &AppState,
     org_id: &str,
@@ -208,18 +361,18 @@ pub async fn import_file(
     format: &str,
     domain: &str,
     body: &[u8],
-) -> ServiceResult<(ScanRow, usize)> {
+    close_missing: bool,
+) -> ServiceResult<ScanRow> {
     let fmt = fence_scan::import::Format::parse(format)
         .map_err(|e| ServiceError::invalid("format", e))?;
     let domain = DomainName::parse(domain).map_err(|e| ServiceError::invalid("domain", e))?;
-    let findings = fence_scan::import::import(fmt, body, &domain).map_err(|e| {
+    let imported = fence_scan::import::import_file(fmt, body, &domain).map_err(|e| {
         if e.is_too_large() {
             ServiceError::TooLarge(e.to_string())
         } else {
             ServiceError::invalid(e.location.clone(), e.message.clone())
         }
     })?;
-    let n = findings.len();
     let scan = state
         .store
         .create_scan(
@@ -231,20 +384,28 @@ pub async fn import_file(
             state.clock.now_ms(),
         )
         .await?;
-    let findings = findings
+    let findings = imported
+        .findings
         .into_iter()
         .map(|mut f| {
             f.scan_id = Some(scan.id.clone());
             f
         })
         .collect();
+    let file = FileResults {
+        counts: imported.counts,
+        upstream: imported.upstream,
+        tools: imported.tools,
+        close_missing,
+        actor: actor.to_string(),
+    };
     let results = Results {
         findings,
         completed: true,
+        file: Some(file),
         ..Results::default()
     };
-    let s = record_results(state, org_id, &scan, results).await?;
-    Ok((s, n))
+    record_results(state, org_id, &scan, results).await
 }
 
 /// Posts a finished scan's summary to the response URL of the command or button that queued it.

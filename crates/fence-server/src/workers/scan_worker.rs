@@ -28,6 +28,7 @@ pub async fn run_scan(state: &AppState, scan: &ScanRow) -> anyhow::Result<ScanRo
             completed: false,
             duration_ms,
             error: Some("timed out".into()),
+            file: None,
         };
         return Ok(record_results(state, &scan.org_id, scan, results).await?);
     };
@@ -45,6 +46,7 @@ pub async fn run_scan(state: &AppState, scan: &ScanRow) -> anyhow::Result<ScanRo
         completed: !failed,
         duration_ms,
         error,
+        file: None,
     };
     Ok(record_results(state, &scan.org_id, scan, results).await?)
 }

@@ -11,6 +11,7 @@ mod cli;
 mod delivery;
 mod findings;
 mod hardening;
+mod imports;
 mod links;
 pub mod pacing;
 mod plans;

@@ -6,7 +6,28 @@ use crate::import::draft::{category_for_cwe, category_for_word, find_cwes, head}
 use crate::import::json::{Loc, Obj};
 use crate::import::ImportError;
 use fence_core::finding::{MAX_LONG_TEXT, MAX_SHORT_TEXT, MAX_TITLE};
-use fence_core::Category;
+use fence_core::{Category, Severity};
+
+/// How grave a rule or result says it is: a `security-severity` score (`"9.8"`, 9.8) or word (`"CRITICAL"`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Gravity {
+    Score(f64),
+    Word(Severity),
+}
+
+impl Gravity {
+    /// The `security-severity` of a property bag: a score from 0 to 10, or a severity word; anything else is none.
+    pub(crate) fn of(props: &Obj<'_>) -> Result<Option<Gravity>, ImportError> {
+        if let Some(s) = props.opt_score("security-severity")? {
+            return Ok((0.0..=10.0).contains(&s).then_some(Gravity::Score(s)));
+        }
+        let word = match props.get("security-severity") {
+            Some(serde_json::Value::String(w)) => w.trim(),
+            _ => return Ok(None),
+        };
+        Ok(head(word, 20).parse::<Severity>().ok().map(Gravity::Word))
+    }
+}
 
 /// What a rule contributes to each of its results, read once and bounded.
 #[derive(Default)]
@@ -17,7 +38,7 @@ pub(super) struct RuleInfo<'a> {
     pub(super) full: Option<&'a str>,
     pub(super) remediation: Option<&'a str>,
     pub(super) help_uri: Option<&'a str>,
-    pub(super) security_severity: Option<f64>,
+    pub(super) gravity: Option<Gravity>,
     pub(super) tags: Vec<&'a str>,
     pub(super) cwes: Vec<u32>,
     pub(super) default_level: Option<(&'a str, Loc)>,
@@ -34,10 +55,10 @@ impl<'a> RuleInfo<'a> {
         };
         let mut tags = Vec::new();
         let mut cwes = Vec::new();
-        let mut security_severity = None;
+        let mut gravity = None;
         if let Some(p) = &props {
             tags = bounded_tags(p)?;
-            security_severity = p.opt_score("security-severity")?;
+            gravity = Gravity::of(p)?;
             for c in p.opt_strings("cwe", false)?.into_iter().take(MAX_TAGS) {
                 cwes.extend(cwe_number(head(c, MAX_SHORT_TEXT)));
             }
@@ -77,7 +98,7 @@ impl<'a> RuleInfo<'a> {
             full: text(rule.text_of("fullDescription")?, MAX_LONG_TEXT + 1),
             remediation: text(remediation, MAX_LONG_TEXT + 1),
             help_uri: text(rule.opt_str("helpUri")?, MAX_ID),
-            security_severity,
+            gravity,
             tags,
             cwes,
             default_level,

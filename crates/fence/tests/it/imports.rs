@@ -1,0 +1,294 @@
+//! Imports end to end: the answer counts what became of every result of the file, and a completed import closes
+//! the findings of the same domain, tool and scan type that it no longer reports (unless it opts out), with an
+//! audit entry naming the scan; Dependabot alerts fixed or dismissed upstream resolve or suppress their finding.
+
+use crate::both_dbs;
+use crate::support::{Db, TestApp, ADMIN_TOKEN};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+fn nuclei_line(path: &str) -> String {
+    format!(
+        r#"{{"template-id":"exposed-{path}","info":{{"name":"Exposed /{path}","severity":"medium"}},"matched-at":"https://example.com/{path}"}}"#
+    )
+}
+
+async fn import(t: &TestApp, query: &str, body: String) -> Value {
+    let r = t
+        .http
+        .post(format!("{}/api/v1/import?{query}", t.url))
+        .bearer_auth(ADMIN_TOKEN)
+        .body(body)
+        .send()
+        .await
+        .expect("import");
+    let status = r.status();
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(status, StatusCode::ACCEPTED, "{v}");
+    v
+}
+
+/// Each finding of the domain: its title and status.
+async fn statuses(t: &TestApp, domain: &str) -> Vec<(String, String)> {
+    let (_, v) = t.get(&format!("/api/v1/findings?domain={domain}")).await;
+    let mut out: Vec<(String, String)> = v["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| {
+            (
+                f["title"].as_str().unwrap_or("").to_string(),
+                f["status"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn pair(title: &str, status: &str) -> (String, String) {
+    (title.to_string(), status.to_string())
+}
+
+async fn an_import_counts_results_and_closes_what_it_no_longer_sees(db: Db) {
+    let t = TestApp::spawn(db).await;
+    let lines = |paths: &[&str]| {
+        paths
+            .iter()
+            .map(|p| nuclei_line(p))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let q = "format=nuclei&domain=example.com";
+
+    // Four lines, one a repeat: three findings, one merged.
+    let v = import(&t, q, lines(&["a", "b", "c", "a"])).await;
+    assert_eq!(v["imported"], 3, "{v}");
+    let r = &v["results"];
+    assert_eq!(
+        (
+            &r["results"],
+            &r["new"],
+            &r["duplicate"],
+            &r["merged"],
+            &r["closed"]
+        ),
+        (&json!(4), &json!(3), &json!(0), &json!(1), &json!(0)),
+        "{v}"
+    );
+    assert_eq!(
+        r["merged_why"],
+        json!(["line 4 repeats line 1: the same rule, location, line and message"])
+    );
+
+    // The same file again: only duplicates (the repeat is still merged).
+    let v = import(&t, q, lines(&["a", "b", "c", "a"])).await;
+    assert_eq!(
+        (&v["results"]["new"], &v["results"]["duplicate"]),
+        (&json!(0), &json!(3)),
+        "{v}"
+    );
+
+    // A partial scan that opted out closes nothing.
+    let v = import(&t, &format!("{q}&close_missing=false"), lines(&["a"])).await;
+    assert_eq!(v["results"]["closed"], 0, "{v}");
+    assert!(statuses(&t, "example.com")
+        .await
+        .iter()
+        .all(|(_, s)| s == "open"));
+
+    // Another domain's scan closes nothing here.
+    import(&t, "format=nuclei&domain=other.example.com", lines(&["z"])).await;
+    assert!(statuses(&t, "example.com")
+        .await
+        .iter()
+        .all(|(_, s)| s == "open"));
+
+    // c is no longer reported: resolved, with an audit entry naming the scan.
+    let v = import(&t, q, lines(&["a", "b"])).await;
+    assert_eq!(v["results"]["closed"], 1, "{v}");
+    let scan_id = v["id"].as_str().expect("scan id").to_string();
+    assert_eq!(
+        statuses(&t, "example.com").await,
+        [
+            pair("Exposed /a", "open"),
+            pair("Exposed /b", "open"),
+            pair("Exposed /c", "resolved")
+        ]
+    );
+    let row = sqlx::query(
+        "SELECT actor, action, detail FROM audit_log WHERE action = 'finding.resolved'",
+    )
+    .fetch_one(t.app.state.store.pool())
+    .await
+    .expect("audit entry");
+    use sqlx::Row;
+    let detail: String = row.try_get("detail").expect("detail");
+    assert_eq!(detail, format!("no longer detected by scan {scan_id}"));
+
+    // The scan keeps its counts.
+    let (_, scan) = t.get(&format!("/api/v1/scans/{scan_id}")).await;
+    assert_eq!(scan["results"]["closed"], 1, "{scan}");
+
+    // Seen again later: reopened, counted as new, and not closed by the scan that reopened it.
+    let v = import(&t, q, lines(&["a", "b", "c"])).await;
+    assert_eq!(
+        (&v["results"]["new"], &v["results"]["closed"]),
+        (&json!(1), &json!(0)),
+        "{v}"
+    );
+    assert!(statuses(&t, "example.com")
+        .await
+        .iter()
+        .all(|(_, s)| s == "open"));
+    t.app.shutdown().await;
+}
+both_dbs!(an_import_counts_results_and_closes_what_it_no_longer_sees);
+
+fn alert(number: u64, state: &str, package: &str) -> Value {
+    json!({
+        "number": number, "state": state,
+        "dependency": {"package": {"ecosystem": "npm", "name": package}, "manifest_path": "package-lock.json"},
+        "security_advisory": {"ghsa_id": format!("GHSA-{number}"), "summary": format!("Bug in {package}"), "severity": "high"},
+        "security_vulnerability": {"package": {"ecosystem": "npm", "name": package}, "severity": "high"},
+        "html_url": format!("https://github.com/o/r/security/dependabot/{number}")
+    })
+}
+
+async fn dependabot_alerts_closed_upstream_close_their_findings(db: Db) {
+    let t = TestApp::spawn(db).await;
+    let q = "format=dependabot&domain=example.com";
+    let both = json!([alert(1, "open", "lodash"), alert(2, "open", "minimist")]).to_string();
+    let v = import(&t, q, both).await;
+    assert_eq!(v["results"]["new"], 2, "{v}");
+
+    // Upstream, 1 was fixed and 2 dismissed; a partial listing (opted out of closing) still applies them.
+    let closed = json!([
+        alert(1, "fixed", "lodash"),
+        alert(2, "dismissed", "minimist")
+    ])
+    .to_string();
+    let v = import(&t, &format!("{q}&close_missing=false"), closed).await;
+    let r = &v["results"];
+    assert_eq!(
+        (
+            &r["results"],
+            &r["new"],
+            &r["suppressed"],
+            &r["not_results"],
+            &r["closed"]
+        ),
+        (&json!(2), &json!(0), &json!(1), &json!(1), &json!(2)),
+        "{v}"
+    );
+    let got = statuses(&t, "example.com").await;
+    assert_eq!(
+        got,
+        [
+            pair("GHSA-1 in lodash (npm)", "resolved"),
+            pair("GHSA-2 in minimist (npm)", "false_positive")
+        ]
+    );
+    t.app.shutdown().await;
+}
+both_dbs!(dependabot_alerts_closed_upstream_close_their_findings);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_close_missing_value_is_refused_and_stores_nothing() {
+    let t = TestApp::spawn(Db::Sqlite).await;
+    let r = t
+        .http
+        .post(format!(
+            "{}/api/v1/import?format=nuclei&domain=example.com&close_missing=maybe",
+            t.url
+        ))
+        .bearer_auth(ADMIN_TOKEN)
+        .body(nuclei_line("a"))
+        .send()
+        .await
+        .expect("import");
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let e: Value = r.json().await.expect("json");
+    assert_eq!(e["error"]["field"], "close_missing", "{e}");
+    assert!(statuses(&t, "example.com").await.is_empty());
+    t.app.shutdown().await;
+}
+
+/// Opens an external scan of example.com and posts `titles` as its results (from the scanner "baseline").
+async fn external(t: &TestApp, titles: &[&str], extra: Value) -> Value {
+    let (_, scan) = t
+        .post(
+            "/api/v1/scans",
+            json!({"domain": "example.com", "type": "headers", "external": true}),
+        )
+        .await;
+    let id = scan["id"].as_str().expect("scan id");
+    let findings: Vec<Value> = titles
+        .iter()
+        .map(|t| json!({"title": t, "severity": "low", "scanner": "baseline"}))
+        .collect();
+    let mut body = json!({"findings": findings, "status": "completed"});
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        b.extend(e.clone());
+    }
+    let (s, v) = t.post(&format!("/api/v1/scans/{id}/results"), body).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v
+}
+
+async fn an_external_scan_closes_what_its_scanner_no_longer_reports(db: Db) {
+    let t = TestApp::spawn(db).await;
+    external(&t, &["Missing HSTS", "Missing CSP"], json!({})).await;
+    let v = external(&t, &["Missing HSTS"], json!({"close_missing": false})).await;
+    assert_eq!(v["results"]["closed"], 0, "{v}");
+    let v = external(&t, &["Missing HSTS"], json!({})).await;
+    assert_eq!(
+        (
+            &v["results"]["results"],
+            &v["results"]["duplicate"],
+            &v["results"]["closed"]
+        ),
+        (&json!(1), &json!(1), &json!(1)),
+        "{v}"
+    );
+    assert_eq!(
+        statuses(&t, "example.com").await,
+        [
+            pair("Missing CSP", "resolved"),
+            pair("Missing HSTS", "open")
+        ]
+    );
+    t.app.shutdown().await;
+}
+both_dbs!(an_external_scan_closes_what_its_scanner_no_longer_reports);
+
+async fn a_finding_no_longer_detected_is_announced_in_its_thread(db: Db) {
+    use std::time::Duration;
+    const WAIT: Duration = Duration::from_secs(10);
+    let t = TestApp::spawn(db).await;
+    t.slack.add_channel("C0SEC", "security-alerts");
+    let bot = json!({"bot_token": fence_testkit::BOT_TOKEN, "channel_id": "C0SEC"});
+    t.channel("unused", bot).await;
+    let q = "format=nuclei&domain=example.com";
+    import(&t, q, nuclei_line("a")).await;
+    let posts = t.slack.wait_api("chat.postMessage", 1, WAIT).await;
+    let ts = posts[0].ts.clone().expect("ts");
+
+    let v = import(&t, q, nuclei_line("b")).await;
+    assert_eq!(v["results"]["closed"], 1, "{v}");
+    let posts = t
+        .slack
+        .wait_until_api("chat.postMessage", WAIT, |p| {
+            p.iter().any(|c| c.body["thread_ts"] == ts.as_str())
+        })
+        .await;
+    let reply = posts
+        .iter()
+        .find(|c| c.body["thread_ts"] == ts.as_str())
+        .expect("thread reply");
+    assert_eq!(reply.body["text"], "✅ No longer detected");
+    let updates = t.slack.wait_api("chat.update", 1, WAIT).await;
+    assert_eq!(updates[0].body["ts"], ts.as_str());
+    t.app.shutdown().await;
+}
+both_dbs!(a_finding_no_longer_detected_is_announced_in_its_thread);
