@@ -190,7 +190,7 @@ impl Drop for Browser {
     }
 }
 
-async fn add_user(t: &TestApp, email: &str, password: &str, role: &str) {
+pub(crate) async fn add_user(t: &TestApp, email: &str, password: &str, role: &str) {
     let store = &t.app.state.store;
     let org = store.org_by_name("default").await.expect("org");
     let hash = fence_server::crypto::hash_password(password).expect("hash");
@@ -291,7 +291,11 @@ async fn a_user_sets_up_slack_in_the_browser_and_triages_a_finding() {
 }
 
 /// Logs in over plain HTTP; returns the session cookie.
-async fn login(t: &TestApp, email: &str, password: &str) -> (reqwest::StatusCode, Option<String>) {
+pub(crate) async fn login(
+    t: &TestApp,
+    email: &str,
+    password: &str,
+) -> (reqwest::StatusCode, Option<String>) {
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

@@ -9,56 +9,10 @@ use std::time::Duration;
 
 /// Logs a fresh admin user in; returns the session cookie.
 async fn session(t: &TestApp) -> String {
-    let store = &t.app.state.store;
-    let org = store.org_by_name("default").await.expect("org");
     let password = "links-test-password-1";
-    let hash = fence_server::crypto::hash_password(password).expect("hash");
-    store
-        .create_user(
-            &org.id,
-            "lead@example.com",
-            &hash,
-            fence_core::Role::Admin,
-            0,
-        )
-        .await
-        .expect("user");
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    let page = http
-        .get(format!("{}/login", t.url))
-        .send()
-        .await
-        .expect("login page");
-    let pre = cookie_of(&page).expect("log-in CSRF cookie");
-    let token = pre.split_once('=').map(|(_, v)| v).unwrap_or_default();
-    let body = serde_urlencoded::to_string([
-        ("_csrf", token),
-        ("email", "lead@example.com"),
-        ("password", password),
-    ])
-    .expect("form");
-    let r = http
-        .post(format!("{}/login", t.url))
-        .header("cookie", &pre)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await
-        .expect("log in");
-    cookie_of(&r)
-        .filter(|c| c.starts_with("fence_session="))
-        .expect("a session cookie")
-}
-
-fn cookie_of(r: &reqwest::Response) -> Option<String> {
-    r.headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|c| c.split(';').next())
-        .map(str::to_string)
+    crate::browser::add_user(t, "lead@example.com", password, "admin").await;
+    let (_, cookie) = crate::browser::login(t, "lead@example.com", password).await;
+    cookie.expect("a session cookie")
 }
 
 /// Every URL of this Fence in a message: Slack link syntax (`<url|text>`), button `url`s, plain text.
