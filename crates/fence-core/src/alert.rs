@@ -109,6 +109,18 @@ pub struct ScanAlert {
     pub duration_secs: u64,
     /// Findings by severity: critical, high, medium, low, info.
     pub counts: [u32; 5],
+    /// What the scan changed among the stored findings (absent in alerts queued before it was recorded).
+    #[serde(default)]
+    pub changes: Option<ScanChanges>,
+}
+
+/// A scan's effect on what is stored: findings new to Fence (reopened ones included), seen again and still open,
+/// and closed because the scan no longer saw them (or their tool closed them upstream).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanChanges {
+    pub new: u32,
+    pub still_open: u32,
+    pub closed: u32,
 }
 
 impl ScanAlert {

@@ -199,6 +199,7 @@ pub fn variables(
             "mentions": mentions,
             "scan": {"id": s.scan_id, "domain": s.domain, "type": s.scan_type, "duration": crate::render::duration(s.duration_secs),
                      "critical": s.counts[0], "high": s.counts[1], "medium": s.counts[2], "low": s.counts[3], "info": s.counts[4],
+                     "new": s.changes.map(|c| c.new), "still_open": s.changes.map(|c| c.still_open), "closed": s.changes.map(|c| c.closed),
                      "report_url": format!("{base_url}/scans/{}", s.scan_id)},
         }),
         Alert::Digest(d) => json!({
@@ -254,6 +255,11 @@ pub fn sample(alert_type: fence_core::AlertType) -> fence_core::Alert {
             scan_type: "full".into(),
             duration_secs: 272,
             counts: [0, 2, 7, 4, 1],
+            changes: Some(fence_core::alert::ScanChanges {
+                new: 3,
+                still_open: 11,
+                closed: 2,
+            }),
         }),
         AlertType::Digest => Alert::Digest(DigestAlert {
             label: "Daily".into(),

@@ -66,6 +66,8 @@ pub struct ScanOutcome {
     pub error: Option<String>,
     /// What became of each result of an imported file, as JSON.
     pub result_counts: Option<String>,
+    /// What the scan changed among the stored findings, for its summary.
+    pub changes: Option<fence_core::alert::ScanChanges>,
 }
 
 impl Store {
@@ -236,6 +238,7 @@ impl Store {
                 scan_type: scan.scan_type.clone(),
                 duration_secs: (outcome.duration_ms.max(0) / 1000) as u64,
                 counts,
+                changes: outcome.changes,
             });
             let channels = load_routable_channels(&mut tx, org_id).await?;
             let set = AlertSet {

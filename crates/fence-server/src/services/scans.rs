@@ -245,12 +245,20 @@ pub async fn record_results(
     } else {
         crate::services::findings::ingest(state, org_id, &results.findings).await?
     };
+    let mut closed = 0;
     let result_counts = match &results.file {
         Some(file) if results.completed => {
             let c = close(state, org_id, scan, file, &ingested).await?;
+            closed = c.closed;
             Some(serde_json::to_string(&c).map_err(|e| ServiceError::Internal(e.into()))?)
         }
         _ => None,
+    };
+    let to_u32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    let changes = fence_core::alert::ScanChanges {
+        new: to_u32(ingested.new),
+        still_open: to_u32(ingested.duplicates),
+        closed: to_u32(closed),
     };
     let outcome = ScanOutcome {
         completed: results.completed,
@@ -258,6 +266,7 @@ pub async fn record_results(
         duration_ms: results.duration_ms,
         error: results.error,
         result_counts,
+        changes: Some(changes),
     };
     let s = state
         .store
@@ -266,7 +275,7 @@ pub async fn record_results(
     state.wake.notify_one();
     if s.notify_url.is_some() && s.status == "completed" {
         let (state, s) = (state.clone(), s.clone());
-        tokio::spawn(async move { notify_scan(&state, &s).await });
+        tokio::spawn(async move { notify_scan(&state, &s, Some(changes)).await });
     }
     Ok(s)
 }
@@ -409,7 +418,11 @@ pub async fn import_file(
 }
 
 /// Posts a finished scan's summary to the response URL of the command or button that queued it.
-pub async fn notify_scan(state: &AppState, scan: &ScanRow) {
+pub async fn notify_scan(
+    state: &AppState,
+    scan: &ScanRow,
+    changes: Option<fence_core::alert::ScanChanges>,
+) {
     let Some(url) = scan
         .notify_url
         .as_deref()
@@ -434,6 +447,7 @@ pub async fn notify_scan(state: &AppState, scan: &ScanRow) {
         counts: scan
             .counts
             .map(|c| u32::try_from(c.max(0)).unwrap_or(u32::MAX)),
+        changes,
     });
     let mut msg = fence_slack::render::render(&ctx, &[alert], &[]);
     msg["response_type"] = serde_json::json!("in_channel");

@@ -169,12 +169,22 @@ pub fn scan(ctx: &RenderContext<'_>, sc: &ScanAlert, mentions: &str) -> Value {
         "headers" => "Security Headers Scan".to_string(),
         other => bounded_in(ctx.kind, other, 100),
     };
-    let fields = vec![
+    let mut fields = vec![
         ("Domain", host(&sc.domain, 253), true),
         ("Scan Type", scan_type, true),
         ("Duration", duration(sc.duration_secs), true),
         ("Vulnerabilities Found", counts.join("\n"), false),
     ];
+    if let Some(c) = sc.changes {
+        fields.push((
+            "Changes",
+            format!(
+                "🆕 {} new · {} still open · ✅ {} closed",
+                c.new, c.still_open, c.closed
+            ),
+            false,
+        ));
+    }
     let mut buttons = vec![link_button(
         "View Full Report",
         "view_report",

@@ -262,6 +262,7 @@ fn seed_scan(counts: [u32; 5]) -> fence_core::alert::ScanAlert {
         scan_type: "full".into(),
         duration_secs: 272,
         counts,
+        changes: None,
     }
 }
 
@@ -590,5 +591,30 @@ fn mattermost_messages_of_scanner_text_neither_mention_nor_link_nor_embed() {
             body.matches("`![x](https").count(),
             "{body}"
         );
+    }
+}
+
+#[test]
+fn a_scan_summary_says_what_it_changed() {
+    let s = signer();
+    let mut sc = seed_scan([0, 2, 7, 4, 1]);
+    sc.changes = Some(fence_core::alert::ScanChanges {
+        new: 3,
+        still_open: 11,
+        closed: 2,
+    });
+    for kind in [ChannelKind::Slack, ChannelKind::Mattermost] {
+        for format in [MessageFormat::Blocks, MessageFormat::Attachments] {
+            let msg = render(
+                &ctx(&s, kind, format),
+                &[Alert::ScanCompleted(sc.clone())],
+                &[],
+            );
+            assert!(
+                msg.to_string()
+                    .contains("🆕 3 new · 11 still open · ✅ 2 closed"),
+                "{msg}"
+            );
+        }
     }
 }

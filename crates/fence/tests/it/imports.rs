@@ -292,3 +292,45 @@ async fn a_finding_no_longer_detected_is_announced_in_its_thread(db: Db) {
     t.app.shutdown().await;
 }
 both_dbs!(a_finding_no_longer_detected_is_announced_in_its_thread);
+
+/// The scan-completed summary in Slack says what the import changed: new, still open and closed findings.
+async fn the_scan_summary_in_slack_counts_new_still_open_and_closed(db: Db) {
+    let t = TestApp::spawn(db).await;
+    t.channel("reports", json!({"alert_types": ["scan_completed"]}))
+        .await;
+    let lines = |paths: &[&str]| {
+        paths
+            .iter()
+            .map(|p| nuclei_line(p))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let q = "format=nuclei&domain=example.com";
+    import(&t, q, lines(&["a", "b", "c"])).await;
+    t.slack
+        .wait_accepted("reports", 1, std::time::Duration::from_secs(10))
+        .await;
+    // b is still there, a and c are gone, d is new.
+    import(&t, q, lines(&["b", "d"])).await;
+    let got = t
+        .slack
+        .wait_accepted("reports", 2, std::time::Duration::from_secs(10))
+        .await;
+    assert_eq!(got.len(), 2);
+    assert!(
+        got[0]
+            .all_text()
+            .contains("🆕 3 new · 0 still open · ✅ 0 closed"),
+        "{}",
+        got[0].all_text()
+    );
+    assert!(
+        got[1]
+            .all_text()
+            .contains("🆕 1 new · 1 still open · ✅ 2 closed"),
+        "{}",
+        got[1].all_text()
+    );
+    t.app.shutdown().await;
+}
+both_dbs!(the_scan_summary_in_slack_counts_new_still_open_and_closed);
