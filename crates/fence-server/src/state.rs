@@ -41,7 +41,21 @@ type DirectoryCache = Arc<Mutex<HashMap<String, (i64, Arc<Directory>)>>>;
 /// How long a workspace directory (users, groups, channels) is reused.
 const DIRECTORY_TTL_MS: i64 = 10 * 60_000;
 
+/// Slack's limit for `chat.postMessage`: about one message per second per channel (SLACK.md §2), whatever
+/// `delivery.rate_per_second` allows webhooks.
+pub const BOT_INTERVAL_MS: i64 = 1_000;
+
 impl AppState {
+    /// The spacing between two messages to one destination: `delivery.rate_per_second`, and never under Slack's
+    /// per-channel limit for messages posted with a bot token.
+    pub fn send_interval_ms(&self, bot: bool) -> i64 {
+        if bot {
+            self.interval_ms.max(BOT_INTERVAL_MS)
+        } else {
+            self.interval_ms
+        }
+    }
+
     /// The state over a migrated store: clients, signer and pacing derived from the configuration.
     pub fn new(
         config: Config,

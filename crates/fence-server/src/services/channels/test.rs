@@ -151,7 +151,7 @@ pub async fn send_test(
     };
     let next_slot = match &outcome {
         SendOutcome::RateLimited { retry_after } => started + retry_after.as_millis() as i64,
-        _ => started + state.interval_ms,
+        _ => started + state.send_interval_ms(bot.is_some()),
     };
     if claimed {
         let _ = state

@@ -124,11 +124,12 @@ impl Dispatcher {
             Ok(Ok(next)) => next,
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, "delivery attempt failed inside Fence");
-                started + self.state.interval_ms
+                // Whether a message went out is unknown: wait as long as the strictest destination needs.
+                started + self.state.send_interval_ms(true)
             }
             Err(_) => {
                 tracing::warn!("a send took longer than its budget; its deliveries return to the queue when their claim expires");
-                started + self.state.interval_ms
+                started + self.state.send_interval_ms(true)
             }
         };
         if let Err(e) = self

@@ -85,8 +85,8 @@ impl Dispatcher {
         if let (SendOutcome::Delivered, Some((slack_channel, ts))) = (&outcome, &posted) {
             self.remember_posted(&s, slack_channel, ts, done).await?;
         }
-        self.apply_outcome(&s, outcome, done, sent_at + st.interval_ms)
-            .await
+        let next_slot = sent_at + st.send_interval_ms(s.bot.is_some());
+        self.apply_outcome(&s, outcome, done, next_slot).await
     }
 
     /// Loads what a claimed batch needs; `None` when the claim took nothing.
