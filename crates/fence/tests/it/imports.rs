@@ -13,6 +13,15 @@ fn nuclei_line(path: &str) -> String {
     )
 }
 
+/// A nuclei file with one result per path.
+fn lines(paths: &[&str]) -> String {
+    paths
+        .iter()
+        .map(|p| nuclei_line(p))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 async fn import(t: &TestApp, query: &str, body: String) -> Value {
     let r = t
         .http
@@ -52,13 +61,6 @@ fn pair(title: &str, status: &str) -> (String, String) {
 
 async fn an_import_counts_results_and_closes_what_it_no_longer_sees(db: Db) {
     let t = TestApp::spawn(db).await;
-    let lines = |paths: &[&str]| {
-        paths
-            .iter()
-            .map(|p| nuclei_line(p))
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
     let q = "format=nuclei&domain=example.com";
 
     // Four lines, one a repeat: three findings, one merged.
@@ -298,13 +300,6 @@ async fn the_scan_summary_in_slack_counts_new_still_open_and_closed(db: Db) {
     let t = TestApp::spawn(db).await;
     t.channel("reports", json!({"alert_types": ["scan_completed"]}))
         .await;
-    let lines = |paths: &[&str]| {
-        paths
-            .iter()
-            .map(|p| nuclei_line(p))
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
     let q = "format=nuclei&domain=example.com";
     import(&t, q, lines(&["a", "b", "c"])).await;
     t.slack
