@@ -21,3 +21,4 @@ mod scheduled;
 mod secrets;
 mod slack_app;
 mod slack_strict;
+mod templates;

@@ -11,7 +11,7 @@ pub use input::{parse_input, ChannelInput};
 pub use install::{finish_install, install_url, verify_state, SCOPES};
 pub use rules::{check_plan, received_types};
 pub use test::{record_test, send_test, summary, TestResult};
-pub use view::{channel_json, preview_message};
+pub use view::{channel_json, preview_message, warnings, IDENTITY_IGNORED};
 
 use crate::services::{ServiceError, ServiceResult};
 use crate::state::AppState;
@@ -81,12 +81,9 @@ pub async fn save(
         None => state.store.count_channels(org_id).await?,
     };
     check_plan(plan, &input, existing.is_none(), count)?;
-    let ignored_identity = input.config.identity.is_some()
-        && input.kind == ChannelKind::Slack
-        && input.bot_token.is_none();
     let now = state.clock.now_ms();
     let id = existing.map_or_else(fence_store::new_id, |e| e.id.clone());
-    let mut row = input.into_row(state, id, org_id.to_string(), existing, now);
+    let row = input.into_row(state, id, org_id.to_string(), existing, now);
     let action = match existing {
         Some(_) => {
             state.store.update_channel(&row).await?;
@@ -101,26 +98,8 @@ pub async fn save(
         .store
         .audit(org_id, actor, action, Some(&row.id), Some(&row.name), now)
         .await?;
-    note_identity(state, &mut row, ignored_identity).await?;
     state.wake.notify_one();
     Ok(row)
-}
-
-/// The warning a Slack webhook channel with a white-label identity carries: Slack ignores `username` and `icon_*`
-/// on app webhooks (SLACK.md §1), so the identity shows only with a bot token that has `chat:write.customize`.
-pub const IDENTITY_IGNORED: &str = "Slack ignores the white-label identity on incoming webhooks: messages show the app's name and icon. Add a bot token (with chat:write.customize) for the identity to show.";
-
-/// Sets the identity warning on the channel, or clears it once it no longer applies.
-async fn note_identity(state: &AppState, row: &mut ChannelRow, ignored: bool) -> ServiceResult<()> {
-    let had = row.template_warning.as_deref() == Some(IDENTITY_IGNORED);
-    let want = match (ignored, had) {
-        (true, false) => Some(IDENTITY_IGNORED),
-        (false, true) => None,
-        _ => return Ok(()),
-    };
-    state.store.set_template_warning(&row.id, want).await?;
-    row.template_warning = want.map(str::to_string);
-    Ok(())
 }
 
 /// Creates a channel from a channel object.
