@@ -8,6 +8,7 @@ use minijinja::value::{Value as JValue, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, Output, State};
 use serde_json::Value;
 
+pub mod bound;
 mod vars;
 pub use vars::{coalesced_variables, handles_coalesced, sample, sample_burst, variables};
 
@@ -134,17 +135,44 @@ fn root_value(vars: &Value) -> JValue {
     }))
 }
 
-/// Renders `source` with `vars` into a message, or says why it cannot.
+/// The rendered text, refusing to grow past [`MAX_OUTPUT`] (one byte over, so an overflow is told apart).
+struct BoundedOutput(Vec<u8>);
+
+impl std::io::Write for BoundedOutput {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.0.len() + buf.len() > MAX_OUTPUT {
+            self.0.resize(MAX_OUTPUT + 1, 0);
+            return Err(std::io::Error::other("template output limit"));
+        }
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Renders `source` with `vars` into a message, or says why it cannot: its syntax is checked first for values that
+/// could outgrow the output ([`bound`]), then it runs with bounded fuel and output.
 pub fn render(source: &str, vars: &Value) -> Result<Value, TemplateError> {
+    bound::check(source, &bound::Size::of_variables(vars)).map_err(|e| TemplateError {
+        line: Some(e.line),
+        message: e.message,
+    })?;
     let env = environment();
     let tmpl = env.template_from_str(source).map_err(|e| from_jinja(&e))?;
-    let out = tmpl.render(root_value(vars)).map_err(|e| from_jinja(&e))?;
-    if out.len() > MAX_OUTPUT {
-        return Err(TemplateError {
-            line: None,
-            message: format!("the output is {} bytes; at most {MAX_OUTPUT}", out.len()),
-        });
+    let mut out = BoundedOutput(Vec::new());
+    if let Err(e) = tmpl.render_captured_to(root_value(vars), &mut out) {
+        if out.0.len() > MAX_OUTPUT {
+            return Err(TemplateError {
+                line: None,
+                message: format!("the output is over {MAX_OUTPUT} bytes"),
+            });
+        }
+        return Err(from_jinja(&e));
     }
+    let out = String::from_utf8_lossy(&out.0);
     let mut msg: Value = serde_json::from_str(&out).map_err(|e| TemplateError {
         line: Some(e.line()),
         message: format!("the output is not valid JSON: {e}"),
@@ -252,7 +280,7 @@ mod tests {
     #[test]
     fn runaway_templates_run_out_of_fuel() {
         let e = render(
-            "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}{}",
+            "{% for i in range(1000) %}{% for j in range(1000) %}{% endfor %}{% endfor %}{}",
             &json!({}),
         )
         .expect_err("fuel");

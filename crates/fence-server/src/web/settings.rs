@@ -359,7 +359,7 @@ pub async fn save(State(state): State<AppState>, session: Session, body: Bytes) 
         ctx.error = Some(FormError::new(&field, &message));
         (status, ctx.render(title, &session)).into_response()
     };
-    let input = match channels::prepare(&state, &submitted, existing.as_ref()).await {
+    let input = match channels::prepare(&state, &org, &submitted, existing.as_ref()).await {
         Ok(i) => i,
         Err(e) => return refused(e),
     };

@@ -304,3 +304,90 @@ async fn bursts_are_templated_only_by_templates_that_handle_them() {
     }
     t.app.shutdown().await;
 }
+
+/// The review's attack: a template that doubles a 50 MB string three times answered 201 after 5.4 s with the server
+/// at 1.1 GB. Its syntax shows how large it can grow, so it is refused at once, naming the template and the limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_template_that_builds_huge_strings_is_refused_before_it_runs() {
+    let t = TestApp::spawn(Db::Sqlite).await;
+    let bombs = [
+        r#"{% set a="x"*50000000 %}{% set b=a~a %}{% set c=b~b %}{% set d=c~c %}{"text": "{{ d|length }}"}"#,
+        r#"{% set a=title~title %}{% set b=a~a %}{% set c=b~b %}{% set d=c~c %}{% set e=d~d %}{% set f=e~e %}{% set g=f~f %}{% set h=g~g %}{% set i=h~h %}{% set j=i~i %}{% set k=j~j %}{"text": "{{ k|length }}"}"#,
+        r#"{"text": "{{ title|replace("", title)|replace("", title)|replace("", title) }}"}"#,
+        r#"{% macro m(x) %}{{ m(x ~ x) }}{% endmacro %}{"text": "{{ m(title) }}"}"#,
+    ];
+    for bomb in bombs {
+        let (s, e) = t
+            .post(
+                "/api/v1/channels",
+                json!({"name": "bomb", "webhook_url": t.slack.webhook_url("bomb"), "template": bomb}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bomb}: {e}");
+        assert_eq!(e["error"]["field"], "template", "{e}");
+        let message = e["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("bytes") || message.contains("`macro`"),
+            "{message}"
+        );
+    }
+    let (_, list) = t.get("/api/v1/channels").await;
+    assert!(
+        list.to_string().find("bomb").is_none(),
+        "nothing stored: {list}"
+    );
+    t.app.shutdown().await;
+}
+
+/// A plan without templates is refused before the template is looked at — on save and on Test Integration (which
+/// used to send a templated test message whatever the plan).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_plan_is_checked_before_any_template_runs() {
+    let t = TestApp::spawn(Db::Sqlite).await;
+    let startup = t.other_org("small", "startup", &["admin"]).await;
+    for path in ["/api/v1/channels", "/api/v1/channels/test"] {
+        let (s, e) = t
+            .request(
+                reqwest::Method::POST,
+                path,
+                &startup,
+                Some(json!({"name": "c", "webhook_url": t.slack.webhook_url("small"), "template": "{{ broken"})),
+            )
+            .await;
+        assert_eq!(
+            (s, e["error"]["code"].clone()),
+            (StatusCode::FORBIDDEN, json!("plan_limit")),
+            "{path}: {e}"
+        );
+    }
+    assert!(t.slack.requests("small").is_empty(), "no test was sent");
+    t.app.shutdown().await;
+}
+
+/// A template that is small on the sample data but grows with a real finding's text (each character of the title
+/// replaced by the title) is refused for that finding at send time: the finding still arrives, as Fence's default
+/// message, and the channel says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_template_that_would_explode_on_real_data_sends_the_default_message() {
+    let t = TestApp::spawn(Db::Sqlite).await;
+    let template = r#"{"text": "{{ title|replace("", title) }}"}"#;
+    let id = t
+        .channel(
+            "grows",
+            json!({"template": template, "alert_types": ["vulnerability"]}),
+        )
+        .await;
+    let title = format!("Long {}", "a".repeat(490));
+    t.post(
+        "/api/v1/findings",
+        json!({"domain": "example.com", "title": title, "severity": "high"}),
+    )
+    .await;
+    let got = t.slack.wait_accepted("grows", 1, WAIT).await;
+    assert!(got[0].all_text().contains("Long aaaa"), "{:?}", got[0].body);
+    assert!(got[0].body.to_string().len() < 20_000);
+    let (_, c) = t.get(&format!("/api/v1/channels/{id}")).await;
+    let warning = c["status"]["warnings"][0].as_str().unwrap_or_default();
+    assert!(warning.contains("bytes"), "{c}");
+    t.app.shutdown().await;
+}

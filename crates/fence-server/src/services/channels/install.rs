@@ -114,7 +114,8 @@ pub async fn finish_install(state: &AppState, org_id: &str, code: &str) -> Servi
             ));
         }
     }
-    let input = parse_input(state, &body, None)?;
+    let plan = state.plan_of(org_id).await?;
+    let input = parse_input(state, &body, None, plan)?;
     save(state, org_id, "slack:oauth", input, None).await?;
     if let Some(team) = team {
         let org = state.store.org(org_id).await?;

@@ -55,13 +55,16 @@ pub fn open(state: &AppState, row: ChannelRow) -> ServiceResult<Existing> {
 }
 
 /// Parses a channel object (a patch of `existing` when given) and resolves its mention names: what a save or a
-/// test takes.
+/// test takes. What the organization's plan does not include is refused before anything of it runs.
 pub async fn prepare(
     state: &AppState,
+    org_id: &str,
     body: &Value,
     existing: Option<&Existing>,
 ) -> ServiceResult<ChannelInput> {
-    let mut input = parse_input(state, body, existing)?;
+    let plan = state.plan_of(org_id).await?;
+    let mut input = parse_input(state, body, existing, plan)?;
+    check_plan(plan, &input, false, 0)?;
     resolve_mentions(state, &mut input).await?;
     Ok(input)
 }
@@ -109,7 +112,7 @@ pub async fn create(
     actor: &str,
     body: &Value,
 ) -> ServiceResult<ChannelRow> {
-    let input = prepare(state, body, None).await?;
+    let input = prepare(state, org_id, body, None).await?;
     save(state, org_id, actor, input, None).await
 }
 
@@ -122,7 +125,7 @@ pub async fn update(
     body: &Value,
 ) -> ServiceResult<ChannelRow> {
     let existing = open(state, load(state, org_id, id).await?)?;
-    let input = prepare(state, body, Some(&existing)).await?;
+    let input = prepare(state, org_id, body, Some(&existing)).await?;
     save(state, org_id, actor, input, Some(&existing.row)).await
 }
 
@@ -154,13 +157,19 @@ pub async fn test_saved(state: &AppState, org_id: &str, id: &str) -> ServiceResu
     Ok(result)
 }
 
-/// Tests a channel object that is not saved (it needs no name).
-pub async fn test_unsaved(state: &AppState, body: &Value) -> ServiceResult<TestResult> {
+/// Tests a channel object that is not saved (it needs no name), within the organization's plan.
+pub async fn test_unsaved(
+    state: &AppState,
+    org_id: &str,
+    body: &Value,
+) -> ServiceResult<TestResult> {
     let mut body = body.clone();
     if let Some(o) = body.as_object_mut() {
         o.entry("name").or_insert_with(|| json!("Unsaved channel"));
     }
-    let input = parse_input(state, &body, None)?;
+    let plan = state.plan_of(org_id).await?;
+    let input = parse_input(state, &body, None, plan)?;
+    check_plan(plan, &input, false, 0)?;
     Ok(test_input(state, &input, None).await)
 }
 
