@@ -73,18 +73,15 @@ fn coalesced_line(ctx: &RenderContext<'_>, v: &VulnerabilityAlert) -> String {
         .collect();
     let title = bounded_in(ctx.kind, &one_line, 300);
     let url = ctx.finding_url(&v.finding_id);
-    let shown = match ctx.kind {
+    let (dot, domain, severity) = (v.severity.dot(), host(&v.domain, 253), severity_value(v));
+    match ctx.kind {
         // `<url|label>`: the label ends at `>`, which escaped text never contains (SLACK.md §7, [FMT]).
-        ChannelKind::Slack => format!("<{url}|{title}>"),
-        // A Markdown link label could be closed by scanner text; the title stays text and the link follows it.
-        ChannelKind::Mattermost => format!("*{title}* [View Details]({url})"),
-    };
-    format!(
-        "{} {shown} — {} · {}{reopened}",
-        v.severity.dot(),
-        host(&v.domain, 253),
-        severity_value(v)
-    )
+        ChannelKind::Slack => format!("{dot} <{url}|{title}> — {domain} · {severity}{reopened}"),
+        // A Markdown link label could be closed by scanner text; the title stays text and the link follows.
+        ChannelKind::Mattermost => {
+            format!("{dot} *{title}* — {domain} · {severity}{reopened} · [View Details]({url})")
+        }
+    }
 }
 
 /// The line's overflow menu, its options' values signed like the single alert's buttons; none when a value would

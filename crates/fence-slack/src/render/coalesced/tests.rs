@@ -212,7 +212,7 @@ fn attachments_and_mattermost_list_plain_lines_with_links_and_no_menus() {
     let s = ButtonSigner::new([3; 32]);
     for (kind, link) in [
         (ChannelKind::Slack, "<https://fence.example.org/findings/0190f0f0-0000-7000-8000-000000000005|Outdated TLS configuration on login endpoint 5>"),
-        (ChannelKind::Mattermost, "*Outdated TLS configuration on login endpoint 5* [View Details](https://fence.example.org/findings/0190f0f0-0000-7000-8000-000000000005)"),
+        (ChannelKind::Mattermost, "*Outdated TLS configuration on login endpoint 5*"),
     ] {
         let msg = render(&ctx(&s, kind, MessageFormat::Attachments), &burst(20), &[]);
         check_message(&msg).expect("within limits");
@@ -222,6 +222,9 @@ fn attachments_and_mattermost_list_plain_lines_with_links_and_no_menus() {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), COALESCE_LISTED + 1, "{text}");
         assert!(lines[0].starts_with(&format!("🔴 {link} — app5.example.com")), "{text}");
+        if kind == ChannelKind::Mattermost {
+            assert!(lines[0].ends_with(" · [View Details](https://fence.example.org/findings/0190f0f0-0000-7000-8000-000000000005)"), "{text}");
+        }
         assert!(lines[15].starts_with("…and 5 more"), "{text}");
     }
 }
@@ -303,4 +306,19 @@ fn a_click_replaces_only_its_line_with_the_new_state() {
     assert_eq!(replaced["text"], msg["text"]);
     assert!(replace_line(&c, &shown, "fence_line_99", &clicked, "x").is_none());
     assert!(replace_line(&c, &shown, "fence_finding", &clicked, "x").is_none());
+}
+
+#[test]
+fn a_small_burst_renders_as_recorded_in_each_format() {
+    let s = ButtonSigner::new([3; 32]);
+    let alerts = burst(3);
+    for (kind, format) in [
+        (ChannelKind::Slack, MessageFormat::Blocks),
+        (ChannelKind::Slack, MessageFormat::Attachments),
+        (ChannelKind::Mattermost, MessageFormat::Attachments),
+    ] {
+        let msg = render(&ctx(&s, kind, format), &alerts, &["<!here>".into()]);
+        check_message(&msg).expect("within limits");
+        insta::assert_json_snapshot!(format!("coalesced_{kind:?}_{format:?}").to_lowercase(), msg);
+    }
 }
