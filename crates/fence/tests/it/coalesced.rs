@@ -279,6 +279,8 @@ async fn on_a_bot_channel_the_burst_is_the_thread_of_each_listed_finding() {
     let msg = post.body.clone();
     let listed = lines(&msg);
     assert_eq!(listed.len(), 15);
+    // Sent (and where its findings were announced recorded) once Fence has Slack's answer.
+    t.wait_deliveries("sent", 1).await;
 
     let (id, fp) = (finding_of(&listed[1]), option_value(&listed[1], 0));
     let url = t.slack.response_url("bot");
@@ -313,7 +315,13 @@ async fn on_a_bot_channel_the_burst_is_the_thread_of_each_listed_finding() {
         .filter(|c| c.ok() && c.body["thread_ts"] == ts.as_str())
         .map(|c| c.body["text"].as_str().unwrap_or_default().to_string())
         .collect();
-    assert_eq!(notes.len(), 2, "{notes:?}");
+    let all: Vec<(u16, Value, Value)> = t
+        .slack
+        .api_calls("chat.postMessage")
+        .into_iter()
+        .map(|c| (c.status, c.body["thread_ts"].clone(), c.answer))
+        .collect();
+    assert_eq!(notes.len(), 2, "{notes:?} {all:?}");
     assert!(
         notes
             .iter()
@@ -369,4 +377,78 @@ async fn attachments_and_mattermost_list_plain_lines_with_links() {
         assert!(lines[15].starts_with("…and 5 more (5 high)."), "{text}");
     }
     t.app.shutdown().await;
+}
+
+/// SLACK.md §6 (`thread_ts` makes a reply): a reminder of a finding listed in a coalesced bot message goes in that
+/// message's thread. Driven with a manual clock, so a day passes at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reminder_of_a_listed_finding_threads_under_the_burst() {
+    use crate::pacing::T0;
+    use fence_server::workers::{dispatcher::Dispatcher, scheduler::Scheduler};
+    let slack = fence_testkit::FakeSlack::start().await.expect("fake slack");
+    slack.add_channel("C0SEC", "security-alerts");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let toml = format!(
+        "{}\n[slack]\napi_url = \"{}\"\n",
+        crate::support::config_toml(dir.path(), &Db::Sqlite, ""),
+        slack.api_url()
+    );
+    let config = fence_server::Config::from_sources(Some(&toml), None, &[]).expect("config");
+    let clock = fence_server::ManualClock::new(T0);
+    let (app, _) = fence_server::App::build(config, std::sync::Arc::new(clock.clone()))
+        .await
+        .expect("build");
+    let app = app.start_with(false).await.expect("start");
+    let dispatcher = std::sync::Arc::new(Dispatcher::new(app.state.clone()));
+    let scheduler = Scheduler::new(app.state.clone());
+    let http = reqwest::Client::new();
+    let post = |path: String, body: Value| {
+        let req = http
+            .post(format!("{}{path}", app.url()))
+            .bearer_auth(crate::support::ADMIN_TOKEN)
+            .json(&body);
+        async move {
+            req.send()
+                .await
+                .expect("post")
+                .json::<Value>()
+                .await
+                .unwrap_or(Value::Null)
+        }
+    };
+    post(
+        "/api/v1/channels".into(),
+        json!({"name": "bot", "webhook_url": slack.webhook_url("bot"), "bot_token": BOT_TOKEN,
+        "channel_id": "C0SEC", "reminders": {"every": "24h", "severities": ["critical"]}}),
+    )
+    .await;
+    let findings: Vec<Value> = (0..4)
+        .map(|i| json!({"domain": "example.com", "title": format!("Listed {i}"), "severity": if i == 0 { "critical" } else { "high" }}))
+        .collect();
+    let ids = post("/api/v1/findings".into(), json!({"findings": findings})).await;
+    assert_eq!(dispatcher.run_once().await, 1, "one message for the burst");
+    let posts = slack.api_calls("chat.postMessage");
+    let ts = posts[0].ts.clone().expect("posted with a ts");
+    assert_eq!(lines(&posts[0].body).len(), 4);
+
+    // Slack takes one message per second per channel (SLACK.md §2); the fake counts real seconds.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    clock.set_ms(T0 + 24 * 3_600_000);
+    assert_eq!(
+        scheduler.tick().await.expect("tick"),
+        1,
+        "the critical finding is reminded"
+    );
+    assert_eq!(dispatcher.run_once().await, 1);
+    let posts = slack.api_calls("chat.postMessage");
+    assert_eq!(posts.len(), 2, "{posts:?}");
+    assert!(posts[1].ok(), "{:?}", posts[1].answer);
+    assert_eq!(
+        posts[1].body["thread_ts"],
+        ts.as_str(),
+        "in the burst's thread"
+    );
+    assert!(posts[1].body.to_string().contains("Listed 0"));
+    assert!(ids["ids"][0].is_string());
+    app.shutdown().await;
 }
