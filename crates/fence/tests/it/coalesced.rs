@@ -259,9 +259,8 @@ async fn forged_or_foreign_overflow_choices_change_nothing() {
 /// SLACK.md §6: `chat.postMessage` answers the message's `ts` and `thread_ts` makes a reply. The coalesced message is
 /// the thread of every finding it lists: a menu choice replaces its line (response URL, SLACK.md §5) and the note
 /// follows in the thread naming the finding; a status change made in Fence threads there too.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn on_a_bot_channel_the_burst_is_the_thread_of_each_listed_finding() {
-    let t = TestApp::spawn(Db::Sqlite).await;
+async fn on_a_bot_channel_the_burst_is_the_thread_of_each_listed_finding(db: Db) {
+    let t = TestApp::spawn(db).await;
     connect(&t, "T0ACME").await;
     t.slack.add_channel("C0SEC", "security-alerts");
     t.channel(
@@ -344,6 +343,7 @@ async fn on_a_bot_channel_the_burst_is_the_thread_of_each_listed_finding() {
     );
     t.app.shutdown().await;
 }
+crate::both_dbs!(on_a_bot_channel_the_burst_is_the_thread_of_each_listed_finding);
 
 /// SLACK.md §10: Mattermost has no Block Kit (no menus); legacy attachments have no overflow either. Both list
 /// plain lines with links to each finding and the counted tail.
