@@ -194,7 +194,8 @@ fn coalesced_attachment(ctx: &RenderContext<'_>, c: &Coalesced<'_>, mentions: &s
 fn resendable(message: &Value) -> Value {
     let mut out = Map::new();
     for key in ["text", "blocks"] {
-        if let Some(v) = message.get(key).filter(|v| !v.is_null()) {
+        let present = |v: &&Value| !v.is_null() && v.as_array().is_none_or(|a| !a.is_empty());
+        if let Some(v) = message.get(key).filter(present) {
             out.insert(key.into(), v.clone());
         }
     }

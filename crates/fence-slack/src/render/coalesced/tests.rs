@@ -257,6 +257,7 @@ fn as_slack_shows_it(msg: &Value) -> Value {
     m["ts"] = json!("1700000000.000100");
     m["attachments"][0]["id"] = json!(1);
     m["attachments"][0]["color"] = json!("FF0000");
+    m["blocks"] = json!([]);
     m
 }
 
@@ -303,6 +304,10 @@ fn a_click_replaces_only_its_line_with_the_new_state() {
     }
     assert_eq!(replaced["attachments"][0]["color"], "#FF0000");
     assert!(replaced["attachments"][0].get("id").is_none());
+    assert!(
+        replaced.get("blocks").is_none(),
+        "no empty top-level blocks sent back"
+    );
     assert_eq!(replaced["text"], msg["text"]);
     assert!(replace_line(&c, &shown, "fence_line_99", &clicked, "x").is_none());
     assert!(replace_line(&c, &shown, "fence_finding", &clicked, "x").is_none());
