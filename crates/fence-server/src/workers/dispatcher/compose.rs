@@ -94,12 +94,17 @@ impl Dispatcher {
         else {
             return Ok(SendOutcome::Delivered);
         };
+        // In the thread of a message listing several findings, the follow-up names its finding.
+        let mut shown = f.clone();
+        if !pm.single {
+            shown.note = fence_slack::render::listed_note(&f.finding, &f.note);
+        }
         let posted = st
             .webapi
             .post_message(
                 token,
                 &pm.slack_channel,
-                &fence_slack::render::followup(f),
+                &fence_slack::render::followup(&shown),
                 Some(&pm.ts),
                 false,
             )
