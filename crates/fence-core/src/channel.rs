@@ -1,7 +1,7 @@
 //! Channel rules: which alerts a channel receives (alert types, filters, time window), whom they mention and in
 //! which message format. Parsed from the API's JSON with errors that name the field.
 
-use crate::{Alert, AlertType, Category, DomainName, FieldErrors, Severity};
+use crate::{Alert, AlertType, Category, FieldErrors, Severity};
 use jiff::{civil, tz::TimeZone, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -113,7 +113,8 @@ impl Schedule {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Filters {
     pub severities: Vec<Severity>,
-    pub domains: Vec<String>,
+    /// Parsed once with the channel's rules, not per alert.
+    pub domains: Vec<crate::domain::DomainPattern>,
     pub categories: Vec<Category>,
     pub schedule: Option<Schedule>,
 }
@@ -130,11 +131,7 @@ impl Filters {
         };
         let dom = match alert.domain() {
             None => true,
-            Some(d) => {
-                self.domains.is_empty()
-                    || DomainName::parse(d)
-                        .is_ok_and(|d| self.domains.iter().any(|p| d.matches_pattern(p)))
-            }
+            Some(d) => self.domains.is_empty() || self.domains.iter().any(|p| p.matches(d)),
         };
         let (sev, cat) = match finding {
             Some(v) => (

@@ -34,13 +34,36 @@ impl DomainName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
 
-    /// Matches a filter pattern: an exact name, or `*.example.com` for any subdomain of example.com.
-    pub fn matches_pattern(&self, pattern: &str) -> bool {
-        let p = pattern.trim().to_ascii_lowercase();
-        match p.strip_prefix("*.") {
-            Some(suffix) => self.0.len() > suffix.len() && self.0.ends_with(&format!(".{suffix}")),
-            None => self.0 == p,
+/// A domain filter, parsed once: an exact host name, or `*.suffix` for the suffix's subdomains (not the suffix
+/// itself). Stored lower-cased, so matching a host allocates nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainPattern(String);
+
+impl DomainPattern {
+    pub fn parse(s: &str) -> Result<DomainPattern, String> {
+        let s = s.trim();
+        let name = s.strip_prefix("*.").unwrap_or(s);
+        DomainName::parse(name)?;
+        Ok(DomainPattern(s.to_ascii_lowercase()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether `host` (a validated domain name) is this pattern's host, or one of its subdomains for `*.`.
+    pub fn matches(&self, host: &str) -> bool {
+        match self.0.strip_prefix('*') {
+            // ".suffix": a subdomain ends with it and is longer.
+            Some(dot_suffix) => {
+                host.len() > dot_suffix.len()
+                    && host
+                        .get(host.len() - dot_suffix.len()..)
+                        .is_some_and(|tail| tail.eq_ignore_ascii_case(dot_suffix))
+            }
+            None => host.eq_ignore_ascii_case(&self.0),
         }
     }
 }
@@ -82,10 +105,25 @@ mod tests {
     #[test]
     fn wildcard_patterns_match_subdomains_only() {
         let d = DomainName::parse("v1.api.example.com").expect("valid");
-        assert!(d.matches_pattern("*.api.example.com"));
-        assert!(d.matches_pattern("v1.api.example.com"));
-        assert!(!d.matches_pattern("api.example.com"));
+        assert!(DomainPattern::parse("*.api.example.com")
+            .expect("pattern")
+            .matches(d.as_str()));
+        let p = DomainPattern::parse(" *.API.example.com ").expect("pattern");
+        assert_eq!(p.as_str(), "*.api.example.com");
+        assert!(p.matches("v1.api.example.com") && p.matches("V1.Api.Example.com"));
+        assert!(!p.matches("api.example.com") && !p.matches("xapi.example.com"));
+        let exact = DomainPattern::parse("api.example.com").expect("pattern");
+        assert!(exact.matches("api.example.com") && !exact.matches("v1.api.example.com"));
+        assert!(DomainPattern::parse("*.not a domain").is_err());
+        assert!(DomainPattern::parse("v1.api.example.com")
+            .expect("pattern")
+            .matches(d.as_str()));
+        assert!(!DomainPattern::parse("api.example.com")
+            .expect("pattern")
+            .matches(d.as_str()));
         let apex = DomainName::parse("api.example.com").expect("valid");
-        assert!(!apex.matches_pattern("*.api.example.com"));
+        assert!(!DomainPattern::parse("*.api.example.com")
+            .expect("pattern")
+            .matches(apex.as_str()));
     }
 }

@@ -5,7 +5,7 @@
 use super::{
     parse_every, ChannelConfig, ChannelKind, Filters, Mention, MessageFormat, Reminders, Schedule,
 };
-use crate::{AlertType, Category, DomainName, FieldError, FieldErrors, Severity};
+use crate::{AlertType, Category, FieldError, FieldErrors, Severity};
 use jiff::{civil, tz::TimeZone};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -205,10 +205,12 @@ pub(super) fn parse_filters(f: &Map<String, Value>, errs: &mut FieldErrors) -> F
         .unwrap_or_default();
     let domains = get("domains")
         .map(|v| {
-            list(v, "filters.domains", errs, |s| {
-                let name = s.trim().strip_prefix("*.").unwrap_or(s.trim());
-                DomainName::parse(name).map(|_| s.trim().to_ascii_lowercase())
-            })
+            list(
+                v,
+                "filters.domains",
+                errs,
+                crate::domain::DomainPattern::parse,
+            )
         })
         .unwrap_or_default();
     let categories = get("categories")

@@ -24,7 +24,14 @@ pub fn summary(config: &ChannelConfig) -> String {
         ));
     }
     if !f.domains.is_empty() {
-        parts.push(format!("Domains: {}.", f.domains.join(", ")));
+        parts.push(format!(
+            "Domains: {}.",
+            f.domains
+                .iter()
+                .map(|d| d.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
     }
     if !f.categories.is_empty() {
         parts.push(format!(
