@@ -8,6 +8,7 @@ mod support;
 mod browser;
 mod channels;
 mod cli;
+mod degraded;
 mod delivery;
 mod findings;
 mod hardening;
