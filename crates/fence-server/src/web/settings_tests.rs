@@ -43,7 +43,7 @@ fn the_channel_list_and_a_preview_render() {
     assert!(out.contains("<span class=\"healthy\">healthy</span>"));
     assert!(out.contains("<span class=\"broken\">broken: no_service</span>"));
     assert!(
-        out.contains("<span class=\"degraded\">degraded: not_in_channel</span><br><span class=muted>Invite it: /invite @Fence to #sec</span>"),
+        out.contains("<span class=\"degraded\">degraded: not_in_channel</span><br><span class=muted>Invite it: &#x2f;invite @Fence to #sec</span>"),
         "{out}"
     );
     assert!(out.contains("Alerts &lt;x&gt;"));
