@@ -206,6 +206,18 @@ async fn not_in_channel_falls_back_to_the_webhook_until_the_bot_is_invited(db: D
     r.tick(3_000).await;
     assert_eq!(r.slack.api_calls("conversations.info").len(), 1);
     assert_eq!(r.status(&id).await["state"], "degraded");
+    // A channel test goes through the bot: it answers Slack's refusal, and the channel stays degraded (not broken).
+    let (_, test) = r
+        .post(&format!("/api/v1/channels/{id}/test"), json!({}))
+        .await;
+    assert_eq!(test["ok"], false, "{test}");
+    assert_eq!(test["error"], "not_in_channel");
+    let status = r.status(&id).await;
+    assert_eq!(status["state"], "degraded", "{status}");
+    assert!(status["hint"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("/invite @Fence to #security-alerts"));
     r.slack.join("C0SEC", UNINVITED);
     r.tick(3_000 + MINUTE).await;
     assert_eq!(
@@ -224,9 +236,13 @@ async fn not_in_channel_falls_back_to_the_webhook_until_the_bot_is_invited(db: D
     r.finding("Third finding").await;
     assert_eq!(r.at(6 * MINUTE).await, 1);
     let posts = r.slack.api_calls("chat.postMessage");
-    assert_eq!(posts.len(), 2);
-    assert!(posts[1].ok(), "{:?}", posts[1].answer);
-    assert!(posts[1].body.to_string().contains("Third finding"));
+    assert_eq!(
+        posts.len(),
+        3,
+        "the refused alert, the refused test, the third alert"
+    );
+    assert!(posts[2].ok(), "{:?}", posts[2].answer);
+    assert!(posts[2].body.to_string().contains("Third finding"));
     assert_eq!(
         r.slack.accepted("fallback").len(),
         2,
