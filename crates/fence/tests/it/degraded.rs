@@ -424,3 +424,58 @@ async fn a_failing_chat_update_leaves_the_channel_healthy() {
     assert!(r.texts("unused").is_empty(), "the webhook is not used");
     r.app.shutdown().await;
 }
+
+/// SLACK.md Addendum (`not_in_channel`): a user sees the degraded state and its fix in Settings → Notifications
+/// and on the channel's page, with Fence running on its own (dispatcher and scheduler in the background).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_show_a_degraded_channel_with_its_fix() {
+    let t = crate::support::TestApp::spawn(Db::Sqlite).await;
+    t.slack.set_rate_limits(RateLimits::unlimited());
+    t.slack.add_channel("C0SEC", "security-alerts");
+    t.slack.set_scopes(UNINVITED, UNINVITED_SCOPES);
+    let id = t
+        .channel(
+            "web",
+            json!({"bot_token": UNINVITED, "channel_id": "C0SEC", "channel": "#security-alerts"}),
+        )
+        .await;
+    t.post("/api/v1/findings", seed_finding()).await;
+    let got = t
+        .slack
+        .wait_accepted("web", 1, std::time::Duration::from_secs(10))
+        .await;
+    assert_eq!(got.len(), 1, "the alert arrives through the webhook");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while t.get(&format!("/api/v1/channels/{id}")).await.1["status"]["state"] != "degraded" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "channel never degraded"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let password = "degraded-test-password-1";
+    crate::browser::add_user(&t, "lead@example.com", password, "admin").await;
+    let (_, cookie) = crate::browser::login(&t, "lead@example.com", password).await;
+    let cookie = cookie.expect("a session cookie");
+    for path in [
+        "/settings/notifications".to_string(),
+        format!("/settings/notifications/{id}"),
+    ] {
+        let page = t
+            .http
+            .get(format!("{}{path}", t.url))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .expect("page");
+        assert_eq!(page.status(), StatusCode::OK);
+        // The page escapes `/` as `&#x2f;`; a browser shows "/invite @Fence to #security-alerts".
+        let html = page.text().await.expect("html").replace("&#x2f;", "/");
+        assert!(html.contains("not_in_channel"), "{path}: {html}");
+        assert!(
+            html.contains("/invite @Fence to #security-alerts"),
+            "{path}: {html}"
+        );
+    }
+    t.app.shutdown().await;
+}
