@@ -1,6 +1,6 @@
 //! Process metrics in Prometheus text format: counters and the delivery latency histogram live here; gauges
-//! (deliveries by state, queue depth, broken channels) are read from the store at scrape time so every process
-//! reports the shared truth.
+//! (deliveries by state, queue depth, broken and degraded channels) are read from the store at scrape time so every
+//! process reports the shared truth.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -34,7 +34,9 @@ impl Metrics {
         self.latency_sum_ms.fetch_add(ms, Ordering::Relaxed);
     }
 
-    pub fn render(&self, by_state: &[(String, i64)], held: i64, broken_channels: i64) -> String {
+    pub fn render(&self, stats: &fence_store::deliveries::OutboxStats) -> String {
+        let (by_state, held, broken_channels) =
+            (&stats.by_state, stats.held, stats.broken_channels);
         let mut s = String::new();
         let counter = |s: &mut String, name: &str, help: &str, v: u64| {
             s.push_str(&format!(
@@ -82,6 +84,7 @@ impl Metrics {
             .sum();
         s.push_str(&format!("# HELP fence_queue_depth Deliveries waiting to be sent.\n# TYPE fence_queue_depth gauge\nfence_queue_depth {depth}\n"));
         s.push_str(&format!("# HELP fence_channels_broken Channels Slack stopped accepting messages for.\n# TYPE fence_channels_broken gauge\nfence_channels_broken {broken_channels}\n"));
+        s.push_str(&format!("# HELP fence_channels_degraded Bot-token channels whose bot may not post, posting through their webhook.\n# TYPE fence_channels_degraded gauge\nfence_channels_degraded {}\n", stats.degraded_channels));
         s.push_str("# HELP fence_delivery_latency_seconds Time from a delivery's creation to Slack's acceptance.\n# TYPE fence_delivery_latency_seconds histogram\n");
         for (i, b) in BUCKETS.iter().enumerate() {
             s.push_str(&format!(

@@ -187,6 +187,48 @@ pub fn hint_for(error: &str) -> &'static str {
     }
 }
 
+/// Slack refused the bot, not the channel: `not_in_channel` (the bot is not a member and lacks `chat:write.public`)
+/// or `missing_scope` (the token lacks a scope the method needs), SLACK.md Addendum. Neither touches the channel's
+/// incoming webhook, so a channel that has one keeps receiving alerts through it.
+pub fn is_bot_refusal(error: &str) -> bool {
+    matches!(error, "not_in_channel" | "missing_scope")
+}
+
+/// The fix for a bot refusal, naming the channel (`/invite @Fence to #security-alerts`) or the scope Slack said the
+/// method needs (a `missing_scope` answer's `needed`, SLACK.md Addendum).
+pub fn bot_fix(error: &str, channel: Option<&str>, needed: Option<&str>) -> String {
+    if error == "missing_scope" {
+        let scope: String = needed
+            .unwrap_or("chat:write")
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || ":.,_".contains(*c))
+            .take(120)
+            .collect();
+        return format!(
+            "Fence's Slack app lacks the {scope} scope. Reinstall the app with Add to Slack so Slack grants {scope} \
+             (update the app from Fence's manifest, GET /api/slack/manifest, first if it does not ask for it)."
+        );
+    }
+    let name = channel
+        .map(|c| c.trim().trim_start_matches('#'))
+        .filter(|c| !c.is_empty())
+        .map(|c| format!("#{}", c.chars().take(80).collect::<String>()))
+        .unwrap_or_else(|| "the channel".into());
+    format!(
+        "Fence's bot is not a member of {name}. Invite it: /invite @Fence to {name} (or reinstall the app with the \
+         chat:write.public scope, public channels only)."
+    )
+}
+
+/// The hint of a bot-token channel posting through its webhook after a bot refusal: what still works, then the fix.
+pub fn degraded_hint(error: &str, channel: Option<&str>, needed: Option<&str>) -> String {
+    format!(
+        "Alerts arrive through the channel's webhook, without threads or message updates, until the bot can post \
+         again (Fence checks every 5 minutes). {}",
+        bot_fix(error, channel, needed)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -357,6 +399,24 @@ mod tests {
         }
         assert!(hint_for("not_in_channel").contains("/invite @Fence"));
         assert!(hint_for("missing_scope").contains("reinstall"));
+        assert!(is_bot_refusal("not_in_channel") && is_bot_refusal("missing_scope"));
+        assert!(!is_bot_refusal("channel_not_found") && !is_bot_refusal("invalid_token"));
+    }
+
+    #[test]
+    fn a_bot_refusal_names_its_fix() {
+        let invite = degraded_hint("not_in_channel", Some("#security-alerts"), None);
+        assert!(
+            invite.contains("/invite @Fence to #security-alerts"),
+            "{invite}"
+        );
+        assert!(invite.contains("webhook"), "{invite}");
+        assert!(bot_fix("not_in_channel", Some("security-alerts"), None)
+            .contains("/invite @Fence to #security-alerts"));
+        assert!(bot_fix("not_in_channel", None, None).contains("/invite @Fence to the channel"));
+        let scope = bot_fix("missing_scope", None, Some("chat:write<script>"));
+        assert!(scope.contains("the chat:writescript scope"), "{scope}");
+        assert!(scope.contains("Reinstall the app"), "{scope}");
     }
 
     #[test]

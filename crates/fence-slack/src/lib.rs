@@ -8,15 +8,17 @@ pub mod buttons;
 pub mod client;
 pub mod escape;
 pub mod limits;
+pub mod membership;
 pub mod render;
 pub mod signature;
 pub mod template;
 pub mod webapi;
 pub mod webhook;
 
-pub use answer::{classify, hint_for, SendOutcome};
+pub use answer::{bot_fix, classify, degraded_hint, hint_for, is_bot_refusal, SendOutcome};
 pub use buttons::{ButtonSigner, ButtonValue};
 pub use client::WebhookClient;
+pub use membership::Access;
 pub use render::{render, RenderContext};
 pub use webapi::{Directory, Posted, WebApi};
 pub use webhook::{WebhookHosts, WebhookUrl};

@@ -28,8 +28,8 @@ fn with_needed(method: &str, error: String, answer: &Value) -> String {
 /// A Web API client bound to a base URL (`slack.api_url`).
 #[derive(Debug, Clone)]
 pub struct WebApi {
-    http: reqwest::Client,
-    base: String,
+    pub(crate) http: reqwest::Client,
+    pub(crate) base: String,
 }
 
 /// What `chat.postMessage` answered.
@@ -38,6 +38,8 @@ pub struct Posted {
     pub outcome: SendOutcome,
     /// The message's timestamp, its id for threads and updates.
     pub ts: Option<String>,
+    /// On `missing_scope`, the scope Slack says the method needs (SLACK.md Addendum).
+    pub needed: Option<String>,
 }
 
 /// Names in a workspace, lower-cased, to ids.
@@ -154,7 +156,12 @@ impl WebApi {
         }
         let (outcome, v) = self.call("chat.postMessage", token, &body).await;
         let ts = v["ts"].as_str().map(str::to_string);
-        Posted { outcome, ts }
+        let needed = v["needed"].as_str().map(str::to_string);
+        Posted {
+            outcome,
+            ts,
+            needed,
+        }
     }
 
     /// Replaces a message Fence posted earlier.

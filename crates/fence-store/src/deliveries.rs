@@ -236,6 +236,8 @@ pub struct OutboxStats {
     /// Pending deliveries of broken channels.
     pub held: i64,
     pub broken_channels: i64,
+    /// Bot-token channels posting through their webhook (the bot may not post there).
+    pub degraded_channels: i64,
 }
 
 impl Store {
@@ -388,10 +390,14 @@ impl Store {
         let broken = sqlx::query("SELECT COUNT(*) AS n FROM channels WHERE state = 'broken'")
             .fetch_one(&self.pool)
             .await?;
+        let degraded = sqlx::query("SELECT COUNT(*) AS n FROM channels WHERE state = 'degraded'")
+            .fetch_one(&self.pool)
+            .await?;
         Ok(OutboxStats {
             by_state,
             held: get_i64(&held, "n")?,
             broken_channels: get_i64(&broken, "n")?,
+            degraded_channels: get_i64(&degraded, "n")?,
         })
     }
 }

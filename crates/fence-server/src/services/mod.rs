@@ -9,6 +9,7 @@ pub mod deliveries;
 pub mod digests;
 mod error;
 pub mod findings;
+pub mod membership;
 pub mod org;
 pub mod scans;
 pub mod tokens;

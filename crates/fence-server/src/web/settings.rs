@@ -166,7 +166,7 @@ impl<'a> Destination<'a> {
     }
 }
 
-/// A broken channel's last answer from Slack.
+/// A broken (or degraded) channel's last answer from Slack, and its fix.
 #[derive(Serialize)]
 struct Broken<'a> {
     error: &'a str,
@@ -220,6 +220,8 @@ impl Choices {
 pub(super) struct FormPage<'a> {
     id: Option<&'a str>,
     broken: Option<Broken<'a>>,
+    /// The bot was refused; alerts go through the webhook.
+    degraded: Option<Broken<'a>>,
     error: Option<FormError>,
     test: Option<TestShown<'a>>,
     form: &'a ChannelForm,
@@ -235,6 +237,7 @@ impl<'a> FormPage<'a> {
         FormPage {
             id: row.map(|c| c.id.as_str()),
             broken: None,
+            degraded: None,
             error: None,
             test: None,
             form,
@@ -294,11 +297,14 @@ pub async fn edit_form(
         .unwrap_or(Plan::Startup);
     let form = ChannelForm::from_channel_json(&channel_json(&c));
     let mut ctx = FormPage::new(&form, plan, Some(&c));
-    if c.state == ChannelState::Broken {
-        ctx.broken = Some(Broken {
-            error: c.status_error.as_deref().unwrap_or(""),
-            hint: c.status_hint.as_deref().unwrap_or(""),
-        });
+    let last = || Broken {
+        error: c.status_error.as_deref().unwrap_or(""),
+        hint: c.status_hint.as_deref().unwrap_or(""),
+    };
+    match c.state {
+        ChannelState::Broken => ctx.broken = Some(last()),
+        ChannelState::Degraded => ctx.degraded = Some(last()),
+        _ => {}
     }
     ctx.render(&c.name, &session).into_response()
 }

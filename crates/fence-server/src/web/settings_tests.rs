@@ -20,11 +20,19 @@ fn the_channel_list_and_a_preview_render() {
             vec![]
         },
     };
+    let degraded = ListedChannel {
+        hint: "Invite it: /invite @Fence to #sec",
+        ..listed("degraded", "not_in_channel")
+    };
     let ctx = ChannelsPage {
         usage: usage(Plan::Startup, 2),
         can_edit: true,
         can_add: true,
-        channels: vec![listed("healthy", ""), listed("broken", "no_service")],
+        channels: vec![
+            listed("healthy", ""),
+            listed("broken", "no_service"),
+            degraded,
+        ],
     };
     let out = render("web/channels.html", ctx);
     assert!(
@@ -33,7 +41,11 @@ fn the_channel_list_and_a_preview_render() {
     );
     assert!(out.contains("id=add-slack") && out.contains("<th>Health</th>"));
     assert!(out.contains("<span class=\"healthy\">healthy</span>"));
-    assert!(out.contains("<span class=broken>broken: no_service</span>"));
+    assert!(out.contains("<span class=\"broken\">broken: no_service</span>"));
+    assert!(
+        out.contains("<span class=\"degraded\">degraded: not_in_channel</span><br><span class=muted>Invite it: &#x2f;invite @Fence to #sec</span>"),
+        "{out}"
+    );
     assert!(out.contains("Alerts &lt;x&gt;"));
     assert_eq!(
         out.matches("<span class=warning>⚠ Slack ignores &lt;identity&gt;</span>")

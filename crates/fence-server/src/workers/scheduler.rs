@@ -1,5 +1,6 @@
-//! The scheduler: periodic jobs (reminders, digests, the certificate monitor) that run once across every process sharing the database, each
-//! claimed through the store's job lease at its due time.
+//! The scheduler: periodic jobs (reminders, digests, the certificate monitor, the membership re-check of degraded
+//! channels) that run once across every process sharing the database, each claimed through the store's job lease at
+//! its due time.
 
 use crate::state::AppState;
 use std::time::Duration;
@@ -75,6 +76,23 @@ impl Scheduler {
                 .await?;
             if let Err(e) = result {
                 tracing::warn!(error = %e, "certificate monitor pass failed");
+            }
+        }
+        if st
+            .store
+            .claim_job("membership", &self.owner, now, JOB_LEASE_MS)
+            .await?
+        {
+            let result = crate::services::membership::recheck(st).await;
+            st.store
+                .finish_job(
+                    "membership",
+                    &self.owner,
+                    now + crate::services::membership::EVERY_MS,
+                )
+                .await?;
+            if let Err(e) = result {
+                tracing::warn!(error = %e, "membership re-check pass failed");
             }
         }
         if raised > 0 {

@@ -9,6 +9,7 @@ mod browser;
 mod channels;
 mod cli;
 mod coalesced;
+mod degraded;
 mod delivery;
 mod findings;
 mod hardening;

@@ -113,58 +113,6 @@ async fn add_to_slack_grants_every_scope_fence_uses() {
     t.app.shutdown().await;
 }
 
-/// SLACK.md Addendum: without `chat:write.public` and without membership, `chat.postMessage` answers
-/// `not_in_channel`. The channel shows it with the fix, holds the alert, and sends it once the bot is invited.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_bot_without_chat_write_public_gets_not_in_channel_and_the_channel_says_so() {
-    let t = TestApp::spawn(Db::Sqlite).await;
-    t.slack.add_channel("C0SEC", "security-alerts");
-    let token = "xoxb-no-public";
-    t.slack
-        .set_scopes(token, &["chat:write", "commands", "incoming-webhook"]);
-    let id = t
-        .channel("unused", json!({"bot_token": token, "channel_id": "C0SEC"}))
-        .await;
-    t.post("/api/v1/findings", seed_finding()).await;
-    let c = wait_state(&t, &id, "broken").await;
-    assert_eq!(c["status"]["error"], "not_in_channel");
-    assert!(
-        c["status"]["hint"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("/invite @Fence"),
-        "{c}"
-    );
-    let posts = t.slack.api_calls("chat.postMessage");
-    assert_eq!(posts[0].error(), Some("not_in_channel"));
-    let (_, held) = t.get("/api/v1/deliveries?state=held").await;
-    assert_eq!(held["deliveries"].as_array().map(Vec::len), Some(1));
-
-    t.slack.join("C0SEC", token);
-    let (_, r) = t
-        .post(&format!("/api/v1/channels/{id}/test"), json!({}))
-        .await;
-    assert_eq!(r, json!({"ok": true}));
-    let posts = t
-        .slack
-        .wait_until_api("chat.postMessage", WAIT, |p| {
-            p.iter().any(|c| {
-                c.ok()
-                    && c.body["text"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .contains("Critical")
-            })
-        })
-        .await;
-    assert!(posts.iter().any(|c| c.ok()
-        && c.body["text"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("Critical")));
-    t.app.shutdown().await;
-}
-
 /// SLACK.md Addendum: a private channel the bot is not in does not exist for it (`channel_not_found`), even with
 /// `chat:write.public`; the channel is broken with the seed's hint.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

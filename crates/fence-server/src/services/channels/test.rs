@@ -67,8 +67,8 @@ pub fn summary(config: &ChannelConfig) -> String {
     fence_slack::escape::escape(&parts.join(" "))
 }
 
-/// Records what a test of a saved channel showed: a success makes it healthy (releasing what it held), a
-/// revoked-webhook answer makes it broken.
+/// Records what a test of a saved channel showed: a success makes it healthy (releasing what it held), a bot
+/// refusal (`not_in_channel`, `missing_scope`) degraded, a revoked-webhook answer broken.
 pub async fn record_test(
     state: &AppState,
     channel_id: &str,
@@ -81,6 +81,25 @@ pub async fn record_test(
             .set_channel_health(channel_id, ChannelState::Healthy, None, None, now)
             .await?;
         state.wake.notify_one();
+    } else if let Some(e) = result
+        .error
+        .as_deref()
+        .filter(|e| fence_slack::is_bot_refusal(e))
+    {
+        // The bot may not post there, but the channel's webhook (every channel has one) still carries its alerts.
+        let channel = state.store.channel_by_id(channel_id).await?;
+        // chat.postMessage needs chat:write (what a missing_scope test names by default).
+        let hint = fence_slack::degraded_hint(e, channel.channel.as_deref(), None);
+        state
+            .store
+            .set_channel_health(
+                channel_id,
+                ChannelState::Degraded,
+                Some(e),
+                Some(&hint),
+                now,
+            )
+            .await?;
     } else if let Some(e) = &result.error {
         if matches!(
             fence_slack::classify(400, None, e),

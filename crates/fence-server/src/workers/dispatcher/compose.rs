@@ -85,14 +85,18 @@ impl Dispatcher {
         channel_id: &str,
         token: &fence_core::Secret<String>,
         f: &fence_core::alert::FollowUpAlert,
-    ) -> anyhow::Result<SendOutcome> {
+    ) -> anyhow::Result<fence_slack::Posted> {
         let st = &self.state;
         let Some(pm) = st
             .store
             .posted_message(channel_id, &f.finding.finding_id)
             .await?
         else {
-            return Ok(SendOutcome::Delivered);
+            return Ok(fence_slack::Posted {
+                outcome: SendOutcome::Delivered,
+                ts: None,
+                needed: None,
+            });
         };
         // In the thread of a message listing several findings, the follow-up names its finding.
         let mut shown = f.clone();
@@ -119,11 +123,13 @@ impl Dispatcher {
                     &fence_slack::render::updated(ctx, f),
                 )
                 .await;
+            // Whatever chat.update answers, the follow-up was posted: an update that fails never changes the
+            // channel's health.
             if outcome != SendOutcome::Delivered {
                 tracing::warn!(channel = %channel_id, outcome = ?outcome, "could not update the original message");
             }
         }
-        Ok(posted.outcome)
+        Ok(posted)
     }
 }
 

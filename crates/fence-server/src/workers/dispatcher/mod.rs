@@ -4,6 +4,7 @@
 //! included, across processes.
 
 mod compose;
+mod fallback;
 mod outcome;
 mod send;
 

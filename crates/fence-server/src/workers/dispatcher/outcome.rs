@@ -1,13 +1,14 @@
 //! What the dispatcher does with Slack's answer: a delivered message marks its claim sent (and the channel healthy),
 //! a 429 waits out `Retry-After`, a retryable failure backs off with jitter until `max_retry_age`, a revoked
 //! destination holds the channel's deliveries and tells the organization's other channels, a refused payload is
-//! retried once as plain text.
+//! retried once as plain text. A bot refused in this send (`not_in_channel`, `missing_scope`) makes the channel
+//! `degraded` whatever its webhook answered, unless the webhook refused too (then it is `broken`, see `fallback`).
 
 use super::send::Sending;
 use super::Dispatcher;
 use fence_core::alert::ChannelBrokenAlert;
 use fence_core::{Alert, ChannelState};
-use fence_slack::{hint_for, SendOutcome};
+use fence_slack::SendOutcome;
 use fence_store::deliveries::{DeliveryRow, RoutableChannel};
 use rand::Rng;
 use std::sync::atomic::Ordering;
@@ -24,6 +25,9 @@ impl Dispatcher {
         let st = &self.state;
         let claim = s.claim.as_str();
         let channel = &s.channel;
+        if !matches!(outcome, SendOutcome::ChannelBroken { .. }) {
+            self.degrade_if_refused(s, done).await?;
+        }
         match outcome {
             SendOutcome::Delivered => {
                 st.store.mark_sent(claim, done).await?;
@@ -31,7 +35,8 @@ impl Dispatcher {
                 for d in &s.batch {
                     st.metrics.observe_latency_ms(done - d.created_at);
                 }
-                if channel.state != ChannelState::Healthy {
+                // Through the webhook, a success says nothing about the bot: the state stays as the refusal set it.
+                if channel.state != ChannelState::Healthy && !s.via_webhook {
                     st.store
                         .set_channel_health(&channel.id, ChannelState::Healthy, None, None, done)
                         .await?;
@@ -74,8 +79,9 @@ impl Dispatcher {
     async fn hold(&self, s: &Sending, error: &str, done: i64) -> anyhow::Result<()> {
         let st = &self.state;
         let channel = &s.channel;
+        let (error, hint) = self.broken_reason(s, error);
+        let (error, hint) = (error.as_str(), hint.as_str());
         st.store.mark_held(&s.claim, error).await?;
-        let hint = hint_for(error);
         tracing::warn!(channel = %channel.id, error = %error, "channel stopped accepting messages; its deliveries are held");
         let newly_broken = st
             .store

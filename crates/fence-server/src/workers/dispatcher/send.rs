@@ -1,11 +1,11 @@
 //! One send to one destination: claim every due delivery of its first channel in line, drop alerts of findings
 //! triaged since they were queued, compose one message with the channel's mentions, post it (webhook, or
-//! `chat.postMessage` in the finding's thread where there is one), remember where findings were announced, and apply
-//! Slack's answer.
+//! `chat.postMessage` in the finding's thread where there is one; a degraded bot channel through its webhook, see
+//! `fallback`), remember where findings were announced, and apply Slack's answer.
 
 use super::compose::apply_identity;
 use super::{Dispatcher, LEASE_MS};
-use fence_core::{Alert, ChannelConfig, ChannelKind, Plan, Secret};
+use fence_core::{Alert, ChannelConfig, ChannelKind, ChannelState, Plan, Secret};
 use fence_slack::{SendOutcome, WebhookUrl};
 use fence_store::channels::ChannelRow;
 use fence_store::deliveries::DeliveryRow;
@@ -25,6 +25,11 @@ pub(super) struct Sending {
     pub fallback: bool,
     pub alerts: Vec<Alert>,
     pub mentions: Vec<String>,
+    /// A bot-token channel that sent through its webhook: degraded before this send, or refused in it. A success
+    /// then leaves the channel's state to the refusal (or the membership re-check), not `healthy`.
+    pub via_webhook: bool,
+    /// Slack's refusal of the bot in this send (`not_in_channel`, `missing_scope`) and the scope it named.
+    pub refusal: Option<(String, Option<String>)>,
 }
 
 impl Dispatcher {
@@ -40,7 +45,7 @@ impl Dispatcher {
             .store
             .claim_batch(destination, claim, now, LEASE_MS)
             .await?;
-        let Some(s) = self.prepare(claim, batch, now).await? else {
+        let Some(mut s) = self.prepare(claim, batch, now).await? else {
             return Ok(now);
         };
         if s.alerts.is_empty() {
@@ -48,6 +53,9 @@ impl Dispatcher {
             return Ok(now);
         }
         let ctx = st.render_context(&s.org_id, s.channel.kind, s.config.format, s.plan);
+        // A degraded channel's bot may not post there: its messages go through the webhook until the re-check.
+        s.via_webhook = s.bot.is_some() && s.channel.state == ChannelState::Degraded;
+        let bot = s.bot.clone().filter(|_| !s.via_webhook);
         let is_followup = matches!(s.alerts.as_slice(), [Alert::FollowUp(_)]);
         let mut message = serde_json::Value::Null;
         if !is_followup {
@@ -64,23 +72,29 @@ impl Dispatcher {
                 .await;
             // Identity overrides go where they are honoured: bot tokens and Mattermost (app webhooks ignore them,
             // SLACK.md §1).
-            if s.bot.is_some() || s.channel.kind == ChannelKind::Mattermost {
+            if bot.is_some() || s.channel.kind == ChannelKind::Mattermost {
                 apply_identity(&mut message, &s.config, s.plan);
             }
         }
         let sent_at = st.clock.now_ms();
-        let (outcome, posted) = match (&s.bot, s.alerts.as_slice()) {
-            (Some((token, _)), [Alert::FollowUp(f)]) => (
-                self.send_followup(&ctx, &s.channel.id, token, f).await?,
-                None,
-            ),
+        let (mut outcome, posted, needed) = match (&bot, s.alerts.as_slice()) {
+            (Some((token, _)), [Alert::FollowUp(f)]) => {
+                let p = self.send_followup(&ctx, &s.channel.id, token, f).await?;
+                (p.outcome, None, p.needed)
+            }
             // A follow-up for a channel without a bot token has nowhere to go (webhooks cannot thread).
-            (None, [Alert::FollowUp(_)]) => (SendOutcome::Delivered, None),
+            (None, [Alert::FollowUp(_)]) => (SendOutcome::Delivered, None, None),
             (Some((token, slack_channel)), _) => {
                 self.post_bot(&s, token, slack_channel, &message).await?
             }
-            (None, _) => (st.client.post(&s.url, &message).await, None),
+            (None, _) => (st.client.post(&s.url, &message).await, None, None),
         };
+        if let (Some(_), SendOutcome::ChannelBroken { error }) = (&bot, &outcome) {
+            if fence_slack::is_bot_refusal(error) {
+                let error = error.clone();
+                outcome = self.fall_back(&mut s, error, needed, message).await;
+            }
+        }
         let done = st.clock.now_ms();
         if let (SendOutcome::Delivered, Some((slack_channel, ts))) = (&outcome, &posted) {
             self.remember_posted(&s, slack_channel, ts, done).await?;
@@ -135,6 +149,8 @@ impl Dispatcher {
             fallback,
             alerts,
             mentions,
+            via_webhook: false,
+            refusal: None,
         }))
     }
 
@@ -161,14 +177,14 @@ impl Dispatcher {
     }
 
     /// Posts with the bot token. Reminders and re-detections of a finding go in the thread of the message that
-    /// announced it. Returns Slack's answer and, when posted, where (`channel`, `ts`).
+    /// announced it. Returns Slack's answer, where it was posted (`channel`, `ts`), and the scope Slack said it needs.
     async fn post_bot(
         &self,
         s: &Sending,
         token: &Secret<String>,
         slack_channel: &str,
         message: &serde_json::Value,
-    ) -> anyhow::Result<(SendOutcome, Option<(String, String)>)> {
+    ) -> anyhow::Result<(SendOutcome, Option<(String, String)>, Option<String>)> {
         let st = &self.state;
         let (thread_of, broadcast) = match s.alerts.as_slice() {
             [Alert::Reminder(r)] => (Some(r.finding.finding_id.as_str()), false),
@@ -193,7 +209,7 @@ impl Dispatcher {
                 broadcast,
             )
             .await;
-        Ok((p.outcome, p.ts.map(|ts| (target.to_string(), ts))))
+        Ok((p.outcome, p.ts.map(|ts| (target.to_string(), ts)), p.needed))
     }
 
     /// Remembers where each finding the message lists was announced (a coalesced message: the ones it lists line by
