@@ -157,7 +157,7 @@ pub enum Mention {
     Here,
     AtChannel,
     Everyone,
-    /// `@alice`, `@security-team` or `#security-alerts`: needs the Web API to become an id.
+    /// `@alice`, `@security-team`, `#security-alerts` or `alice@example.com`: needs the Web API to become an id.
     Name(String),
 }
 
@@ -220,7 +220,21 @@ impl Mention {
                 return Ok(Mention::Name(s.into()));
             }
         }
-        Err(format!("{s:?} is not a mention; use @name, @group, #channel, @here, @channel, @everyone, <@U…>, <!subteam^S…>, U… or S…"))
+        // An e-mail address: looked up with users.lookupByEmail (SLACK.md §9).
+        if let Some((local, domain)) = s.split_once('@') {
+            let local_ok = !local.is_empty()
+                && local.len() <= 64
+                && local.chars().all(|c| c.is_alphanumeric() || "._+-".contains(c));
+            let domain_ok = domain.contains('.')
+                && domain.len() <= 253
+                && domain
+                    .split('.')
+                    .all(|l| !l.is_empty() && l.chars().all(|c| c.is_alphanumeric() || c == '-'));
+            if local_ok && domain_ok {
+                return Ok(Mention::Name(s.into()));
+            }
+        }
+        Err(format!("{s:?} is not a mention; use @name, @group, #channel, @here, @channel, @everyone, an e-mail address, <@U…>, <!subteam^S…>, U… or S…"))
     }
 }
 

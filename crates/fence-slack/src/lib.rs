@@ -18,5 +18,5 @@ pub use answer::{classify, hint_for, SendOutcome};
 pub use buttons::{ButtonSigner, ButtonValue};
 pub use client::WebhookClient;
 pub use render::{render, RenderContext};
-pub use webapi::{Directory, Posted, WebApi};
+pub use webapi::{DirectoryList, ListError, Page, Posted, WebApi};
 pub use webhook::{WebhookHosts, WebhookUrl};

@@ -18,8 +18,32 @@ impl FakeSlack {
         webapi::lock(&self.api).users.push(User {
             id: id.into(),
             name: name.into(),
+            display_name: name.into(),
+            real_name: name.into(),
             email: email.map(str::to_string),
+            deleted: false,
         });
+    }
+
+    /// Adds a user whose display and real names are their own choice (`profile.display_name`,
+    /// `profile.real_name`), unlike the unique username `name`.
+    pub fn add_user_named(&self, id: &str, name: &str, display_name: &str, real_name: &str) {
+        webapi::lock(&self.api).users.push(User {
+            id: id.into(),
+            name: name.into(),
+            display_name: display_name.into(),
+            real_name: real_name.into(),
+            email: None,
+            deleted: false,
+        });
+    }
+
+    /// Deactivates a user: `users.list` still lists it with `deleted: true`; `users.lookupByEmail` no longer finds
+    /// it.
+    pub fn deactivate_user(&self, id: &str) {
+        for u in webapi::lock(&self.api).users.iter_mut().filter(|u| u.id == id) {
+            u.deleted = true;
+        }
     }
 
     /// Adds a user group (`S…`, handle).

@@ -312,6 +312,11 @@ fn refusal(e: &ServiceError) -> (StatusCode, String, String) {
         ServiceError::PlanLimit(m) => (StatusCode::FORBIDDEN, "plan_limit".into(), m.clone()),
         ServiceError::NotFound(_) => (StatusCode::NOT_FOUND, String::new(), e.to_string()),
         ServiceError::Conflict(_) => (StatusCode::CONFLICT, String::new(), e.to_string()),
+        ServiceError::Unavailable(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            String::new(),
+            e.to_string(),
+        ),
         ServiceError::Store(_) | ServiceError::Internal(_) => {
             tracing::error!(error = %e, "channel not saved");
             (
@@ -357,7 +362,7 @@ pub async fn save(State(state): State<AppState>, session: Session, body: Bytes) 
         ctx.error = Some(FormError::new(&field, &message));
         (status, ctx.render(title, &session)).into_response()
     };
-    let input = match channels::prepare(&state, &submitted, existing.as_ref()).await {
+    let input = match channels::prepare(&state, &org, &submitted, existing.as_ref()).await {
         Ok(i) => i,
         Err(e) => return refused(e),
     };

@@ -13,7 +13,7 @@ pub use rules::{check_plan, received_types};
 pub use test::{record_test, send_test, summary, TestResult};
 pub use view::{channel_json, preview_message};
 
-use crate::services::{ServiceError, ServiceResult};
+use crate::services::{directory, ServiceError, ServiceResult};
 use crate::state::AppState;
 use fence_core::{ChannelKind, ChannelState, FieldError, FieldErrors, Secret};
 use fence_slack::WebhookUrl;
@@ -58,11 +58,12 @@ pub fn open(state: &AppState, row: ChannelRow) -> ServiceResult<Existing> {
 /// test takes.
 pub async fn prepare(
     state: &AppState,
+    org_id: &str,
     body: &Value,
     existing: Option<&Existing>,
 ) -> ServiceResult<ChannelInput> {
     let mut input = parse_input(state, body, existing)?;
-    resolve_mentions(state, &mut input).await?;
+    resolve_mentions(state, org_id, &mut input).await?;
     Ok(input)
 }
 
@@ -130,7 +131,7 @@ pub async fn create(
     actor: &str,
     body: &Value,
 ) -> ServiceResult<ChannelRow> {
-    let input = prepare(state, body, None).await?;
+    let input = prepare(state, org_id, body, None).await?;
     save(state, org_id, actor, input, None).await
 }
 
@@ -143,7 +144,7 @@ pub async fn update(
     body: &Value,
 ) -> ServiceResult<ChannelRow> {
     let existing = open(state, load(state, org_id, id).await?)?;
-    let input = prepare(state, body, Some(&existing)).await?;
+    let input = prepare(state, org_id, body, Some(&existing)).await?;
     save(state, org_id, actor, input, Some(&existing.row)).await
 }
 
@@ -202,36 +203,44 @@ pub async fn test_input(
     result
 }
 
-/// Resolves mention names (`@alice`, `@security-team`, `#security-alerts`) through the Web API with the channel's
-/// bot token, recording the ids in `resolved_mentions`; a name that does not resolve is a 422 naming its field.
-pub async fn resolve_mentions(state: &AppState, input: &mut ChannelInput) -> ServiceResult<()> {
+/// Resolves mention names (`@security-team`, `@alice`, `#security-alerts`, `alice@example.com`) in the cached
+/// directory of the channel's workspace — through its bot token, else the organization's Slack install — recording
+/// the ids in `resolved_mentions` and what each is in `resolved_labels`. A name that does not resolve, or matches
+/// several entries, is a 422 naming its field; a list Slack refused fails only the names that need it.
+pub async fn resolve_mentions(
+    state: &AppState,
+    org_id: &str,
+    input: &mut ChannelInput,
+) -> ServiceResult<()> {
     let names = input.config.mention_names();
-    let (Some(token), ChannelKind::Slack) = (&input.bot_token, input.kind) else {
-        return Ok(());
-    };
-    if names.is_empty() {
+    if names.is_empty() || input.kind != ChannelKind::Slack {
         return Ok(());
     }
-    let directory = state.directory(token).await.map_err(|e| {
-        ServiceError::invalid(names[0].0.clone(), format!("Slack refused to list the workspace's users and groups ({e}); check the bot token and its users:read, usergroups:read, channels:read and groups:read scopes"))
-    })?;
+    let Some(target) = directory::target_for(state, org_id, input.bot_token.as_ref()).await? else {
+        let mut errs = FieldErrors::default();
+        for (field, n) in names {
+            errs.push(FieldError::new(field, format!("{n:?} is a name, and Fence can resolve names only with a bot token or once the organization has installed Fence's Slack app (Add to Slack); add one, or use the id form (<@U…> for a user, <!subteam^S…> for a user group, <#C…> for a channel)")));
+        }
+        return Err(errs.into());
+    };
+    let ws = directory::ready(state, &target).await?;
     let mut resolved = Map::new();
+    let mut labels = Map::new();
     let mut errs = FieldErrors::default();
     for (field, name) in names {
-        match directory.resolve(&name) {
-            Some(id) => {
-                resolved.insert(name, json!(id));
+        match directory::resolve(state, &ws, &target.token, &name).await? {
+            Ok(r) => {
+                resolved.insert(name.clone(), json!(r.mention));
+                labels.insert(name, json!(r.label));
             }
-            None => errs.push(FieldError::new(
-                field,
-                format!("{name:?} is not a user, user group or channel in this Slack workspace"),
-            )),
+            Err(message) => errs.push(FieldError::new(field, message)),
         }
     }
     if !errs.is_empty() {
         return Err(errs.into());
     }
     input.config_json["resolved_mentions"] = Value::Object(resolved.clone());
+    input.config_json["resolved_labels"] = Value::Object(labels);
     input.config.resolved_mentions = resolved
         .into_iter()
         .filter_map(|(k, v)| Some((k, v.as_str()?.to_string())))
