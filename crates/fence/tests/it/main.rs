@@ -13,6 +13,7 @@ mod findings;
 mod hardening;
 mod imports;
 mod links;
+mod mentions;
 pub mod pacing;
 mod plans;
 mod processes;
