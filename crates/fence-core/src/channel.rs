@@ -485,8 +485,15 @@ mod tests {
             ("S0123456789", Mention::Group("S0123456789".into())),
             ("@alice", Mention::Name("@alice".into())),
             ("#security-alerts", Mention::Name("#security-alerts".into())),
+            (
+                "alice.smith+sec@example.com",
+                Mention::Name("alice.smith+sec@example.com".into()),
+            ),
         ] {
             assert_eq!(Mention::parse(raw), Ok(want), "{raw}");
+        }
+        for bad in ["alice@", "@alice@example.com", "a@b", "a b@example.com", "a@exa_mple.com"] {
+            assert!(Mention::parse(bad).is_err(), "{bad}");
         }
     }
 

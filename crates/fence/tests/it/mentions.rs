@@ -140,10 +140,25 @@ async fn a_missing_group_scope_fails_only_group_names_with_the_hint(db: Db) {
 }
 crate::both_dbs!(a_missing_group_scope_fails_only_group_names_with_the_hint);
 
-/// SLACK.md §2 and §9: `users.list` is Tier 2 and paginated. Saves read the stored directory: once a workspace was
-/// read (in the background, every page), saving channels calls no list method; and the read stays within Tier 2.
+/// Another Fence process on the same database (or this one restarted), sharing the stored directory.
+async fn second_process(t: &TestApp, db: &Db) -> fence_server::RunningApp {
+    let toml = format!(
+        "{}\n[slack]\napi_url = \"{}\"\nsigning_secret = \"{SIGNING_SECRET}\"\n",
+        crate::support::config_toml(t.dir.path(), db, ""),
+        t.slack.api_url()
+    );
+    let config = fence_server::Config::from_sources(Some(&toml), None, &[]).expect("config");
+    let (app, _) = fence_server::App::build(config, std::sync::Arc::new(fence_server::SystemClock))
+        .await
+        .expect("build");
+    app.start().await.expect("start")
+}
+
+/// SLACK.md §2 and §9: `users.list` is Tier 2 and paginated. The directory is read once, in the background and
+/// every page, and stored: saves — in this process or another sharing the database — read it and call no list
+/// method, and the other process's directory worker does not read the workspace again.
 async fn a_save_never_lists_users(db: Db) {
-    let t = TestApp::spawn(db).await;
+    let t = TestApp::spawn(db.clone()).await;
     for i in 0..5 {
         t.slack.add_user(&format!("U0USER{i}"), &format!("user{i}"));
     }
@@ -158,15 +173,27 @@ async fn a_save_never_lists_users(db: Db) {
     };
     let before = lists(&t);
 
-    let (s, c) = create(&t, bot_channel(&t, "second", json!(["@security-team", "@user0"]))).await;
-    assert_eq!(s, StatusCode::CREATED, "{c}");
+    let other = second_process(&t, &db).await;
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{}/api/v1/channels", other.url()))
+        .bearer_auth(crate::support::ADMIN_TOKEN)
+        .json(&bot_channel(&t, "second", json!(["@security-team", "@user0"])))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let c: Value = r.json().await.expect("json");
+    assert_eq!(c["resolved_mentions"]["@user0"], "<@U0USER0>");
     let id = c["id"].as_str().expect("id").to_string();
     let (s, c) = t
         .patch(&format!("/api/v1/channels/{id}"), json!({"mentions": {"high": ["@user1"]}}))
         .await;
     assert_eq!(s, StatusCode::OK, "{c}");
     assert_eq!(c["resolved_mentions"]["@user1"], "<@U0USER1>");
+    tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(lists(&t), before, "saves read the stored directory, not Slack's lists");
+    other.shutdown().await;
     t.app.shutdown().await;
 }
 crate::both_dbs!(a_save_never_lists_users);
