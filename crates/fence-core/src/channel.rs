@@ -224,7 +224,9 @@ impl Mention {
         if let Some((local, domain)) = s.split_once('@') {
             let local_ok = !local.is_empty()
                 && local.len() <= 64
-                && local.chars().all(|c| c.is_alphanumeric() || "._+-".contains(c));
+                && local
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || "._+-".contains(c));
             let domain_ok = domain.contains('.')
                 && domain.len() <= 253
                 && domain
@@ -492,7 +494,13 @@ mod tests {
         ] {
             assert_eq!(Mention::parse(raw), Ok(want), "{raw}");
         }
-        for bad in ["alice@", "@alice@example.com", "a@b", "a b@example.com", "a@exa_mple.com"] {
+        for bad in [
+            "alice@",
+            "@alice@example.com",
+            "a@b",
+            "a b@example.com",
+            "a@exa_mple.com",
+        ] {
             assert!(Mention::parse(bad).is_err(), "{bad}");
         }
     }

@@ -67,7 +67,12 @@ fn workspace_from(row: &sqlx::any::AnyRow) -> Result<Workspace> {
 impl Store {
     /// Records that a save needs workspace `key`, read with this (encrypted) token: a new workspace is read by the
     /// next refresh; a known one keeps its directory and takes the newer token.
-    pub async fn request_workspace(&self, key: &str, token_enc: &str, now: i64) -> Result<Workspace> {
+    pub async fn request_workspace(
+        &self,
+        key: &str,
+        token_enc: &str,
+        now: i64,
+    ) -> Result<Workspace> {
         sqlx::query("INSERT INTO slack_workspaces (workspace, token_enc, requested_at) VALUES ($1, $2, $3) ON CONFLICT (workspace) DO UPDATE SET token_enc = excluded.token_enc, requested_at = excluded.requested_at")
             .bind(key)
             .bind(token_enc)
@@ -107,7 +112,10 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         let mut seen = std::collections::HashSet::new();
-        let unique: Vec<&(String, String)> = entries.iter().filter(|(id, _)| seen.insert(id.clone())).collect();
+        let unique: Vec<&(String, String)> = entries
+            .iter()
+            .filter(|(id, _)| seen.insert(id.clone()))
+            .collect();
         for chunk in unique.chunks(INSERT_BATCH) {
             let sql = format!(
                 "INSERT INTO slack_directory (workspace, kind, id, name, label) VALUES {}",
@@ -135,18 +143,26 @@ impl Store {
         now: i64,
         errors: &BTreeMap<String, String>,
     ) -> Result<()> {
-        let errors = serde_json::to_string(errors).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        sqlx::query("UPDATE slack_workspaces SET refreshed_at = $1, errors = $2 WHERE workspace = $3")
-            .bind(now)
-            .bind(errors)
-            .bind(key)
-            .execute(&self.pool)
-            .await?;
+        let errors =
+            serde_json::to_string(errors).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        sqlx::query(
+            "UPDATE slack_workspaces SET refreshed_at = $1, errors = $2 WHERE workspace = $3",
+        )
+        .bind(now)
+        .bind(errors)
+        .bind(key)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
     /// The entries of a kind whose name is `name`, case-insensitively (more than one: the name is ambiguous).
-    pub async fn directory_lookup(&self, key: &str, kind: EntryKind, name: &str) -> Result<Vec<Entry>> {
+    pub async fn directory_lookup(
+        &self,
+        key: &str,
+        kind: EntryKind,
+        name: &str,
+    ) -> Result<Vec<Entry>> {
         let rows = sqlx::query("SELECT id, label FROM slack_directory WHERE workspace = $1 AND kind = $2 AND name = $3 ORDER BY id LIMIT 20")
             .bind(key)
             .bind(kind.as_str())
@@ -163,8 +179,29 @@ impl Store {
             .collect()
     }
 
+    /// Forgets a workspace: its directory and its token.
+    pub async fn forget_workspace(&self, key: &str) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM slack_directory WHERE workspace = $1")
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM slack_workspaces WHERE workspace = $1")
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Stores (or replaces) the organization's Slack install.
-    pub async fn save_org_install(&self, org_id: &str, team_id: &str, token_enc: &str, now: i64) -> Result<()> {
+    pub async fn save_org_install(
+        &self,
+        org_id: &str,
+        team_id: &str,
+        token_enc: &str,
+        now: i64,
+    ) -> Result<()> {
         sqlx::query("INSERT INTO slack_org_installs (org_id, team_id, bot_token_enc, installed_at) VALUES ($1, $2, $3, $4) ON CONFLICT (org_id) DO UPDATE SET team_id = excluded.team_id, bot_token_enc = excluded.bot_token_enc, installed_at = excluded.installed_at")
             .bind(org_id)
             .bind(team_id)
@@ -176,10 +213,11 @@ impl Store {
     }
 
     pub async fn org_install(&self, org_id: &str) -> Result<Option<OrgInstall>> {
-        let row = sqlx::query("SELECT team_id, bot_token_enc FROM slack_org_installs WHERE org_id = $1")
-            .bind(org_id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT team_id, bot_token_enc FROM slack_org_installs WHERE org_id = $1")
+                .bind(org_id)
+                .fetch_optional(&self.pool)
+                .await?;
         row.map(|r| {
             Ok(OrgInstall {
                 team_id: get_str(&r, "team_id")?,

@@ -41,7 +41,11 @@ impl FakeSlack {
     /// Deactivates a user: `users.list` still lists it with `deleted: true`; `users.lookupByEmail` no longer finds
     /// it.
     pub fn deactivate_user(&self, id: &str) {
-        for u in webapi::lock(&self.api).users.iter_mut().filter(|u| u.id == id) {
+        for u in webapi::lock(&self.api)
+            .users
+            .iter_mut()
+            .filter(|u| u.id == id)
+        {
             u.deleted = true;
         }
     }

@@ -289,7 +289,8 @@ fn errors_point_at_their_input() {
 #[test]
 fn the_form_shows_each_resolved_name_with_its_id() {
     let mut c = full_channel();
-    c["mentions"] = json!({"critical": ["@security-team", "<!here>"], "high": ["alice@example.com"]});
+    c["mentions"] =
+        json!({"critical": ["@security-team", "<!here>"], "high": ["alice@example.com"]});
     c["resolved_labels"] = json!({"@security-team": "user group @security-team (S0SECTEAM)",
                                   "alice@example.com": "user @alice (U0ALICE)"});
     let html = rendered(&c);

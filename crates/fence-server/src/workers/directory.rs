@@ -1,8 +1,10 @@
 //! The directory worker: keeps each Slack workspace's cached directory (users, user groups, channels) fresh in the
 //! background, every `slack.directory_refresh_every` and at once for a workspace a save is waiting for. Each
-//! workspace is a job of the store's job lease, so one process reads it however many share the database.
+//! workspace is a job of the store's job lease, so one process reads it however many share the database; a
+//! workspace no channel needs any more is forgotten, token included.
 
-use crate::services::directory::{job_name, refresh::Pacer, refresh::refresh};
+use crate::services::directory::job_name;
+use crate::services::directory::refresh::{refresh, still_needed, Pacer};
 use crate::state::AppState;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -53,6 +55,10 @@ impl DirectoryWorker {
                 .claim_job(&job, &self.owner, st.clock.now_ms(), LEASE_MS)
                 .await?
             {
+                continue;
+            }
+            if !still_needed(&st, &ws).await? {
+                st.store.finish_job(&job, &self.owner, i64::MAX).await?;
                 continue;
             }
             let result = refresh(&st, &ws, &mut self.pacer).await;

@@ -97,7 +97,9 @@ fn item(list: DirectoryList, v: &Value) -> Option<(String, String)> {
         DirectoryList::Groups => v["handle"].as_str(),
     }
     .filter(|n| !n.is_empty() && n.len() <= 120)?;
-    let id = v["id"].as_str().filter(|id| !id.is_empty() && id.len() <= 40)?;
+    let id = v["id"]
+        .as_str()
+        .filter(|id| !id.is_empty() && id.len() <= 40)?;
     Some((id.to_string(), name.to_string()))
 }
 

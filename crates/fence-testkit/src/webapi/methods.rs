@@ -80,8 +80,7 @@ pub(super) fn answer(g: &mut ApiState, call: &mut ApiCall, token: &str) -> Value
             // Deactivated users are `users_not_found` (SLACK.md §9); addresses compare case-insensitively.
             match g.users.iter().find(|u| {
                 !u.deleted
-                    && u
-                        .email
+                    && u.email
                         .as_deref()
                         .is_some_and(|e| e.eq_ignore_ascii_case(email))
             }) {

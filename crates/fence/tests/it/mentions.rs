@@ -37,17 +37,30 @@ async fn display_names_never_resolve_and_a_group_handle_wins(db: Db) {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
     assert_eq!(e["error"]["field"], "mentions.critical[1]");
     let message = e["error"]["message"].as_str().unwrap_or_default();
-    assert!(message.contains("display and real names are not used"), "{e}");
+    assert!(
+        message.contains("display and real names are not used"),
+        "{e}"
+    );
     assert!(!message.contains("U0MALLORY"), "{e}");
 
-    let (s, c) = create(&t, bot_channel(&t, "ok", json!(["@devops", "@Alice", "#security-alerts"]))).await;
+    let (s, c) = create(
+        &t,
+        bot_channel(&t, "ok", json!(["@devops", "@Alice", "#security-alerts"])),
+    )
+    .await;
     assert_eq!(s, StatusCode::CREATED, "{c}");
     assert_eq!(c["resolved_mentions"]["@devops"], "<!subteam^S0DEVOPS>");
     assert_eq!(c["resolved_mentions"]["@Alice"], "<@U0ALICE>");
     assert_eq!(c["resolved_mentions"]["#security-alerts"], "<#C0SEC>");
-    assert_eq!(c["resolved_labels"]["@devops"], "user group @devops (S0DEVOPS)");
+    assert_eq!(
+        c["resolved_labels"]["@devops"],
+        "user group @devops (S0DEVOPS)"
+    );
     assert_eq!(c["resolved_labels"]["@Alice"], "user @alice (U0ALICE)");
-    assert_eq!(c["resolved_labels"]["#security-alerts"], "channel #security-alerts (C0SEC)");
+    assert_eq!(
+        c["resolved_labels"]["#security-alerts"],
+        "channel #security-alerts (C0SEC)"
+    );
 
     t.post("/api/v1/findings", seed_finding()).await;
     let posts = t
@@ -76,15 +89,26 @@ async fn an_email_address_resolves_through_lookup_by_email(db: Db) {
     let (s, e) = create(&t, bot_channel(&t, "gone", json!(["bob@example.com"]))).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
     assert_eq!(e["error"]["field"], "mentions.critical[0]");
-    assert!(e["error"]["message"].as_str().unwrap_or_default().contains("not the e-mail address of an active user"), "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not the e-mail address of an active user"),
+        "{e}"
+    );
 
     let (s, c) = create(&t, bot_channel(&t, "mail", json!(["alice@example.com"]))).await;
     assert_eq!(s, StatusCode::CREATED, "{c}");
     assert_eq!(c["resolved_mentions"]["alice@example.com"], "<@U0ALICE>");
-    assert_eq!(c["resolved_labels"]["alice@example.com"], "user @alice (U0ALICE)");
+    assert_eq!(
+        c["resolved_labels"]["alice@example.com"],
+        "user @alice (U0ALICE)"
+    );
     let lookups = t.slack.api_calls("users.lookupByEmail");
     assert!(
-        lookups.iter().any(|l| l.ok() && l.body["email"] == "alice@example.com"),
+        lookups
+            .iter()
+            .any(|l| l.ok() && l.body["email"] == "alice@example.com"),
         "{lookups:?}"
     );
     t.app.shutdown().await;
@@ -120,16 +144,27 @@ async fn a_missing_group_scope_fails_only_group_names_with_the_hint(db: Db) {
     let token = "xoxb-no-usergroups";
     t.slack.set_scopes(
         token,
-        &["chat:write", "chat:write.public", "users:read", "channels:read", "groups:read"],
+        &[
+            "chat:write",
+            "chat:write.public",
+            "users:read",
+            "channels:read",
+            "groups:read",
+        ],
     );
-    let mut body = bot_channel(&t, "x", json!(["@alice", "@security-team", "#security-alerts"]));
+    let mut body = bot_channel(
+        &t,
+        "x",
+        json!(["@alice", "@security-team", "#security-alerts"]),
+    );
     body["bot_token"] = json!(token);
     let (s, e) = create(&t, body.clone()).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
     assert_eq!(e["error"]["field"], "mentions.critical[1]");
     let message = e["error"]["message"].as_str().unwrap_or_default();
     assert!(
-        message.contains("usergroups.list: missing_scope (needs usergroups:read)") && !message.contains(" more: "),
+        message.contains("usergroups.list: missing_scope (needs usergroups:read)")
+            && !message.contains(" more: "),
         "only the group name fails: {e}"
     );
     body["mentions"] = json!({"critical": ["@alice", "#security-alerts"]});
@@ -164,7 +199,11 @@ async fn a_save_never_lists_users(db: Db) {
     }
     t.slack.add_group("S0SECTEAM", "security-team");
     let (s, c) = create(&t, bot_channel(&t, "first", json!(["@user4"]))).await;
-    assert_eq!(s, StatusCode::CREATED, "found on the last page of users.list: {c}");
+    assert_eq!(
+        s,
+        StatusCode::CREATED,
+        "found on the last page of users.list: {c}"
+    );
     let listed = t.slack.api_calls("users.list");
     assert_eq!(listed.len(), 3, "five users in pages of two: {listed:?}");
     assert!(listed.iter().all(|c| c.ok() && c.status == 200));
@@ -178,7 +217,11 @@ async fn a_save_never_lists_users(db: Db) {
     let r = http
         .post(format!("{}/api/v1/channels", other.url()))
         .bearer_auth(crate::support::ADMIN_TOKEN)
-        .json(&bot_channel(&t, "second", json!(["@security-team", "@user0"])))
+        .json(&bot_channel(
+            &t,
+            "second",
+            json!(["@security-team", "@user0"]),
+        ))
         .send()
         .await
         .expect("post");
@@ -187,12 +230,19 @@ async fn a_save_never_lists_users(db: Db) {
     assert_eq!(c["resolved_mentions"]["@user0"], "<@U0USER0>");
     let id = c["id"].as_str().expect("id").to_string();
     let (s, c) = t
-        .patch(&format!("/api/v1/channels/{id}"), json!({"mentions": {"high": ["@user1"]}}))
+        .patch(
+            &format!("/api/v1/channels/{id}"),
+            json!({"mentions": {"high": ["@user1"]}}),
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{c}");
     assert_eq!(c["resolved_mentions"]["@user1"], "<@U0USER1>");
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(lists(&t), before, "saves read the stored directory, not Slack's lists");
+    assert_eq!(
+        lists(&t),
+        before,
+        "saves read the stored directory, not Slack's lists"
+    );
     other.shutdown().await;
     t.app.shutdown().await;
 }
@@ -216,11 +266,19 @@ async fn the_background_refresh_picks_up_a_new_user(db: Db) {
         if s == StatusCode::CREATED {
             break c;
         }
-        assert!(Instant::now() < deadline, "the refresh never found the new user: {c}");
+        assert!(
+            Instant::now() < deadline,
+            "the refresh never found the new user: {c}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert_eq!(c["resolved_mentions"]["@newcomer"], "<@U0NEWCOMER>");
-    let limited = t.slack.api_calls("users.list").iter().filter(|c| c.status == 429).count();
+    let limited = t
+        .slack
+        .api_calls("users.list")
+        .iter()
+        .filter(|c| c.status == 429)
+        .count();
     assert_eq!(limited, 0, "refreshes stay within Tier 2 (SLACK.md §2)");
     t.app.shutdown().await;
 }
@@ -240,20 +298,114 @@ async fn a_webhook_channel_resolves_names_through_the_org_install(db: Db) {
     )
     .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
-    assert!(e["error"]["message"].as_str().unwrap_or_default().contains("Add to Slack"), "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Add to Slack"),
+        "{e}"
+    );
 
     let token = crate::slack_strict::add_to_slack(&t).await;
     let id = t.channel("hook", webhook).await;
     let (_, c) = t.get(&format!("/api/v1/channels/{id}")).await;
-    assert_eq!(c["resolved_mentions"]["@security-team"], "<!subteam^S0SECTEAM>");
-    assert_eq!(c["resolved_labels"]["@security-team"], "user group @security-team (S0SECTEAM)");
+    assert_eq!(
+        c["resolved_mentions"]["@security-team"],
+        "<!subteam^S0SECTEAM>"
+    );
+    assert_eq!(
+        c["resolved_labels"]["@security-team"],
+        "user group @security-team (S0SECTEAM)"
+    );
     assert!(!c.to_string().contains(&token));
     let reads = t.slack.api_calls("usergroups.list");
-    assert!(reads.iter().all(|r| r.token.as_deref() == Some(token.as_str())), "{reads:?}");
+    assert!(
+        reads
+            .iter()
+            .all(|r| r.token.as_deref() == Some(token.as_str())),
+        "{reads:?}"
+    );
 
     t.post("/api/v1/findings", seed_finding()).await;
     let got = t.slack.wait_accepted("hook", 1, WAIT).await;
-    assert!(got[0].body["text"].as_str().unwrap_or_default().contains("<!subteam^S0SECTEAM>"), "{:?}", got[0].body);
+    assert!(
+        got[0].body["text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("<!subteam^S0SECTEAM>"),
+        "{:?}",
+        got[0].body
+    );
     t.app.shutdown().await;
 }
 crate::both_dbs!(a_webhook_channel_resolves_names_through_the_org_install);
+
+/// A bot token's workspace is kept (token included, encrypted) only while a channel uses that token: once the
+/// channel is deleted, the directory worker forgets it at its next refresh, and keeps the one still in use.
+async fn a_workspace_no_channel_uses_is_forgotten_with_its_token(db: Db) {
+    let slack = fence_testkit::FakeSlack::start().await.expect("fake slack");
+    slack.add_user("U0ALICE", "alice");
+    slack.add_channel("C0SEC", "security-alerts");
+    let scopes = fence_testkit::manifest::bot_scopes();
+    slack.set_scopes(
+        "xoxb-second",
+        &scopes.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let toml = format!(
+        "{}\n[slack]\napi_url = \"{}\"\n",
+        crate::support::config_toml(dir.path(), &db, ""),
+        slack.api_url()
+    );
+    let config = fence_server::Config::from_sources(Some(&toml), None, &[]).expect("config");
+    let clock = fence_server::ManualClock::new(crate::pacing::T0);
+    let (app, _) = fence_server::App::build(config, std::sync::Arc::new(clock.clone()))
+        .await
+        .expect("build");
+    let app = app.start_with(false).await.expect("start");
+    let http = reqwest::Client::new();
+    let mut ids = Vec::new();
+    for token in [BOT_TOKEN, "xoxb-second"] {
+        let r = http
+            .post(format!("{}/api/v1/channels", app.url()))
+            .bearer_auth(crate::support::ADMIN_TOKEN)
+            .json(&json!({"name": token, "webhook_url": slack.webhook_url("unused"), "bot_token": token,
+                          "channel_id": "C0SEC", "mentions": {"critical": ["@alice"]}}))
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let c: Value = r.json().await.expect("json");
+        ids.push(c["id"].as_str().expect("id").to_string());
+    }
+    let store = &app.state.store;
+    assert_eq!(store.workspaces().await.expect("workspaces").len(), 2);
+    let r = http
+        .delete(format!("{}/api/v1/channels/{}", app.url(), ids[0]))
+        .bearer_auth(crate::support::ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("delete");
+    assert!(r.status().is_success());
+
+    clock.advance_ms(2 * 3_600_000);
+    app.state.directory_wake.notify_one();
+    let deadline = Instant::now() + WAIT;
+    while store.workspaces().await.expect("workspaces").len() != 1 {
+        assert!(Instant::now() < deadline, "the unused workspace was kept");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let left = store.workspaces().await.expect("workspaces");
+    let token = app
+        .state
+        .secrets
+        .decrypt(&left[0].token_enc)
+        .expect("token");
+    assert_eq!(
+        token.expose(),
+        "xoxb-second",
+        "the workspace still in use stays"
+    );
+    app.shutdown().await;
+}
+crate::both_dbs!(a_workspace_no_channel_uses_is_forgotten_with_its_token);

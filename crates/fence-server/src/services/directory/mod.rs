@@ -20,6 +20,14 @@ pub fn job_name(key: &str) -> String {
     format!("slack-directory:{key}")
 }
 
+/// The key of the workspace a channel's own bot token reads: a keyed hash of the token, never the token.
+pub fn token_key(state: &AppState, token: &Secret<String>) -> String {
+    let hash = state
+        .secrets
+        .destination_key(&format!("token:{}", token.expose()));
+    format!("token:{}", hash.trim_start_matches("wh:"))
+}
+
 /// A workspace to resolve names in, with the token that reads it.
 #[derive(Debug)]
 pub struct Target {
@@ -35,11 +43,8 @@ pub async fn target_for(
     bot_token: Option<&Secret<String>>,
 ) -> ServiceResult<Option<Target>> {
     if let Some(token) = bot_token {
-        let hash = state
-            .secrets
-            .destination_key(&format!("token:{}", token.expose()));
         return Ok(Some(Target {
-            key: format!("token:{}", hash.trim_start_matches("wh:")),
+            key: token_key(state, token),
             token: token.clone(),
         }));
     }
@@ -64,7 +69,11 @@ pub async fn ready(state: &AppState, target: &Target) -> ServiceResult<Workspace
     };
     let ws = state
         .store
-        .request_workspace(&target.key, &state.secrets.encrypt(target.token.expose()), now)
+        .request_workspace(
+            &target.key,
+            &state.secrets.encrypt(target.token.expose()),
+            now,
+        )
         .await?;
     if token_changed {
         // A new install (another grant, other scopes): read again now rather than at the next refresh.
@@ -105,7 +114,9 @@ fn refused(name: &str, error: &str, id_form: &str) -> String {
     } else {
         "check the bot token (or the organization's Slack install)"
     };
-    format!("{name:?} cannot be resolved: Slack refused {error}; {fix}, or use the id form ({id_form})")
+    format!(
+        "{name:?} cannot be resolved: Slack refused {error}; {fix}, or use the id form ({id_form})"
+    )
 }
 
 fn ambiguous(name: &str, what: &str, found: &[Entry], id_form: &str) -> String {
@@ -129,7 +140,9 @@ pub async fn resolve(
 ) -> ServiceResult<Result<Resolved, String>> {
     let store = &state.store;
     if let Some(channel) = name.strip_prefix('#') {
-        let found = store.directory_lookup(&ws.key, EntryKind::Channel, channel).await?;
+        let found = store
+            .directory_lookup(&ws.key, EntryKind::Channel, channel)
+            .await?;
         return Ok(match found.as_slice() {
             [c] => Ok(Resolved {
                 mention: format!("<#{}>", c.id),
@@ -173,7 +186,11 @@ pub async fn resolve(
 }
 
 /// An e-mail address through `users.lookupByEmail` (Tier 3, one call per address, SLACK.md §9).
-async fn resolve_email(state: &AppState, token: &Secret<String>, email: &str) -> Result<Resolved, String> {
+async fn resolve_email(
+    state: &AppState,
+    token: &Secret<String>,
+    email: &str,
+) -> Result<Resolved, String> {
     match state.webapi.lookup_by_email(token, email).await {
         Ok(Some((id, name))) => Ok(Resolved {
             mention: format!("<@{id}>"),

@@ -31,10 +31,7 @@ impl Pacer {
     /// Waits until another call of `method` in workspace `key` stays within Tier 2.
     async fn wait(&mut self, key: &str, method: &'static str) {
         let q = self.calls.entry((key.to_string(), method)).or_default();
-        while q
-            .front()
-            .is_some_and(|t| t.elapsed() >= TIER2_WINDOW)
-        {
+        while q.front().is_some_and(|t| t.elapsed() >= TIER2_WINDOW) {
             q.pop_front();
         }
         if q.len() >= TIER2_CALLS {
@@ -59,6 +56,28 @@ fn kind(list: DirectoryList) -> EntryKind {
         DirectoryList::Groups => EntryKind::Group,
         DirectoryList::Channels => EntryKind::Channel,
     }
+}
+
+/// How long a workspace a save asked for is kept although no channel uses its token yet (the save may still be
+/// on its way, or be corrected and retried).
+const UNUSED_KEPT_MS: i64 = 60 * 60_000;
+
+/// Whether a workspace is still needed: the organization's install always is; a bot token's workspace while a
+/// channel has that token, or a save asked for it lately. One no longer needed is forgotten, with its token.
+pub async fn still_needed(state: &AppState, ws: &Workspace) -> ServiceResult<bool> {
+    if !ws.key.starts_with("token:") || state.clock.now_ms() - ws.requested_at < UNUSED_KEPT_MS {
+        return Ok(true);
+    }
+    for c in state.store.all_channels().await? {
+        let Some(enc) = c.bot_token_enc.as_deref() else {
+            continue;
+        };
+        if super::token_key(state, &state.secrets.decrypt(enc)?) == ws.key {
+            return Ok(true);
+        }
+    }
+    state.store.forget_workspace(&ws.key).await?;
+    Ok(false)
 }
 
 /// Reads every list of a workspace and stores what it read; returns the failures per method.
