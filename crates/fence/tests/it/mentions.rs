@@ -77,7 +77,7 @@ async fn display_names_never_resolve_and_a_group_handle_wins(db: Db) {
 crate::both_dbs!(display_names_never_resolve_and_a_group_handle_wins);
 
 /// SLACK.md §9: `users.lookupByEmail` (scope `users:read.email`) finds active users; deactivated ones are
-/// `users_not_found`.
+/// `users_not_found`, and are not mentionable by name either.
 async fn an_email_address_resolves_through_lookup_by_email(db: Db) {
     let t = TestApp::spawn(db).await;
     t.slack
@@ -96,6 +96,16 @@ async fn an_email_address_resolves_through_lookup_by_email(db: Db) {
             .contains("not the e-mail address of an active user"),
         "{e}"
     );
+    // users.list still lists deactivated members, with `deleted: true` (SLACK.md §9): not mentionable by name either.
+    let (s, e) = create(&t, bot_channel(&t, "gone", json!(["@bob"]))).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert!(t
+        .slack
+        .api_calls("users.list")
+        .iter()
+        .any(|c| c.answer["members"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|u| u["id"] == "U0BOB" && u["deleted"] == true))));
 
     let (s, c) = create(&t, bot_channel(&t, "mail", json!(["alice@example.com"]))).await;
     assert_eq!(s, StatusCode::CREATED, "{c}");

@@ -111,6 +111,8 @@ fn list_error(ws: &Workspace, list: DirectoryList) -> Option<&str> {
 fn refused(name: &str, error: &str, id_form: &str) -> String {
     let fix = if error.contains("missing_scope") {
         "grant the scope to Fence's Slack app (and reinstall it)"
+    } else if error.contains("ratelimited") {
+        "Fence reads the list again within a few minutes; retry then"
     } else {
         "check the bot token (or the organization's Slack install)"
     };
