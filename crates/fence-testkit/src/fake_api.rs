@@ -159,10 +159,10 @@ impl FakeSlack {
     }
 
     /// Slack's consent screen for Fence's authorize URL: grants the scopes it asks for if the manifest declares them
-    /// all (else `Err(invalid_scope…)`), with a webhook to `install.hook`; returns the `redirect_uri` with `code` and
+    /// all (else `Err(invalid_scope…)`), with a webhook to `install.hook` in the install's workspace; returns the `redirect_uri` with `code` and
     /// `state`, where Slack sends the browser.
     pub fn consent(&self, authorize_url: &str, install: &Install) -> Result<String, String> {
-        let hook = self.webhook_url(&install.hook);
+        let hook = self.webhook_url_in(&install.team_id, &install.hook);
         webapi::oauth::consent(&mut webapi::lock(&self.api), authorize_url, install, hook)
     }
 

@@ -317,7 +317,27 @@ async fn a_webhook_channel_resolves_names_through_the_org_install(db: Db) {
     );
 
     let token = crate::slack_strict::add_to_slack(&t).await;
-    let id = t.channel("hook", webhook).await;
+    // A webhook of another workspace: the install's ids would name other people there.
+    let (s, e) = create(
+        &t,
+        json!({"name": "elsewhere", "webhook_url": t.slack.webhook_url_in("T0OTHER", "hook"), "mentions": {"critical": ["@security-team"]}}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("T0OTHER"),
+        "{e}"
+    );
+    let (s, c) = create(
+        &t,
+        json!({"name": "hook", "webhook_url": t.slack.webhook_url_in("T0ACME", "hook"), "mentions": webhook["mentions"]}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    let id = c["id"].as_str().expect("id").to_string();
     let (_, c) = t.get(&format!("/api/v1/channels/{id}")).await;
     assert_eq!(
         c["resolved_mentions"]["@security-team"],

@@ -216,12 +216,22 @@ pub async fn resolve_mentions(
     if names.is_empty() || input.kind != ChannelKind::Slack {
         return Ok(());
     }
-    let Some(target) = directory::target_for(state, org_id, input.bot_token.as_ref()).await? else {
-        let mut errs = FieldErrors::default();
-        for (field, n) in names {
-            errs.push(FieldError::new(field, format!("{n:?} is a name, and Fence can resolve names only with a bot token or once the organization has installed Fence's Slack app (Add to Slack); add one, or use the id form (<@U…> for a user, <!subteam^S…> for a user group, <#C…> for a channel)")));
+    let target = directory::target_for(
+        state,
+        org_id,
+        input.bot_token.as_ref(),
+        input.webhook_url.expose(),
+    )
+    .await?;
+    let target = match target {
+        Ok(t) => t,
+        Err(why) => {
+            let mut errs = FieldErrors::default();
+            for (field, n) in names {
+                errs.push(FieldError::new(field, format!("{n:?} is a name, and {why}; or use the id form (<@U…> for a user, <!subteam^S…> for a user group, <#C…> for a channel)")));
+            }
+            return Err(errs.into());
         }
-        return Err(errs.into());
     };
     let ws = directory::ready(state, &target).await?;
     let mut resolved = Map::new();

@@ -35,23 +35,34 @@ pub struct Target {
     pub token: Secret<String>,
 }
 
+/// The workspace (`T…`) of a Slack webhook URL, `…/services/T…/B…/…` (SLACK.md §1).
+fn webhook_team(url: &str) -> Option<&str> {
+    let (_, path) = url.split_once("/services/")?;
+    path.split('/').next().filter(|t| t.starts_with('T'))
+}
+
 /// Where a Slack channel resolves names: with its own bot token (the workspace keyed by a keyed hash of the token,
-/// never the token), else through the organization's Slack install (keyed by team id); `None` without either.
+/// never the token), else through the organization's Slack install (keyed by team id) when the webhook posts into
+/// that workspace. Otherwise, why names cannot be resolved.
 pub async fn target_for(
     state: &AppState,
     org_id: &str,
     bot_token: Option<&Secret<String>>,
-) -> ServiceResult<Option<Target>> {
+    webhook_url: &str,
+) -> ServiceResult<Result<Target, String>> {
     if let Some(token) = bot_token {
-        return Ok(Some(Target {
+        return Ok(Ok(Target {
             key: token_key(state, token),
             token: token.clone(),
         }));
     }
     let Some(install) = state.store.org_install(org_id).await? else {
-        return Ok(None);
+        return Ok(Err("Fence resolves names only with a bot token or once the organization has installed Fence's Slack app (Add to Slack); add one".into()));
     };
-    Ok(Some(Target {
+    if let Some(team) = webhook_team(webhook_url).filter(|t| *t != install.team_id) {
+        return Ok(Err(format!("the webhook posts to Slack workspace {team}, and the organization's Slack install is in {}, so names would resolve to the wrong people; add a bot token of the webhook's workspace", install.team_id)));
+    }
+    Ok(Ok(Target {
         key: format!("team:{}", install.team_id),
         token: state.secrets.decrypt(&install.bot_token_enc)?,
     }))
@@ -205,5 +216,17 @@ async fn resolve_email(
             "{email:?} cannot be looked up now: Slack is rate limiting users.lookupByEmail; retry in a minute"
         )),
         Err(ListError::Failed(e)) => Err(refused(email, &e, "<@U…>")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_webhook_names_its_workspace() {
+        assert_eq!(
+            super::webhook_team("https://hooks.slack.com/services/T0ACME/B01/XXXX"),
+            Some("T0ACME")
+        );
+        assert_eq!(super::webhook_team("https://mm.example/hooks/abc"), None);
     }
 }
