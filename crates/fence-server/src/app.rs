@@ -142,7 +142,7 @@ async fn serve(
         let _ = stop.wait_for(|s| *s).await;
     });
     loop {
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
                 Err(e) => {
@@ -154,7 +154,12 @@ async fn serve(
             },
             () = &mut stopped => break,
         };
-        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        // Each request knows its connection's peer, for the client address (`http::client_ip`).
+        let service = hyper_util::service::TowerToHyperService::new(
+            router
+                .clone()
+                .layer(axum::Extension(crate::http::client_ip::Peer(peer))),
+        );
         let conn = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(HEADER_READ_TIMEOUT)

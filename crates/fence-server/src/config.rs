@@ -32,6 +32,7 @@ const KEYS: &[&str] = &[
     "scan.workers",
     "certificates.check_every",
     "reports.link_lifetime",
+    "trusted_proxies",
 ];
 
 /// Environment variables with the `FENCE_` prefix that are not configuration keys.
@@ -66,6 +67,8 @@ pub struct Config {
     pub certificates_check_every: Duration,
     /// How long a digest's Download Report link works (`reports.link_lifetime`).
     pub report_link_lifetime: Duration,
+    /// Proxies whose `X-Forwarded-For` names the client (none by default: the connection's peer is the client).
+    pub trusted_proxies: crate::http::client_ip::TrustedProxies,
 }
 
 /// A configuration problem, naming the key and where it came from.
@@ -159,6 +162,10 @@ impl Config {
                 .duration("certificates.check_every")?
                 .unwrap_or(Duration::from_secs(6 * 3600)),
             report_link_lifetime: report_link_lifetime(&r)?,
+            trusted_proxies: crate::http::client_ip::TrustedProxies::parse(
+                &r.list("trusted_proxies")?.unwrap_or_default(),
+            )
+            .map_err(|e| r.err("trusted_proxies", &e))?,
         })
     }
 

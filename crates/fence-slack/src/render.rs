@@ -9,7 +9,7 @@ use fence_core::channel::Mention;
 use fence_core::{Alert, ChannelKind, MessageFormat, VulnerabilityAlert};
 use serde_json::{json, Value};
 
-/// How many findings a coalesced message lists individually (each with its own buttons).
+/// How many findings a coalesced message lists one line each (each with its overflow menu); the rest are counted.
 pub const COALESCE_LISTED: usize = 15;
 
 /// Everything rendering needs besides the alerts.
@@ -408,6 +408,7 @@ mod coalesced;
 mod kinds;
 
 use coalesced::coalesced;
+pub use coalesced::{listed_findings, listed_note, replace_line, LINE_BLOCK};
 pub use kinds::{duration, expiry_phrase};
 #[cfg(test)]
 mod tests;

@@ -8,6 +8,10 @@ use minijinja::value::{Value as JValue, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, Output, State};
 use serde_json::Value;
 
+pub mod bound;
+mod vars;
+pub use vars::{coalesced_variables, handles_coalesced, sample, sample_burst, variables};
+
 /// Instructions a template may execute before it is stopped.
 const FUEL: u64 = 50_000;
 /// Largest rendered template.
@@ -109,19 +113,66 @@ fn template_value(key: Option<&str>, v: &Value) -> JValue {
     }
 }
 
-/// Renders `source` with `vars` into a message, or says why it cannot.
+/// Alert types whose `title` Fence writes itself from validated values (a host name, a digest's label), so it is
+/// shown as it is; a finding's title is the scanner's text and stays escaped.
+const FENCE_TITLED: [&str; 3] = ["certificate_expiring", "scan_completed", "digest"];
+
+/// The template's root value: every variable through [`template_value`], and Fence's own `title` verbatim.
+fn root_value(vars: &Value) -> JValue {
+    let Value::Object(m) = vars else {
+        return template_value(None, vars);
+    };
+    let fence_titled = m
+        .get("alert_type")
+        .and_then(Value::as_str)
+        .is_some_and(|t| FENCE_TITLED.contains(&t));
+    JValue::from_iter(m.iter().map(|(k, v)| match v {
+        Value::String(s) if fence_titled && k == "title" => (
+            k.clone(),
+            JValue::from_safe_string(s.replace('<', "%3C").replace('>', "%3E")),
+        ),
+        _ => (k.clone(), template_value(Some(k), v)),
+    }))
+}
+
+/// The rendered text, refusing to grow past [`MAX_OUTPUT`] (one byte over, so an overflow is told apart).
+struct BoundedOutput(Vec<u8>);
+
+impl std::io::Write for BoundedOutput {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.0.len() + buf.len() > MAX_OUTPUT {
+            self.0.resize(MAX_OUTPUT + 1, 0);
+            return Err(std::io::Error::other("template output limit"));
+        }
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Renders `source` with `vars` into a message, or says why it cannot: its syntax is checked first for values that
+/// could outgrow the output ([`bound`]), then it runs with bounded fuel and output.
 pub fn render(source: &str, vars: &Value) -> Result<Value, TemplateError> {
+    bound::check(source, &bound::Size::of_variables(vars)).map_err(|e| TemplateError {
+        line: Some(e.line),
+        message: e.message,
+    })?;
     let env = environment();
     let tmpl = env.template_from_str(source).map_err(|e| from_jinja(&e))?;
-    let out = tmpl
-        .render(template_value(None, vars))
-        .map_err(|e| from_jinja(&e))?;
-    if out.len() > MAX_OUTPUT {
-        return Err(TemplateError {
-            line: None,
-            message: format!("the output is {} bytes; at most {MAX_OUTPUT}", out.len()),
-        });
+    let mut out = BoundedOutput(Vec::new());
+    if let Err(e) = tmpl.render_captured_to(root_value(vars), &mut out) {
+        if out.0.len() > MAX_OUTPUT {
+            return Err(TemplateError {
+                line: None,
+                message: format!("the output is over {MAX_OUTPUT} bytes"),
+            });
+        }
+        return Err(from_jinja(&e));
     }
+    let out = String::from_utf8_lossy(&out.0);
     let mut msg: Value = serde_json::from_str(&out).map_err(|e| TemplateError {
         line: Some(e.line()),
         message: format!("the output is not valid JSON: {e}"),
@@ -142,145 +193,6 @@ pub fn render(source: &str, vars: &Value) -> Result<Value, TemplateError> {
         o.entry("unfurl_media").or_insert(Value::Bool(false));
     }
     Ok(msg)
-}
-
-/// The variables a template sees for an alert (SPEC §7). `extra` holds what the alert itself does not carry
-/// (`description`, `remediation` of the finding).
-pub fn variables(
-    alert: &fence_core::Alert,
-    base_url: &str,
-    mentions: &str,
-    description: Option<&str>,
-    remediation: Option<&str>,
-) -> Value {
-    use fence_core::Alert;
-    use serde_json::json;
-    let finding = |v: &fence_core::VulnerabilityAlert, alert_type: &str| {
-        json!({
-            "alert_type": alert_type,
-            "domain": v.domain,
-            "title": v.title,
-            "severity": v.severity.as_str(),
-            "severity_label": v.severity.label(),
-            "cvss_score": v.cvss.map(|c| c.value()),
-            "cve_id": v.cve,
-            "owasp": v.owasp,
-            "category": v.category.map(|c| c.display_name()),
-            "affected_url": v.affected_url,
-            "description": description,
-            "remediation": remediation,
-            "finding_url": format!("{base_url}/findings/{}", v.finding_id),
-            "color": v.severity.color(),
-            "icon": v.severity.icon(),
-            "mentions": mentions,
-            "reopened": v.reopened,
-        })
-    };
-    match alert {
-        Alert::Vulnerability(v) => finding(v, "vulnerability"),
-        Alert::Reminder(r) => {
-            let mut o = finding(&r.finding, "reminder");
-            o["days_open"] = json!(r.days_open);
-            o
-        }
-        Alert::CertificateExpiring(c) => json!({
-            "alert_type": "certificate_expiring",
-            "domain": c.domain,
-            "color": c.color(),
-            "icon": "⚠️",
-            "mentions": mentions,
-            "certificate": {"domain": c.domain, "expires": crate::render::expiry_phrase(c.not_after, c.days_left), "days_left": c.days_left, "issuer": fence_core::certificate::issuer_label(&c.issuer), "sans": c.sans, "fingerprint": c.fingerprint, "renew_url": c.renew_url},
-        }),
-        Alert::ScanCompleted(s) => json!({
-            "alert_type": "scan_completed",
-            "domain": s.domain,
-            "color": s.color(),
-            "icon": "✅",
-            "mentions": mentions,
-            "scan": {"id": s.scan_id, "domain": s.domain, "type": s.scan_type, "duration": crate::render::duration(s.duration_secs),
-                     "critical": s.counts[0], "high": s.counts[1], "medium": s.counts[2], "low": s.counts[3], "info": s.counts[4],
-                     "new": s.changes.map(|c| c.new), "still_open": s.changes.map(|c| c.still_open), "closed": s.changes.map(|c| c.closed),
-                     "report_url": format!("{base_url}/scans/{}", s.scan_id)},
-        }),
-        Alert::Digest(d) => json!({
-            "alert_type": "digest",
-            "color": "#1E90FF",
-            "icon": "📊",
-            "mentions": mentions,
-            "digest": {"label": d.label, "scans_run": d.scans_run, "domains_scanned": d.domains_scanned, "new_vulnerabilities": d.new_vulnerabilities,
-                       "top": d.top.iter().map(|t| json!({"severity": t.severity.as_str(), "title": t.title, "domain": t.domain, "cvss": t.cvss.map(|c| c.value())})).collect::<Vec<_>>(),
-                       "certificates": d.certificates.iter().map(|c| json!({"domain": c.domain, "days_left": c.days_left})).collect::<Vec<_>>(),
-                       "report_url": d.report_url},
-        }),
-        Alert::ChannelBroken(_) | Alert::FollowUp(_) => json!({"alert_type": "notice"}),
-    }
-}
-
-/// Sample data of an alert type, for validating templates at save time and for previews.
-pub fn sample(alert_type: fence_core::AlertType) -> fence_core::Alert {
-    use fence_core::alert::*;
-    use fence_core::{Alert, AlertType, Category, Cvss, Severity, VulnerabilityAlert};
-    let vuln = VulnerabilityAlert {
-        finding_id: "sample".into(),
-        domain: "example.com".into(),
-        title: "SQL Injection in login form".into(),
-        severity: Severity::Critical,
-        cvss: Cvss::new(9.8).ok(),
-        cve: Some("CVE-2024-12345".into()),
-        owasp: Some("A03:2021 - Injection".into()),
-        category: Some(Category::SqlInjection),
-        affected_url: Some("https://example.com/login".into()),
-        has_remediation: true,
-        reopened: false,
-    };
-    match alert_type {
-        AlertType::Vulnerability => Alert::Vulnerability(vuln),
-        AlertType::Reminder => Alert::Reminder(ReminderAlert {
-            finding: vuln,
-            open_since: 1_737_331_200_000,
-            days_open: 3,
-        }),
-        AlertType::CertificateExpiring => Alert::CertificateExpiring(CertificateAlert {
-            domain: "example.com".into(),
-            not_after: 1_738_540_800_000,
-            days_left: 14,
-            issuer: "Let's Encrypt".into(),
-            sans: vec!["example.com".into(), "www.example.com".into()],
-            fingerprint: "ab".repeat(32),
-            renew_url: None,
-        }),
-        AlertType::ScanCompleted => Alert::ScanCompleted(ScanAlert {
-            scan_id: "sample".into(),
-            domain: "example.com".into(),
-            scan_type: "full".into(),
-            duration_secs: 272,
-            counts: [0, 2, 7, 4, 1],
-            changes: Some(fence_core::alert::ScanChanges {
-                new: 3,
-                still_open: 11,
-                closed: 2,
-            }),
-        }),
-        AlertType::Digest => Alert::Digest(DigestAlert {
-            label: "Daily".into(),
-            period_end: 1_737_363_600_000,
-            timezone: "UTC".into(),
-            scans_run: 47,
-            domains_scanned: 12,
-            new_vulnerabilities: 8,
-            top: vec![DigestIssue {
-                severity: Severity::Critical,
-                title: "SQL Injection".into(),
-                domain: "example.com".into(),
-                cvss: Cvss::new(9.8).ok(),
-            }],
-            certificates: vec![DigestCertificate {
-                domain: "example.com".into(),
-                days_left: 14,
-            }],
-            report_url: String::new(),
-        }),
-    }
 }
 
 #[cfg(test)]
@@ -368,7 +280,7 @@ mod tests {
     #[test]
     fn runaway_templates_run_out_of_fuel() {
         let e = render(
-            "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}{}",
+            "{% for i in range(1000) %}{% for j in range(1000) %}{% endfor %}{% endfor %}{}",
             &json!({}),
         )
         .expect_err("fuel");

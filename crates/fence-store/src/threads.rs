@@ -27,6 +27,8 @@ impl Store {
         now: i64,
     ) -> Result<()> {
         let single = i64::from(finding_ids.len() == 1);
+        // All or none: a follow-up never finds some of a message's findings recorded and not the others.
+        let mut tx = self.pool.begin().await?;
         for f in finding_ids {
             sqlx::query(
                 "INSERT INTO slack_messages (channel_id, finding_id, slack_channel, ts, single, created_at) VALUES ($1, $2, $3, $4, $5, $6)
@@ -38,9 +40,10 @@ impl Store {
             .bind(ts)
             .bind(single)
             .bind(now)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
         }
+        tx.commit().await?;
         Ok(())
     }
 

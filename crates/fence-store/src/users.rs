@@ -120,23 +120,57 @@ impl Store {
         Ok(())
     }
 
-    /// Records a failed log-in and returns how many there were for this email since `since`.
-    /// Records a failed log-in and prunes every failure older than `since` (of any email), so the table holds only
-    /// the window; returns the email's failures since `since`.
-    pub async fn record_login_failure(&self, email: &str, now: i64, since: i64) -> Result<i64> {
+    /// Reserves a log-in attempt for `email` from `ip` before its password is checked, pruning every attempt older
+    /// than `since` (of any account), so the table holds only the window. Returns the attempt's id and the times of
+    /// this pair's attempts in the window, oldest first, this one included: concurrent attempts each see the
+    /// others, so checking them cannot be raced.
+    pub async fn reserve_login_attempt(
+        &self,
+        email: &str,
+        ip: &str,
+        now: i64,
+        since: i64,
+    ) -> Result<(String, Vec<i64>)> {
         sqlx::query("DELETE FROM login_failures WHERE at <= $1")
             .bind(since)
             .execute(&self.pool)
             .await?;
-        sqlx::query("INSERT INTO login_failures (email, at) VALUES ($1, $2)")
-            .bind(email)
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
-        self.login_failures(email, since).await
+        let id = crate::new_id();
+        sqlx::query(
+            "INSERT INTO login_failures (email, ip, at, attempt_id) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(email)
+        .bind(ip)
+        .bind(now)
+        .bind(&id)
+        .execute(&self.pool)
+        .await?;
+        let rows = sqlx::query(
+            "SELECT at FROM login_failures WHERE email = $1 AND ip = $2 AND at > $3 ORDER BY at",
+        )
+        .bind(email)
+        .bind(ip)
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
+        let times = rows
+            .iter()
+            .map(|r| get_i64(r, "at"))
+            .collect::<Result<_>>()?;
+        Ok((id, times))
     }
 
-    pub async fn login_failures(&self, email: &str, since: i64) -> Result<i64> {
+    /// Takes back a reserved attempt (one refused without checking the password).
+    pub async fn release_login_attempt(&self, attempt_id: &str) -> Result<()> {
+        sqlx::query("DELETE FROM login_failures WHERE attempt_id = $1")
+            .bind(attempt_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// How many log-in attempts `email` had since `since`, from any address.
+    pub async fn login_attempts(&self, email: &str, since: i64) -> Result<i64> {
         let r =
             sqlx::query("SELECT COUNT(*) AS n FROM login_failures WHERE email = $1 AND at > $2")
                 .bind(email)
@@ -146,9 +180,11 @@ impl Store {
         get_i64(&r, "n")
     }
 
-    pub async fn clear_login_failures(&self, email: &str) -> Result<()> {
-        sqlx::query("DELETE FROM login_failures WHERE email = $1")
+    /// Forgets a pair's attempts after it logged in.
+    pub async fn clear_login_attempts(&self, email: &str, ip: &str) -> Result<()> {
+        sqlx::query("DELETE FROM login_failures WHERE email = $1 AND ip = $2")
             .bind(email)
+            .bind(ip)
             .execute(&self.pool)
             .await?;
         Ok(())

@@ -84,6 +84,6 @@ pub async fn test_unsaved(
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<Value>> {
     caller.require(Scope::Admin)?;
-    let result = channels::test_unsaved(&state, &body).await?;
+    let result = channels::test_unsaved(&state, &caller.org_id, &body).await?;
     Ok(Json(test_json(&result)))
 }

@@ -1,6 +1,7 @@
-//! `POST /api/slack/interactions`: button clicks — Mark as False Positive, Snooze (24h), Fix Instructions, Run Scan.
-//! Answered at once; the work continues in the background and answers through the click's `response_url`. Only
-//! buttons whose value Fence signed, clicked in the workspace of the organization they name, do anything.
+//! `POST /api/slack/interactions`: button clicks — Mark as False Positive, Snooze (24h), Fix Instructions, Run Scan —
+//! and the same actions chosen in a coalesced message's overflow menus. Answered at once; the work continues in the
+//! background and answers through the click's `response_url`. Only values Fence signed, clicked in the workspace of
+//! the organization they name, do anything.
 
 use super::{form, org_of_team, response_url, verify};
 use crate::http::error::ApiError;
@@ -43,6 +44,7 @@ pub async fn interactions(
 
 /// What Fence reads of a click.
 struct Click {
+    /// The button's `value`, or the chosen overflow option's (`selected_option.value`, SLACK.md §5).
     value: String,
     response_url: String,
     user: String,
@@ -52,13 +54,25 @@ struct Click {
     single: bool,
     /// Legacy attachments (`interactive_message`) rather than Block Kit.
     attachments: bool,
+    /// The clicked line of a coalesced message (its `block_id`), with the message as Slack shows it.
+    line: Option<(String, Value)>,
 }
 
 impl Click {
     fn parse(p: &Value) -> Click {
         let s = |v: &Value| v.as_str().unwrap_or("").to_string();
+        let action = &p["actions"][0];
+        let value = if action["type"] == "overflow" {
+            &action["selected_option"]["value"]
+        } else {
+            &action["value"]
+        };
+        let line = action["block_id"]
+            .as_str()
+            .filter(|b| b.starts_with(fence_slack::render::LINE_BLOCK))
+            .map(|b| (b.to_string(), p["message"].clone()));
         Click {
-            value: s(&p["actions"][0]["value"]),
+            value: s(value),
             response_url: s(&p["response_url"]),
             user: s(&p["user"]["id"]),
             team: p["team"]["id"]
@@ -75,6 +89,7 @@ impl Click {
             single: p["actions"][0]["block_id"].as_str() == Some("fence_finding")
                 || p["callback_id"].as_str() == Some("fence_finding"),
             attachments: p["type"] == "interactive_message",
+            line,
         }
     }
 
@@ -130,6 +145,7 @@ async fn handle_click(state: &AppState, p: &Value) -> ServiceResult<()> {
 
 /// Mark as False Positive, Snooze (24h): the finding changes everywhere; a webhook-posted alert is replaced through
 /// the response URL (bot-posted ones are updated by the follow-up the change queues) and the note goes in its thread.
+/// In a coalesced message only the clicked line changes, on webhook and bot channels alike.
 async fn triage(
     state: &AppState,
     org: &Org,
@@ -147,6 +163,22 @@ async fn triage(
         (FindingStatus::FalsePositive, None)
     };
     let f = change_status(state, &org.id, &button.target_id, status, hours, actor).await?;
+    let note = note(status, hours, actor);
+    let Alert::Vulnerability(v) = f.alert(false) else {
+        return Ok(());
+    };
+    if let Some((block_id, message)) = &click.line {
+        let ctx = state.render_context(
+            &org.id,
+            fence_core::ChannelKind::Slack,
+            fence_core::MessageFormat::Blocks,
+            org.plan(),
+        );
+        if let Some(mut m) = fence_slack::render::replace_line(&ctx, message, block_id, &v, &note) {
+            m["replace_original"] = json!(true);
+            click.respond(state, m).await;
+        }
+    }
     if state
         .store
         .is_bot_message(&org.id, &click.message_ts)
@@ -154,8 +186,13 @@ async fn triage(
     {
         return Ok(());
     }
-    let note = note(status, hours, actor);
-    if let (true, Alert::Vulnerability(v)) = (click.single, f.alert(false)) {
+    if click.line.is_some() {
+        click
+            .in_thread(state, fence_slack::render::listed_note(&v, &note))
+            .await;
+        return Ok(());
+    }
+    if click.single {
         let format = if click.attachments {
             fence_core::MessageFormat::Attachments
         } else {

@@ -1,5 +1,5 @@
 //! Logging in and out: argon2id password hashes, sessions in HttpOnly SameSite cookies, a CSRF token on the log-in
-//! form too (double-submit cookie), and a slow-down after repeated failures.
+//! form too (double-submit cookie), and a back-off per (account, client address) after repeated attempts.
 
 use super::page::{bare, bare_error, Static};
 use super::{cookie, field, form, Session, SESSION_COOKIE};
@@ -13,9 +13,24 @@ use serde::Serialize;
 
 const LOGIN_CSRF_COOKIE: &str = "fence_login_csrf";
 const SESSION_MS: i64 = 12 * 3_600_000;
-/// Failed log-ins for one email within this window before further attempts are refused.
+/// How long log-in attempts are remembered.
 const FAILURE_WINDOW_MS: i64 = 15 * 60_000;
-const MAX_FAILURES: i64 = 5;
+/// Attempts an (account, address) pair may make in the window before each must wait for the previous one.
+const FREE_ATTEMPTS: usize = 5;
+/// The longest wait between two attempts.
+const MAX_BACKOFF_MS: i64 = 15 * 60_000;
+
+/// How long after the previous attempt the next may come, with `before` attempts in the window: nothing for the
+/// first five, then 1 s, 2 s, 4 s … up to 15 minutes.
+fn backoff_ms(before: usize) -> i64 {
+    if before < FREE_ATTEMPTS {
+        return 0;
+    }
+    let doublings = u32::try_from(before - FREE_ATTEMPTS)
+        .unwrap_or(u32::MAX)
+        .min(20);
+    (1_000i64 << doublings).min(MAX_BACKOFF_MS)
+}
 /// The longest email (RFC 5321's path limit) and password a log-in may send; longer ones are refused unread (and
 /// never stored as a failure).
 const MAX_EMAIL_LEN: usize = 254;
@@ -68,7 +83,48 @@ async fn check_password(
     user.filter(|_| valid)
 }
 
-pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+/// Counts this attempt of (`email`, `ip`) before its password is checked, or refuses it — the message, status and
+/// seconds to wait — when it comes before the back-off allows.
+async fn reserve_attempt(
+    state: &AppState,
+    email: &str,
+    ip: &str,
+    now: i64,
+) -> Result<(), (String, StatusCode, Option<i64>)> {
+    let since = now - FAILURE_WINDOW_MS;
+    let Ok((attempt, times)) = state
+        .store
+        .reserve_login_attempt(email, ip, now, since)
+        .await
+    else {
+        return Err((
+            "Cannot log in right now; try again.".into(),
+            StatusCode::SERVICE_UNAVAILABLE,
+            None,
+        ));
+    };
+    // The latest other attempt of this pair (concurrent ones included) and how long after it this one must come.
+    let before = times.len().saturating_sub(1);
+    let previous = times.iter().rev().nth(1).copied().unwrap_or(0);
+    let wait_until = previous + backoff_ms(before);
+    if before >= FREE_ATTEMPTS && now < wait_until {
+        let _ = state.store.release_login_attempt(&attempt).await;
+        let secs = (wait_until - now + 999) / 1000;
+        return Err((
+            format!("Too many attempts from here for this account; try again in {secs} s."),
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(secs),
+        ));
+    }
+    Ok(())
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    peer: Option<axum::Extension<crate::http::client_ip::Peer>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let f = form(&body);
     let expected = cookie(&headers, LOGIN_CSRF_COOKIE)
         .unwrap_or("")
@@ -87,28 +143,27 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Byte
     if email.len() > MAX_EMAIL_LEN || password.len() > MAX_PASSWORD_LEN {
         return retry("Wrong email or password.", StatusCode::UNAUTHORIZED);
     }
-    if state
-        .store
-        .login_failures(&email, now - FAILURE_WINDOW_MS)
-        .await
-        .unwrap_or(0)
-        >= MAX_FAILURES
-    {
-        return retry(
-            "Too many failed attempts for this account; wait 15 minutes and try again.",
-            StatusCode::TOO_MANY_REQUESTS,
-        );
+    let ip = peer.map_or_else(String::new, |p| {
+        state
+            .config
+            .trusted_proxies
+            .client_ip(p.0 .0.ip(), &headers)
+            .to_string()
+    });
+    if let Err((message, status, wait_secs)) = reserve_attempt(&state, &email, &ip, now).await {
+        let mut refused = retry(&message, status);
+        if let Some(v) = wait_secs.and_then(|s| header::HeaderValue::from_str(&s.to_string()).ok())
+        {
+            refused.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return refused;
     }
     let user = check_password(&state, &email, password).await;
     let Some(user) = user else {
-        let _ = state
-            .store
-            .record_login_failure(&email, now, now - FAILURE_WINDOW_MS)
-            .await;
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         return retry("Wrong email or password.", StatusCode::UNAUTHORIZED);
     };
-    let _ = state.store.clear_login_failures(&email).await;
+    let _ = state.store.clear_login_attempts(&email, &ip).await;
     let session = crate::crypto::new_token();
     let csrf = crate::crypto::new_token();
     if state

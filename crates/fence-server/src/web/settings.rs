@@ -29,6 +29,7 @@ struct ListedChannel<'a> {
     state: &'static str,
     error: &'a str,
     hint: &'a str,
+    warnings: Vec<String>,
 }
 
 impl<'a> ListedChannel<'a> {
@@ -42,6 +43,7 @@ impl<'a> ListedChannel<'a> {
             state: c.state.as_str(),
             error: c.status_error.as_deref().unwrap_or(""),
             hint: c.status_hint.as_deref().unwrap_or(""),
+            warnings: crate::services::channels::warnings(c),
         }
     }
 }

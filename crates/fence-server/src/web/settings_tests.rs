@@ -14,6 +14,11 @@ fn the_channel_list_and_a_preview_render() {
         state,
         error,
         hint: "Recreate the webhook",
+        warnings: if state == "healthy" {
+            vec!["Slack ignores <identity>".to_string()]
+        } else {
+            vec![]
+        },
     };
     let ctx = ChannelsPage {
         usage: usage(Plan::Startup, 2),
@@ -30,6 +35,12 @@ fn the_channel_list_and_a_preview_render() {
     assert!(out.contains("<span class=\"healthy\">healthy</span>"));
     assert!(out.contains("<span class=broken>broken: no_service</span>"));
     assert!(out.contains("Alerts &lt;x&gt;"));
+    assert_eq!(
+        out.matches("<span class=warning>⚠ Slack ignores &lt;identity&gt;</span>")
+            .count(),
+        1,
+        "{out}"
+    );
     let full = ChannelsPage {
         usage: usage(Plan::Hobby, 0),
         can_edit: true,

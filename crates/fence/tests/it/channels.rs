@@ -257,8 +257,9 @@ async fn an_identity_on_a_webhook_channel_carries_a_warning_until_a_bot_token_is
     let id = c["id"].as_str().expect("id");
     let (_, again) = t.get(&format!("/api/v1/channels/{id}")).await;
     assert_eq!(
-        again["status"]["warning"], c["status"]["warning"],
-        "the warning is stored"
+        again["status"]["warnings"],
+        json!([warning]),
+        "the warning stays with the channel, once"
     );
     t.slack.add_channel("C0BRAND01", "branded");
     let (s, fixed) = t
@@ -269,6 +270,7 @@ async fn an_identity_on_a_webhook_channel_carries_a_warning_until_a_bot_token_is
         .await;
     assert_eq!(s, StatusCode::OK, "{fixed}");
     assert!(fixed["status"]["warning"].is_null(), "{fixed}");
+    assert_eq!(fixed["status"]["warnings"], json!([]), "{fixed}");
     t.app.shutdown().await;
 }
 both_dbs!(an_identity_on_a_webhook_channel_carries_a_warning_until_a_bot_token_is_added);

@@ -615,7 +615,7 @@ async fn log_in_floods_neither_fill_the_disk_nor_starve_the_server() {
     let huge = format!("{}@example.com", "a".repeat(1_000_000));
     assert_eq!(log_in(&t, &huge, "x").await, StatusCode::UNAUTHORIZED);
     assert_eq!(
-        store.login_failures(&huge, 0).await.expect("count"),
+        store.login_attempts(&huge, 0).await.expect("count"),
         0,
         "not stored"
     );
@@ -626,7 +626,7 @@ async fn log_in_floods_neither_fill_the_disk_nor_starve_the_server() {
     );
 
     store
-        .record_login_failure("old@example.com", 1_000, 0)
+        .reserve_login_attempt("old@example.com", "192.0.2.1", 1_000, 0)
         .await
         .expect("old failure");
     assert_eq!(
@@ -635,7 +635,7 @@ async fn log_in_floods_neither_fill_the_disk_nor_starve_the_server() {
     );
     assert_eq!(
         store
-            .login_failures("old@example.com", 0)
+            .login_attempts("old@example.com", 0)
             .await
             .expect("count"),
         0,
@@ -643,7 +643,7 @@ async fn log_in_floods_neither_fill_the_disk_nor_starve_the_server() {
     );
     assert_eq!(
         store
-            .login_failures("new@example.com", 0)
+            .login_attempts("new@example.com", 0)
             .await
             .expect("count"),
         1

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(10);
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -16,7 +16,7 @@ fn now() -> i64 {
 }
 
 /// Posts a form body to a Slack endpoint, signed as Slack signs (or with the given signature and timestamp).
-async fn slack_post(
+pub(crate) async fn slack_post(
     t: &TestApp,
     path: &str,
     body: &str,
@@ -85,7 +85,7 @@ async fn ask(t: &TestApp, team: &str, text: &str) -> String {
     v["text"].as_str().unwrap_or_default().to_string()
 }
 
-async fn connect(t: &TestApp, team: &str) {
+pub(crate) async fn connect(t: &TestApp, team: &str) {
     let (s, v) = t.patch("/api/v1/org", json!({"slack_team_id": team})).await;
     assert_eq!(s, StatusCode::OK, "{v}");
 }

@@ -64,6 +64,7 @@ pub fn parse_input(
     state: &AppState,
     body: &Value,
     existing: Option<&Existing>,
+    plan: fence_core::Plan,
 ) -> ServiceResult<ChannelInput> {
     let Some(patch) = body.as_object() else {
         return Err(ServiceError::Malformed(
@@ -103,7 +104,7 @@ pub fn parse_input(
         errs.push("webhook_url", "is required");
     }
     if let Some(c) = &config {
-        check_template_and_identity(c, &state.config.base_url, &mut errs);
+        check_template_and_identity(c, &state.config.base_url, plan, &mut errs);
     }
     if !errs.0.is_empty() {
         return Err(errs.0.into());
@@ -292,8 +293,19 @@ fn parse_rules(
     Some(config)
 }
 
-fn check_template_and_identity(c: &ChannelConfig, base_url: &str, errs: &mut Errors) {
-    if let Some(source) = &c.template {
+/// Validates the template by rendering it — only on plans that have templates, so a plan without them is refused
+/// (by `check_plan`) before any template runs.
+fn check_template_and_identity(
+    c: &ChannelConfig,
+    base_url: &str,
+    plan: fence_core::Plan,
+    errs: &mut Errors,
+) {
+    if let Some(source) = c
+        .template
+        .as_ref()
+        .filter(|_| plan.has_enterprise_features())
+    {
         if let Err(e) = validate_template(source, c, base_url) {
             errs.push("template", e);
         }

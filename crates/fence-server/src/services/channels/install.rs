@@ -114,7 +114,8 @@ pub async fn finish_install(state: &AppState, org_id: &str, code: &str) -> Servi
             ));
         }
     }
-    let input = parse_input(state, &body, None)?;
+    let plan = state.plan_of(org_id).await?;
+    let input = parse_input(state, &body, None, plan)?;
     save(state, org_id, "slack:oauth", input, None).await?;
     if let (Some(team), Some(token)) = (team, v["access_token"].as_str()) {
         // The organization's install: channels without a bot token of their own (plain webhooks) resolve mention

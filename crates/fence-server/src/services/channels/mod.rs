@@ -11,7 +11,7 @@ pub use input::{parse_input, ChannelInput};
 pub use install::{finish_install, install_url, verify_state, SCOPES};
 pub use rules::{check_plan, received_types};
 pub use test::{record_test, send_test, summary, TestResult};
-pub use view::{channel_json, preview_message};
+pub use view::{channel_json, preview_message, warnings, IDENTITY_IGNORED};
 
 use crate::services::{directory, ServiceError, ServiceResult};
 use crate::state::AppState;
@@ -55,14 +55,16 @@ pub fn open(state: &AppState, row: ChannelRow) -> ServiceResult<Existing> {
 }
 
 /// Parses a channel object (a patch of `existing` when given) and resolves its mention names: what a save or a
-/// test takes.
+/// test takes. What the organization's plan does not include is refused before anything of it runs.
 pub async fn prepare(
     state: &AppState,
     org_id: &str,
     body: &Value,
     existing: Option<&Existing>,
 ) -> ServiceResult<ChannelInput> {
-    let mut input = parse_input(state, body, existing)?;
+    let plan = state.plan_of(org_id).await?;
+    let mut input = parse_input(state, body, existing, plan)?;
+    check_plan(plan, &input, false, 0)?;
     resolve_mentions(state, org_id, &mut input).await?;
     Ok(input)
 }
@@ -82,12 +84,9 @@ pub async fn save(
         None => state.store.count_channels(org_id).await?,
     };
     check_plan(plan, &input, existing.is_none(), count)?;
-    let ignored_identity = input.config.identity.is_some()
-        && input.kind == ChannelKind::Slack
-        && input.bot_token.is_none();
     let now = state.clock.now_ms();
     let id = existing.map_or_else(fence_store::new_id, |e| e.id.clone());
-    let mut row = input.into_row(state, id, org_id.to_string(), existing, now);
+    let row = input.into_row(state, id, org_id.to_string(), existing, now);
     let action = match existing {
         Some(_) => {
             state.store.update_channel(&row).await?;
@@ -102,26 +101,8 @@ pub async fn save(
         .store
         .audit(org_id, actor, action, Some(&row.id), Some(&row.name), now)
         .await?;
-    note_identity(state, &mut row, ignored_identity).await?;
     state.wake.notify_one();
     Ok(row)
-}
-
-/// The warning a Slack webhook channel with a white-label identity carries: Slack ignores `username` and `icon_*`
-/// on app webhooks (SLACK.md §1), so the identity shows only with a bot token that has `chat:write.customize`.
-pub const IDENTITY_IGNORED: &str = "Slack ignores the white-label identity on incoming webhooks: messages show the app's name and icon. Add a bot token (with chat:write.customize) for the identity to show.";
-
-/// Sets the identity warning on the channel, or clears it once it no longer applies.
-async fn note_identity(state: &AppState, row: &mut ChannelRow, ignored: bool) -> ServiceResult<()> {
-    let had = row.template_warning.as_deref() == Some(IDENTITY_IGNORED);
-    let want = match (ignored, had) {
-        (true, false) => Some(IDENTITY_IGNORED),
-        (false, true) => None,
-        _ => return Ok(()),
-    };
-    state.store.set_template_warning(&row.id, want).await?;
-    row.template_warning = want.map(str::to_string);
-    Ok(())
 }
 
 /// Creates a channel from a channel object.
@@ -176,13 +157,19 @@ pub async fn test_saved(state: &AppState, org_id: &str, id: &str) -> ServiceResu
     Ok(result)
 }
 
-/// Tests a channel object that is not saved (it needs no name).
-pub async fn test_unsaved(state: &AppState, body: &Value) -> ServiceResult<TestResult> {
+/// Tests a channel object that is not saved (it needs no name), within the organization's plan.
+pub async fn test_unsaved(
+    state: &AppState,
+    org_id: &str,
+    body: &Value,
+) -> ServiceResult<TestResult> {
     let mut body = body.clone();
     if let Some(o) = body.as_object_mut() {
         o.entry("name").or_insert_with(|| json!("Unsaved channel"));
     }
-    let input = parse_input(state, &body, None)?;
+    let plan = state.plan_of(org_id).await?;
+    let input = parse_input(state, &body, None, plan)?;
+    check_plan(plan, &input, false, 0)?;
     Ok(test_input(state, &input, None).await)
 }
 

@@ -3,7 +3,7 @@
 
 use super::ChannelInput;
 use crate::services::{ServiceError, ServiceResult};
-use fence_core::{ChannelConfig, FieldError, FieldErrors, Plan};
+use fence_core::{AlertType, ChannelConfig, FieldError, FieldErrors, Plan};
 use serde_json::{json, Map, Value};
 
 pub(super) const RULE_KEYS: [&str; 8] = [
@@ -58,7 +58,8 @@ pub fn received_types(c: &ChannelConfig) -> Vec<fence_core::AlertType> {
     types
 }
 
-/// Renders a template against sample data of every alert type the channel receives; the error names the type and line.
+/// Renders a template against sample data of every alert type the channel receives, and of a burst when the
+/// template renders bursts; the error names the type and line.
 pub(super) fn validate_template(
     source: &str,
     c: &ChannelConfig,
@@ -75,6 +76,16 @@ pub(super) fn validate_template(
         );
         fence_slack::template::render(source, &vars)
             .map_err(|e| format!("{} alerts: {e}", t.as_str()))?;
+    }
+    let bursts = received_types(c)
+        .iter()
+        .any(|t| matches!(t, AlertType::Vulnerability | AlertType::Reminder));
+    if bursts && fence_slack::template::handles_coalesced(source) {
+        let burst = fence_slack::template::sample_burst();
+        let refs: Vec<_> = burst.iter().collect();
+        let vars = fence_slack::template::coalesced_variables(&refs, base_url, "", false);
+        fence_slack::template::render(source, &vars)
+            .map_err(|e| format!("coalesced alerts: {e}"))?;
     }
     Ok(())
 }

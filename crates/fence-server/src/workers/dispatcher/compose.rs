@@ -1,6 +1,6 @@
-//! What the dispatcher sends: the channel's custom template for a single alert (enterprise and custom plans) or
-//! Fence's rendering, plain text after a payload refusal, the white-label identity where it is honoured, and
-//! follow-ups posted in the thread of the finding's message.
+//! What the dispatcher sends: the channel's custom template for a single alert or a burst (enterprise and custom
+//! plans) or Fence's rendering, plain text after a payload refusal, the white-label identity where it is honoured,
+//! and follow-ups posted in the thread of the finding's message.
 
 use super::Dispatcher;
 use fence_core::{Alert, ChannelConfig, Plan};
@@ -9,7 +9,7 @@ use fence_slack::SendOutcome;
 
 impl Dispatcher {
     /// The message for these alerts: plain text after a payload refusal, the channel's custom template for a single
-    /// alert (enterprise and custom plans), else Fence's rendering. A template that fails falls back to the default
+    /// alert or, when it renders bursts, for a burst (enterprise and custom plans), else Fence's rendering. A template that fails falls back to the default
     /// rendering and leaves a warning on the channel.
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn compose(
@@ -29,25 +29,8 @@ impl Dispatcher {
             .template
             .as_deref()
             .filter(|_| plan.has_enterprise_features());
-        if let (Some(source), [alert]) = (template, alerts) {
-            if !matches!(alert, Alert::ChannelBroken(_) | Alert::FollowUp(_)) {
-                let finding_id = match alert {
-                    Alert::Vulnerability(v) => Some(v.finding_id.as_str()),
-                    Alert::Reminder(r) => Some(r.finding.finding_id.as_str()),
-                    _ => None,
-                };
-                let finding = match finding_id {
-                    Some(id) => self.state.store.finding(ctx.org_id, id).await.ok(),
-                    None => None,
-                };
-                let mention_text = fence_slack::render::render_mentions(ctx.kind, mentions);
-                let vars = fence_slack::template::variables(
-                    alert,
-                    ctx.base_url,
-                    &mention_text,
-                    finding.as_ref().and_then(|f| f.description.as_deref()),
-                    finding.as_ref().and_then(|f| f.remediation.as_deref()),
-                );
+        if let Some(source) = template {
+            if let Some(vars) = self.template_vars(ctx, source, alerts, mentions).await {
                 match fence_slack::template::render(source, &vars) {
                     Ok(msg) => return msg,
                     Err(e) => {
@@ -63,6 +46,36 @@ impl Dispatcher {
             }
         }
         render(ctx, alerts, mentions)
+    }
+
+    /// What the template sees for these alerts: a single alert's variables (with its finding's description and
+    /// remediation), a burst's when the template renders bursts, or `None` when Fence renders them itself.
+    async fn template_vars(
+        &self,
+        ctx: &RenderContext<'_>,
+        source: &str,
+        alerts: &[Alert],
+        mentions: &[String],
+    ) -> Option<serde_json::Value> {
+        let mention_text = fence_slack::render::render_mentions(ctx.kind, mentions);
+        let finding_id = match alerts {
+            [Alert::ChannelBroken(_) | Alert::FollowUp(_)] => return None,
+            [Alert::Vulnerability(v)] => Some(v.finding_id.as_str()),
+            [Alert::Reminder(r)] => Some(r.finding.finding_id.as_str()),
+            [_] => None,
+            _ => return burst_vars(ctx, source, alerts, &mention_text),
+        };
+        let finding = match finding_id {
+            Some(id) => self.state.store.finding(ctx.org_id, id).await.ok(),
+            None => None,
+        };
+        Some(fence_slack::template::variables(
+            &alerts[0],
+            ctx.base_url,
+            &mention_text,
+            finding.as_ref().and_then(|f| f.description.as_deref()),
+            finding.as_ref().and_then(|f| f.remediation.as_deref()),
+        ))
     }
 
     /// Posts a follow-up in the thread of the finding's message, and updates that message when asked to.
@@ -81,12 +94,17 @@ impl Dispatcher {
         else {
             return Ok(SendOutcome::Delivered);
         };
+        // In the thread of a message listing several findings, the follow-up names its finding.
+        let mut shown = f.clone();
+        if !pm.single {
+            shown.note = fence_slack::render::listed_note(&f.finding, &f.note);
+        }
         let posted = st
             .webapi
             .post_message(
                 token,
                 &pm.slack_channel,
-                &fence_slack::render::followup(f),
+                &fence_slack::render::followup(&shown),
                 Some(&pm.ts),
                 false,
             )
@@ -107,6 +125,45 @@ impl Dispatcher {
         }
         Ok(posted.outcome)
     }
+}
+
+/// A burst's variables, when the template renders bursts and the alerts are all new findings or all reminders.
+fn burst_vars(
+    ctx: &RenderContext<'_>,
+    source: &str,
+    alerts: &[Alert],
+    mentions: &str,
+) -> Option<serde_json::Value> {
+    if !fence_slack::template::handles_coalesced(source) {
+        return None;
+    }
+    let new: Vec<_> = alerts
+        .iter()
+        .filter_map(|a| match a {
+            Alert::Vulnerability(v) => Some(v),
+            _ => None,
+        })
+        .collect();
+    let open: Vec<_> = alerts
+        .iter()
+        .filter_map(|a| match a {
+            Alert::Reminder(r) => Some(&r.finding),
+            _ => None,
+        })
+        .collect();
+    let (list, reminder) = if new.len() == alerts.len() {
+        (new, false)
+    } else if open.len() == alerts.len() {
+        (open, true)
+    } else {
+        return None;
+    };
+    Some(fence_slack::template::coalesced_variables(
+        &list,
+        ctx.base_url,
+        mentions,
+        reminder,
+    ))
 }
 
 /// Sets the white-label identity (custom plan) on a message sent where it is honoured (bot tokens with

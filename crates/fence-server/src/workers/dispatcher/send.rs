@@ -196,7 +196,8 @@ impl Dispatcher {
         Ok((p.outcome, p.ts.map(|ts| (target.to_string(), ts))))
     }
 
-    /// Remembers where each finding was announced, when the message names few enough to thread under.
+    /// Remembers where each finding the message lists was announced (a coalesced message: the ones it lists line by
+    /// line), so their follow-ups and reminders thread under it.
     async fn remember_posted(
         &self,
         s: &Sending,
@@ -204,15 +205,8 @@ impl Dispatcher {
         ts: &str,
         done: i64,
     ) -> anyhow::Result<()> {
-        let ids: Vec<String> = s
-            .alerts
-            .iter()
-            .filter_map(|a| match a {
-                Alert::Vulnerability(v) => Some(v.finding_id.clone()),
-                _ => None,
-            })
-            .collect();
-        if !ids.is_empty() && ids.len() <= fence_slack::render::COALESCE_LISTED {
+        let ids = fence_slack::render::listed_findings(&s.alerts);
+        if !ids.is_empty() {
             self.state
                 .store
                 .record_posted(&s.channel.id, &ids, slack_channel, ts, done)
