@@ -20,5 +20,5 @@ pub use buttons::{ButtonSigner, ButtonValue};
 pub use client::WebhookClient;
 pub use membership::Access;
 pub use render::{render, RenderContext};
-pub use webapi::{Directory, Posted, WebApi};
+pub use webapi::{DirectoryList, ListError, Page, Posted, WebApi};
 pub use webhook::{WebhookHosts, WebhookUrl};

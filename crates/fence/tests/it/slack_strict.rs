@@ -25,7 +25,7 @@ async fn wait_state(t: &TestApp, id: &str, state: &str) -> Value {
 
 /// Installs Fence through the fake's consent screen with the scopes Fence's Add to Slack asks for, the webhook and
 /// channel picked being `#security-alerts` (`C0SEC`); returns the bot token the grant gave.
-async fn add_to_slack(t: &TestApp) -> String {
+pub(crate) async fn add_to_slack(t: &TestApp) -> String {
     let no_redirects = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

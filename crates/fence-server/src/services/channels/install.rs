@@ -1,6 +1,6 @@
 //! "Add to Slack" (OAuth v2): the consent URL with a signed, expiring `state`, its check on the way back, and the
 //! installation — the code exchanged for a webhook, its channel and a bot token, stored as a new channel, with the
-//! workspace mapped to the organization.
+//! workspace mapped to the organization and the install's bot token kept (encrypted) for resolving names.
 
 use super::{parse_input, save};
 use crate::services::{ServiceError, ServiceResult};
@@ -117,6 +117,15 @@ pub async fn finish_install(state: &AppState, org_id: &str, code: &str) -> Servi
     let plan = state.plan_of(org_id).await?;
     let input = parse_input(state, &body, None, plan)?;
     save(state, org_id, "slack:oauth", input, None).await?;
+    if let (Some(team), Some(token)) = (team, v["access_token"].as_str()) {
+        // The organization's install: channels without a bot token of their own (plain webhooks) resolve mention
+        // names with it. Encrypted like channel bot tokens; never shown.
+        let enc = state.secrets.encrypt(token);
+        state
+            .store
+            .save_org_install(org_id, team, &enc, state.clock.now_ms())
+            .await?;
+    }
     if let Some(team) = team {
         let org = state.store.org(org_id).await?;
         state
