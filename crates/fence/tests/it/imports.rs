@@ -329,3 +329,96 @@ async fn the_scan_summary_in_slack_counts_new_still_open_and_closed(db: Db) {
     t.app.shutdown().await;
 }
 both_dbs!(the_scan_summary_in_slack_counts_new_still_open_and_closed);
+
+/// Runs a built-in scan of localhost and waits for it to end.
+async fn builtin_scan(t: &TestApp, scan_type: &str) -> Value {
+    let (s, scan) = t
+        .post(
+            "/api/v1/scans",
+            json!({"domain": "localhost", "type": scan_type}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{scan}");
+    let id = scan["id"].as_str().expect("id").to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (_, v) = t.get(&format!("/api/v1/scans/{id}")).await;
+        if v["status"] == "completed" || v["status"] == "failed" {
+            return v;
+        }
+        assert!(std::time::Instant::now() < deadline, "scan finished: {v}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// A header fixed on the server: the next built-in scan resolves its finding as no longer detected, with an audit
+/// entry naming the scan; a scan whose check could not run closes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_built_in_scan_closes_the_header_finding_the_server_fixed() {
+    use fence_testkit::tls::{ca, leaf, tls_server};
+    let t = TestApp::spawn_with(Db::Sqlite, "[scan]\nallow_private_targets = true").await;
+    let authority = ca();
+    let (cert, key) = leaf(Some(&authority), &["localhost"], -80, 60);
+    let before = tls_server(
+        cert.clone(),
+        key.clone_key(),
+        "X-Content-Type-Options: nosniff\r\n",
+    )
+    .await;
+    let after = tls_server(
+        cert,
+        key,
+        "X-Content-Type-Options: nosniff\r\nStrict-Transport-Security: max-age=63072000\r\n",
+    )
+    .await;
+    let (s, d) = t
+        .post(
+            "/api/v1/domains",
+            json!({"name": "localhost", "port": before}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{d}");
+    let first = builtin_scan(&t, "headers").await;
+    assert_eq!(first["status"], "completed", "{first}");
+    let open = statuses(&t, "localhost").await;
+    assert!(
+        open.contains(&pair("Missing HSTS Header", "open")),
+        "{open:?}"
+    );
+
+    // The server now sends HSTS.
+    let (s, d) = t
+        .patch("/api/v1/domains/localhost", json!({"port": after}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    let second = builtin_scan(&t, "headers").await;
+    assert_eq!(second["status"], "completed", "{second}");
+    assert_eq!(second["results"]["closed"], 1, "{second}");
+    let now = statuses(&t, "localhost").await;
+    assert!(
+        now.contains(&pair("Missing HSTS Header", "resolved")),
+        "{now:?}"
+    );
+    let still_open = now.iter().filter(|(_, s)| s == "open").count();
+    assert_eq!(still_open, open.len() - 1, "{now:?}");
+    let scan_id = second["id"].as_str().expect("scan id");
+    let row = sqlx::query("SELECT detail FROM audit_log WHERE action = 'finding.resolved'")
+        .fetch_one(t.app.state.store.pool())
+        .await
+        .expect("audit entry");
+    use sqlx::Row;
+    let detail: String = row.try_get("detail").expect("detail");
+    assert_eq!(detail, format!("no longer detected by scan {scan_id}"));
+
+    // Nothing listens: the check cannot run, and the open findings stay open.
+    let closed_port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    t.patch("/api/v1/domains/localhost", json!({"port": closed_port}))
+        .await;
+    let third = builtin_scan(&t, "headers").await;
+    assert_eq!(third["status"], "failed", "{third}");
+    assert_eq!(statuses(&t, "localhost").await, now);
+    t.app.shutdown().await;
+}
