@@ -422,3 +422,91 @@ async fn a_built_in_scan_closes_the_header_finding_the_server_fixed() {
     assert_eq!(statuses(&t, "localhost").await, now);
     t.app.shutdown().await;
 }
+
+/// A SARIF log with `n` distinct results.
+fn sarif_log(n: usize) -> String {
+    let results: Vec<Value> = (0..n)
+        .map(|i| {
+            json!({"ruleId": "py/sql-injection", "level": "error", "message": {"text": "Query built from user input"},
+                   "locations": [{"physicalLocation": {"artifactLocation": {"uri": format!("app/view{i}.py")},
+                   "region": {"startLine": 12}}}]})
+        })
+        .collect();
+    json!({"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "CodeQL"}}, "results": results}]})
+        .to_string()
+}
+
+async fn a_sarif_file_of_many_chunks_is_stored_whole(db: Db) {
+    let t = TestApp::spawn(db).await;
+    let q = "format=sarif&domain=example.com";
+    let n = 3 * fence_scan::import::CHUNK + 7;
+    let v = import(&t, q, sarif_log(n)).await;
+    assert_eq!(v["imported"], n, "{v}");
+    assert_eq!(
+        (
+            &v["results"]["results"],
+            &v["results"]["new"],
+            &v["counts"]["high"]
+        ),
+        (&json!(n), &json!(n), &json!(n)),
+        "{v}"
+    );
+    let v = import(&t, q, sarif_log(n - 1)).await;
+    assert_eq!(
+        (&v["results"]["duplicate"], &v["results"]["closed"]),
+        (&json!(n - 1), &json!(1)),
+        "{v}"
+    );
+    t.app.shutdown().await;
+}
+both_dbs!(a_sarif_file_of_many_chunks_is_stored_whole);
+
+/// Posts `body` to the import endpoint, streamed without a length when `chunked`.
+async fn post_import(t: &TestApp, body: String, chunked: bool) -> (StatusCode, Value) {
+    let req = t
+        .http
+        .post(format!(
+            "{}/api/v1/import?format=sarif&domain=example.com",
+            t.url
+        ))
+        .bearer_auth(ADMIN_TOKEN);
+    let req = if chunked {
+        let parts: Vec<Result<Vec<u8>, std::io::Error>> = body
+            .into_bytes()
+            .chunks(700)
+            .map(|c| Ok(c.to_vec()))
+            .collect();
+        req.body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            parts,
+        )))
+    } else {
+        req.body(body)
+    };
+    let r = req.send().await.expect("import");
+    let status = r.status();
+    (status, r.json().await.unwrap_or_default())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_over_import_max_bytes_is_refused_with_413_naming_it_and_stores_nothing() {
+    let t = TestApp::spawn_with(Db::Sqlite, "[import]\nmax_bytes = 4096").await;
+    let small = sarif_log(2);
+    assert!(small.len() < 4096);
+    let (s, v) = post_import(&t, small, false).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+
+    let big = sarif_log(40);
+    assert!(big.len() > 4096);
+    for chunked in [false, true] {
+        let (s, e) = post_import(&t, big.clone(), chunked).await;
+        assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "chunked {chunked}: {e}");
+        assert_eq!(e["error"]["code"], "too_large", "{e}");
+        let message = e["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("import.max_bytes"), "{message}");
+    }
+    // Only the first, small import was stored.
+    let (_, scans) = t.get("/api/v1/scans").await;
+    assert_eq!(scans["scans"].as_array().map(Vec::len), Some(1), "{scans}");
+    assert_eq!(statuses(&t, "example.com").await.len(), 2);
+    t.app.shutdown().await;
+}
