@@ -166,7 +166,8 @@ pub struct ImportError {
 /// Why an import was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImportErrorKind {
-    /// Too big for one import: more than [`MAX_INPUT_BYTES`] bytes or more than [`MAX_FINDINGS`] findings.
+    /// Too big for one import: more than [`MAX_INPUT_BYTES`] bytes of a format read whole, or more findings than
+    /// [`Format::max_findings`].
     TooLarge,
     /// Not a readable document: empty, not JSON (or not UTF-8), or nested too deeply.
     Malformed,

@@ -194,6 +194,30 @@ mod tests {
     }
 
     #[test]
+    fn more_results_than_a_streamed_import_takes_are_refused_as_too_large() {
+        let one = r#"{"message":{"text":"m"}}"#;
+        let mut text = String::from(
+            r#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"T"}},"results":["#,
+        );
+        text.push_str(&vec![one; crate::import::MAX_STREAMED_FINDINGS + 1].join(","));
+        text.push_str("]}]}");
+        let mut given = 0;
+        let e = import_stream(
+            Format::Sarif,
+            Source::Bytes(text.as_bytes()),
+            &domain(),
+            &mut |c| {
+                given += c.len();
+                Ok(())
+            },
+        )
+        .expect_err("too many");
+        assert!(e.is_too_large(), "{e}");
+        assert!(e.message.contains("250000"), "{e}");
+        assert_eq!(given, 0);
+    }
+
+    #[test]
     fn results_of_the_wrong_type_and_repeated_members_are_refused() {
         let at = |text: &str| {
             import_file(Format::Sarif, text.as_bytes(), &domain())
