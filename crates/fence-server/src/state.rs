@@ -33,6 +33,8 @@ pub struct AppState {
     pub webapi: WebApi,
     /// Workspace directories by a keyed hash of the bot token, with when they were read.
     directories: DirectoryCache,
+    /// Slack users' `users.info` answers, kept briefly (`services::slack_access`).
+    pub slack_users: Arc<fence_slack::UserCache>,
 }
 
 /// Workspace directories by token key, with the time each was read.
@@ -40,6 +42,11 @@ type DirectoryCache = Arc<Mutex<HashMap<String, (i64, Arc<Directory>)>>>;
 
 /// How long a workspace directory (users, groups, channels) is reused.
 const DIRECTORY_TTL_MS: i64 = 10 * 60_000;
+
+/// How long a `users.info` answer is reused, and how many are kept: a burst of clicks stays far under Slack's
+/// Tier 4 limit (100+ per minute, SLACK.md §2).
+const SLACK_USER_TTL_MS: i64 = 10 * 60_000;
+const SLACK_USER_CACHE: usize = 10_000;
 
 /// Slack's limit for `chat.postMessage`: about one message per second per channel (SLACK.md §2), whatever
 /// `delivery.rate_per_second` allows webhooks.
@@ -82,6 +89,10 @@ impl AppState {
             interval_ms,
             webapi,
             directories: Arc::default(),
+            slack_users: Arc::new(fence_slack::UserCache::new(
+                SLACK_USER_TTL_MS,
+                SLACK_USER_CACHE,
+            )),
             config: Arc::new(config),
         })
     }

@@ -22,6 +22,7 @@ mod processes;
 mod routing;
 mod scheduled;
 mod secrets;
+mod slack_access;
 mod slack_app;
 mod slack_strict;
 mod templates;
