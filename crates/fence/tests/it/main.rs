@@ -24,5 +24,6 @@ mod scheduled;
 mod secrets;
 mod slack_access;
 mod slack_app;
+mod slack_install;
 mod slack_strict;
 mod templates;

@@ -1,7 +1,7 @@
 //! The Slack app end to end: signed slash commands and button clicks, triage restrictions, forged values, and the
 //! "Add to Slack" OAuth round trip against the fake Slack.
 
-use crate::support::{seed_finding, Db, TestApp, ADMIN_TOKEN, SIGNING_SECRET};
+use crate::support::{seed_finding, Db, TestApp, SIGNING_SECRET};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -425,30 +425,11 @@ async fn forged_foreign_or_unauthorised_clicks_change_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn add_to_slack_creates_the_channel_from_the_oauth_answer() {
     let t = TestApp::spawn(Db::Sqlite).await;
-    let no_redirects = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    let r = no_redirects
-        .get(format!("{}/api/slack/install", t.url))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .expect("install");
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let location = r
-        .headers()
-        .get("location")
-        .and_then(|l| l.to_str().ok())
-        .expect("location")
-        .to_string();
+    let admin = crate::slack_install::session_of(&t, "default", "admin").await;
+    let (status, location, state, set) = crate::slack_install::start(&t, Some(&admin)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let cookies = format!("{admin}; {}", set.split(';').next().unwrap_or_default());
     assert!(location.starts_with("https://slack.test/oauth/v2/authorize?client_id=123.456&scope=incoming-webhook%2Ccommands%2Cchat%3Awrite%2Cchat%3Awrite.public%2Cchat%3Awrite.customize%2Cusers%3Aread%2Cusers%3Aread.email%2Cusergroups%3Aread%2Cchannels%3Aread%2Cgroups%3Aread"), "{location}");
-    let state = url::Url::parse(&location)
-        .expect("url")
-        .query_pairs()
-        .find(|(k, _)| k == "state")
-        .map(|(_, v)| v.to_string())
-        .expect("state");
 
     t.slack.add_oauth_code(
         "code-1",
@@ -461,7 +442,13 @@ async fn add_to_slack_creates_the_channel_from_the_oauth_answer() {
         state.replace('.', "x")
     );
     assert_eq!(
-        t.http.get(forged).send().await.expect("callback").status(),
+        t.http
+            .get(forged)
+            .header("cookie", &cookies)
+            .send()
+            .await
+            .expect("callback")
+            .status(),
         StatusCode::UNAUTHORIZED
     );
     let ok = t
@@ -470,6 +457,7 @@ async fn add_to_slack_creates_the_channel_from_the_oauth_answer() {
             "{}/api/slack/oauth/callback?code=code-1&state={state}",
             t.url
         ))
+        .header("cookie", &cookies)
         .send()
         .await
         .expect("callback");
@@ -502,6 +490,7 @@ async fn add_to_slack_creates_the_channel_from_the_oauth_answer() {
             "{}/api/slack/oauth/callback?code=code-1&state={state}",
             t.url
         ))
+        .header("cookie", &cookies)
         .send()
         .await
         .expect("callback");
