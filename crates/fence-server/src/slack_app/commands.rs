@@ -1,5 +1,6 @@
 //! `POST /api/slack/commands`: `/fence scan <domain>`, `/fence status`, `/fence vulnerabilities`, `/fence help`,
-//! answered in the conversation (scans in the channel, the rest ephemerally).
+//! answered in the conversation (scans in the channel, the rest ephemerally). `scan` and `vulnerabilities` are for
+//! full members of the organization's workspace (`services::slack_access`).
 
 use super::{ephemeral, form, org_of_team, response_url, verify};
 use crate::http::error::ApiError;

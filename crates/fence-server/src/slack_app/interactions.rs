@@ -1,7 +1,8 @@
 //! `POST /api/slack/interactions`: button clicks — Mark as False Positive, Snooze (24h), Fix Instructions, Run Scan —
 //! and the same actions chosen in a coalesced message's overflow menus. Answered at once; the work continues in the
 //! background and answers through the click's `response_url`. Only values Fence signed, clicked in the workspace of
-//! the organization they name, do anything.
+//! the organization they name, do anything; triage and Run Scan also need a full member of that workspace
+//! (`services::slack_access`).
 
 use super::{form, org_of_team, response_url, verify};
 use crate::http::error::ApiError;
