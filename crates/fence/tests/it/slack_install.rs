@@ -120,7 +120,27 @@ async fn an_install_finishes_once_in_the_admin_session_that_started_it() {
     let member = session_of(&t, "default", "member").await;
     assert_eq!(start(&t, Some(&member)).await.0, StatusCode::FORBIDDEN);
 
+    // The web UI's button is the same start, for admins only.
+    let web = |cookie: String| {
+        no_redirects()
+            .get(format!("{}/settings/notifications/add-to-slack", t.url))
+            .header("cookie", cookie)
+            .send()
+    };
+    assert_eq!(
+        web(member.clone()).await.expect("web").status(),
+        StatusCode::FORBIDDEN
+    );
     let admin = session_of(&t, "default", "admin").await;
+    let r = web(admin.clone()).await.expect("web");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(
+        r.headers()["set-cookie"]
+            .to_str()
+            .is_ok_and(|c| c.starts_with("fence_slack_install=") && c.contains("HttpOnly")),
+        "{:?}",
+        r.headers()
+    );
     let (status, location, state, set) = start(&t, Some(&admin)).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert!(
