@@ -154,7 +154,7 @@ pub enum Mention {
     Here,
     AtChannel,
     Everyone,
-    /// `@alice`, `@security-team` or `#security-alerts`: needs the Web API to become an id.
+    /// `@alice`, `@security-team`, `#security-alerts` or `alice@example.com`: needs the Web API to become an id.
     Name(String),
 }
 
@@ -217,7 +217,23 @@ impl Mention {
                 return Ok(Mention::Name(s.into()));
             }
         }
-        Err(format!("{s:?} is not a mention; use @name, @group, #channel, @here, @channel, @everyone, <@U…>, <!subteam^S…>, U… or S…"))
+        // An e-mail address: looked up with users.lookupByEmail (SLACK.md §9).
+        if let Some((local, domain)) = s.split_once('@') {
+            let local_ok = !local.is_empty()
+                && local.len() <= 64
+                && local
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || "._+-".contains(c));
+            let domain_ok = domain.contains('.')
+                && domain.len() <= 253
+                && domain
+                    .split('.')
+                    .all(|l| !l.is_empty() && l.chars().all(|c| c.is_alphanumeric() || c == '-'));
+            if local_ok && domain_ok {
+                return Ok(Mention::Name(s.into()));
+            }
+        }
+        Err(format!("{s:?} is not a mention; use @name, @group, #channel, @here, @channel, @everyone, an e-mail address, <@U…>, <!subteam^S…>, U… or S…"))
     }
 }
 
@@ -468,8 +484,21 @@ mod tests {
             ("S0123456789", Mention::Group("S0123456789".into())),
             ("@alice", Mention::Name("@alice".into())),
             ("#security-alerts", Mention::Name("#security-alerts".into())),
+            (
+                "alice.smith+sec@example.com",
+                Mention::Name("alice.smith+sec@example.com".into()),
+            ),
         ] {
             assert_eq!(Mention::parse(raw), Ok(want), "{raw}");
+        }
+        for bad in [
+            "alice@",
+            "@alice@example.com",
+            "a@b",
+            "a b@example.com",
+            "a@exa_mple.com",
+        ] {
+            assert!(Mention::parse(bad).is_err(), "{bad}");
         }
     }
 

@@ -1,5 +1,5 @@
 //! Wiring: builds the state from the configuration, composes the edges' routers, and runs the HTTP server with the
-//! workers (dispatcher, scan workers, scheduler) until told to stop.
+//! workers (dispatcher, scan workers, scheduler, directory worker) until told to stop.
 
 use crate::clock::Clock;
 use crate::config::Config;
@@ -73,6 +73,11 @@ impl App {
         let router = router(self.state.clone());
         let server = tokio::spawn(serve(listener, router, stop_rx.clone()));
         let mut tasks = vec![server];
+        // Saves wait for a workspace's first read, so the directory worker runs with or without the dispatcher.
+        tasks.push(tokio::spawn(
+            crate::workers::directory::DirectoryWorker::new(self.state.clone())
+                .run(stop_rx.clone()),
+        ));
         if dispatcher {
             tasks.push(tokio::spawn(
                 Dispatcher::new(self.state.clone()).run(stop_rx.clone()),

@@ -24,6 +24,7 @@ const KEYS: &[&str] = &[
     "slack.api_url",
     "slack.oauth_authorize_url",
     "slack.response_url_hosts",
+    "slack.directory_refresh_every",
     "delivery.webhook_hosts",
     "delivery.rate_per_second",
     "delivery.max_retry_age",

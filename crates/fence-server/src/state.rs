@@ -5,11 +5,9 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::SecretBox;
 use crate::metrics::Metrics;
-use fence_slack::{ButtonSigner, Directory, WebApi, WebhookClient, WebhookHosts};
+use fence_slack::{ButtonSigner, WebApi, WebhookClient, WebhookHosts};
 use fence_store::Store;
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::Mutex;
 use std::time::Duration;
 use tokio::sync::Notify;
 
@@ -31,17 +29,11 @@ pub struct AppState {
     pub interval_ms: i64,
     /// Slack's Web API (`slack.api_url`), for bot-token channels and name lookups.
     pub webapi: WebApi,
-    /// Workspace directories by a keyed hash of the bot token, with when they were read.
-    directories: DirectoryCache,
+    /// Wakes the directory worker when a save waits for a workspace's first read.
+    pub directory_wake: Arc<Notify>,
     /// Slack users' `users.info` answers, kept briefly (`services::slack_access`).
     pub slack_users: Arc<fence_slack::UserCache>,
 }
-
-/// Workspace directories by token key, with the time each was read.
-type DirectoryCache = Arc<Mutex<HashMap<String, (i64, Arc<Directory>)>>>;
-
-/// How long a workspace directory (users, groups, channels) is reused.
-const DIRECTORY_TTL_MS: i64 = 10 * 60_000;
 
 /// How long a `users.info` answer is reused, and how many are kept: a burst of clicks stays far under Slack's
 /// Tier 4 limit (100+ per minute, SLACK.md §2).
@@ -88,7 +80,7 @@ impl AppState {
             scan_wake: Arc::new(Notify::new()),
             interval_ms,
             webapi,
-            directories: Arc::default(),
+            directory_wake: Arc::new(Notify::new()),
             slack_users: Arc::new(fence_slack::UserCache::new(
                 SLACK_USER_TTL_MS,
                 SLACK_USER_CACHE,
@@ -118,32 +110,5 @@ impl AppState {
             run_scan: plan.has_enterprise_features(),
             signer: &self.signer,
         }
-    }
-
-    /// The workspace directory for a bot token, read through the Web API at most every ten minutes.
-    pub async fn directory(
-        &self,
-        token: &fence_core::Secret<String>,
-    ) -> Result<Arc<Directory>, String> {
-        let key = self
-            .secrets
-            .destination_key(&format!("token:{}", token.expose()));
-        let now = self.clock.now_ms();
-        if let Some((at, d)) = self
-            .directories
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&key)
-        {
-            if now - at < DIRECTORY_TTL_MS {
-                return Ok(d.clone());
-            }
-        }
-        let d = Arc::new(self.webapi.directory(token).await?);
-        self.directories
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(key, (now, d.clone()));
-        Ok(d)
     }
 }

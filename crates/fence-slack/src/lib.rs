@@ -22,5 +22,5 @@ pub use client::WebhookClient;
 pub use membership::Access;
 pub use render::{render, RenderContext};
 pub use users::{SlackUser, UserCache};
-pub use webapi::{Directory, Posted, WebApi};
+pub use webapi::{DirectoryList, ListError, Page, Posted, WebApi};
 pub use webhook::{WebhookHosts, WebhookUrl};

@@ -1,29 +1,14 @@
 //! The Slack Web API client for bot-token channels: `chat.postMessage` (keeping the message's `ts`),
-//! `chat.update`, and the directory (`users.list`, `usergroups.list`, `conversations.list`, paginated) used to turn
-//! `@alice`, `@security-team` and `#security-alerts` into ids.
+//! `chat.update`, OAuth, response URLs; the directory reads (module `directory`) turn names into ids.
+
+mod directory;
+
+pub use directory::{DirectoryList, ListError, Page};
 
 use crate::answer::{classify, SendOutcome};
 use fence_core::Secret;
 use serde_json::{json, Value};
-use std::collections::HashMap;
 use std::time::Duration;
-
-/// An error of a directory method, with the scope Slack says it needs (`missing_scope` answers carry `needed`,
-/// SLACK.md Addendum): "conversations.list: missing_scope (needs channels:read)".
-fn with_needed(method: &str, error: String, answer: &Value) -> String {
-    let needed: String = answer["needed"]
-        .as_str()
-        .unwrap_or_default()
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || ":.,_".contains(*c))
-        .take(120)
-        .collect();
-    if needed.is_empty() {
-        format!("{method}: {error}")
-    } else {
-        format!("{method}: {error} (needs {needed})")
-    }
-}
 
 /// A Web API client bound to a base URL (`slack.api_url`).
 #[derive(Debug, Clone)]
@@ -40,31 +25,6 @@ pub struct Posted {
     pub ts: Option<String>,
     /// On `missing_scope`, the scope Slack says the method needs (SLACK.md Addendum).
     pub needed: Option<String>,
-}
-
-/// Names in a workspace, lower-cased, to ids.
-#[derive(Debug, Clone, Default)]
-pub struct Directory {
-    users: HashMap<String, String>,
-    groups: HashMap<String, String>,
-    channels: HashMap<String, String>,
-}
-
-impl Directory {
-    /// `@alice` → `<@U…>`, `@security-team` → `<!subteam^S…>`, `#security-alerts` → `<#C…>`.
-    pub fn resolve(&self, name: &str) -> Option<String> {
-        if let Some(n) = name.strip_prefix('#') {
-            return self
-                .channels
-                .get(&n.to_lowercase())
-                .map(|id| format!("<#{id}>"));
-        }
-        let n = name.strip_prefix('@').unwrap_or(name).to_lowercase();
-        self.users
-            .get(&n)
-            .map(|id| format!("<@{id}>"))
-            .or_else(|| self.groups.get(&n).map(|id| format!("<!subteam^{id}>")))
-    }
 }
 
 impl WebApi {
@@ -248,76 +208,5 @@ impl WebApi {
                 error: "connection_error".into(),
             },
         }
-    }
-
-    async fn paged(
-        &self,
-        method: &str,
-        token: &Secret<String>,
-        key: &str,
-    ) -> Result<Vec<Value>, String> {
-        let mut out = Vec::new();
-        let mut cursor = String::new();
-        for _ in 0..200 {
-            let mut body = json!({"limit": 200});
-            if !cursor.is_empty() {
-                body["cursor"] = json!(cursor);
-            }
-            if method == "conversations.list" {
-                body["types"] = json!("public_channel,private_channel");
-                body["exclude_archived"] = json!(true);
-            }
-            let (outcome, v) = self.call(method, token, &body).await;
-            match outcome {
-                SendOutcome::Delivered => {}
-                SendOutcome::RateLimited { .. } => return Err("ratelimited".into()),
-                SendOutcome::Retryable { error }
-                | SendOutcome::ChannelBroken { error }
-                | SendOutcome::PayloadRejected { error }
-                | SendOutcome::Failed { error } => return Err(with_needed(method, error, &v)),
-            }
-            out.extend(v[key].as_array().cloned().unwrap_or_default());
-            cursor = v["response_metadata"]["next_cursor"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            if cursor.is_empty() {
-                break;
-            }
-        }
-        Ok(out)
-    }
-
-    /// Reads the workspace's users, user groups and channels.
-    pub async fn directory(&self, token: &Secret<String>) -> Result<Directory, String> {
-        let mut d = Directory::default();
-        for m in self.paged("users.list", token, "members").await? {
-            if m["deleted"].as_bool() == Some(true) {
-                continue;
-            }
-            let Some(id) = m["id"].as_str() else { continue };
-            for name in [
-                &m["name"],
-                &m["profile"]["display_name"],
-                &m["profile"]["real_name"],
-            ] {
-                if let Some(n) = name.as_str().filter(|n| !n.is_empty()) {
-                    d.users
-                        .entry(n.to_lowercase())
-                        .or_insert_with(|| id.to_string());
-                }
-            }
-        }
-        for g in self.paged("usergroups.list", token, "usergroups").await? {
-            if let (Some(id), Some(handle)) = (g["id"].as_str(), g["handle"].as_str()) {
-                d.groups.insert(handle.to_lowercase(), id.to_string());
-            }
-        }
-        for c in self.paged("conversations.list", token, "channels").await? {
-            if let (Some(id), Some(name)) = (c["id"].as_str(), c["name"].as_str()) {
-                d.channels.insert(name.to_lowercase(), id.to_string());
-            }
-        }
-        Ok(d)
     }
 }

@@ -1,6 +1,6 @@
 //! Organizations (tenants, with a plan) and their API tokens (stored as SHA-256 hashes, with scopes).
 
-use crate::{get_i64, get_opt_str, get_str, new_id, Result, Store, StoreError};
+use crate::{get_i64, get_opt_i64, get_opt_str, get_str, new_id, Result, Store, StoreError};
 use sha2::{Digest, Sha256};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +34,8 @@ pub struct TokenRow {
     pub label: Option<String>,
     pub scopes: Vec<fence_core::Scope>,
     pub created_at: i64,
+    /// When it stops authenticating; `None` for never.
+    pub expires_at: Option<i64>,
 }
 
 fn scopes_of(s: &str) -> Result<Vec<fence_core::Scope>> {
@@ -205,8 +207,22 @@ impl Store {
         label: Option<&str>,
         now: i64,
     ) -> Result<String> {
+        self.create_expiring_token(org_id, token, scopes, label, now, None)
+            .await
+    }
+
+    /// Like [`Store::create_token`], for a token that stops authenticating at `expires_at`.
+    pub async fn create_expiring_token(
+        &self,
+        org_id: &str,
+        token: &str,
+        scopes: &[fence_core::Scope],
+        label: Option<&str>,
+        now: i64,
+        expires_at: Option<i64>,
+    ) -> Result<String> {
         let id = new_id();
-        let res = sqlx::query("INSERT INTO api_tokens (id, org_id, token_hash, scopes, label, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        let res = sqlx::query("INSERT INTO api_tokens (id, org_id, token_hash, scopes, label, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(&id)
             .bind(org_id)
             .bind(hash_token(token))
@@ -219,6 +235,7 @@ impl Store {
             )
             .bind(label)
             .bind(now)
+            .bind(expires_at)
             .execute(&self.pool)
             .await;
         match res {
@@ -238,10 +255,11 @@ impl Store {
         Ok(row.is_some())
     }
 
-    /// Looks a bearer token up by its hash.
-    pub async fn authenticate(&self, token: &str) -> Result<Option<TokenGrant>> {
-        let row = sqlx::query("SELECT id, org_id, scopes FROM api_tokens WHERE token_hash = $1")
+    /// Looks a bearer token up by its hash; an expired one authenticates nothing.
+    pub async fn authenticate(&self, token: &str, now: i64) -> Result<Option<TokenGrant>> {
+        let row = sqlx::query("SELECT id, org_id, scopes FROM api_tokens WHERE token_hash = $1 AND (expires_at IS NULL OR expires_at > $2)")
             .bind(hash_token(token))
+            .bind(now)
             .fetch_optional(&self.pool)
             .await?;
         let Some(row) = row else { return Ok(None) };
@@ -255,7 +273,7 @@ impl Store {
     /// An organization's tokens, oldest first.
     pub async fn list_tokens(&self, org_id: &str) -> Result<Vec<TokenRow>> {
         let rows = sqlx::query(
-            "SELECT id, label, scopes, created_at FROM api_tokens WHERE org_id = $1 ORDER BY created_at, id",
+            "SELECT id, label, scopes, created_at, expires_at FROM api_tokens WHERE org_id = $1 ORDER BY created_at, id",
         )
         .bind(org_id)
         .fetch_all(&self.pool)
@@ -267,6 +285,7 @@ impl Store {
                     label: get_opt_str(r, "label")?,
                     scopes: scopes_of(&get_str(r, "scopes")?)?,
                     created_at: get_i64(r, "created_at")?,
+                    expires_at: get_opt_i64(r, "expires_at")?,
                 })
             })
             .collect()

@@ -18,8 +18,36 @@ impl FakeSlack {
         webapi::lock(&self.api).users.push(User {
             id: id.into(),
             name: name.into(),
+            display_name: name.into(),
+            real_name: name.into(),
             email: email.map(str::to_string),
+            deleted: false,
         });
+    }
+
+    /// Adds a user whose display and real names are their own choice (`profile.display_name`,
+    /// `profile.real_name`), unlike the unique username `name`.
+    pub fn add_user_named(&self, id: &str, name: &str, display_name: &str, real_name: &str) {
+        webapi::lock(&self.api).users.push(User {
+            id: id.into(),
+            name: name.into(),
+            display_name: display_name.into(),
+            real_name: real_name.into(),
+            email: None,
+            deleted: false,
+        });
+    }
+
+    /// Deactivates a user: `users.list` still lists it with `deleted: true`; `users.lookupByEmail` no longer finds
+    /// it.
+    pub fn deactivate_user(&self, id: &str) {
+        for u in webapi::lock(&self.api)
+            .users
+            .iter_mut()
+            .filter(|u| u.id == id)
+        {
+            u.deleted = true;
+        }
     }
 
     /// Adds a user group (`S…`, handle).
@@ -131,10 +159,10 @@ impl FakeSlack {
     }
 
     /// Slack's consent screen for Fence's authorize URL: grants the scopes it asks for if the manifest declares them
-    /// all (else `Err(invalid_scope…)`), with a webhook to `install.hook`; returns the `redirect_uri` with `code` and
+    /// all (else `Err(invalid_scope…)`), with a webhook to `install.hook` in the install's workspace; returns the `redirect_uri` with `code` and
     /// `state`, where Slack sends the browser.
     pub fn consent(&self, authorize_url: &str, install: &Install) -> Result<String, String> {
-        let hook = self.webhook_url(&install.hook);
+        let hook = self.webhook_url_in(&install.team_id, &install.hook);
         webapi::oauth::consent(&mut webapi::lock(&self.api), authorize_url, install, hook)
     }
 

@@ -123,7 +123,12 @@ impl FakeSlack {
 
     /// A Slack-shaped webhook URL whose last segment is `hook`.
     pub fn webhook_url(&self, hook: &str) -> String {
-        format!("http://{}/services/T000TEST/B000TEST/{hook}", self.addr)
+        self.webhook_url_in("T000TEST", hook)
+    }
+
+    /// A Slack-shaped webhook URL of workspace `team` (`…/services/T…/B…/hook`).
+    pub fn webhook_url_in(&self, team: &str, hook: &str) -> String {
+        format!("http://{}/services/{team}/B000TEST/{hook}", self.addr)
     }
 
     /// A Mattermost-shaped webhook URL.

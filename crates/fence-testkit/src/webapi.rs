@@ -70,8 +70,15 @@ pub(crate) struct Channel {
 #[derive(Debug, Clone)]
 pub(crate) struct User {
     pub id: String,
+    /// The unique username.
     pub name: String,
+    /// What the member chose to be called (`profile.display_name`, `profile.real_name`): anything, even another
+    /// member's or a group's name.
+    pub display_name: String,
+    pub real_name: String,
     pub email: Option<String>,
+    /// Deactivated: still listed by `users.list` (SLACK.md §9), not found by `users.lookupByEmail`.
+    pub deleted: bool,
 }
 
 /// A token and what its grant gave it.

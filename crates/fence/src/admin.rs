@@ -127,14 +127,30 @@ pub async fn create_token(
     let org = store.org_by_name(&t.org).await.map_err(|_| {
         anyhow::anyhow!("no organization named {:?} (fence org create NAME)", t.org)
     })?;
+    let expires_at = match &t.expires {
+        None => None,
+        Some(e) => {
+            let d = fence_core::text::parse_duration(e)
+                .map_err(|err| anyhow::anyhow!("--expires: {err}"))?;
+            Some(now.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)))
+        }
+    };
     let token = fence_server::crypto::new_token();
     store
-        .create_token(&org.id, &token, &scopes, t.label.as_deref(), now)
+        .create_expiring_token(
+            &org.id,
+            &token,
+            &scopes,
+            t.label.as_deref(),
+            now,
+            expires_at,
+        )
         .await?;
     if json {
         println!(
             "{}",
-            serde_json::json!({"token": token, "org": org.name, "scopes": scopes})
+            serde_json::json!({"token": token, "org": org.name, "scopes": scopes,
+                               "expires_at": expires_at.map(fence_core::time::fmt_ts)})
         );
     } else {
         println!("{token}");
@@ -142,7 +158,7 @@ pub async fn create_token(
     Ok(())
 }
 
-/// `fence token list --org O`: ids, labels, scopes and creation times, never values.
+/// `fence token list --org O`: ids, labels, scopes, creation and expiry times, never values.
 pub async fn list_tokens(config: &Config, org: &str, json: bool) -> anyhow::Result<()> {
     let store = open_store(config).await?;
     let org = store
@@ -153,14 +169,20 @@ pub async fn list_tokens(config: &Config, org: &str, json: bool) -> anyhow::Resu
     for t in &tokens {
         let scopes: Vec<&str> = t.scopes.iter().map(|s| s.as_str()).collect();
         let created = fence_core::time::fmt_ts(t.created_at);
+        let expires = t.expires_at.map(fence_core::time::fmt_ts);
         if json {
             println!(
                 "{}",
-                serde_json::json!({"id": t.id, "label": t.label, "scopes": scopes, "created_at": created})
+                serde_json::json!({"id": t.id, "label": t.label, "scopes": scopes, "created_at": created, "expires_at": expires})
             );
         } else {
             let label = t.label.as_deref().unwrap_or("-");
-            println!("{}\t{label}\t{}\t{created}", t.id, scopes.join(","));
+            let expires = expires.as_deref().unwrap_or("never");
+            println!(
+                "{}\t{label}\t{}\t{created}\t{expires}",
+                t.id,
+                scopes.join(",")
+            );
         }
     }
     Ok(())

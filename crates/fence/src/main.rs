@@ -147,6 +147,9 @@ pub struct TokenCreate {
     pub scopes: String,
     #[arg(long)]
     pub label: Option<String>,
+    /// Stop authenticating after this long (`90d`, `12h`); never, when not given.
+    #[arg(long)]
+    pub expires: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -1,5 +1,5 @@
 //! `GET /api/v1/tokens` and `DELETE /api/v1/tokens/{id}` (admin): the organization's API tokens by id, label, scopes
-//! and creation time — never their values — and revocation.
+//! creation and expiry time — never their values — and revocation.
 
 use crate::http::auth::{Caller, Scope};
 use crate::http::error::ApiResult;
@@ -23,6 +23,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Js
                 "label": t.label,
                 "scopes": t.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
                 "created_at": fmt_ts(t.created_at),
+                "expires_at": t.expires_at.map(fmt_ts),
                 "current": t.id == caller.token_id,
             })
         })

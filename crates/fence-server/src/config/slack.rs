@@ -1,5 +1,5 @@
 //! The `[slack]` keys: the signing secret (at least 32 characters when set), OAuth client, Web API and OAuth URLs,
-//! and the hosts a `response_url` may point at.
+//! the hosts a `response_url` may point at, and how often workspace directories are read again.
 
 use super::{ConfigError, Reader};
 use fence_core::Secret;
@@ -19,6 +19,8 @@ pub struct SlackConfig {
     /// `slack.response_url_hosts` as configured.
     pub response_url_hosts: Vec<String>,
     response_hosts: WebhookHosts,
+    /// How often each workspace's directory (users, user groups, channels) is read again.
+    pub directory_refresh_every: std::time::Duration,
 }
 
 impl SlackConfig {
@@ -59,6 +61,10 @@ impl SlackConfig {
                 .unwrap_or_else(|| "https://slack.com/oauth/v2/authorize".into()),
             response_url_hosts,
             response_hosts,
+            directory_refresh_every: r
+                .duration("slack.directory_refresh_every")?
+                .unwrap_or(std::time::Duration::from_secs(600))
+                .max(std::time::Duration::from_secs(1)),
         })
     }
 

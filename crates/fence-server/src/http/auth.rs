@@ -67,7 +67,11 @@ impl FromRequestParts<AppState> for Caller {
         if token.chars().count() < crate::crypto::MIN_TOKEN_CHARS {
             return Err(ApiError::unauthorized());
         }
-        match state.store.authenticate(token).await? {
+        match state
+            .store
+            .authenticate(token, state.clock.now_ms())
+            .await?
+        {
             Some(g) => Ok(Caller {
                 org_id: g.org_id,
                 token_id: g.token_id,

@@ -114,6 +114,9 @@ impl From<ServiceError> for ApiError {
             }
             ServiceError::TooLarge(m) => ApiError::too_large(m),
             ServiceError::Upstream(m) => ApiError::new(StatusCode::BAD_GATEWAY, "slack_error", m),
+            ServiceError::Unavailable(m) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "retry_later", m)
+            }
             ServiceError::Store(e) => e.into(),
             ServiceError::Internal(e) => e.into(),
         }

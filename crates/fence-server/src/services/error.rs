@@ -24,6 +24,8 @@ pub enum ServiceError {
     TooLarge(String),
     /// Slack (or another service Fence called) refused or failed.
     Upstream(String),
+    /// Not possible yet; the same request will succeed shortly (a workspace's first directory read).
+    Unavailable(String),
     /// The store failed.
     Store(StoreError),
     /// Anything else; logged where it is shown.
@@ -68,7 +70,8 @@ impl fmt::Display for ServiceError {
             | ServiceError::Conflict(m)
             | ServiceError::NotConfigured(m)
             | ServiceError::TooLarge(m)
-            | ServiceError::Upstream(m) => f.write_str(m),
+            | ServiceError::Upstream(m)
+            | ServiceError::Unavailable(m) => f.write_str(m),
             ServiceError::Store(e) => write!(f, "store: {e}"),
             ServiceError::Internal(e) => write!(f, "{e:#}"),
         }

@@ -7,6 +7,7 @@ pub mod certificates;
 pub mod channels;
 pub mod deliveries;
 pub mod digests;
+pub mod directory;
 mod error;
 pub mod findings;
 pub mod membership;

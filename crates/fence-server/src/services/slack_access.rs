@@ -41,11 +41,17 @@ impl SlackAction {
     }
 }
 
-/// The token Fence reads the organization's workspace with: a bot token of one of its channels.
-///
-/// Seam: when the organization-level install token (stored by "Add to Slack") exists, prefer it here; every caller
-/// (this check, `triage_allow`'s user groups) goes through this function.
+/// The token Fence reads the organization's workspace with: its "Add to Slack" install's bot token when the install
+/// is of the organization's workspace, else a bot token of one of its channels. Every caller (this check,
+/// `triage_allow`'s user groups) goes through this function.
 pub async fn workspace_token(state: &AppState, org: &Org) -> Option<Secret<String>> {
+    if let Ok(Some(install)) = state.store.org_install(&org.id).await {
+        if org.slack_team_id.as_deref() == Some(install.team_id.as_str()) {
+            if let Ok(t) = state.secrets.decrypt(&install.bot_token_enc) {
+                return Some(t);
+            }
+        }
+    }
     let channels = state.store.list_channels(&org.id).await.ok()?;
     channels
         .iter()

@@ -29,6 +29,19 @@ pub const MENTION_KEYS: [&str; 10] = [
 pub struct MentionInput {
     pub key: &'static str,
     pub value: String,
+    /// The stored channel's names resolved, each with its id: "@alice → user @alice (U0ALICE)".
+    pub resolved: Vec<String>,
+}
+
+/// The resolved names among a key's mentions, from the stored `resolved_labels`.
+fn resolved_of(c: &Value, key: &str) -> Vec<String> {
+    strs(&c["mentions"][key])
+        .into_iter()
+        .filter_map(|name| {
+            let label = c["resolved_labels"][&name].as_str()?;
+            Some(format!("{name} → {label}"))
+        })
+        .collect()
 }
 
 /// The values of the channel form's inputs, as shown and as submitted.
@@ -189,6 +202,7 @@ impl ChannelForm {
                 .map(|key| MentionInput {
                     key,
                     value: strs(&c["mentions"][key]).join(" "),
+                    resolved: resolved_of(c, key),
                 })
                 .to_vec(),
             digest: Digest::from_json(&c["digest"]),
@@ -221,6 +235,7 @@ impl ChannelForm {
                 .map(|key| MentionInput {
                     key,
                     value: f.text(&format!("mention_{key}")),
+                    resolved: Vec::new(),
                 })
                 .to_vec(),
             digest: Digest::from_submitted(&f),

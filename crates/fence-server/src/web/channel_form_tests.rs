@@ -285,3 +285,18 @@ fn errors_point_at_their_input() {
     );
     assert_eq!(crate::web::settings::input_of("digest.day"), "digest");
 }
+
+#[test]
+fn the_form_shows_each_resolved_name_with_its_id() {
+    let mut c = full_channel();
+    c["mentions"] =
+        json!({"critical": ["@security-team", "<!here>"], "high": ["alice@example.com"]});
+    c["resolved_labels"] = json!({"@security-team": "user group @security-team (S0SECTEAM)",
+                                  "alice@example.com": "user @alice (U0ALICE)"});
+    let html = rendered(&c);
+    assert!(
+        html.contains("@security-team → user group @security-team (S0SECTEAM)"),
+        "{html}"
+    );
+    assert!(html.contains("alice@example.com → user @alice (U0ALICE)"));
+}

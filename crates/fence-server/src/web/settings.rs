@@ -320,6 +320,11 @@ fn refusal(e: &ServiceError) -> (StatusCode, String, String) {
         ServiceError::PlanLimit(m) => (StatusCode::FORBIDDEN, "plan_limit".into(), m.clone()),
         ServiceError::NotFound(_) => (StatusCode::NOT_FOUND, String::new(), e.to_string()),
         ServiceError::Conflict(_) => (StatusCode::CONFLICT, String::new(), e.to_string()),
+        ServiceError::Unavailable(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            String::new(),
+            e.to_string(),
+        ),
         ServiceError::Store(_) | ServiceError::Internal(_) => {
             tracing::error!(error = %e, "channel not saved");
             (

@@ -1,7 +1,9 @@
 //! The workers, edges that run on their own time instead of a request's: the dispatcher (stored deliveries to Slack),
-//! the scan workers (queued built-in scans) and the scheduler (reminders, digests, the certificate monitor). Each
+//! the scan workers (queued built-in scans), the scheduler (reminders, digests, the certificate monitor) and the
+//! directory worker (Slack workspaces' users, groups and channels, for mention names). Each
 //! calls the services; none calls another edge.
 
+pub mod directory;
 pub mod dispatcher;
 pub mod scan_worker;
 pub mod scheduler;

@@ -73,6 +73,34 @@ impl Store {
         Ok(())
     }
 
+    /// Notes that a claim's custom template is about to render, before it does; returns how many renders of its
+    /// deliveries were begun without finishing before this one (a render that took the process down never
+    /// finishes). [`Store::template_rendered`] takes the note back.
+    pub async fn template_render_begins(&self, claim_token: &str) -> Result<i64> {
+        sqlx::query(
+            "UPDATE deliveries SET template_renders = template_renders + 1 WHERE claim_token = $1",
+        )
+        .bind(claim_token)
+        .execute(&self.pool)
+        .await?;
+        let row = sqlx::query(
+            "SELECT COALESCE(MAX(template_renders), 1) AS n FROM deliveries WHERE claim_token = $1",
+        )
+        .bind(claim_token)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(get_i64(&row, "n")? - 1)
+    }
+
+    /// The claim's template render finished (with a message or an error the dispatcher handled).
+    pub async fn template_rendered(&self, claim_token: &str) -> Result<()> {
+        sqlx::query("UPDATE deliveries SET template_renders = 0 WHERE claim_token = $1")
+            .bind(claim_token)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     pub async fn mark_sent(&self, claim_token: &str, now: i64) -> Result<()> {
         self.finish_claim(
             claim_token,

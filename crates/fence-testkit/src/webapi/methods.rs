@@ -77,9 +77,16 @@ pub(super) fn answer(g: &mut ApiState, call: &mut ApiCall, token: &str) -> Value
         "users.list" => users_list(g, &body, token),
         "users.lookupByEmail" => {
             let email = body["email"].as_str().unwrap_or_default();
-            match g.users.iter().find(|u| u.email.as_deref() == Some(email)) {
+            // Deactivated users are `users_not_found` (SLACK.md §9); addresses compare case-insensitively.
+            match g.users.iter().find(|u| {
+                !u.deleted
+                    && u.email
+                        .as_deref()
+                        .is_some_and(|e| e.eq_ignore_ascii_case(email))
+            }) {
                 Some(u) => {
-                    json!({"ok": true, "user": {"id": u.id, "name": u.name, "deleted": false, "profile": {"email": email}}})
+                    json!({"ok": true, "user": {"id": u.id, "name": u.name, "deleted": false,
+                        "profile": {"email": u.email, "display_name": u.display_name, "real_name": u.real_name}}})
                 }
                 None => json!({"ok": false, "error": "users_not_found"}),
             }
@@ -89,6 +96,7 @@ pub(super) fn answer(g: &mut ApiState, call: &mut ApiCall, token: &str) -> Value
             let members = g.members.get(group).cloned().unwrap_or_default();
             json!({"ok": true, "users": members})
         }
+        // Slack's usergroups.list answers every group at once (no cursor, SLACK.md §9).
         "usergroups.list" => {
             let groups: Vec<Value> = g
                 .groups
@@ -203,18 +211,19 @@ fn page<T: Clone>(items: &[T], cursor: Option<&str>) -> (Vec<T>, String) {
     )
 }
 
-/// `users.list`: e-mail addresses only with `users:read.email` (SLACK.md §9).
+/// `users.list`: every member, deactivated ones too (`deleted`), a page at a time; e-mail addresses only with
+/// `users:read.email` (SLACK.md §9).
 fn users_list(g: &ApiState, body: &Value, token: &str) -> Value {
     let emails = has(g, token, "users:read.email");
     let (items, next) = page(&g.users, body["cursor"].as_str());
     let members: Vec<Value> = items
         .iter()
         .map(|u| {
-            let mut profile = json!({"display_name": u.name, "real_name": u.name});
+            let mut profile = json!({"display_name": u.display_name, "real_name": u.real_name});
             if let (true, Some(e)) = (emails, &u.email) {
                 profile["email"] = json!(e);
             }
-            json!({"id": u.id, "name": u.name, "deleted": false, "profile": profile})
+            json!({"id": u.id, "name": u.name, "deleted": u.deleted, "real_name": u.real_name, "profile": profile})
         })
         .collect();
     json!({"ok": true, "members": members, "response_metadata": {"next_cursor": next}})

@@ -1,6 +1,6 @@
 //! `users.info` as Slack answers it (SLACK.md §9, scope `users:read`, Tier 4): a workspace user with its home
-//! `team_id`, `is_restricted` (multi-channel guest), `is_ultra_restricted` (single-channel guest), `deleted` and
-//! `is_bot`; a Slack Connect user of another company (visible because a channel is shared, never listed by
+//! `team_id`, `is_restricted` (multi-channel guest), `is_ultra_restricted` (single-channel guest), `deleted` (set by
+//! `FakeSlack::deactivate_user`) and `is_bot`; a Slack Connect user of another company (visible because a channel is shared, never listed by
 //! `users.list`) with that company's `team_id`; `user_not_found` for anyone else.
 
 use super::{ApiState, User};
@@ -19,7 +19,6 @@ pub(crate) struct Account {
     pub name: String,
     pub restricted: bool,
     pub ultra_restricted: bool,
-    pub deleted: bool,
     pub bot: bool,
 }
 
@@ -54,12 +53,14 @@ pub(super) fn answer(g: &ApiState, body: &Value) -> Value {
     }
     let a = account.cloned().unwrap_or_default();
     let name = listed.map_or(a.name.clone(), |u| u.name.clone());
+    // Deactivated users are still answered, with `deleted: true` ([`FakeSlack::deactivate_user`]).
+    let deleted = listed.is_some_and(|u| u.deleted);
     let team = a
         .team_id
         .clone()
         .unwrap_or_else(|| g.accounts.team_id.clone());
     json!({"ok": true, "user": {
-        "id": id, "team_id": team, "name": name, "deleted": a.deleted,
+        "id": id, "team_id": team, "name": name, "deleted": deleted,
         "is_bot": a.bot, "is_app_user": false, "is_admin": false, "is_owner": false,
         "is_restricted": a.restricted || a.ultra_restricted, "is_ultra_restricted": a.ultra_restricted,
         "profile": {"display_name": name, "real_name": name, "team": team},
@@ -100,11 +101,6 @@ impl FakeSlack {
     pub fn add_bot_user(&self, id: &str, name: &str) {
         self.add_user(id, name);
         self.set_account(id, |a| a.bot = true);
-    }
-
-    /// Deactivates a user (`deleted: true`; Slack still answers `users.info` for them).
-    pub fn deactivate_user(&self, id: &str) {
-        self.set_account(id, |a| a.deleted = true);
     }
 
     fn set_account(&self, id: &str, change: impl FnOnce(&mut Account)) {

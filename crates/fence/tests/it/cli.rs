@@ -141,6 +141,46 @@ fn org_and_token_commands_work_against_the_database() {
         &[],
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown scope"));
+
+    // An expiring token says when it expires, at creation and in the list; a bad duration names the flag.
+    let out = fence(
+        dir.path(),
+        &[
+            "token",
+            "create",
+            "--org",
+            "acme",
+            "--expires",
+            "90d",
+            "--json",
+        ],
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let created: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let expires = created["expires_at"].as_str().expect("expiry").to_string();
+    let out = fence(
+        dir.path(),
+        &["token", "list", "--org", "acme", "--json"],
+        &[],
+    );
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(listed.contains(&expires), "{listed}");
+    assert!(
+        listed.contains("\"expires_at\":null"),
+        "the others never expire: {listed}"
+    );
+    let out = fence(
+        dir.path(),
+        &["token", "create", "--org", "acme", "--expires", "soon"],
+        &[],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--expires"));
 }
 
 /// A running `fence serve` process.

@@ -277,6 +277,47 @@ async fn tokens_are_listed_without_values_and_revoked(db: Db) {
         .request(reqwest::Method::GET, "/api/v1/org", short, None)
         .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
+
+    // An expired token stops authenticating; one that has not expired yet still works, and says when it will stop.
+    let now = t.app.state.clock.now_ms();
+    for (value, expires_at, want) in [
+        (
+            "expired-token-0123456789abcdef",
+            now - 1,
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "expiring-token-0123456789abcdef",
+            now + 3_600_000,
+            StatusCode::OK,
+        ),
+    ] {
+        t.app
+            .state
+            .store
+            .create_expiring_token(
+                &org.id,
+                value,
+                &[fence_core::Scope::Admin],
+                None,
+                0,
+                Some(expires_at),
+            )
+            .await
+            .expect("stored");
+        let (s, _) = t
+            .request(reqwest::Method::GET, "/api/v1/org", value, None)
+            .await;
+        assert_eq!(s, want, "{value}");
+    }
+    let (_, list) = t.get("/api/v1/tokens").await;
+    let expiring = list["tokens"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| t["expires_at"].is_string())
+        .count();
+    assert_eq!(expiring, 2, "{list}");
     t.app.shutdown().await;
 }
 

@@ -16,6 +16,7 @@ mod hardening;
 mod imports;
 mod links;
 mod login;
+mod mentions;
 pub mod pacing;
 mod plans;
 mod processes;

@@ -233,3 +233,51 @@ async fn a_failing_users_info_refuses_and_answers_are_cached() {
     assert_eq!(t.slack.api_calls("users.info").len(), before + 1, "cached");
     t.app.shutdown().await;
 }
+
+/// The organization's Add to Slack install is the token Fence asks `users.info` with, so a webhook-only
+/// organization whose installed channel is gone still checks its users (SLACK.md §8: the install's `access_token`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_install_token_checks_users_when_no_channel_has_a_bot_token() {
+    let t = TestApp::spawn(Db::Sqlite).await;
+    t.slack.add_channel("C0SEC", "security-alerts");
+    t.slack.add_user("U0ALICE", "alice");
+    t.slack.add_guest("U0GUEST", "guest", false);
+    let install_token = crate::slack_strict::add_to_slack(&t).await;
+    let (_, channels) = t.get("/api/v1/channels").await;
+    let installed = channels["channels"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let (s, _) = t
+        .request(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/channels/{installed}"),
+            crate::support::ADMIN_TOKEN,
+            None,
+        )
+        .await;
+    assert!(s.is_success(), "{s}");
+    t.channel("sec", json!({})).await;
+    let (id, buttons) = alert_buttons(&t).await;
+    let fp = value_of(&buttons, "false_positive");
+    let answer = click_as(&t, "U0GUEST", "T0ACME", "false_positive", &fp).await;
+    assert!(
+        answer[0]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Guests"),
+        "{answer:?}"
+    );
+    click_as(&t, "U0ALICE", "T0ACME", "false_positive", &fp).await;
+    assert_eq!(status(&t, &id).await, "false_positive");
+    let calls = t.slack.api_calls("users.info");
+    assert!(
+        !calls.is_empty()
+            && calls
+                .iter()
+                .all(|c| c.token.as_deref() == Some(install_token.as_str())),
+        "{:?}",
+        calls.iter().map(|c| &c.token).collect::<Vec<_>>()
+    );
+    t.app.shutdown().await;
+}

@@ -25,7 +25,7 @@ async fn wait_state(t: &TestApp, id: &str, state: &str) -> Value {
 
 /// Installs Fence through the fake's consent screen with the scopes Fence's Add to Slack asks for, the webhook and
 /// channel picked being `#security-alerts` (`C0SEC`); returns the bot token the grant gave.
-async fn add_to_slack(t: &TestApp) -> String {
+pub(crate) async fn add_to_slack(t: &TestApp) -> String {
     let admin = crate::slack_install::session_of(t, "default", "admin").await;
     let (_, location, _, nonce) = crate::slack_install::start(t, Some(&admin)).await;
     let cookies = format!("{admin}; {}", nonce.split(';').next().unwrap_or_default());

@@ -391,3 +391,43 @@ async fn a_template_that_would_explode_on_real_data_sends_the_default_message() 
     assert!(warning.contains("bytes"), "{c}");
     t.app.shutdown().await;
 }
+
+/// A template that took the process down while rendering (seen as renders begun and never finished) would crash
+/// every restart on the same delivery. After two such renders the alert goes out as Fence's default message and
+/// the channel says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_whose_template_never_finished_twice_is_sent_without_it() {
+    let r = crate::pacing::Rig::new(crate::pacing::T0).await;
+    r.channel(
+        "crashy",
+        json!({"template": r#"{"text": "templated {{ title }}"}"#, "alert_types": ["vulnerability"]}),
+    )
+    .await;
+    r.finding("Exposed admin panel", "high").await;
+    // Two earlier processes began rendering this delivery and died before finishing.
+    sqlx::query("UPDATE deliveries SET template_renders = 2")
+        .execute(r.app.state.store.pool())
+        .await
+        .expect("update");
+    assert_eq!(r.at(0).await, 1);
+    let got = r.slack.wait_accepted("crashy", 1, WAIT).await;
+    let text = got[0].all_text();
+    assert!(
+        !text.contains("templated") && text.contains("Exposed admin panel"),
+        "{text}"
+    );
+    let channels = r.get("/api/v1/channels").await;
+    assert!(
+        channels.to_string().contains("stopped Fence twice"),
+        "{channels}"
+    );
+    // A template that renders normally is used: the next alert of the channel is templated again.
+    r.finding("Second finding", "high").await;
+    assert_eq!(r.at(5_000).await, 1);
+    let got = r.slack.wait_accepted("crashy", 2, WAIT).await;
+    assert!(
+        got[1].all_text().contains("templated Second finding"),
+        "{:?}",
+        got[1].body
+    );
+}

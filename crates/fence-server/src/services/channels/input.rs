@@ -19,7 +19,7 @@ const WRITABLE: [&str; 6] = [
     "channel_id",
     "channel",
 ];
-const READ_ONLY: [&str; 7] = [
+const READ_ONLY: [&str; 8] = [
     "id",
     "status",
     "webhook_url_hint",
@@ -27,6 +27,7 @@ const READ_ONLY: [&str; 7] = [
     "created_at",
     "updated_at",
     "resolved_mentions",
+    "resolved_labels",
 ];
 
 /// A validated channel object, secrets still in the clear (they are encrypted by [`ChannelInput::into_row`]).
@@ -87,7 +88,7 @@ pub fn parse_input(
     let bot_token = parse_bot_token(patch, kind, existing, &mut errs);
     let channel_id = parse_channel_id(&obj, &mut errs);
     let channel = opt_string(&obj, "channel", 100, &mut errs);
-    let config = parse_rules(&obj, kind, bot_token.is_some(), &mut errs);
+    let config = parse_rules(&obj, kind, &mut errs);
     if kind == ChannelKind::Slack
         && bot_token.is_some()
         && channel_id.is_none()
@@ -264,12 +265,11 @@ fn parse_channel_id(obj: &Map<String, Value>, errs: &mut Errors) -> Option<Strin
     id
 }
 
-/// The channel's rules; mention names are refused where Fence cannot resolve them (no bot token, or Mattermost,
-/// where only `@name` is meaningful), since Slack would show them as inert text.
+/// The channel's rules; on Mattermost, `#channel` names are refused, since only `@name` is meaningful there and
+/// Fence has no directory to resolve them in (Slack names are resolved by `resolve_mentions`).
 fn parse_rules(
     obj: &Map<String, Value>,
     kind: ChannelKind,
-    has_bot_token: bool,
     errs: &mut Errors,
 ) -> Option<ChannelConfig> {
     let config = match ChannelConfig::from_json(obj, kind) {
@@ -279,14 +279,14 @@ fn parse_rules(
             return None;
         }
     };
-    if !has_bot_token || kind == ChannelKind::Mattermost {
+    if kind == ChannelKind::Mattermost {
         for (field, n) in config.mention_names() {
-            if kind == ChannelKind::Mattermost && n.starts_with('@') {
+            if n.starts_with('@') {
                 continue;
             }
             errs.push(
                 field,
-                format!("{n:?} is a name, and without a bot token Fence cannot resolve it to a Slack id; add a bot token, or use the id form (<@U…> for a user, <!subteam^S…> for a user group, <#C…> for a channel)"),
+                format!("{n:?} is a name Mattermost cannot mention; use @name"),
             );
         }
     }

@@ -1,6 +1,7 @@
 //! "Add to Slack" (OAuth v2): the consent URL with the attempt's `state` (`install_guard`), and the installation —
 //! the code exchanged for a webhook, its channel and a bot token, stored as a new channel, with the workspace mapped
-//! to the organization (never replacing another workspace).
+//! to the organization (never replacing another workspace) and the install's bot token kept (encrypted) for
+//! resolving names and checking who acts from Slack.
 
 use super::{parse_input, save};
 use crate::services::{ServiceError, ServiceResult};
@@ -92,6 +93,15 @@ pub async fn finish_install(state: &AppState, org_id: &str, code: &str) -> Servi
             state.store.release_slack_team(org_id, t).await?;
         }
         return Err(e);
+    }
+    if let (Some(team), Some(token)) = (team, v["access_token"].as_str()) {
+        // The organization's install: channels without a bot token of their own (plain webhooks) resolve mention
+        // names with it, and Slack users are checked with it. Encrypted like channel bot tokens; never shown.
+        let enc = state.secrets.encrypt(token);
+        state
+            .store
+            .save_org_install(org_id, team, &enc, state.clock.now_ms())
+            .await?;
     }
     Ok(channel_name)
 }

@@ -15,7 +15,7 @@ pub use rules::{check_plan, received_types};
 pub use test::{record_test, send_test, summary, TestResult};
 pub use view::{channel_json, preview_message, warnings, IDENTITY_IGNORED};
 
-use crate::services::{ServiceError, ServiceResult};
+use crate::services::{directory, ServiceError, ServiceResult};
 use crate::state::AppState;
 use fence_core::{ChannelKind, ChannelState, FieldError, FieldErrors, Secret};
 use fence_slack::WebhookUrl;
@@ -67,7 +67,7 @@ pub async fn prepare(
     let plan = state.plan_of(org_id).await?;
     let mut input = parse_input(state, body, existing, plan)?;
     check_plan(plan, &input, false, 0)?;
-    resolve_mentions(state, &mut input).await?;
+    resolve_mentions(state, org_id, &mut input).await?;
     Ok(input)
 }
 
@@ -192,36 +192,54 @@ pub async fn test_input(
     result
 }
 
-/// Resolves mention names (`@alice`, `@security-team`, `#security-alerts`) through the Web API with the channel's
-/// bot token, recording the ids in `resolved_mentions`; a name that does not resolve is a 422 naming its field.
-pub async fn resolve_mentions(state: &AppState, input: &mut ChannelInput) -> ServiceResult<()> {
+/// Resolves mention names (`@security-team`, `@alice`, `#security-alerts`, `alice@example.com`) in the cached
+/// directory of the channel's workspace — through its bot token, else the organization's Slack install — recording
+/// the ids in `resolved_mentions` and what each is in `resolved_labels`. A name that does not resolve, or matches
+/// several entries, is a 422 naming its field; a list Slack refused fails only the names that need it.
+pub async fn resolve_mentions(
+    state: &AppState,
+    org_id: &str,
+    input: &mut ChannelInput,
+) -> ServiceResult<()> {
     let names = input.config.mention_names();
-    let (Some(token), ChannelKind::Slack) = (&input.bot_token, input.kind) else {
-        return Ok(());
-    };
-    if names.is_empty() {
+    if names.is_empty() || input.kind != ChannelKind::Slack {
         return Ok(());
     }
-    let directory = state.directory(token).await.map_err(|e| {
-        ServiceError::invalid(names[0].0.clone(), format!("Slack refused to list the workspace's users and groups ({e}); check the bot token and its users:read, usergroups:read, channels:read and groups:read scopes"))
-    })?;
+    let target = directory::target_for(
+        state,
+        org_id,
+        input.bot_token.as_ref(),
+        input.webhook_url.expose(),
+    )
+    .await?;
+    let target = match target {
+        Ok(t) => t,
+        Err(why) => {
+            let mut errs = FieldErrors::default();
+            for (field, n) in names {
+                errs.push(FieldError::new(field, format!("{n:?} is a name, and {why}; or use the id form (<@U…> for a user, <!subteam^S…> for a user group, <#C…> for a channel)")));
+            }
+            return Err(errs.into());
+        }
+    };
+    let ws = directory::ready(state, &target).await?;
     let mut resolved = Map::new();
+    let mut labels = Map::new();
     let mut errs = FieldErrors::default();
     for (field, name) in names {
-        match directory.resolve(&name) {
-            Some(id) => {
-                resolved.insert(name, json!(id));
+        match directory::resolve(state, &ws, &target.token, &name).await? {
+            Ok(r) => {
+                resolved.insert(name.clone(), json!(r.mention));
+                labels.insert(name, json!(r.label));
             }
-            None => errs.push(FieldError::new(
-                field,
-                format!("{name:?} is not a user, user group or channel in this Slack workspace"),
-            )),
+            Err(message) => errs.push(FieldError::new(field, message)),
         }
     }
     if !errs.is_empty() {
         return Err(errs.into());
     }
     input.config_json["resolved_mentions"] = Value::Object(resolved.clone());
+    input.config_json["resolved_labels"] = Value::Object(labels);
     input.config.resolved_mentions = resolved
         .into_iter()
         .filter_map(|(k, v)| Some((k, v.as_str()?.to_string())))

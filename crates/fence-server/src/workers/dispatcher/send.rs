@@ -59,17 +59,21 @@ impl Dispatcher {
         let is_followup = matches!(s.alerts.as_slice(), [Alert::FollowUp(_)]);
         let mut message = serde_json::Value::Null;
         if !is_followup {
+            let config = self.quarantine_template(&s).await?;
             message = self
                 .compose(
                     &ctx,
                     &s.channel.id,
-                    &s.config,
+                    config.as_ref().unwrap_or(&s.config),
                     s.plan,
                     &s.alerts,
                     &s.mentions,
                     s.fallback,
                 )
                 .await;
+            if s.config.template.is_some() {
+                st.store.template_rendered(&s.claim).await?;
+            }
             // Identity overrides go where they are honoured: bot tokens and Mattermost (app webhooks ignore them,
             // SLACK.md §1).
             if bot.is_some() || s.channel.kind == ChannelKind::Mattermost {
@@ -101,6 +105,31 @@ impl Dispatcher {
         }
         let next_slot = sent_at + st.send_interval_ms(s.bot.is_some());
         self.apply_outcome(&s, outcome, done, next_slot).await
+    }
+
+    /// Notes a custom template's render before it runs. When renders of these deliveries were begun twice and never
+    /// finished — the process died rendering them — the template is left out (a copy of the rules without it is
+    /// returned): Fence's default message goes out, and the channel says why, instead of a crash loop.
+    async fn quarantine_template(
+        &self,
+        s: &Sending,
+    ) -> anyhow::Result<Option<fence_core::ChannelConfig>> {
+        if s.config.template.is_none() || s.fallback || !s.plan.has_enterprise_features() {
+            return Ok(None);
+        }
+        let unfinished = self.state.store.template_render_begins(&s.claim).await?;
+        if unfinished < 2 {
+            return Ok(None);
+        }
+        tracing::warn!(channel = %s.channel.id, "custom template quarantined: two renders never finished");
+        let warning = "the template stopped Fence twice while rendering an alert; that alert was sent as Fence's default message";
+        self.state
+            .store
+            .set_template_warning(&s.channel.id, Some(warning))
+            .await?;
+        let mut config = s.config.clone();
+        config.template = None;
+        Ok(Some(config))
     }
 
     /// Loads what a claimed batch needs; `None` when the claim took nothing.
