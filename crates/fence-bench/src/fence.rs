@@ -137,6 +137,11 @@ impl Fence {
         (field("VmRSS:"), field("VmHWM:"))
     }
 
+    /// Resets the peak RSS (`VmHWM`) to the current RSS, so the next reading is the peak since now.
+    pub fn reset_peak(&self) {
+        let _ = std::fs::write(format!("/proc/{}/clear_refs", self.pid()), "5");
+    }
+
     pub fn kill9(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

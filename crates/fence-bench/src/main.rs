@@ -7,6 +7,7 @@
 mod alertmanager;
 mod burst;
 mod fence;
+mod import;
 mod ingest;
 mod latency;
 mod load;
@@ -51,6 +52,14 @@ enum What {
     Burst,
     /// A burst with `kill -9` in the middle.
     Kill,
+    /// Scanner files through `POST /api/v1/import`, each into a fresh server: time and peak RSS above idle.
+    Import {
+        /// Files to import (the format is taken from the name: `.sarif`, `…dependabot…`, else nuclei).
+        files: Vec<PathBuf>,
+        /// Also write and import a synthetic SARIF log of this many MB (0: none).
+        #[arg(long, default_value_t = 100)]
+        synthetic_mb: u64,
+    },
     /// The same burst through Prometheus Alertmanager and through Fence, side by side.
     Alertmanager {
         #[arg(long, default_value = "prometheus-alertmanager")]
@@ -94,6 +103,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     if all || matches!(what, What::Kill) {
         report.insert("kill".into(), burst::kill(&bin, cli.burst).await?);
+    }
+    if let What::Import {
+        files,
+        synthetic_mb,
+    } = &what
+    {
+        report.insert(
+            "import".into(),
+            import::run(&bin, files, *synthetic_mb).await?,
+        );
     }
     if let What::Alertmanager {
         bin: am_bin,

@@ -27,6 +27,9 @@ impl Kind {
     }
 }
 
+/// The `scanner` of every finding the built-in checks report.
+pub const SCANNER: &str = "fence";
+
 /// What a scan found: findings, the certificate it saw, and the errors of checks that could not run.
 #[derive(Debug, Default)]
 pub struct ScanResult {
@@ -57,7 +60,7 @@ fn finding(target: &Target, p: Problem<'_>) -> Option<NewFinding> {
         "description": p.description,
         "remediation": p.remediation,
         "fingerprint": format!("fence:{}:{}", p.key, target.host),
-        "scanner": "fence",
+        "scanner": SCANNER,
     });
     NewFinding::from_json(&v).ok()
 }

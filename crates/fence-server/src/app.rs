@@ -175,7 +175,7 @@ async fn serve(
 }
 
 /// Longest a request may take before it is answered `408 Request Timeout` (a channel test waits for its send slot
-/// and up to two Slack calls of 10 s; an import reads up to 10 MiB).
+/// and up to two Slack calls of 10 s; a 100 MB SARIF import is uploaded, read three times and stored in seconds).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Every edge's routes on one router — the JSON API, the Slack app and the web UI — with the API's fallback, the

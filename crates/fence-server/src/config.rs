@@ -33,7 +33,11 @@ const KEYS: &[&str] = &[
     "certificates.check_every",
     "reports.link_lifetime",
     "trusted_proxies",
+    "import.max_bytes",
 ];
+
+/// The default of `import.max_bytes`: 256 MiB.
+pub const DEFAULT_IMPORT_MAX_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Environment variables with the `FENCE_` prefix that are not configuration keys.
 const ENV_NOT_CONFIG: &[&str] = &["FENCE_LOG", "FENCE_CONFIG"];
@@ -69,6 +73,8 @@ pub struct Config {
     pub report_link_lifetime: Duration,
     /// Proxies whose `X-Forwarded-For` names the client (none by default: the connection's peer is the client).
     pub trusted_proxies: crate::http::client_ip::TrustedProxies,
+    /// The largest scanner output file `POST /api/v1/import` and `fence import` take (`import.max_bytes`).
+    pub import_max_bytes: u64,
 }
 
 /// A configuration problem, naming the key and where it came from.
@@ -166,6 +172,7 @@ impl Config {
                 &r.list("trusted_proxies")?.unwrap_or_default(),
             )
             .map_err(|e| r.err("trusted_proxies", &e))?,
+            import_max_bytes: import_max_bytes(&r)?,
         })
     }
 
@@ -197,6 +204,35 @@ impl DeliveryConfig {
                 .unwrap_or(Duration::from_secs(24 * 3600)),
         })
     }
+}
+
+/// `import.max_bytes`: a number of bytes, or a size such as `256MB`, `512 KiB`, `1G` (powers of 1024).
+fn import_max_bytes(r: &Reader) -> Result<u64, ConfigError> {
+    const KEY: &str = "import.max_bytes";
+    let bad = || {
+        r.err(
+            KEY,
+            "must be a size in bytes such as 268435456 or 256MB, at least 1KB",
+        )
+    };
+    let text = match r.values.get(KEY).map(|v| &v.raw) {
+        None => return Ok(DEFAULT_IMPORT_MAX_BYTES),
+        Some(toml::Value::Integer(i)) => i.to_string(),
+        Some(toml::Value::String(s)) => s.clone(),
+        Some(_) => return Err(bad()),
+    };
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let n: u64 = digits.parse().map_err(|_| bad())?;
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return Err(bad()),
+    };
+    n.checked_mul(scale).filter(|b| *b >= 1024).ok_or_else(bad)
 }
 
 /// `secret_key`: base64 of exactly 32 bytes (the error never repeats the value).
@@ -566,6 +602,23 @@ mod tests {
             .slack
             .response_url_allowed("https://hooks.slack.com/commands/T1/1/x"));
         assert!(!ok.slack.response_url_allowed("http://127.0.0.1:9/x"));
+    }
+
+    #[test]
+    fn import_max_bytes_takes_bytes_or_sizes_and_names_itself_when_wrong() {
+        let get =
+            |toml: &str| Config::from_sources(Some(toml), None, &[]).map(|c| c.import_max_bytes);
+        assert_eq!(get("").ok(), Some(256 * 1024 * 1024));
+        assert_eq!(get("[import]\nmax_bytes = 5000").ok(), Some(5000));
+        assert_eq!(get("[import]\nmax_bytes = \"64MB\"").ok(), Some(64 << 20));
+        assert_eq!(get("[import]\nmax_bytes = \"2 GiB\"").ok(), Some(2 << 30));
+        let from_env =
+            Config::from_sources(None, None, &env(&[("FENCE_IMPORT__MAX_BYTES", "512k")]));
+        assert_eq!(from_env.map(|c| c.import_max_bytes).ok(), Some(512 << 10));
+        for bad in ["\"lots\"", "-1", "12", "\"5 TB\"", "true"] {
+            let e = get(&format!("[import]\nmax_bytes = {bad}")).expect_err(bad);
+            assert!(e.to_string().contains("import.max_bytes"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! `fence import`: a scanner's output file read with a progress bar, then uploaded to a running Fence (`--server`)
-//! or imported into the local database as one completed scan.
+//! `fence import`: a scanner's output file streamed to a running Fence (`--server`, with a progress bar) or imported
+//! into the local database as one completed scan (read in passes, within `import.max_bytes`).
 
 use anyhow::Context;
 use fence_server::config::Config;
@@ -47,29 +47,39 @@ impl Progress {
     }
 }
 
-fn read_with_progress(file: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+/// The file's size, or an error naming it.
+fn size_of(file: &std::path::Path) -> anyhow::Result<u64> {
+    let meta =
+        std::fs::metadata(file).with_context(|| format!("cannot read {}", file.display()))?;
+    anyhow::ensure!(meta.is_file(), "{} is not a file", file.display());
+    Ok(meta.len())
+}
+
+/// The file as a stream of 256 KiB chunks, advancing `bar` as they are read (never the whole file in memory).
+fn chunks_of(
+    file: &std::path::Path,
+    mut bar: Progress,
+) -> anyhow::Result<impl futures_util::Stream<Item = std::io::Result<Vec<u8>>>> {
     use std::io::Read;
-    let mut f =
-        std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let size = f.metadata().map(|m| m.len()).unwrap_or(0);
-    let mut bar = Progress::new(format!("reading {}", file.display()), size);
-    let mut out = Vec::with_capacity(size as usize);
-    let mut buf = vec![0u8; 256 * 1024];
-    loop {
-        let n = f
-            .read(&mut buf)
-            .with_context(|| format!("cannot read {}", file.display()))?;
-        if n == 0 {
-            break;
-        }
-        out.extend_from_slice(&buf[..n]);
-        bar.advance(n as u64);
-    }
-    bar.advance(0);
-    if size == 0 {
-        eprintln!();
-    }
-    Ok(out)
+    let f = std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
+    Ok(futures_util::stream::unfold(Some(f), move |f| {
+        let out = f.and_then(|mut f| {
+            let mut buf = vec![0u8; 256 * 1024];
+            match f.read(&mut buf) {
+                Ok(0) => {
+                    bar.advance(0);
+                    None
+                }
+                Ok(n) => {
+                    buf.truncate(n);
+                    bar.advance(n as u64);
+                    Some((Ok(buf), Some(f)))
+                }
+                Err(e) => Some((Err(e), None)),
+            }
+        });
+        std::future::ready(out)
+    }))
 }
 
 /// What a file is imported as: its format, the domain it is about, and whether findings it no longer reports close.
@@ -98,16 +108,9 @@ pub async fn import_remote(
     json: bool,
 ) -> anyhow::Result<()> {
     let token = token.context("--token (or FENCE_TOKEN) is required with --server")?;
-    let body = read_with_progress(file)?;
-    let total = body.len() as u64;
-    let mut bar = Progress::new(format!("uploading to {server}"), total);
-    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
-        body.chunks(64 * 1024).map(|c| Ok(c.to_vec())).collect();
-    let stream = futures_util::stream::iter(chunks.into_iter().inspect(move |c| {
-        if let Ok(chunk) = c {
-            bar.advance(chunk.len() as u64);
-        }
-    }));
+    let total = size_of(file)?;
+    let bar = Progress::new(format!("uploading to {server}"), total);
+    let stream = chunks_of(file, bar)?;
     let url = format!("{}/api/v1/import", server.trim_end_matches('/'));
     let resp = reqwest::Client::new()
         .post(url)
@@ -150,7 +153,18 @@ pub async fn import_local(
     org: &str,
     json: bool,
 ) -> anyhow::Result<()> {
-    let body = read_with_progress(file)?;
+    let size = size_of(file)?;
+    let max = config.import_max_bytes;
+    anyhow::ensure!(
+        size <= max,
+        "{} is {size} bytes, larger than import.max_bytes ({max} bytes); raise import.max_bytes or split the file",
+        file.display()
+    );
+    eprintln!(
+        "reading {} ({:.1} MiB)",
+        file.display(),
+        size as f64 / 1_048_576.0
+    );
     let (app, _) = App::build(config, Arc::new(SystemClock)).await?;
     let org = app
         .state
@@ -167,7 +181,7 @@ pub async fn import_local(
         "cli",
         format,
         domain,
-        &body,
+        fence_server::services::scans::ImportBody::File(file.to_path_buf()),
         target.close_missing,
     )
     .await

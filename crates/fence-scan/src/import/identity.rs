@@ -47,30 +47,83 @@ impl Basis {
     }
 }
 
+/// A 128-bit digest of some strings, each length-prefixed so that no two lists share one.
+pub(crate) fn digest<'s>(parts: impl IntoIterator<Item = &'s str>) -> u128 {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p.as_bytes());
+    }
+    let d = h.finalize();
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&d[..16]);
+    u128::from_le_bytes(b)
+}
+
+/// What deciding identities needs of a result: digests of its evidence, a few dozen bytes however long its text,
+/// so a file of 100,000 results is decided without keeping their text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Compact {
+    scope: u128,
+    own: Option<u128>,
+    /// The scope and the key.
+    key: u128,
+    gist: u128,
+    /// The message's first [`MAX_MESSAGE`] characters.
+    head: u128,
+    line: Option<u64>,
+    column: Option<u64>,
+}
+
+impl Evidence {
+    pub(crate) fn compact(&self) -> Compact {
+        Compact {
+            scope: digest([self.scope.as_str()]),
+            own: self.own.as_deref().map(|o| digest([o])),
+            key: digest(
+                std::iter::once(self.scope.as_str()).chain(self.key.iter().map(String::as_str)),
+            ),
+            gist: digest([gist(&self.message).as_str()]),
+            head: digest([head(&self.message, MAX_MESSAGE)]),
+            line: self.line,
+            column: self.column,
+        }
+    }
+}
+
+/// How a result's identity is made: from its tool's fingerprint, or from its key, then (when its group needs it)
+/// its message's gist and its rank among the group's places.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Decision {
+    Own,
+    Key { by_gist: bool, rank: usize },
+}
+
 /// The scopes whose own fingerprints are usable in this file: none of their fingerprints is given to results with
 /// a different key or line.
-fn usable_own(evs: &[Evidence]) -> HashSet<&str> {
-    type Place<'e> = (&'e [String], Option<u64>, Option<u64>);
-    let mut seen: HashMap<(&str, &str), Place<'_>> = HashMap::new();
-    let mut spoiled: HashSet<&str> = HashSet::new();
+fn usable_own(evs: &[Compact]) -> HashSet<u128> {
+    type Place = (u128, Option<u64>, Option<u64>);
+    let mut seen: HashMap<(u128, u128), Place> = HashMap::new();
+    let mut spoiled: HashSet<u128> = HashSet::new();
     for e in evs {
-        let Some(own) = e.own.as_deref() else {
+        let Some(own) = e.own else {
             continue;
         };
-        let here = (e.key.as_slice(), e.line, e.column);
-        match seen.get(&(e.scope.as_str(), own)) {
+        let here = (e.key, e.line, e.column);
+        match seen.get(&(e.scope, own)) {
             Some(first) if *first != here => {
-                spoiled.insert(e.scope.as_str());
+                spoiled.insert(e.scope);
             }
             Some(_) => {}
             None => {
-                seen.insert((e.scope.as_str(), own), here);
+                seen.insert((e.scope, own), here);
             }
         }
     }
     evs.iter()
-        .filter(|e| e.own.is_some() && !spoiled.contains(e.scope.as_str()))
-        .map(|e| e.scope.as_str())
+        .filter(|e| e.own.is_some() && !spoiled.contains(&e.scope))
+        .map(|e| e.scope)
         .collect()
 }
 
@@ -85,70 +138,90 @@ pub(crate) fn gist(message: &str) -> String {
 
 /// Each result's identity parts and basis, in the order given.
 pub(crate) fn identities(evs: &[Evidence]) -> Vec<(Vec<String>, Basis)> {
-    let own_ok = usable_own(evs);
-    let mut out: Vec<Option<(Vec<String>, Basis)>> = vec![None; evs.len()];
-    let mut groups: HashMap<Vec<&str>, Vec<usize>> = HashMap::new();
-    for (i, e) in evs.iter().enumerate() {
-        match e.own.as_deref() {
-            Some(own) if own_ok.contains(e.scope.as_str()) => {
-                out[i] = Some((vec![e.scope.clone(), "own".into(), own.into()], Basis::Own));
-            }
-            _ => {
-                let mut key = vec![e.scope.as_str()];
-                key.extend(e.key.iter().map(String::as_str));
-                groups.entry(key).or_default().push(i);
-            }
-        }
-    }
-    for (key, members) in groups {
-        let base: Vec<String> = key.iter().map(|s| s.to_string()).collect();
-        for (i, parts) in separate(evs, &base, &members) {
-            out[i] = Some((parts, Basis::Key));
-        }
-    }
-    out.into_iter()
-        .map(|p| p.unwrap_or_else(|| (Vec::new(), Basis::Key)))
+    let compact: Vec<Compact> = evs.iter().map(Evidence::compact).collect();
+    decide(&compact)
+        .into_iter()
+        .zip(evs)
+        .map(|(d, e)| parts(e, d))
         .collect()
+}
+
+/// How each result's identity is made, in the order given.
+pub(crate) fn decide(evs: &[Compact]) -> Vec<Decision> {
+    let own_ok = usable_own(evs);
+    let mut out = vec![
+        Decision::Key {
+            by_gist: false,
+            rank: 0
+        };
+        evs.len()
+    ];
+    let mut groups: HashMap<u128, Vec<u32>> = HashMap::new();
+    for (i, e) in evs.iter().enumerate() {
+        if e.own.is_some() && own_ok.contains(&e.scope) {
+            out[i] = Decision::Own;
+        } else {
+            groups.entry(e.key).or_default().push(i as u32);
+        }
+    }
+    for members in groups.into_values() {
+        separate(evs, &members, &mut out);
+    }
+    out
+}
+
+/// The identity parts of a result decided `d`.
+pub(crate) fn parts(e: &Evidence, d: Decision) -> (Vec<String>, Basis) {
+    match d {
+        Decision::Own => (
+            vec![
+                e.scope.clone(),
+                "own".into(),
+                e.own.clone().unwrap_or_default(),
+            ],
+            Basis::Own,
+        ),
+        Decision::Key { by_gist, rank } => {
+            let mut parts = vec![e.scope.clone()];
+            parts.extend(e.key.iter().cloned());
+            if by_gist {
+                parts.push(format!("message={}", gist(&e.message)));
+            }
+            if rank > 0 {
+                parts.push(format!("#{rank}"));
+            }
+            (parts, Basis::Key)
+        }
+    }
 }
 
 /// Tells apart the members of one key group: by the gist of their message when it differs, then by their rank
 /// among the distinct (line, column, message) places. The first keeps the bare key, so a problem found once keeps its
 /// identity when a second one like it appears later.
-fn separate(evs: &[Evidence], base: &[String], members: &[usize]) -> Vec<(usize, Vec<String>)> {
-    if let [only] = members {
-        return vec![(*only, base.to_vec())];
+fn separate(evs: &[Compact], members: &[u32], out: &mut [Decision]) {
+    if members.len() == 1 {
+        return;
     }
-    let gists: Vec<String> = members.iter().map(|&i| gist(&evs[i].message)).collect();
-    let by_gist = gists.iter().collect::<HashSet<_>>().len() > 1;
-    let mut sub: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (n, &i) in members.iter().enumerate() {
-        let g = if by_gist { gists[n].as_str() } else { "" };
+    let first = evs[members[0] as usize].gist;
+    let by_gist = members.iter().any(|&i| evs[i as usize].gist != first);
+    let mut sub: HashMap<u128, Vec<u32>> = HashMap::new();
+    for &i in members {
+        let g = if by_gist { evs[i as usize].gist } else { 0 };
         sub.entry(g).or_default().push(i);
     }
-    let mut out = Vec::new();
-    for (g, list) in sub {
-        let place = |i: usize| {
-            let e = &evs[i];
-            (e.line, e.column, head(&e.message, MAX_MESSAGE))
+    for list in sub.into_values() {
+        let place = |i: u32| {
+            let e = &evs[i as usize];
+            (e.line, e.column, e.head)
         };
-        let mut pairs: Vec<(Option<u64>, Option<u64>, &str)> =
-            list.iter().map(|&i| place(i)).collect();
-        pairs.sort_unstable();
-        pairs.dedup();
+        let mut places: Vec<_> = list.iter().map(|&i| place(i)).collect();
+        places.sort_unstable();
+        places.dedup();
         for &i in &list {
-            let me = place(i);
-            let rank = pairs.binary_search(&me).unwrap_or(0);
-            let mut parts = base.to_vec();
-            if by_gist {
-                parts.push(format!("message={g}"));
-            }
-            if rank > 0 {
-                parts.push(format!("#{rank}"));
-            }
-            out.push((i, parts));
+            let rank = places.binary_search(&place(i)).unwrap_or(0);
+            out[i as usize] = Decision::Key { by_gist, rank };
         }
     }
-    out
 }
 
 /// A result waiting for its identity: its draft, where it is in the file, and its evidence.

@@ -67,18 +67,21 @@ impl std::fmt::Display for Loc {
 /// Parses one JSON document. Syntax errors are reported at the line where parsing stopped (`line 17`), with the column
 /// in the message; for JSON-lines input `line` is the document's own line number, used instead.
 pub(crate) fn parse(bytes: &[u8], line: Option<usize>) -> Result<Value, ImportError> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        let text = e.to_string();
-        let what = text
-            .rsplit_once(" at line ")
-            .map_or(text.as_str(), |(m, _)| m);
-        let n = line.unwrap_or(e.line()).max(1);
-        ImportError::new(
-            ImportErrorKind::Malformed,
-            format!("line {n}"),
-            format!("not valid JSON: {what} (column {})", e.column()),
-        )
-    })
+    serde_json::from_slice(bytes).map_err(|e| syntax_error(&e, line))
+}
+
+/// A JSON syntax error at the line where reading stopped (or at `line`, a JSON-lines input's own line number).
+pub(crate) fn syntax_error(e: &serde_json::Error, line: Option<usize>) -> ImportError {
+    let text = e.to_string();
+    let what = text
+        .rsplit_once(" at line ")
+        .map_or(text.as_str(), |(m, _)| m);
+    let n = line.unwrap_or(e.line()).max(1);
+    ImportError::new(
+        ImportErrorKind::Malformed,
+        format!("line {n}"),
+        format!("not valid JSON: {what} (column {})", e.column()),
+    )
 }
 
 /// The object at `loc`, or an error saying it must be one.

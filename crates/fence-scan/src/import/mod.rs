@@ -12,6 +12,7 @@ mod identity;
 mod json;
 mod nuclei;
 mod sarif;
+mod source;
 mod zap;
 
 use fence_core::{DomainName, Fingerprint, NewFinding};
@@ -19,11 +20,19 @@ use identity::{identities, Basis, Evidence, Pending};
 use json::Loc;
 use std::collections::HashMap;
 
-/// The largest input accepted, in bytes (10 MiB).
+pub use source::Source;
+
+/// The largest input accepted of the formats read as one document (all but SARIF), in bytes (10 MiB).
 pub const MAX_INPUT_BYTES: usize = 10 * 1024 * 1024;
 
-/// The most findings one import may return.
+/// The most findings one import of a format read as one document may return.
 pub const MAX_FINDINGS: usize = 10_000;
+
+/// The most findings one SARIF import (read as a stream, of any size) may return.
+pub const MAX_STREAMED_FINDINGS: usize = 250_000;
+
+/// How many findings [`import_stream`] hands over at a time.
+pub const CHUNK: usize = 500;
 
 /// How many merges are explained in [`FileCounts::merged_why`]; the rest are only counted.
 pub const MAX_MERGE_REASONS: usize = 20;
@@ -113,6 +122,20 @@ impl Format {
             })
     }
 
+    /// The most findings one import of this format may return.
+    pub fn max_findings(self) -> usize {
+        match self {
+            Format::Sarif => MAX_STREAMED_FINDINGS,
+            _ => MAX_FINDINGS,
+        }
+    }
+
+    /// Whether the format is read as a stream, whatever its size (SARIF), rather than as one document of at most
+    /// [`MAX_INPUT_BYTES`].
+    pub fn is_streamed(self) -> bool {
+        self == Format::Sarif
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Sarif => "sarif",
@@ -143,13 +166,16 @@ pub struct ImportError {
 /// Why an import was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImportErrorKind {
-    /// Too big for one import: more than [`MAX_INPUT_BYTES`] bytes or more than [`MAX_FINDINGS`] findings.
+    /// Too big for one import: more than [`MAX_INPUT_BYTES`] bytes of a format read whole, or more findings than
+    /// [`Format::max_findings`].
     TooLarge,
     /// Not a readable document: empty, not JSON (or not UTF-8), or nested too deeply.
     Malformed,
     /// Readable JSON that is not valid in the format: a missing or mistyped field, an unknown value, an invalid
     /// finding.
     Invalid,
+    /// The receiver of [`import_stream`]'s findings stopped taking them (its own error says why).
+    Stopped,
 }
 
 impl ImportError {
@@ -192,25 +218,156 @@ pub fn import_file(
     input: &[u8],
     domain: &DomainName,
 ) -> Result<Imported, ImportError> {
-    if input.len() > MAX_INPUT_BYTES {
-        return Err(ImportError::input(
-            ImportErrorKind::TooLarge,
-            format!(
-                "is {} bytes; at most {MAX_INPUT_BYTES} bytes (10 MiB) can be imported at once",
-                input.len()
-            ),
-        ));
+    let mut findings = Vec::new();
+    let mut imported = import_stream(format, Source::Bytes(input), domain, &mut |chunk| {
+        findings.extend(chunk);
+        Ok(())
+    })?;
+    imported.findings = findings;
+    Ok(imported)
+}
+
+/// The receiver of an import's findings, [`CHUNK`] at a time; `Err(Stopped)` ends the import.
+pub type Sink<'s> = dyn FnMut(Vec<NewFinding>) -> Result<(), Stopped> + 's;
+
+/// What a [`Sink`] answers when it takes no more findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stopped;
+
+/// Imports `src`, handing its findings to `sink` a chunk at a time — only once the whole file has been read and found
+/// valid, so an invalid file gives nothing to the sink. Returns what became of each result; its `findings` are empty
+/// (they went to the sink). SARIF is read as a stream in passes, holding a few dozen bytes per result; the other
+/// formats are read whole and limited to [`MAX_INPUT_BYTES`].
+pub fn import_stream(
+    format: Format,
+    src: Source<'_>,
+    domain: &DomainName,
+    sink: &mut Sink<'_>,
+) -> Result<Imported, ImportError> {
+    if format.is_streamed() {
+        let mut out = Emitter::new(sink);
+        sarif::import(src, domain, &mut out)?;
+        return Ok(out.finish());
     }
-    let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
+    let bytes = src.bytes(MAX_INPUT_BYTES)?;
+    let input = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
     let mut out = Findings::default();
     match format {
-        Format::Sarif => sarif::import(document(input)?, domain, &mut out)?,
         Format::Nuclei => nuclei::import(input, domain, &mut out)?,
         Format::Dependabot => dependabot::import(document(input)?, domain, &mut out)?,
         Format::Fence => fence::import(document(input)?, domain, &mut out)?,
-        Format::Zap => zap::import(document(input)?, domain, &mut out)?,
+        Format::Zap | Format::Sarif => {
+            let doc = document(input)?;
+            if zap::is_sarif(&doc) {
+                drop(doc);
+                let mut out = Emitter::new(sink);
+                sarif::import(Source::Bytes(input), domain, &mut out)?;
+                return Ok(out.finish());
+            }
+            zap::import(doc, domain, &mut out)?
+        }
     }
-    out.finish()
+    let mut imported = out.finish()?;
+    let findings = std::mem::take(&mut imported.findings);
+    let mut rest = findings.into_iter().peekable();
+    while rest.peek().is_some() {
+        let chunk: Vec<NewFinding> = rest.by_ref().take(CHUNK).collect();
+        sink(chunk).map_err(|_| stopped())?;
+    }
+    Ok(imported)
+}
+
+fn stopped() -> ImportError {
+    ImportError::input(ImportErrorKind::Stopped, "the import was stopped")
+}
+
+/// Adds a tool the file speaks for (at most 64, each once).
+fn add_tool(tools: &mut Vec<String>, name: &str) {
+    let name = name.trim();
+    if !name.is_empty() && !tools.iter().any(|t| t == name) && tools.len() < 64 {
+        tools.push(name.to_string());
+    }
+}
+
+/// The findings of a streamed import on their way to the sink: each fingerprint once (repeats counted as merged,
+/// with why), in chunks of [`CHUNK`].
+pub(crate) struct Emitter<'s, 'k> {
+    sink: &'s mut Sink<'k>,
+    chunk: Vec<NewFinding>,
+    /// Where each fingerprint (by digest) was first seen.
+    first: HashMap<u128, String>,
+    pub(crate) counts: FileCounts,
+    tools: Vec<String>,
+}
+
+impl<'s, 'k> Emitter<'s, 'k> {
+    fn new(sink: &'s mut Sink<'k>) -> Self {
+        Emitter {
+            sink,
+            chunk: Vec::with_capacity(CHUNK),
+            first: HashMap::new(),
+            counts: FileCounts::default(),
+            tools: Vec::new(),
+        }
+    }
+
+    pub(crate) fn tool(&mut self, name: &str) {
+        add_tool(&mut self.tools, name);
+    }
+
+    /// A result the file marks as suppressed.
+    pub(crate) fn suppressed(&mut self) {
+        self.counts.results += 1;
+        self.counts.suppressed += 1;
+    }
+
+    /// An entry that is not a problem (a pass).
+    pub(crate) fn not_result(&mut self) {
+        self.counts.results += 1;
+        self.counts.not_results += 1;
+    }
+
+    /// A finding with its identity, found at `here`; a repeat of an earlier one is merged.
+    pub(crate) fn push(
+        &mut self,
+        f: NewFinding,
+        here: &Loc,
+        basis: Basis,
+    ) -> Result<(), ImportError> {
+        let key = identity::digest([f.fingerprint.as_str()]);
+        if let Some(there) = self.first.get(&key) {
+            self.counts.merged += 1;
+            if self.counts.merged_why.len() < MAX_MERGE_REASONS {
+                let why = format!("{here} repeats {there}: {}", basis.why());
+                self.counts.merged_why.push(why);
+            }
+            return Ok(());
+        }
+        self.first.insert(key, here.to_string());
+        self.chunk.push(f);
+        if self.chunk.len() >= CHUNK {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Hands over what is waiting.
+    pub(crate) fn flush(&mut self) -> Result<(), ImportError> {
+        if self.chunk.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.chunk, Vec::with_capacity(CHUNK));
+        (self.sink)(chunk).map_err(|_| stopped())
+    }
+
+    fn finish(self) -> Imported {
+        Imported {
+            findings: Vec::new(),
+            counts: self.counts,
+            upstream: Vec::new(),
+            tools: self.tools,
+        }
+    }
 }
 
 /// Parses a whole-document input, which must not be empty.
@@ -266,22 +423,7 @@ impl Findings {
 
     /// A tool the file speaks for (its findings' `scanner`).
     fn tool(&mut self, name: &str) {
-        let name = name.trim();
-        if !name.is_empty() && !self.tools.iter().any(|t| t == name) && self.tools.len() < 64 {
-            self.tools.push(name.to_string());
-        }
-    }
-
-    /// A result the file marks as suppressed.
-    fn suppressed(&mut self) {
-        self.counts.results += 1;
-        self.counts.suppressed += 1;
-    }
-
-    /// An entry that is not a problem (a pass).
-    fn not_result(&mut self) {
-        self.counts.results += 1;
-        self.counts.not_results += 1;
+        add_tool(&mut self.tools, name);
     }
 
     /// Gives each draft its identity, validates it, and merges the results that repeat one problem.
@@ -422,15 +564,26 @@ mod tests {
     }
 
     #[test]
-    fn inputs_over_10_mib_are_refused_before_parsing() {
+    fn inputs_over_10_mib_are_refused_before_parsing_unless_streamed() {
         let big = vec![b' '; MAX_INPUT_BYTES + 1];
-        for f in Format::ALL {
-            assert_eq!(err_at(f, &big), "input", "{f}");
+        for f in Format::ALL.into_iter().filter(|f| !f.is_streamed()) {
+            let e = super::testing::err(f, &big);
+            assert_eq!(e.location, "input", "{f}");
+            assert!(e.message.contains("10 MiB"), "{f}: {e}");
         }
         // Exactly the limit is parsed (and, being blank, is empty).
         let at_limit = vec![b' '; MAX_INPUT_BYTES];
-        assert_eq!(err_at(Format::Sarif, &at_limit), "input");
+        assert_eq!(err_at(Format::Dependabot, &at_limit), "input");
         assert!(ok(Format::Nuclei, &at_limit).is_empty());
+        // SARIF is read as a stream: a log over 10 MiB imports.
+        let log = serde_json::json!({
+            "version": "2.1.0",
+            "properties": {"padding": "x".repeat(MAX_INPUT_BYTES)},
+            "runs": [{"tool": {"driver": {"name": "T"}}, "results": [{"message": {"text": "Bad thing"}}]}]
+        })
+        .to_string();
+        assert!(log.len() > MAX_INPUT_BYTES);
+        assert_eq!(ok(Format::Sarif, log.as_bytes()).len(), 1);
     }
 
     #[test]
@@ -456,7 +609,7 @@ mod tests {
     fn only_size_and_count_limits_are_too_large() {
         use super::testing::err;
         let big = vec![b' '; MAX_INPUT_BYTES + 1];
-        for f in Format::ALL {
+        for f in Format::ALL.into_iter().filter(|f| !f.is_streamed()) {
             let e = err(f, &big);
             assert_eq!(e.kind, ImportErrorKind::TooLarge, "{f}: {e}");
             assert!(e.is_too_large(), "{f}: {e}");

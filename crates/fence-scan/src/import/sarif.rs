@@ -6,14 +6,18 @@
 use super::draft::{find_cves, head, Draft};
 use super::identity::{gist, Evidence, Pending};
 use super::json::{as_array, Loc, Obj};
-use super::{Findings, ImportError};
+use super::ImportError;
 use fence_core::{DomainName, Severity};
 use serde_json::Value;
 use std::collections::HashMap;
 
 mod evidence;
+mod passes;
 mod rules;
+mod stream;
 mod text;
+
+pub(super) use passes::import;
 
 use evidence::{is_suppressed, locations, message_text, own_fingerprint, package_name};
 use rules::{bounded_tags, category, owasp, rules_of, Gravity, RuleInfo};
@@ -26,12 +30,9 @@ const MAX_TAGS: usize = 64;
 /// The longest rule id, tag or URI taken from a rule, in characters.
 const MAX_ID: usize = 1_000;
 
-pub(super) fn import(
-    doc: Value,
-    domain: &DomainName,
-    out: &mut Findings,
-) -> Result<(), ImportError> {
-    let root = Obj::of(&doc, Loc::root())?;
+/// The log's runs, checked: the version, then each run's tool and rules (from the log without its results).
+fn runs_of(doc: &Value) -> Result<Vec<Run<'_>>, ImportError> {
+    let root = Obj::of(doc, Loc::root())?;
     match root.opt_str("version")? {
         Some("2.1.0") => {}
         Some(v) => {
@@ -46,18 +47,21 @@ pub(super) fn import(
     let runs = root
         .get("runs")
         .ok_or_else(|| runs_loc.error("is required"))?;
+    let mut out = Vec::new();
     for (i, run) in as_array(runs, &runs_loc)?.iter().enumerate() {
-        Run::new(Obj::of(run, runs_loc.index(i))?)?.import(domain, out)?;
+        let run = Obj::of(run, runs_loc.index(i))?;
+        // Checked here for its type; its elements come one by one (see `stream`).
+        run.opt_array("results")?;
+        out.push(Run::new(run)?);
     }
-    Ok(())
+    Ok(out)
 }
 
 /// Where a rule is: the driver (`None`) or an extension, and its index there.
 type RuleKey = (Option<usize>, usize);
 
-/// One run: its tool's name and rules, and its results.
+/// One run: its tool's name and rules.
 struct Run<'a> {
-    run: Obj<'a>,
     tool: &'a str,
     /// The driver's rules, by index.
     rules: Vec<RuleInfo<'a>>,
@@ -108,25 +112,7 @@ impl<'a> Run<'a> {
             extensions,
             by_id,
             time: time.filter(|t| t.len() <= 64),
-            run,
         })
-    }
-
-    fn import(&self, domain: &DomainName, out: &mut Findings) -> Result<(), ImportError> {
-        out.tool(self.tool);
-        let Some(results) = self.run.opt_array("results")? else {
-            return Ok(());
-        };
-        let at = self.run.at("results");
-        for (i, result) in results.iter().enumerate() {
-            let loc = at.index(i);
-            match self.result(Obj::of(result, loc.clone())?, domain, &loc)? {
-                Outcome::Problem(p) => out.push(*p)?,
-                Outcome::Suppressed => out.suppressed(),
-                Outcome::NotResult => out.not_result(),
-            }
-        }
-        Ok(())
     }
 
     fn get(&self, (ext, i): RuleKey) -> Option<&RuleInfo<'a>> {
@@ -150,8 +136,8 @@ impl<'a> Run<'a> {
     /// The rule a result refers to, by index (`ruleIndex`, `rule.index`, optionally in an extension) or by id.
     fn rule_of(
         &self,
-        r: &Obj<'a>,
-        rule_ref: Option<&Obj<'a>>,
+        r: &Obj<'_>,
+        rule_ref: Option<&Obj<'_>>,
         rule_id: Option<&str>,
     ) -> Result<Option<&RuleInfo<'a>>, ImportError> {
         let (index, index_loc) = match r.opt_index("ruleIndex")? {
@@ -193,7 +179,7 @@ impl<'a> Run<'a> {
     }
 
     /// One result: a problem waiting for its identity, or what else it is (suppressed in the file, a pass).
-    fn result(&self, r: Obj<'a>, domain: &DomainName, loc: &Loc) -> Result<Outcome, ImportError> {
+    fn result(&self, r: Obj<'_>, domain: &DomainName, loc: &Loc) -> Result<Outcome, ImportError> {
         let kind = r.opt_str("kind")?.unwrap_or("fail");
         if matches!(kind, "pass" | "notApplicable") || r.opt_str("baselineState")? == Some("absent")
         {
@@ -272,7 +258,7 @@ impl<'a> Run<'a> {
     /// remediation.
     fn describe(
         &self,
-        r: &Obj<'a>,
+        r: &Obj<'_>,
         rule: &RuleInfo<'a>,
         rule_id: &str,
         kind: &str,
@@ -308,7 +294,7 @@ impl<'a> Run<'a> {
     }
 
     /// The result's level (or its rule's default, or SARIF's default) as a severity.
-    fn level(&self, r: &Obj<'a>, rule: &RuleInfo<'a>, kind: &str) -> Result<Severity, ImportError> {
+    fn level(&self, r: &Obj<'_>, rule: &RuleInfo<'a>, kind: &str) -> Result<Severity, ImportError> {
         let (level, at) = match r.opt_str("level")? {
             Some(l) => (l, r.at("level")),
             None if kind != "fail" => ("none", r.at("level")),

@@ -13,14 +13,17 @@ use serde_json::Value;
 /// How many instances of an alert are listed; the rest are counted.
 const MAX_INSTANCES: usize = 20;
 
+/// Whether a ZAP report is its SARIF report (imported as SARIF).
+pub(super) fn is_sarif(doc: &Value) -> bool {
+    doc.get("runs").is_some() || doc.get("version").is_some()
+}
+
+/// Imports ZAP's traditional JSON report.
 pub(super) fn import(
     doc: Value,
     domain: &DomainName,
     out: &mut Findings,
 ) -> Result<(), ImportError> {
-    if doc.get("runs").is_some() || doc.get("version").is_some() {
-        return super::sarif::import(doc, domain, out);
-    }
     let root = Obj::of(&doc, Loc::root())?;
     out.tool("ZAP");
     let sites_at = root.at("site");

@@ -193,17 +193,19 @@ pub async fn import(
         Some("false" | "0") => false,
         Some(_) => return Err(ApiError::invalid("close_missing", "must be true or false")),
     };
-    let body = super::read_limited(req).await?;
+    let max = state.config.import_max_bytes;
+    let body = crate::http::body::spool(req, max, "import.max_bytes").await?;
     let s = scans::import_file(
         &state,
         &caller.org_id,
         &caller.actor(),
         &format,
         &domain,
-        &body,
+        scans::ImportBody::File(body.to_path_buf()),
         close_missing,
     )
     .await?;
+    drop(body);
     let n: i64 = s.counts.iter().sum();
     let mut v = scan_json(&state, &s).await;
     v["imported"] = json!(n);

@@ -1,5 +1,5 @@
 //! Request bodies for the HTTP edges: the size limit (a larger body is read to its end and refused with 413), JSON
-//! bodies, and the check that refuses unknown fields by name.
+//! bodies, the check that refuses unknown fields by name, and large uploads spooled to a temporary file.
 
 use crate::http::error::ApiError;
 use axum::body::Bytes;
@@ -55,6 +55,52 @@ pub async fn read_limited(req: Request) -> Result<Bytes, ApiError> {
         )));
     }
     Ok(Bytes::from(buf))
+}
+
+/// How much of a refused upload is still read (and dropped) so the client receives the 413 instead of a closed
+/// connection; beyond it the connection is closed.
+const SPOOL_DRAIN_MAX: u64 = 64 * 1024 * 1024;
+
+/// Writes a body of at most `max` bytes to a temporary file (removed when the returned path is dropped), never
+/// holding more than one chunk in memory. A larger body (by its `Content-Length` or as it arrives) is refused with
+/// 413 naming `key`, the setting that limits it, and nothing of it is kept.
+pub async fn spool(req: Request, max: u64, key: &str) -> Result<tempfile::TempPath, ApiError> {
+    use futures_util::StreamExt;
+    use tokio::io::AsyncWriteExt;
+    let too_large = || {
+        ApiError::too_large(format!(
+            "the file is larger than {key} ({max} bytes); raise {key} or split the file"
+        ))
+    };
+    let declared = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let internal =
+        |e: std::io::Error| ApiError::from(crate::services::ServiceError::Internal(e.into()));
+    let tmp = tempfile::NamedTempFile::new().map_err(internal)?;
+    let (file, path) = tmp.into_parts();
+    let mut out = tokio::io::BufWriter::with_capacity(256 * 1024, tokio::fs::File::from_std(file));
+    let mut stream = req.into_body().into_data_stream();
+    let mut seen = 0u64;
+    let over_from_start = declared.is_some_and(|n| n > max);
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| ApiError::malformed("cannot read the request body"))?;
+        seen += chunk.len() as u64;
+        if seen > max || over_from_start {
+            if seen > max.saturating_add(SPOOL_DRAIN_MAX) {
+                break;
+            }
+            continue;
+        }
+        out.write_all(&chunk).await.map_err(internal)?;
+    }
+    if seen > max || over_from_start {
+        return Err(too_large());
+    }
+    out.flush().await.map_err(internal)?;
+    Ok(path)
 }
 
 /// A JSON body: 413 over the size limit, 400 when it is not JSON. An empty body reads as `{}`.

@@ -11,6 +11,9 @@ use fence_store::findings::IngestOutcome;
 use fence_store::scans::{ScanOutcome, ScanRow};
 use serde::{Deserialize, Serialize};
 
+mod import;
+pub use import::{import_file, ImportBody};
+
 /// The scan types a user may ask for.
 pub const SCAN_TYPES: [&str; 3] = ["full", "tls", "headers"];
 
@@ -236,19 +239,33 @@ pub async fn record_results(
     state: &AppState,
     org_id: &str,
     scan: &ScanRow,
-    results: Results,
+    mut results: Results,
 ) -> ServiceResult<ScanRow> {
-    let now = state.clock.now_ms();
     let counts = count(&results.findings);
     let ingested = if results.findings.is_empty() {
         IngestOutcome::default()
     } else {
         crate::services::findings::ingest(state, org_id, &results.findings).await?
     };
+    results.findings = Vec::new();
+    conclude(state, org_id, scan, results, &ingested, counts).await
+}
+
+/// Ends a scan whose findings are stored (`ingested`, by severity `counts`): closes what it no longer reports,
+/// stores its counts, wakes the dispatcher and posts the summary where it was asked for.
+async fn conclude(
+    state: &AppState,
+    org_id: &str,
+    scan: &ScanRow,
+    results: Results,
+    ingested: &IngestOutcome,
+    counts: [i64; 5],
+) -> ServiceResult<ScanRow> {
+    let now = state.clock.now_ms();
     let mut closed = 0;
     let result_counts = match &results.file {
         Some(file) if results.completed => {
-            let c = close(state, org_id, scan, file, &ingested).await?;
+            let c = close(state, org_id, scan, file, ingested).await?;
             closed = c.closed;
             Some(serde_json::to_string(&c).map_err(|e| ServiceError::Internal(e.into()))?)
         }
@@ -358,63 +375,6 @@ async fn announce_closed(
         state.wake.notify_one();
     }
     Ok(())
-}
-
-/// Imports a scanner's output file as one completed scan: all of it, or nothing with an error naming where it
-/// broke. With `close_missing`, the open findings of the same domain, tool and scan type that the file no longer
-/// reports are resolved. Returns the scan (its `result_counts` say what became of each result).
-pub async fn import_file(
-    state: &AppState,
-    org_id: &str,
-    actor: &str,
-    format: &str,
-    domain: &str,
-    body: &[u8],
-    close_missing: bool,
-) -> ServiceResult<ScanRow> {
-    let fmt = fence_scan::import::Format::parse(format)
-        .map_err(|e| ServiceError::invalid("format", e))?;
-    let domain = DomainName::parse(domain).map_err(|e| ServiceError::invalid("domain", e))?;
-    let imported = fence_scan::import::import_file(fmt, body, &domain).map_err(|e| {
-        if e.is_too_large() {
-            ServiceError::TooLarge(e.to_string())
-        } else {
-            ServiceError::invalid(e.location.clone(), e.message.clone())
-        }
-    })?;
-    let scan = state
-        .store
-        .create_scan(
-            org_id,
-            domain.as_str(),
-            fmt.as_str(),
-            "import",
-            Some(actor),
-            state.clock.now_ms(),
-        )
-        .await?;
-    let findings = imported
-        .findings
-        .into_iter()
-        .map(|mut f| {
-            f.scan_id = Some(scan.id.clone());
-            f
-        })
-        .collect();
-    let file = FileResults {
-        counts: imported.counts,
-        upstream: imported.upstream,
-        tools: imported.tools,
-        close_missing,
-        actor: actor.to_string(),
-    };
-    let results = Results {
-        findings,
-        completed: true,
-        file: Some(file),
-        ..Results::default()
-    };
-    record_results(state, org_id, &scan, results).await
 }
 
 /// Posts a finished scan's summary to the response URL of the command or button that queued it.

@@ -1,9 +1,10 @@
 //! Scan workers: `scan.workers` of them take queued built-in scans (one active scan per domain, across
 //! processes), run Fence's checks against the domain, record the findings and the certificate seen, and end the scan
-//! with its summary.
+//! with its summary. A scan whose every check ran closes the open findings of its domain and type that it no longer
+//! sees, as an import does; a scan with a check that could not run closes nothing.
 
 use crate::services::certificates::observe_tls;
-use crate::services::scans::{record_results, target_of, Results};
+use crate::services::scans::{record_results, target_of, FileResults, Results};
 use crate::state::AppState;
 use fence_scan::checks::{self, Kind};
 use fence_store::scans::ScanRow;
@@ -41,12 +42,23 @@ pub async fn run_scan(state: &AppState, scan: &ScanRow) -> anyhow::Result<ScanRo
     let failed = result.findings.is_empty() && !result.errors.is_empty();
     let error = (!result.errors.is_empty())
         .then(|| fence_core::text::truncate_chars(&result.errors.join("; "), 500));
+    // Only a scan whose every check ran speaks for all of Fence's findings of its type on the domain.
+    let file = result.errors.is_empty().then(|| FileResults {
+        counts: fence_scan::import::FileCounts {
+            results: result.findings.len(),
+            ..Default::default()
+        },
+        tools: vec![checks::SCANNER.to_string()],
+        close_missing: true,
+        actor: format!("scan:{}", scan.id),
+        ..Default::default()
+    });
     let results = Results {
         findings: result.findings,
         completed: !failed,
         duration_ms,
         error,
-        file: None,
+        file,
     };
     Ok(record_results(state, &scan.org_id, scan, results).await?)
 }

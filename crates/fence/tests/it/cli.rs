@@ -362,6 +362,38 @@ fn fence_import_writes_the_local_database_and_fence_scan_refuses_private_hosts()
     );
 }
 
+#[test]
+fn fence_import_refuses_a_file_over_import_max_bytes_and_stores_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fence-scan/tests/fixtures/dependabot.json"
+    );
+    let args = [
+        "import",
+        fixture,
+        "--format",
+        "dependabot",
+        "--domain",
+        "example.com",
+    ];
+    let out = fence(dir.path(), &args, &[("FENCE_IMPORT__MAX_BYTES", "2048")]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("larger than import.max_bytes (2048 bytes)"),
+        "{stderr}"
+    );
+    // The file was refused before the database was opened.
+    assert!(!dir.path().join("fence-data/fence.db").exists());
+    let out = fence(dir.path(), &args, &[("FENCE_IMPORT__MAX_BYTES", "8KB")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fence_import_uploads_to_a_running_fence_with_a_progress_bar() {
     let t = crate::support::TestApp::spawn(Db::Sqlite).await;

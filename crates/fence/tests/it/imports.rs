@@ -329,3 +329,184 @@ async fn the_scan_summary_in_slack_counts_new_still_open_and_closed(db: Db) {
     t.app.shutdown().await;
 }
 both_dbs!(the_scan_summary_in_slack_counts_new_still_open_and_closed);
+
+/// Runs a built-in scan of localhost and waits for it to end.
+async fn builtin_scan(t: &TestApp, scan_type: &str) -> Value {
+    let (s, scan) = t
+        .post(
+            "/api/v1/scans",
+            json!({"domain": "localhost", "type": scan_type}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{scan}");
+    let id = scan["id"].as_str().expect("id").to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (_, v) = t.get(&format!("/api/v1/scans/{id}")).await;
+        if v["status"] == "completed" || v["status"] == "failed" {
+            return v;
+        }
+        assert!(std::time::Instant::now() < deadline, "scan finished: {v}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// A header fixed on the server: the next built-in scan resolves its finding as no longer detected, with an audit
+/// entry naming the scan; a scan whose check could not run closes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_built_in_scan_closes_the_header_finding_the_server_fixed() {
+    use fence_testkit::tls::{ca, leaf, tls_server};
+    let t = TestApp::spawn_with(Db::Sqlite, "[scan]\nallow_private_targets = true").await;
+    let authority = ca();
+    let (cert, key) = leaf(Some(&authority), &["localhost"], -80, 60);
+    let before = tls_server(
+        cert.clone(),
+        key.clone_key(),
+        "X-Content-Type-Options: nosniff\r\n",
+    )
+    .await;
+    let after = tls_server(
+        cert,
+        key,
+        "X-Content-Type-Options: nosniff\r\nStrict-Transport-Security: max-age=63072000\r\n",
+    )
+    .await;
+    let (s, d) = t
+        .post(
+            "/api/v1/domains",
+            json!({"name": "localhost", "port": before}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{d}");
+    let first = builtin_scan(&t, "headers").await;
+    assert_eq!(first["status"], "completed", "{first}");
+    let open = statuses(&t, "localhost").await;
+    assert!(
+        open.contains(&pair("Missing HSTS Header", "open")),
+        "{open:?}"
+    );
+
+    // The server now sends HSTS.
+    let (s, d) = t
+        .patch("/api/v1/domains/localhost", json!({"port": after}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    let second = builtin_scan(&t, "headers").await;
+    assert_eq!(second["status"], "completed", "{second}");
+    assert_eq!(second["results"]["closed"], 1, "{second}");
+    let now = statuses(&t, "localhost").await;
+    assert!(
+        now.contains(&pair("Missing HSTS Header", "resolved")),
+        "{now:?}"
+    );
+    let still_open = now.iter().filter(|(_, s)| s == "open").count();
+    assert_eq!(still_open, open.len() - 1, "{now:?}");
+    let scan_id = second["id"].as_str().expect("scan id");
+    let row = sqlx::query("SELECT detail FROM audit_log WHERE action = 'finding.resolved'")
+        .fetch_one(t.app.state.store.pool())
+        .await
+        .expect("audit entry");
+    use sqlx::Row;
+    let detail: String = row.try_get("detail").expect("detail");
+    assert_eq!(detail, format!("no longer detected by scan {scan_id}"));
+
+    // Nothing listens: the check cannot run, and the open findings stay open.
+    let closed_port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    t.patch("/api/v1/domains/localhost", json!({"port": closed_port}))
+        .await;
+    let third = builtin_scan(&t, "headers").await;
+    assert_eq!(third["status"], "failed", "{third}");
+    assert_eq!(statuses(&t, "localhost").await, now);
+    t.app.shutdown().await;
+}
+
+/// A SARIF log with `n` distinct results.
+fn sarif_log(n: usize) -> String {
+    let results: Vec<Value> = (0..n)
+        .map(|i| {
+            json!({"ruleId": "py/sql-injection", "level": "error", "message": {"text": "Query built from user input"},
+                   "locations": [{"physicalLocation": {"artifactLocation": {"uri": format!("app/view{i}.py")},
+                   "region": {"startLine": 12}}}]})
+        })
+        .collect();
+    json!({"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "CodeQL"}}, "results": results}]})
+        .to_string()
+}
+
+async fn a_sarif_file_of_many_chunks_is_stored_whole(db: Db) {
+    let t = TestApp::spawn(db).await;
+    let q = "format=sarif&domain=example.com";
+    let n = 3 * fence_scan::import::CHUNK + 7;
+    let v = import(&t, q, sarif_log(n)).await;
+    assert_eq!(v["imported"], n, "{v}");
+    assert_eq!(
+        (
+            &v["results"]["results"],
+            &v["results"]["new"],
+            &v["counts"]["high"]
+        ),
+        (&json!(n), &json!(n), &json!(n)),
+        "{v}"
+    );
+    let v = import(&t, q, sarif_log(n - 1)).await;
+    assert_eq!(
+        (&v["results"]["duplicate"], &v["results"]["closed"]),
+        (&json!(n - 1), &json!(1)),
+        "{v}"
+    );
+    t.app.shutdown().await;
+}
+both_dbs!(a_sarif_file_of_many_chunks_is_stored_whole);
+
+/// Posts `body` to the import endpoint, streamed without a length when `chunked`.
+async fn post_import(t: &TestApp, body: String, chunked: bool) -> (StatusCode, Value) {
+    let req = t
+        .http
+        .post(format!(
+            "{}/api/v1/import?format=sarif&domain=example.com",
+            t.url
+        ))
+        .bearer_auth(ADMIN_TOKEN);
+    let req = if chunked {
+        let parts: Vec<Result<Vec<u8>, std::io::Error>> = body
+            .into_bytes()
+            .chunks(700)
+            .map(|c| Ok(c.to_vec()))
+            .collect();
+        req.body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            parts,
+        )))
+    } else {
+        req.body(body)
+    };
+    let r = req.send().await.expect("import");
+    let status = r.status();
+    (status, r.json().await.unwrap_or_default())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_over_import_max_bytes_is_refused_with_413_naming_it_and_stores_nothing() {
+    let t = TestApp::spawn_with(Db::Sqlite, "[import]\nmax_bytes = 4096").await;
+    let small = sarif_log(2);
+    assert!(small.len() < 4096);
+    let (s, v) = post_import(&t, small, false).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+
+    let big = sarif_log(40);
+    assert!(big.len() > 4096);
+    for chunked in [false, true] {
+        let (s, e) = post_import(&t, big.clone(), chunked).await;
+        assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "chunked {chunked}: {e}");
+        assert_eq!(e["error"]["code"], "too_large", "{e}");
+        let message = e["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("import.max_bytes"), "{message}");
+    }
+    // Only the first, small import was stored.
+    let (_, scans) = t.get("/api/v1/scans").await;
+    assert_eq!(scans["scans"].as_array().map(Vec::len), Some(1), "{scans}");
+    assert_eq!(statuses(&t, "example.com").await.len(), 2);
+    t.app.shutdown().await;
+}
