@@ -31,7 +31,14 @@ pub struct AppState {
     pub webapi: WebApi,
     /// Wakes the directory worker when a save waits for a workspace's first read.
     pub directory_wake: Arc<Notify>,
+    /// Slack users' `users.info` answers, kept briefly (`services::slack_access`).
+    pub slack_users: Arc<fence_slack::UserCache>,
 }
+
+/// How long a `users.info` answer is reused, and how many are kept: a burst of clicks stays far under Slack's
+/// Tier 4 limit (100+ per minute, SLACK.md §2).
+const SLACK_USER_TTL_MS: i64 = 10 * 60_000;
+const SLACK_USER_CACHE: usize = 10_000;
 
 /// Slack's limit for `chat.postMessage`: about one message per second per channel (SLACK.md §2), whatever
 /// `delivery.rate_per_second` allows webhooks.
@@ -74,6 +81,10 @@ impl AppState {
             interval_ms,
             webapi,
             directory_wake: Arc::new(Notify::new()),
+            slack_users: Arc::new(fence_slack::UserCache::new(
+                SLACK_USER_TTL_MS,
+                SLACK_USER_CACHE,
+            )),
             config: Arc::new(config),
         })
     }

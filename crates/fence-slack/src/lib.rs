@@ -12,6 +12,7 @@ pub mod membership;
 pub mod render;
 pub mod signature;
 pub mod template;
+pub mod users;
 pub mod webapi;
 pub mod webhook;
 
@@ -20,5 +21,6 @@ pub use buttons::{ButtonSigner, ButtonValue};
 pub use client::WebhookClient;
 pub use membership::Access;
 pub use render::{render, RenderContext};
+pub use users::{SlackUser, UserCache};
 pub use webapi::{DirectoryList, ListError, Page, Posted, WebApi};
 pub use webhook::{WebhookHosts, WebhookUrl};

@@ -19,6 +19,7 @@ pub mod orgs;
 pub mod reminders;
 pub mod scans;
 pub mod slack_directory;
+pub mod slack_installs;
 pub mod threads;
 pub mod users;
 

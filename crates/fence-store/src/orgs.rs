@@ -50,6 +50,10 @@ pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+fn team_taken() -> StoreError {
+    StoreError::Conflict("this Slack workspace is connected to another organization".into())
+}
+
 fn org_from(row: &sqlx::any::AnyRow) -> Result<Org> {
     let allow = get_str(row, "triage_allow")?;
     Ok(Org {
@@ -138,12 +142,59 @@ impl Store {
     ) -> Result<()> {
         let allow =
             serde_json::to_string(triage_allow).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        sqlx::query("UPDATE organizations SET slack_team_id = $1, triage_allow = $2 WHERE id = $3")
-            .bind(slack_team_id)
-            .bind(allow)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        let r = sqlx::query(
+            "UPDATE organizations SET slack_team_id = $1, triage_allow = $2 WHERE id = $3",
+        )
+        .bind(slack_team_id)
+        .bind(allow)
+        .bind(id)
+        .execute(&self.pool)
+        .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(team_taken()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Connects the organization to `team` unless it is connected to another workspace, atomically: `Ok(true)` when
+    /// it was not connected before, `Ok(false)` when it already was to `team`; `Conflict` when another
+    /// organization has `team` (the unique index decides between two claims at once) or this one has another
+    /// workspace, which is never overwritten here.
+    pub async fn claim_slack_team(&self, id: &str, team: &str) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE organizations SET slack_team_id = $1 WHERE id = $2 AND slack_team_id IS NULL",
+        )
+        .bind(team)
+        .bind(id)
+        .execute(&self.pool)
+        .await;
+        match r {
+            Ok(r) if r.rows_affected() == 1 => return Ok(true),
+            Ok(_) => {}
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(team_taken()),
+            Err(e) => return Err(e.into()),
+        }
+        match self.org(id).await?.slack_team_id {
+            Some(t) if t == team => Ok(false),
+            Some(_) => Err(StoreError::Conflict(
+                "this organization is already connected to another Slack workspace".into(),
+            )),
+            None => Err(StoreError::Conflict(
+                "the organization changed meanwhile; try again".into(),
+            )),
+        }
+    }
+
+    /// Undoes a claim of `team` (an install that failed after claiming it).
+    pub async fn release_slack_team(&self, id: &str, team: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE organizations SET slack_team_id = NULL WHERE id = $1 AND slack_team_id = $2",
+        )
+        .bind(id)
+        .bind(team)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

@@ -29,7 +29,7 @@ mod ratelimit;
 pub mod tls;
 mod webapi;
 pub use ratelimit::{Limit, RateLimits};
-pub use webapi::{ApiCall, Install, BOT_TOKEN};
+pub use webapi::{ApiCall, Install, BOT_TOKEN, TEAM_ID};
 
 /// One scripted answer.
 #[derive(Debug, Clone, PartialEq)]

@@ -47,7 +47,7 @@ pub struct RateLimits {
     pub tier2: Limit,
     /// Tier 3, "50+ per minute": `chat.update`, `users.lookupByEmail`, `conversations.info`.
     pub tier3: Limit,
-    /// Tier 4, "100+ per minute": `oauth.v2.access`.
+    /// Tier 4, "100+ per minute": `oauth.v2.access`, `users.info`.
     pub tier4: Limit,
 }
 
@@ -82,7 +82,7 @@ impl RateLimits {
                 Some(self.tier2)
             }
             "chat.update" | "users.lookupByEmail" | "conversations.info" => Some(self.tier3),
-            "oauth.v2.access" => Some(self.tier4),
+            "oauth.v2.access" | "users.info" => Some(self.tier4),
             _ => None,
         }
     }

@@ -1,13 +1,15 @@
 //! The fake Slack Web API: `chat.postMessage`, `chat.update`, `users.list`, `users.lookupByEmail`,
-//! `usergroups.list`, `usergroups.users.list`, `conversations.list`, `conversations.info` and `oauth.v2.access`,
+//! `users.info`, `usergroups.list`, `usergroups.users.list`, `conversations.list`, `conversations.info` and `oauth.v2.access`,
 //! as strict as Slack (SLACK.md §6, §9 and the Addendum): every token has the scopes of its grant and a method outside
 //! them answers `missing_scope`; a bot posts only where it is a member unless it has `chat:write.public`; identity
 //! overrides need `chat:write.customize`; Block Kit is checked; methods are rate limited by tier (SLACK.md §2).
 
 mod methods;
 pub(crate) mod oauth;
+mod users_info;
 
 pub use oauth::Install;
+pub use users_info::TEAM_ID;
 
 use crate::ratelimit::{RateLimits, Windows};
 use axum::body::Bytes;
@@ -108,6 +110,8 @@ pub(crate) struct ApiState {
     pub windows: Windows,
     /// Installs through the fake's consent screen, for unique codes and tokens.
     pub installs: u64,
+    /// The workspace's team id and what `users.info` tells of its users.
+    pub accounts: users_info::Accounts,
 }
 
 impl Default for ApiState {
@@ -135,6 +139,7 @@ impl Default for ApiState {
             limits: RateLimits::default(),
             windows: Windows::default(),
             installs: 0,
+            accounts: users_info::Accounts::default(),
         }
     }
 }
@@ -230,7 +235,9 @@ fn authorize(g: &ApiState, token: Option<&str>, method: &str, body: &Value) -> R
     if t.revoked {
         return Err(json!({"ok": false, "error": "token_revoked"}));
     }
-    let missing: Vec<&str> = methods::needed_scopes(g, method, body)
+    let needed = users_info::needed_scopes(method)
+        .unwrap_or_else(|| methods::needed_scopes(g, method, body));
+    let missing: Vec<&str> = needed
         .into_iter()
         .filter(|s| !t.scopes.iter().any(|have| have == s))
         .collect();
@@ -285,6 +292,8 @@ async fn call(
             Json(call.answer),
         )
             .into_response();
+    } else if method == "users.info" {
+        users_info::answer(&g, &body)
     } else {
         methods::answer(&mut g, &mut call, token.as_deref().unwrap_or_default())
     };

@@ -13,6 +13,7 @@ pub mod findings;
 pub mod membership;
 pub mod org;
 pub mod scans;
+pub mod slack_access;
 pub mod tokens;
 pub mod triage;
 

@@ -1,5 +1,6 @@
 //! An organization's Slack settings: the workspace it is connected to (one organization per workspace) and who may
-//! triage from Slack, changed with an audit entry.
+//! triage from Slack, changed with an audit entry. Changing the workspace here is an admin's explicit choice; "Add
+//! to Slack" never replaces one (`channels::install_guard`).
 
 use crate::services::{ServiceError, ServiceResult};
 use crate::state::AppState;
@@ -24,10 +25,15 @@ pub async fn update_slack(
             ));
         }
     }
+    // The unique index decides between two organizations claiming one workspace at once.
     state
         .store
         .update_org_slack(org_id, team, triage_allow)
-        .await?;
+        .await
+        .map_err(|e| match e {
+            fence_store::StoreError::Conflict(m) => ServiceError::Conflict(m),
+            other => other.into(),
+        })?;
     state
         .store
         .audit(

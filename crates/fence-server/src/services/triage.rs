@@ -72,8 +72,9 @@ pub async fn change_status(
     Ok(f)
 }
 
-/// Whether a Slack user may triage for `org`: everyone when the allow-list is empty, else listed users and members
-/// of listed user groups (read with a bot token of the organization).
+/// Whether `triage_allow` lets a Slack user triage for `org`: every full member of the workspace when it is empty
+/// (`services::slack_access` decides who that is), else listed users and members of listed user groups (read with
+/// the organization's workspace token).
 pub async fn may_triage_in_slack(state: &AppState, org: &Org, user: &str) -> bool {
     if org.triage_allow.is_empty() || org.triage_allow.iter().any(|a| a == user) {
         return true;
@@ -86,14 +87,7 @@ pub async fn may_triage_in_slack(state: &AppState, org: &Org, user: &str) -> boo
     if groups.is_empty() {
         return false;
     }
-    let Ok(channels) = state.store.list_channels(&org.id).await else {
-        return false;
-    };
-    let Some(token) = channels
-        .iter()
-        .filter_map(|c| c.bot_token_enc.as_deref())
-        .find_map(|t| state.secrets.decrypt(t).ok())
-    else {
+    let Some(token) = crate::services::slack_access::workspace_token(state, org).await else {
         return false;
     };
     for g in groups {

@@ -1,9 +1,11 @@
 //! `POST /api/slack/commands`: `/fence scan <domain>`, `/fence status`, `/fence vulnerabilities`, `/fence help`,
-//! answered in the conversation (scans in the channel, the rest ephemerally).
+//! answered in the conversation (scans in the channel, the rest ephemerally). `scan` and `vulnerabilities` are for
+//! full members of the organization's workspace (`services::slack_access`).
 
 use super::{ephemeral, form, org_of_team, response_url, verify};
 use crate::http::error::ApiError;
 use crate::services::scans::queue_from_slack;
+use crate::services::slack_access::{authorize, SlackAction};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -60,7 +62,20 @@ pub async fn commands(
     match cmd.to_ascii_lowercase().as_str() {
         "scan" => scan(&state, &org, &command, rest).await,
         "status" => status(&state, &org).await,
-        "vulnerabilities" | "vulns" => vulnerabilities(&state, &org).await,
+        "vulnerabilities" | "vulns" => {
+            if let Err(refusal) = authorize(
+                &state,
+                &org,
+                command.user,
+                None,
+                SlackAction::Vulnerabilities,
+            )
+            .await
+            {
+                return Ok(ephemeral(refusal));
+            }
+            vulnerabilities(&state, &org).await
+        }
         "help" | "" => Ok(ephemeral(HELP)),
         other => Ok(ephemeral(format!(
             "Unknown command `{}`.\n{HELP}",
@@ -82,6 +97,9 @@ async fn scan(
         _ => return Ok(ephemeral("Usage: `/fence scan example.com`")),
     };
     let user = command.user;
+    if let Err(refusal) = authorize(state, org, user, None, SlackAction::Scan).await {
+        return Ok(ephemeral(refusal));
+    }
     let (_, position) = queue_from_slack(
         state,
         &org.id,

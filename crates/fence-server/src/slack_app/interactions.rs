@@ -1,13 +1,15 @@
 //! `POST /api/slack/interactions`: button clicks — Mark as False Positive, Snooze (24h), Fix Instructions, Run Scan —
 //! and the same actions chosen in a coalesced message's overflow menus. Answered at once; the work continues in the
 //! background and answers through the click's `response_url`. Only values Fence signed, clicked in the workspace of
-//! the organization they name, do anything.
+//! the organization they name, do anything; triage and Run Scan also need a full member of that workspace
+//! (`services::slack_access`).
 
 use super::{form, org_of_team, response_url, verify};
 use crate::http::error::ApiError;
 use crate::services::findings;
 use crate::services::scans::queue_from_slack;
-use crate::services::triage::{change_status, may_triage_in_slack, note, Actor};
+use crate::services::slack_access::{authorize, SlackAction};
+use crate::services::triage::{change_status, note, Actor};
 use crate::services::{ServiceError, ServiceResult};
 use crate::state::AppState;
 use axum::body::Bytes;
@@ -48,6 +50,8 @@ struct Click {
     value: String,
     response_url: String,
     user: String,
+    /// The clicking user's own workspace (`user.team_id`, SLACK.md §5), when the payload gives it.
+    user_team: Option<String>,
     team: String,
     message_ts: String,
     /// The click was on a single-finding alert (not a coalesced one).
@@ -75,6 +79,7 @@ impl Click {
             value: s(value),
             response_url: s(&p["response_url"]),
             user: s(&p["user"]["id"]),
+            user_team: p["user"]["team_id"].as_str().map(str::to_string),
             team: p["team"]["id"]
                 .as_str()
                 .or_else(|| p["user"]["team_id"].as_str())
@@ -91,6 +96,16 @@ impl Click {
             attachments: p["type"] == "interactive_message",
             line,
         }
+    }
+
+    /// Whether the clicking user may do `action` (`services::slack_access`); the refusal's message otherwise.
+    async fn authorize(
+        &self,
+        state: &AppState,
+        org: &Org,
+        action: SlackAction,
+    ) -> Result<(), String> {
+        authorize(state, org, &self.user, self.user_team.as_deref(), action).await
     }
 
     /// Answers through the click's response URL (nothing when it has none).
@@ -153,8 +168,8 @@ async fn triage(
     button: &SignedButton,
     actor: &Actor,
 ) -> ServiceResult<()> {
-    if !may_triage_in_slack(state, org, &click.user).await {
-        click.ephemeral(state, "You are not allowed to triage findings for this organization; ask a Fence admin to add you to `triage_allow`.".into()).await;
+    if let Err(refusal) = click.authorize(state, org, SlackAction::Triage).await {
+        click.ephemeral(state, refusal).await;
         return Ok(());
     }
     let (status, hours) = if button.action == "snooze" {
@@ -250,6 +265,10 @@ async fn run_scan(
     let plan = org.plan();
     if !plan.has_enterprise_features() {
         click.ephemeral(state, format!("Run Scan needs the enterprise or custom plan; this organization is on the {plan} plan.")).await;
+        return Ok(());
+    }
+    if let Err(refusal) = click.authorize(state, org, SlackAction::Scan).await {
+        click.ephemeral(state, refusal).await;
         return Ok(());
     }
     let domain =

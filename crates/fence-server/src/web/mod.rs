@@ -122,19 +122,7 @@ impl IntoResponse for Refused {
     }
 }
 
-pub const SESSION_COOKIE: &str = "fence_session";
-
-pub fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|c| {
-            let (k, v) = c.trim().split_once('=')?;
-            (k == name).then_some(v)
-        })
-}
+pub use crate::http::session::{cookie, SESSION_COOKIE};
 
 impl FromRequestParts<AppState> for Session {
     type Rejection = Response;

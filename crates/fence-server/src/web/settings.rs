@@ -10,7 +10,7 @@ use crate::services::ServiceError;
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use fence_core::{Category, ChannelState, Plan};
 use fence_store::channels::ChannelRow;
@@ -436,13 +436,40 @@ pub async fn preview(
     page("web/channel_preview.html", &title, &session, ctx).into_response()
 }
 
-/// "Add to Slack" from the browser: the same OAuth start as `GET /api/slack/install`, for a logged-in editor.
-pub async fn add_to_slack(State(state): State<AppState>, session: Session) -> Response {
-    if let Err(r) = session.require_editor() {
-        return r.into_response();
+/// "Add to Slack" from the browser: the same OAuth start as `GET /api/slack/install`, for a logged-in admin, with the
+/// install's nonce cookie.
+pub async fn add_to_slack(
+    State(state): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+) -> Response {
+    let installer = channels::Installer {
+        org_id: session.user.org_id.clone(),
+        user_id: session.user.id.clone(),
+        session_id: super::cookie(&headers, super::SESSION_COOKIE)
+            .unwrap_or_default()
+            .to_string(),
+    };
+    if session.user.role != fence_core::Role::Admin {
+        return (
+            StatusCode::FORBIDDEN,
+            error(
+                "Add to Slack",
+                &session,
+                "Only a Fence admin may install the Slack app.",
+            ),
+        )
+            .into_response();
     }
-    match channels::install_url(&state, &session.user.org_id).await {
-        Ok(url) => Redirect::to(&url).into_response(),
+    match channels::install_url(&state, &installer).await {
+        Ok((url, attempt)) => (
+            [(
+                header::SET_COOKIE,
+                crate::http::session::install_cookie(&state, &attempt.nonce),
+            )],
+            Redirect::to(&url),
+        )
+            .into_response(),
         Err(e) => {
             let (status, _, message) = refusal(&e);
             let status = match e {

@@ -129,6 +129,7 @@ async fn a_burst_on_a_webhook_is_one_message_of_lines_with_menus() {
 async fn an_overflow_choice_triages_and_changes_only_its_line() {
     let t = TestApp::spawn(Db::Sqlite).await;
     connect(&t, "T0ACME").await;
+    crate::slack_app::checkable(&t).await;
     t.channel("sec", json!({})).await;
     burst(&t, 6).await;
     let msg = t.slack.wait_accepted("sec", 1, WAIT).await[0].body.clone();
@@ -262,6 +263,7 @@ async fn forged_or_foreign_overflow_choices_change_nothing() {
 async fn on_a_bot_channel_the_burst_is_the_thread_of_each_listed_finding(db: Db) {
     let t = TestApp::spawn(db).await;
     connect(&t, "T0ACME").await;
+    t.slack.add_user("U0ALICE", "alice");
     t.slack.add_channel("C0SEC", "security-alerts");
     t.channel(
         "bot",

@@ -102,6 +102,7 @@ async fn answers_go_only_to_response_urls_on_the_allowed_hosts() {
     let keys = format!("signing_secret = \"{SIGNING_SECRET}\"");
     let t = TestApp::spawn_slack(Db::Sqlite, "", "", &keys).await;
     connect(&t, "T0ACME").await;
+    crate::slack_app::checkable(&t).await;
     let value = button_value(&t, "fix_instructions").await;
     let foreign = t.slack.response_url("foreign");
     let c = click("T0ACME", "fix_instructions", &value, &foreign);

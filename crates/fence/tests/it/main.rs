@@ -23,6 +23,8 @@ mod processes;
 mod routing;
 mod scheduled;
 mod secrets;
+mod slack_access;
 mod slack_app;
+mod slack_install;
 mod slack_strict;
 mod templates;

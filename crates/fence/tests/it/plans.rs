@@ -15,7 +15,7 @@ async fn features_are_refused_below_their_plan_with_a_message_naming_it() {
     let t = TestApp::spawn(Db::Sqlite).await;
     let startup = t.other_org("small", "startup", &["admin"]).await;
     let enterprise = t.other_org("big", "enterprise", &["admin"]).await;
-    let hobby = t.other_org("tiny", "hobby", &["admin"]).await;
+    t.other_org("tiny", "hobby", &["admin"]).await;
     let channel = |extra: Value| {
         let mut b = json!({"name": "c", "webhook_url": t.slack.webhook_url("p")});
         for (k, v) in extra.as_object().cloned().unwrap_or_default() {
@@ -88,18 +88,10 @@ async fn features_are_refused_below_their_plan_with_a_message_naming_it() {
         )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    // "Add to Slack" on hobby.
-    let no_redirects = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    let r = no_redirects
-        .get(format!("{}/api/slack/install", t.url))
-        .bearer_auth(&hobby)
-        .send()
-        .await
-        .expect("install");
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // "Add to Slack" on hobby, by the organization's admin.
+    let admin = crate::slack_install::session_of(&t, "tiny", "admin").await;
+    let (status, location, _, _) = crate::slack_install::start(&t, Some(&admin)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{location}");
     t.app.shutdown().await;
 }
 

@@ -1,7 +1,7 @@
 //! The Slack app end to end: signed slash commands and button clicks, triage restrictions, forged values, and the
 //! "Add to Slack" OAuth round trip against the fake Slack.
 
-use crate::support::{seed_finding, Db, TestApp, ADMIN_TOKEN, SIGNING_SECRET};
+use crate::support::{seed_finding, Db, TestApp, SIGNING_SECRET};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -41,7 +41,7 @@ pub(crate) async fn slack_post(
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
-fn command(team: &str, user: &str, text: &str, response_url: &str) -> String {
+pub(crate) fn command(team: &str, user: &str, text: &str, response_url: &str) -> String {
     serde_urlencoded::to_string([
         ("team_id", team),
         ("user_id", user),
@@ -53,7 +53,7 @@ fn command(team: &str, user: &str, text: &str, response_url: &str) -> String {
     .expect("form")
 }
 
-fn click(
+pub(crate) fn click(
     team: &str,
     user: &str,
     action_id: &str,
@@ -145,6 +145,7 @@ async fn slash_commands_queue_scans_and_answer_status_vulnerabilities_and_help()
     use fence_testkit::tls::{ca, http_server, leaf, tls_server};
     let t = TestApp::spawn_with(Db::Sqlite, "[scan]\nallow_private_targets = true").await;
     connect(&t, "T0ACME").await;
+    checkable(&t).await;
     let authority = ca();
     let (cert, key) = leaf(Some(&authority), &["localhost"], -10, 60);
     let https = tls_server(cert, key, "").await;
@@ -221,7 +222,7 @@ async fn slash_commands_queue_scans_and_answer_status_vulnerabilities_and_help()
     t.app.shutdown().await;
 }
 
-async fn alert_buttons(t: &TestApp) -> (String, Vec<Value>) {
+pub(crate) async fn alert_buttons(t: &TestApp) -> (String, Vec<Value>) {
     let (_, f) = t.post("/api/v1/findings", seed_finding()).await;
     let id = f["ids"][0].as_str().expect("id").to_string();
     let got = t.slack.wait_accepted("sec", 1, WAIT).await;
@@ -232,7 +233,7 @@ async fn alert_buttons(t: &TestApp) -> (String, Vec<Value>) {
     (id, buttons)
 }
 
-fn value_of(buttons: &[Value], action: &str) -> String {
+pub(crate) fn value_of(buttons: &[Value], action: &str) -> String {
     buttons
         .iter()
         .find(|b| b["action_id"] == action)
@@ -245,6 +246,7 @@ fn value_of(buttons: &[Value], action: &str) -> String {
 async fn buttons_triage_findings_update_the_message_and_answer_in_the_thread() {
     let t = TestApp::spawn(Db::Sqlite).await;
     connect(&t, "T0ACME").await;
+    checkable(&t).await;
     t.channel("sec", json!({})).await;
     let (id, buttons) = alert_buttons(&t).await;
 
@@ -317,6 +319,7 @@ async fn buttons_triage_findings_update_the_message_and_answer_in_the_thread() {
 async fn forged_foreign_or_unauthorised_clicks_change_nothing() {
     let t = TestApp::spawn(Db::Sqlite).await;
     connect(&t, "T0ACME").await;
+    checkable(&t).await;
     t.channel("sec", json!({})).await;
     let (id, buttons) = alert_buttons(&t).await;
     let fp = value_of(&buttons, "false_positive");
@@ -361,6 +364,8 @@ async fn forged_foreign_or_unauthorised_clicks_change_nothing() {
     )
     .await;
     // Restricted triage: only U0BOSS and members of S0SEC.
+    t.slack.add_user("U0INTERN", "intern");
+    t.slack.add_user("U0ANALYST", "analyst");
     t.patch("/api/v1/org", json!({"triage_allow": ["U0BOSS", "S0SEC"]}))
         .await;
     slack_post(
@@ -420,30 +425,11 @@ async fn forged_foreign_or_unauthorised_clicks_change_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn add_to_slack_creates_the_channel_from_the_oauth_answer() {
     let t = TestApp::spawn(Db::Sqlite).await;
-    let no_redirects = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    let r = no_redirects
-        .get(format!("{}/api/slack/install", t.url))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .expect("install");
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let location = r
-        .headers()
-        .get("location")
-        .and_then(|l| l.to_str().ok())
-        .expect("location")
-        .to_string();
+    let admin = crate::slack_install::session_of(&t, "default", "admin").await;
+    let (status, location, state, set) = crate::slack_install::start(&t, Some(&admin)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let cookies = format!("{admin}; {}", set.split(';').next().unwrap_or_default());
     assert!(location.starts_with("https://slack.test/oauth/v2/authorize?client_id=123.456&scope=incoming-webhook%2Ccommands%2Cchat%3Awrite%2Cchat%3Awrite.public%2Cchat%3Awrite.customize%2Cusers%3Aread%2Cusers%3Aread.email%2Cusergroups%3Aread%2Cchannels%3Aread%2Cgroups%3Aread"), "{location}");
-    let state = url::Url::parse(&location)
-        .expect("url")
-        .query_pairs()
-        .find(|(k, _)| k == "state")
-        .map(|(_, v)| v.to_string())
-        .expect("state");
 
     t.slack.add_oauth_code(
         "code-1",
@@ -456,7 +442,13 @@ async fn add_to_slack_creates_the_channel_from_the_oauth_answer() {
         state.replace('.', "x")
     );
     assert_eq!(
-        t.http.get(forged).send().await.expect("callback").status(),
+        t.http
+            .get(forged)
+            .header("cookie", &cookies)
+            .send()
+            .await
+            .expect("callback")
+            .status(),
         StatusCode::UNAUTHORIZED
     );
     let ok = t
@@ -465,6 +457,7 @@ async fn add_to_slack_creates_the_channel_from_the_oauth_answer() {
             "{}/api/slack/oauth/callback?code=code-1&state={state}",
             t.url
         ))
+        .header("cookie", &cookies)
         .send()
         .await
         .expect("callback");
@@ -497,6 +490,7 @@ async fn add_to_slack_creates_the_channel_from_the_oauth_answer() {
             "{}/api/slack/oauth/callback?code=code-1&state={state}",
             t.url
         ))
+        .header("cookie", &cookies)
         .send()
         .await
         .expect("callback");
@@ -521,6 +515,7 @@ async fn add_to_slack_creates_the_channel_from_the_oauth_answer() {
 async fn run_scan_buttons_need_the_enterprise_plan() {
     let t = TestApp::spawn(Db::Sqlite).await;
     connect(&t, "T0ACME").await;
+    checkable(&t).await;
     t.channel("sec", json!({})).await;
     let (_, buttons) = alert_buttons(&t).await;
     let run = value_of(&buttons, "run_scan");
@@ -608,4 +603,16 @@ async fn a_workspace_belongs_to_one_organization() {
         "the first organization keeps its workspace"
     );
     t.app.shutdown().await;
+}
+
+/// Makes the organization's Slack users checkable (SLACK.md §9: `users.info` needs a token with `users:read`): a
+/// bot-token channel that receives no finding alerts, and U0ALICE, a full member of the fake's workspace.
+pub(crate) async fn checkable(t: &TestApp) {
+    t.slack.add_channel("C0CHECK", "fence-check");
+    t.slack.add_user("U0ALICE", "alice");
+    t.channel(
+        "check",
+        json!({"bot_token": fence_testkit::BOT_TOKEN, "channel_id": "C0CHECK", "alert_types": ["certificate_expiring"]}),
+    )
+    .await;
 }

@@ -2,7 +2,7 @@
 //! method, channel membership, identity overrides, Block Kit rules and rate limits. Each test asserts what a user
 //! would notice, and names the SLACK.md fact it relies on.
 
-use crate::support::{seed_finding, Db, TestApp, ADMIN_TOKEN};
+use crate::support::{seed_finding, Db, TestApp};
 use fence_testkit::{Install, Limit, RateLimits, BOT_TOKEN};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -26,20 +26,9 @@ async fn wait_state(t: &TestApp, id: &str, state: &str) -> Value {
 /// Installs Fence through the fake's consent screen with the scopes Fence's Add to Slack asks for, the webhook and
 /// channel picked being `#security-alerts` (`C0SEC`); returns the bot token the grant gave.
 pub(crate) async fn add_to_slack(t: &TestApp) -> String {
-    let no_redirects = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    let r = no_redirects
-        .get(format!("{}/api/slack/install", t.url))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .expect("install");
-    let location = r.headers()["location"]
-        .to_str()
-        .expect("location")
-        .to_string();
+    let admin = crate::slack_install::session_of(t, "default", "admin").await;
+    let (_, location, _, nonce) = crate::slack_install::start(t, Some(&admin)).await;
+    let cookies = format!("{admin}; {}", nonce.split(';').next().unwrap_or_default());
     let install = Install {
         team_id: "T0ACME".into(),
         channel_id: "C0SEC".into(),
@@ -51,7 +40,13 @@ pub(crate) async fn add_to_slack(t: &TestApp) -> String {
         .consent(&location, &install)
         .expect("Slack grants every scope Fence asks for: the manifest declares them");
     let back = back.replace("https://fence.test", &t.url);
-    let page = t.http.get(back).send().await.expect("callback");
+    let page = t
+        .http
+        .get(back)
+        .header("cookie", cookies)
+        .send()
+        .await
+        .expect("callback");
     assert_eq!(page.status(), StatusCode::OK);
     let calls = t.slack.api_calls("oauth.v2.access");
     calls[0].answer["access_token"]

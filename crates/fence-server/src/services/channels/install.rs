@@ -1,13 +1,12 @@
-//! "Add to Slack" (OAuth v2): the consent URL with a signed, expiring `state`, its check on the way back, and the
-//! installation — the code exchanged for a webhook, its channel and a bot token, stored as a new channel, with the
-//! workspace mapped to the organization and the install's bot token kept (encrypted) for resolving names.
+//! "Add to Slack" (OAuth v2): the consent URL with the attempt's `state` (`install_guard`), and the installation —
+//! the code exchanged for a webhook, its channel and a bot token, stored as a new channel, with the workspace mapped
+//! to the organization (never replacing another workspace) and the install's bot token kept (encrypted) for
+//! resolving names and checking who acts from Slack.
 
 use super::{parse_input, save};
 use crate::services::{ServiceError, ServiceResult};
 use crate::state::AppState;
-use hmac::{Hmac, Mac};
 use serde_json::json;
-use sha2::Sha256;
 
 /// The bot scopes "Add to Slack" asks for: exactly those of `slack-app-manifest.yaml` (Slack refuses to grant a
 /// scope the app does not declare), each needed by what Fence does (README, "Slack app"; SLACK.md §6, §9 and the
@@ -16,22 +15,16 @@ use sha2::Sha256;
 /// identity, `users:read` / `users:read.email` / `usergroups:read` / `channels:read` / `groups:read` turning
 /// `@name`, e-mail addresses and `#channel` into mentions.
 pub const SCOPES: &str = "incoming-webhook,commands,chat:write,chat:write.public,chat:write.customize,users:read,users:read.email,usergroups:read,channels:read,groups:read";
-const STATE_TTL_MS: i64 = 10 * 60_000;
-
-fn state_mac(state: &AppState, payload: &str) -> String {
-    let key = state.secrets.derive("oauth-state");
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key)
-        .expect("HMAC-SHA256 accepts keys of any length");
-    mac.update(payload.as_bytes());
-    hex::encode(&mac.finalize().into_bytes()[..16])
-}
-
 fn redirect_uri(state: &AppState) -> String {
     format!("{}/api/slack/oauth/callback", state.config.base_url)
 }
 
-/// Slack's consent screen for an organization, when Add to Slack is configured and the plan has channels.
-pub async fn install_url(state: &AppState, org_id: &str) -> ServiceResult<String> {
+/// Slack's consent screen for an admin's install, when Add to Slack is configured and the plan has channels.
+pub async fn install_url(
+    state: &AppState,
+    installer: &super::Installer,
+) -> ServiceResult<(String, super::Attempt)> {
+    let org_id = installer.org_id.as_str();
     let Some(client_id) = &state.config.slack.client_id else {
         return Err(ServiceError::NotConfigured(
             "slack.client_id and slack.client_secret must be configured for Add to Slack".into(),
@@ -43,31 +36,18 @@ pub async fn install_url(state: &AppState, org_id: &str) -> ServiceResult<String
             "the {plan} plan does not include Slack channels"
         )));
     }
-    let payload = format!("{org_id}.{}", state.clock.now_ms() + STATE_TTL_MS);
-    let signed = format!("{payload}.{}", state_mac(state, &payload));
+    let attempt = super::install_guard::begin(state, installer).await?;
     let url = url::Url::parse_with_params(
         &state.config.slack.oauth_authorize_url,
         &[
             ("client_id", client_id.as_str()),
             ("scope", SCOPES),
-            ("state", &signed),
+            ("state", &attempt.state),
             ("redirect_uri", &redirect_uri(state)),
         ],
     )
     .map_err(|e| ServiceError::Internal(anyhow::anyhow!("slack.oauth_authorize_url: {e}")))?;
-    Ok(url.into())
-}
-
-/// The organization a `state` that Fence signed names, unless it was altered or has expired.
-pub fn verify_state(state: &AppState, signed: &str) -> Option<String> {
-    let (payload, mac) = signed.rsplit_once('.')?;
-    let ok: bool =
-        subtle::ConstantTimeEq::ct_eq(state_mac(state, payload).as_bytes(), mac.as_bytes()).into();
-    let (org_id, expires) = payload.split_once('.')?;
-    let live = expires
-        .parse::<i64>()
-        .is_ok_and(|e| e >= state.clock.now_ms());
-    (ok && live).then(|| org_id.to_string())
+    Ok((url.into(), attempt))
 }
 
 /// Exchanges the code and creates the channel with the webhook, its channel name and the bot token; maps the
@@ -102,35 +82,25 @@ pub async fn finish_install(state: &AppState, org_id: &str, code: &str) -> Servi
         body["channel_id"] = json!(cid);
     }
     let team = v["team"]["id"].as_str();
-    if let Some(team) = team {
-        if state
-            .store
-            .org_by_slack_team(team)
-            .await?
-            .is_some_and(|o| o.id != org_id)
-        {
-            return Err(ServiceError::Conflict(
-                "This Slack workspace is already connected to another Fence organization.".into(),
-            ));
-        }
-    }
     let plan = state.plan_of(org_id).await?;
     let input = parse_input(state, &body, None, plan)?;
-    save(state, org_id, "slack:oauth", input, None).await?;
+    let claimed = match team {
+        Some(t) => super::install_guard::claim_team(state, org_id, t).await?,
+        None => false,
+    };
+    if let Err(e) = save(state, org_id, "slack:oauth", input, None).await {
+        if let (true, Some(t)) = (claimed, team) {
+            state.store.release_slack_team(org_id, t).await?;
+        }
+        return Err(e);
+    }
     if let (Some(team), Some(token)) = (team, v["access_token"].as_str()) {
         // The organization's install: channels without a bot token of their own (plain webhooks) resolve mention
-        // names with it. Encrypted like channel bot tokens; never shown.
+        // names with it, and Slack users are checked with it. Encrypted like channel bot tokens; never shown.
         let enc = state.secrets.encrypt(token);
         state
             .store
             .save_org_install(org_id, team, &enc, state.clock.now_ms())
-            .await?;
-    }
-    if let Some(team) = team {
-        let org = state.store.org(org_id).await?;
-        state
-            .store
-            .update_org_slack(org_id, Some(team), &org.triage_allow)
             .await?;
     }
     Ok(channel_name)

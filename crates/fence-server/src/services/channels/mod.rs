@@ -3,12 +3,14 @@
 
 mod input;
 mod install;
+mod install_guard;
 mod rules;
 mod test;
 mod view;
 
 pub use input::{parse_input, ChannelInput};
-pub use install::{finish_install, install_url, verify_state, SCOPES};
+pub use install::{finish_install, install_url, SCOPES};
+pub use install_guard::{redeem as redeem_install, Attempt, Installer, Refusal as InstallRefusal};
 pub use rules::{check_plan, received_types};
 pub use test::{record_test, send_test, summary, TestResult};
 pub use view::{channel_json, preview_message, warnings, IDENTITY_IGNORED};
