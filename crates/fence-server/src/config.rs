@@ -30,6 +30,8 @@ const KEYS: &[&str] = &[
     "delivery.max_retry_age",
     "scan.allow_private_targets",
     "scan.workers",
+    "scan.max_queued_per_org",
+    "scan.max_per_org_per_hour",
     "certificates.check_every",
     "reports.link_lifetime",
     "trusted_proxies",
@@ -53,6 +55,10 @@ pub struct DeliveryConfig {
 pub struct ScanConfig {
     pub allow_private_targets: bool,
     pub workers: u32,
+    /// Built-in scans an organization may have waiting at once.
+    pub max_queued_per_org: u32,
+    /// Built-in scans an organization may ask for in an hour.
+    pub max_per_org_per_hour: u32,
 }
 
 /// The resolved configuration.
@@ -163,6 +169,8 @@ impl Config {
             scan: ScanConfig {
                 allow_private_targets: r.bool("scan.allow_private_targets")?.unwrap_or(false),
                 workers: r.int("scan.workers")?.unwrap_or(2).clamp(1, 64) as u32,
+                max_queued_per_org: positive(&r, "scan.max_queued_per_org", 20)?,
+                max_per_org_per_hour: positive(&r, "scan.max_per_org_per_hour", 60)?,
             },
             certificates_check_every: r
                 .duration("certificates.check_every")?
@@ -233,6 +241,17 @@ fn import_max_bytes(r: &Reader) -> Result<u64, ConfigError> {
         _ => return Err(bad()),
     };
     n.checked_mul(scale).filter(|b| *b >= 1024).ok_or_else(bad)
+}
+
+/// A positive count, `default` when unset; 0 or a negative number is refused (it would stop every scan).
+fn positive(r: &Reader, key: &str, default: u32) -> Result<u32, ConfigError> {
+    match r.int(key)? {
+        None => Ok(default),
+        Some(n) => u32::try_from(n)
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| r.err(key, "must be a whole number of at least 1")),
+    }
 }
 
 /// `secret_key`: base64 of exactly 32 bytes (the error never repeats the value).

@@ -104,9 +104,32 @@ impl Store {
         batch: &[NewFinding],
         now: i64,
     ) -> Result<IngestOutcome> {
+        self.ingest_guarded(org_id, batch, now, None).await
+    }
+
+    /// Stores a scan's results, in the same transaction as the check that the scan is still open: the scan moves
+    /// to `reporting` (until [`Store::finish_scan`]), so a second report, or one for a scan that has ended, is a
+    /// `Conflict` that stores nothing.
+    pub async fn ingest_scan_results(
+        &self,
+        org_id: &str,
+        scan_id: &str,
+        batch: &[NewFinding],
+        now: i64,
+    ) -> Result<IngestOutcome> {
+        self.ingest_guarded(org_id, batch, now, Some(scan_id)).await
+    }
+
+    async fn ingest_guarded(
+        &self,
+        org_id: &str,
+        batch: &[NewFinding],
+        now: i64,
+        scan: Option<&str>,
+    ) -> Result<IngestOutcome> {
         let mut attempt = 0;
         loop {
-            match self.ingest_once(org_id, batch, now).await {
+            match self.ingest_once(org_id, batch, now, scan).await {
                 Err(StoreError::Db(sqlx::Error::Database(e)))
                     if e.is_unique_violation() && attempt < 3 =>
                 {
@@ -122,9 +145,23 @@ impl Store {
         org_id: &str,
         batch: &[NewFinding],
         now: i64,
+        scan: Option<&str>,
     ) -> Result<IngestOutcome> {
         let d = self.dialect;
         let mut tx = self.pool.begin().await?;
+        if let Some(scan_id) = scan {
+            // Reporting holds the scan for ten minutes; a process that dies before finishing it leaves it to
+            // `expire_scans`.
+            let open = sqlx::query("UPDATE scans SET status = 'reporting', lease_until = $1 WHERE id = $2 AND org_id = $3 AND status IN ('queued', 'running')")
+                .bind(now + 600_000)
+                .bind(scan_id)
+                .bind(org_id)
+                .execute(&mut *tx)
+                .await?;
+            if open.rows_affected() == 0 {
+                return Err(StoreError::Conflict("this scan has already ended".into()));
+            }
+        }
         let existing = existing_findings(d, &mut tx, org_id, batch).await?;
         let mut s = sort_batch(batch, &existing, now);
         insert_findings(d, &mut tx, org_id, &s.inserts, now).await?;

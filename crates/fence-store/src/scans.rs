@@ -147,7 +147,8 @@ impl Store {
         rows.iter().map(scan_from).collect()
     }
 
-    /// Takes the oldest queued built-in scan whose domain has no scan running, for `lease_ms`.
+    /// Takes the next queued built-in scan whose domain has no scan running, for `lease_ms`: round-robin across
+    /// organizations (the one whose latest scan started longest ago first), oldest first within one.
     pub async fn claim_scan(
         &self,
         owner: &str,
@@ -157,8 +158,10 @@ impl Store {
         for _ in 0..5 {
             let next = sqlx::query(
                 "SELECT s.id AS id, s.org_id AS org_id FROM scans s WHERE s.status = 'queued' AND s.source = 'builtin'
-                 AND NOT EXISTS (SELECT 1 FROM scans r WHERE r.org_id = s.org_id AND r.domain = s.domain AND r.status = 'running')
-                 ORDER BY s.created_at, s.id LIMIT 1",
+                 AND NOT EXISTS (SELECT 1 FROM scans r WHERE r.org_id = s.org_id AND r.domain = s.domain AND r.status IN ('running', 'reporting'))
+                 ORDER BY (SELECT COALESCE(MAX(p.started_at), 0) FROM scans p WHERE p.org_id = s.org_id AND p.source = 'builtin'),
+                          s.created_at, s.id
+                 LIMIT 1",
             )
             .fetch_optional(&self.pool)
             .await?;
@@ -178,7 +181,32 @@ impl Store {
         Ok(None)
     }
 
-    /// Fails built-in scans whose worker stopped answering, and external scans nobody finished within a day.
+    /// An organization's use of its scan quotas: built-in scans waiting now, and those asked for since `since`
+    /// with the oldest one's time (when the hourly window frees a slot).
+    pub async fn scan_quota_use(
+        &self,
+        org_id: &str,
+        since: i64,
+    ) -> Result<(i64, i64, Option<i64>)> {
+        let row = sqlx::query(
+            "SELECT COALESCE(SUM(CASE WHEN status = 'queued' THEN 1 ELSE 0 END), 0) AS queued,
+                    COALESCE(SUM(CASE WHEN created_at > $2 THEN 1 ELSE 0 END), 0) AS recent,
+                    MIN(CASE WHEN created_at > $2 THEN created_at END) AS oldest
+             FROM scans WHERE org_id = $1 AND source = 'builtin' AND (status = 'queued' OR created_at > $2)",
+        )
+        .bind(org_id)
+        .bind(since)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((
+            get_i64(&row, "queued")?,
+            get_i64(&row, "recent")?,
+            crate::get_opt_i64(&row, "oldest")?,
+        ))
+    }
+
+    /// Fails built-in scans whose worker stopped answering, external scans nobody finished within a day, and scans
+    /// whose results were being recorded by a process that died.
     pub async fn expire_scans(&self, now: i64) -> Result<u64> {
         let a = sqlx::query("UPDATE scans SET status = 'failed', error = 'timed out', finished_at = $1 WHERE status = 'running' AND source = 'builtin' AND lease_until < $1")
             .bind(now)
@@ -189,7 +217,11 @@ impl Store {
             .bind(now - 24 * 3_600_000)
             .execute(&self.pool)
             .await?;
-        Ok(a.rows_affected() + b.rows_affected())
+        let c = sqlx::query("UPDATE scans SET status = 'failed', error = 'interrupted while recording its results (the findings it reported are stored)', finished_at = $1 WHERE status = 'reporting' AND lease_until < $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(a.rows_affected() + b.rows_affected() + c.rows_affected())
     }
 
     /// Ends a running scan and queues its "Security Scan Completed" summary, atomically. A scan that already
@@ -204,7 +236,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let r = sqlx::query(
             "UPDATE scans SET status = $1, error = $2, critical = $3, high = $4, medium = $5, low = $6, info = $7, finished_at = $8, duration_ms = $9, lease_owner = NULL, lease_until = 0, result_counts = $12
-             WHERE id = $10 AND org_id = $11 AND status IN ('queued', 'running')",
+             WHERE id = $10 AND org_id = $11 AND status IN ('queued', 'running', 'reporting')",
         )
         .bind(if outcome.completed { "completed" } else { "failed" })
         .bind(outcome.error.as_deref())

@@ -14,6 +14,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub field: Option<String>,
+    /// Seconds for a `Retry-After` header (quotas).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -23,6 +25,7 @@ impl ApiError {
             code,
             message: message.into(),
             field: None,
+            retry_after: None,
         }
     }
     pub fn malformed(message: impl Into<String>) -> Self {
@@ -59,6 +62,7 @@ impl ApiError {
             code: "validation_failed",
             message: format!("{field}: {message}"),
             field: Some(field),
+            retry_after: None,
         }
     }
     pub fn internal() -> Self {
@@ -77,6 +81,7 @@ impl From<FieldErrors> for ApiError {
             code: "validation_failed",
             message: e.summary(),
             field: Some(e.first().map(|f| f.field.clone()).unwrap_or_default()),
+            retry_after: None,
         }
     }
 }
@@ -117,6 +122,13 @@ impl From<ServiceError> for ApiError {
             ServiceError::Unavailable(m) => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "retry_later", m)
             }
+            ServiceError::Quota {
+                message,
+                retry_after_secs,
+            } => ApiError {
+                retry_after: Some(retry_after_secs),
+                ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "quota_exceeded", message)
+            },
             ServiceError::Store(e) => e.into(),
             ServiceError::Internal(e) => e.into(),
         }
@@ -127,7 +139,13 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body =
             json!({"error": {"code": self.code, "message": self.message, "field": self.field}});
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }
 

@@ -26,6 +26,11 @@ pub enum ServiceError {
     Upstream(String),
     /// Not possible yet; the same request will succeed shortly (a workspace's first directory read).
     Unavailable(String),
+    /// The organization used up a quota; the same request may succeed after `retry_after_secs`.
+    Quota {
+        message: String,
+        retry_after_secs: u64,
+    },
     /// The store failed.
     Store(StoreError),
     /// Anything else; logged where it is shown.
@@ -71,7 +76,8 @@ impl fmt::Display for ServiceError {
             | ServiceError::NotConfigured(m)
             | ServiceError::TooLarge(m)
             | ServiceError::Upstream(m)
-            | ServiceError::Unavailable(m) => f.write_str(m),
+            | ServiceError::Unavailable(m)
+            | ServiceError::Quota { message: m, .. } => f.write_str(m),
             ServiceError::Store(e) => write!(f, "store: {e}"),
             ServiceError::Internal(e) => write!(f, "{e:#}"),
         }

@@ -28,6 +28,27 @@ pub async fn ingest(
     Ok(out)
 }
 
+/// Stores a scan's results while the scan is still open (see `Store::ingest_scan_results`).
+pub async fn ingest_scan_results(
+    state: &AppState,
+    org_id: &str,
+    scan_id: &str,
+    batch: &[NewFinding],
+) -> ServiceResult<IngestOutcome> {
+    let out = state
+        .store
+        .ingest_scan_results(org_id, scan_id, batch, state.clock.now_ms())
+        .await?;
+    state
+        .metrics
+        .findings_ingested
+        .fetch_add(batch.len() as u64, Ordering::Relaxed);
+    if out.deliveries > 0 {
+        state.wake.notify_one();
+    }
+    Ok(out)
+}
+
 /// A finding of the organization, or `NotFound("finding")`.
 pub async fn get(state: &AppState, org_id: &str, id: &str) -> ServiceResult<FindingRow> {
     state

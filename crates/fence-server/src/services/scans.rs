@@ -107,6 +107,7 @@ pub async fn queue_scan(
     scan_type: &str,
     requested_by: &str,
 ) -> ServiceResult<ScanRow> {
+    check_quota(state, org_id).await?;
     let s = state
         .store
         .create_scan(
@@ -120,6 +121,29 @@ pub async fn queue_scan(
         .await?;
     state.scan_wake.notify_one();
     Ok(s)
+}
+
+/// Refuses a built-in scan beyond the organization's quotas (`scan.max_queued_per_org` waiting,
+/// `scan.max_per_org_per_hour` asked for), saying when to try again, so one organization cannot fill the queue.
+async fn check_quota(state: &AppState, org_id: &str) -> ServiceResult<()> {
+    const HOUR_MS: i64 = 3_600_000;
+    let now = state.clock.now_ms();
+    let limits = &state.config.scan;
+    let (queued, recent, oldest) = state.store.scan_quota_use(org_id, now - HOUR_MS).await?;
+    if queued >= i64::from(limits.max_queued_per_org) {
+        return Err(ServiceError::Quota {
+            message: format!("this organization already has {queued} scans waiting (scan.max_queued_per_org is {}); try again when some have run", limits.max_queued_per_org),
+            retry_after_secs: 60,
+        });
+    }
+    if recent >= i64::from(limits.max_per_org_per_hour) {
+        let free_at = oldest.unwrap_or(now) + HOUR_MS;
+        return Err(ServiceError::Quota {
+            message: format!("this organization asked for {recent} scans in the last hour (scan.max_per_org_per_hour is {})", limits.max_per_org_per_hour),
+            retry_after_secs: u64::try_from((free_at - now + 999) / 1000).unwrap_or(1).max(1),
+        });
+    }
+    Ok(())
 }
 
 /// Opens a scan that an external scanner runs and reports with [`record_results`].
@@ -242,10 +266,13 @@ pub async fn record_results(
     mut results: Results,
 ) -> ServiceResult<ScanRow> {
     let counts = count(&results.findings);
+    // Stored only while the scan is open, checked in the findings' own transaction: a report for an ended scan
+    // stores nothing.
     let ingested = if results.findings.is_empty() {
         IngestOutcome::default()
     } else {
-        crate::services::findings::ingest(state, org_id, &results.findings).await?
+        crate::services::findings::ingest_scan_results(state, org_id, &scan.id, &results.findings)
+            .await?
     };
     results.findings = Vec::new();
     conclude(state, org_id, scan, results, &ingested, counts).await

@@ -116,7 +116,7 @@ async fn status(state: &AppState, org: &Org) -> Result<Response, ApiError> {
     let scans = state.store.list_scans(&org.id, 50).await?;
     let active: Vec<String> = scans
         .iter()
-        .filter(|s| s.status == "queued" || s.status == "running")
+        .filter(|s| s.status == "queued" || s.status == "running" || s.status == "reporting")
         .rev()
         .enumerate()
         .map(|(i, s)| {

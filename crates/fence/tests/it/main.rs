@@ -21,6 +21,7 @@ pub mod pacing;
 mod plans;
 mod processes;
 mod routing;
+mod scan_limits;
 mod scheduled;
 mod secrets;
 mod slack_access;
