@@ -54,11 +54,7 @@ pub async fn commands(
         text: get("text").trim(),
         response_url: response_url(&state, get("response_url")),
     };
-    let (cmd, rest) = command
-        .text
-        .split_once(char::is_whitespace)
-        .map(|(c, r)| (c, r.trim()))
-        .unwrap_or((command.text, ""));
+    let (cmd, rest) = split_command(command.text);
     match cmd.to_ascii_lowercase().as_str() {
         "scan" => scan(&state, &org, &command, rest).await,
         "status" => status(&state, &org).await,
@@ -82,6 +78,14 @@ pub async fn commands(
             bounded(other, 40)
         ))),
     }
+}
+
+/// A command's first word and the rest, trimmed.
+pub(super) fn split_command(text: &str) -> (&str, &str) {
+    let text = text.trim();
+    text.split_once(char::is_whitespace)
+        .map(|(c, r)| (c, r.trim()))
+        .unwrap_or((text, ""))
 }
 
 /// `/fence scan <domain>`: queues a full scan whose summary follows in the conversation.

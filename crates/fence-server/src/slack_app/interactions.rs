@@ -44,6 +44,12 @@ pub async fn interactions(
     Ok(StatusCode::OK.into_response())
 }
 
+/// What is read of a click's payload before anything is looked up: its signed value and the user's workspace.
+pub(super) fn read_click(p: &Value) -> (String, String) {
+    let c = Click::parse(p);
+    (c.value, c.team)
+}
+
 /// What Fence reads of a click.
 struct Click {
     /// The button's `value`, or the chosen overflow option's (`selected_option.value`, SLACK.md §5).

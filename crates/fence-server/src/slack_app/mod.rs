@@ -65,10 +65,49 @@ fn response_url<'a>(state: &AppState, url: &'a str) -> &'a str {
     }
 }
 
+/// What Fence reads of a Slack request body before it looks anything up — the form, an interaction's JSON payload
+/// and its click, a command's words — for the fuzz target `slack_request` (`crates/fence-server/fuzz`). `None` when
+/// the body would be refused as malformed.
+#[doc(hidden)]
+pub fn read_untrusted(body: &[u8]) -> Option<(String, String)> {
+    let form = form(body).ok()?;
+    let get = |k: &str| {
+        form.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    };
+    if form.iter().any(|(k, _)| k == "payload") {
+        let payload: serde_json::Value = serde_json::from_str(get("payload")).ok()?;
+        return Some(interactions::read_click(&payload));
+    }
+    let (cmd, rest) = commands::split_command(get("text"));
+    Some((cmd.to_ascii_lowercase(), rest.to_string()))
+}
+
 fn ephemeral(text: impl Into<String>) -> Response {
     Json(json!({"response_type": "ephemeral", "text": text.into()})).into_response()
 }
 
 async fn org_of_team(state: &AppState, team: &str) -> Result<Option<Org>, ApiError> {
     Ok(state.store.org_by_slack_team(team).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_untrusted;
+
+    #[test]
+    fn commands_and_clicks_are_read_before_anything_is_looked_up() {
+        assert_eq!(
+            read_untrusted(b"team_id=T1&text=%20SCAN%20%20example.com%20"),
+            Some(("scan".into(), "example.com".into()))
+        );
+        let click = "payload=%7B%22user%22%3A%7B%22team_id%22%3A%22T1%22%7D%2C%22actions%22%3A%5B%7B%22value%22%3A%22v%22%7D%5D%7D";
+        assert_eq!(
+            read_untrusted(click.as_bytes()),
+            Some(("v".into(), "T1".into()))
+        );
+        assert_eq!(read_untrusted(b"payload=not-json"), None);
+    }
 }
