@@ -9,15 +9,33 @@ use serde_json::{json, Value};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+/// A custom template that renders single alerts and bursts in the words the fake counts ("N new
+/// vulnerabilities", "Vulnerability Detected"), so a templated burst is measured like a default one.
+const TEMPLATE: &str = r#"{% if alert_type == "coalesced" %}{"text": "{{ counts.total }} new vulnerabilities: {{ counts.critical }} critical", "blocks": [{"type": "header", "text": {"type": "plain_text", "text": "{{ counts.total }} new vulnerabilities"}}, {"type": "section", "text": {"type": "mrkdwn", "text": "{% for a in alerts %}{{ a.icon }} <{{ a.finding_url }}|{{ a.title|truncate(60) }}> {{ a.domain }}\n{% endfor %}"}}]}{% else %}{"text": "Vulnerability Detected: {{ title }} on {{ domain }}"}{% endif %}"#;
+
 /// `findings` findings to `channels` channels: how long until Slack counted every one, messages, 429s, memory.
 pub async fn burst(bin: &Path, channels: usize, findings: usize) -> anyhow::Result<Value> {
+    run_burst(bin, channels, findings, json!({})).await
+}
+
+/// The same burst to channels that each have [`TEMPLATE`]: the cost of rendering (and bounding) templates.
+pub async fn templated(bin: &Path, channels: usize, findings: usize) -> anyhow::Result<Value> {
+    run_burst(bin, channels, findings, json!({"template": TEMPLATE})).await
+}
+
+async fn run_burst(
+    bin: &Path,
+    channels: usize,
+    findings: usize,
+    extra: Value,
+) -> anyhow::Result<Value> {
     let scratch = Scratch::new("burst")?;
     let slack = FakeSlack::start().await?;
     slack.enforce_rate(1.0);
     let fence = Fence::start(bin, &scratch.0, &scratch.sqlite_url()).await?;
     let hooks: Vec<String> = (0..channels).map(|i| format!("burst{i}")).collect();
     for h in &hooks {
-        fence.channel(&slack, h, json!({})).await?;
+        fence.channel(&slack, h, extra.clone()).await?;
     }
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let (idle_rss, _) = fence.rss_mib();

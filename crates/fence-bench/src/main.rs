@@ -52,6 +52,11 @@ enum What {
     Burst,
     /// A burst with `kill -9` in the middle.
     Kill,
+    /// The burst to `channels` channels that each have a custom template (which renders bursts too).
+    Templated {
+        #[arg(long, default_value_t = 100)]
+        channels: usize,
+    },
     /// Scanner files through `POST /api/v1/import`, each into a fresh server: time and peak RSS above idle.
     Import {
         /// Files to import (the format is taken from the name: `.sarif`, `…dependabot…`, else nuclei).
@@ -99,6 +104,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         report.insert(
             "burst_100".into(),
             burst::burst(&bin, 100, cli.burst).await?,
+        );
+    }
+    if let What::Templated { channels } = &what {
+        report.insert(
+            "burst_templated".into(),
+            burst::templated(&bin, *channels, cli.burst).await?,
         );
     }
     if all || matches!(what, What::Kill) {

@@ -91,8 +91,12 @@ pub fn handles_coalesced(source: &str) -> bool {
     source.contains("\"coalesced\"") || source.contains("'coalesced'")
 }
 
-/// The variables of a burst (`alert_type == "coalesced"`): its findings worst first in `alerts` (each with a single
-/// alert's finding variables), `counts` per severity and in total, `reminder` when the burst lists still-open
+/// How many of a burst's findings its template sees in `alerts`, as Fence's own coalesced message lists (a burst
+/// of thousands would otherwise give a template more than it may build); `counts` has them all.
+pub const BURST_LISTED: usize = 15;
+
+/// The variables of a burst (`alert_type == "coalesced"`): its [`BURST_LISTED`] worst findings first in `alerts`
+/// (each with a single alert's finding variables), `counts` per severity and in total, `reminder` when the burst lists still-open
 /// findings, and the top severity's `color` and `icon`.
 pub fn coalesced_variables(
     vulns: &[&VulnerabilityAlert],
@@ -118,7 +122,7 @@ pub fn coalesced_variables(
         "alert_type": "coalesced",
         "title": title,
         "reminder": reminder,
-        "alerts": sorted.iter().map(|v| finding_vars(v, base_url)).collect::<Vec<_>>(),
+        "alerts": sorted.iter().take(BURST_LISTED).map(|v| finding_vars(v, base_url)).collect::<Vec<_>>(),
         "counts": counts,
         "color": top.color(),
         "icon": top.icon(),
