@@ -3,9 +3,10 @@
 use super::{JsonBody, MAX_FINDINGS};
 use crate::http::auth::{Caller, Scope};
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::query::ApiQuery;
 use crate::services::triage::{change_status, Actor};
 use crate::state::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use fence_core::time::fmt_ts;
@@ -129,7 +130,7 @@ pub struct ListParams {
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    Query(p): Query<ListParams>,
+    ApiQuery(p): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Value>> {
     caller.require(Scope::Read)?;
     let nonempty = |o: Option<String>| o.filter(|s| !s.trim().is_empty());

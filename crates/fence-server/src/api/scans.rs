@@ -175,7 +175,7 @@ pub struct ImportParams {
 pub async fn import(
     State(state): State<AppState>,
     caller: Caller,
-    axum::extract::Query(p): axum::extract::Query<ImportParams>,
+    crate::http::query::ApiQuery(p): crate::http::query::ApiQuery<ImportParams>,
     req: axum::extract::Request,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require_any(&[Scope::Ingest, Scope::Admin])?;
