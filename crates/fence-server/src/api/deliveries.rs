@@ -57,7 +57,16 @@ pub async fn list(
             ));
         }
     }
-    let limit = p.limit.unwrap_or(100).clamp(1, 1000);
+    let limit = match p.limit {
+        None => 100,
+        Some(l) if (1..=1000).contains(&l) => l,
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "limit",
+                "must be a whole number from 1 to 1000",
+            ))
+        }
+    };
     let broken: Vec<String> = state
         .store
         .list_channels(&caller.org_id)

@@ -249,7 +249,11 @@ pub async fn snooze(
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<Value>> {
-    let hours = match body.get("hours") {
+    let obj = body
+        .as_object()
+        .ok_or_else(|| ApiError::malformed("the body must be a JSON object"))?;
+    super::only_fields(obj, &["hours"])?;
+    let hours = match obj.get("hours") {
         None | Some(Value::Null) => 24.0,
         Some(v) => v
             .as_f64()

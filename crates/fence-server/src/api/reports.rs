@@ -172,11 +172,16 @@ fn certificate_of(body: &Value) -> ApiResult<CertificateRow> {
         .unwrap_or_default();
     let sans = match obj.get("sans") {
         None | Some(Value::Null) => vec![domain.as_str().to_string()],
-        Some(Value::Array(a)) if a.len() <= 1000 => a
-            .iter()
-            .filter_map(Value::as_str)
-            .map(|s| fence_core::text::truncate_chars(s, 253))
-            .collect(),
+        Some(Value::Array(a)) if a.len() <= 1000 => {
+            let mut names = Vec::with_capacity(a.len());
+            for (i, v) in a.iter().enumerate() {
+                let name = v.as_str().ok_or_else(|| {
+                    ApiError::invalid(format!("sans[{i}]"), "must be a host name (a string)")
+                })?;
+                names.push(fence_core::text::truncate_chars(name, 253));
+            }
+            names
+        }
         Some(_) => {
             return Err(ApiError::invalid(
                 "sans",

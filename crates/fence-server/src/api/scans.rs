@@ -33,7 +33,11 @@ pub async fn create(
         .and_then(Value::as_str)
         .ok_or_else(|| ApiError::invalid("domain", "is required"))?;
     let domain = DomainName::parse(domain).map_err(|e| ApiError::invalid("domain", e))?;
-    let scan_type = obj.get("type").and_then(Value::as_str).unwrap_or("full");
+    let scan_type = match obj.get("type") {
+        None | Some(Value::Null) => "full",
+        Some(Value::String(t)) => t.as_str(),
+        Some(_) => return Err(ApiError::invalid("type", "must be full, tls or headers")),
+    };
     if !scans::SCAN_TYPES.contains(&scan_type) {
         return Err(ApiError::invalid("type", "must be full, tls or headers"));
     }

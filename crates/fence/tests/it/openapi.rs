@@ -413,3 +413,68 @@ fn the_validator_rejects_what_the_schemas_forbid() {
         );
     }
 }
+
+/// Requests the document forbids that schemathesis found accepted: each is refused naming the field, and stores
+/// nothing.
+async fn requests_the_document_forbids_are_refused(db: Db) {
+    let t = TestApp::spawn(db).await;
+    let refused = |v: &Value, field: &str| {
+        assert_eq!(v["error"]["code"], "validation_failed", "{v}");
+        assert_eq!(v["error"]["field"], field, "{v}");
+    };
+    let (s, v) = t.get("/api/v1/deliveries?limit=1001").await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a limit out of range was clamped: {v}"
+    );
+    refused(&v, "limit");
+
+    let (s, v) = t.post("/api/v1/certificates", json!({"domain": "certs.example.com", "not_after": "2030-01-01T00:00:00Z", "fingerprint": "ab", "sans": ["certs.example.com", 7]})).await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a number among the names was dropped silently: {v}"
+    );
+    refused(&v, "sans[1]");
+    let (_, domains) = t.get("/api/v1/domains").await;
+    assert_eq!(
+        domains["domains"],
+        json!([]),
+        "the refused certificate stored its domain"
+    );
+
+    let (_, f) = t.post("/api/v1/findings", seed_finding()).await;
+    let id = f["ids"][0].as_str().expect("id").to_string();
+    let (s, v) = t
+        .post(
+            &format!("/api/v1/findings/{id}/snooze"),
+            json!({"hours": 2, "until": "forever"}),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "an unknown snooze field was ignored: {v}"
+    );
+    refused(&v, "until");
+    let (_, f) = t.get(&format!("/api/v1/findings/{id}")).await;
+    assert_eq!(f["status"], "open", "{f}");
+
+    let (s, v) = t
+        .post(
+            "/api/v1/scans",
+            json!({"domain": "example.com", "type": {}}),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a non-string type became a full scan: {v}"
+    );
+    refused(&v, "type");
+    let (_, scans) = t.get("/api/v1/scans").await;
+    assert_eq!(scans["scans"], json!([]), "the refused scan was queued");
+    t.app.shutdown().await;
+}
+both_dbs!(requests_the_document_forbids_are_refused);
