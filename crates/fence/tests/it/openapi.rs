@@ -461,6 +461,23 @@ async fn requests_the_document_forbids_are_refused(db: Db) {
     let (_, f) = t.get(&format!("/api/v1/findings/{id}")).await;
     assert_eq!(f["status"], "open", "{f}");
 
+    t.post("/api/v1/domains", json!({"name": "keep.example.com"}))
+        .await;
+    let (s, v) = t
+        .patch(
+            "/api/v1/domains/keep.example.com",
+            json!({"name": "not a host", "port": 8443}),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a patch's name was ignored: {v}"
+    );
+    refused(&v, "name");
+    let (_, d) = t.get("/api/v1/domains/keep.example.com").await;
+    assert_eq!(d["port"], 443, "the refused patch changed the port: {d}");
+
     let (s, v) = t
         .post(
             "/api/v1/scans",
