@@ -461,6 +461,17 @@ async fn requests_the_document_forbids_are_refused(db: Db) {
     let (_, f) = t.get(&format!("/api/v1/findings/{id}")).await;
     assert_eq!(f["status"], "open", "{f}");
 
+    for (field, bad) in [("not_before", json!(-1.5)), ("issuer", json!([[]]))] {
+        let mut cert = json!({"domain": "certs.example.com", "not_after": "2030-01-01T00:00:00Z", "fingerprint": "ab"});
+        cert[field] = bad;
+        let (s, v) = t.post("/api/v1/certificates", cert).await;
+        assert_eq!(
+            s,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "a non-string {field} was ignored: {v}"
+        );
+        refused(&v, field);
+    }
     t.post("/api/v1/domains", json!({"name": "keep.example.com"}))
         .await;
     let (s, v) = t
