@@ -125,10 +125,11 @@ pub async fn results(
                 ApiError::invalid("duration_seconds", "must be a non-negative number")
             })?,
     };
-    let error = obj
-        .get("error")
-        .and_then(Value::as_str)
-        .map(|e| fence_core::text::truncate_chars(e, 500));
+    let error = match obj.get("error") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(e)) => Some(fence_core::text::truncate_chars(e, 500)),
+        Some(_) => return Err(ApiError::invalid("error", "must be a string")),
+    };
     // Findings default to the scan's domain and carry its id.
     let findings = match obj.remove("findings") {
         None | Some(Value::Null) => Vec::new(),

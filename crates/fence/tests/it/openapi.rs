@@ -503,6 +503,31 @@ async fn requests_the_document_forbids_are_refused(db: Db) {
     refused(&v, "type");
     let (_, scans) = t.get("/api/v1/scans").await;
     assert_eq!(scans["scans"], json!([]), "the refused scan was queued");
+    let scan = t
+        .post(
+            "/api/v1/scans",
+            json!({"domain": "example.com", "external": true}),
+        )
+        .await
+        .1;
+    let sc = format!("/api/v1/scans/{}", scan["id"].as_str().expect("scan id"));
+    let (s, v) = t
+        .post(
+            &format!("{sc}/results"),
+            json!({"status": "failed", "error": {}}),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a non-string error was dropped: {v}"
+    );
+    refused(&v, "error");
+    let (_, after) = t.get(&sc).await;
+    assert_eq!(
+        after["status"], scan["status"],
+        "the refused results ended the scan: {after}"
+    );
     t.app.shutdown().await;
 }
 both_dbs!(requests_the_document_forbids_are_refused);
