@@ -2,8 +2,9 @@
 
 use crate::http::auth::{Caller, Scope};
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::query::ApiQuery;
 use crate::state::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::Json;
 use fence_core::time::fmt_ts;
 use fence_store::deliveries::DeliveryRow;
@@ -44,7 +45,7 @@ pub struct Params {
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    Query(p): Query<Params>,
+    ApiQuery(p): ApiQuery<Params>,
 ) -> ApiResult<Json<Value>> {
     caller.require(Scope::Read)?;
     let wanted = p.state.filter(|s| !s.is_empty());
@@ -56,7 +57,16 @@ pub async fn list(
             ));
         }
     }
-    let limit = p.limit.unwrap_or(100).clamp(1, 1000);
+    let limit = match p.limit {
+        None => 100,
+        Some(l) if (1..=1000).contains(&l) => l,
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "limit",
+                "must be a whole number from 1 to 1000",
+            ))
+        }
+    };
     let broken: Vec<String> = state
         .store
         .list_channels(&caller.org_id)

@@ -112,6 +112,17 @@ pub async fn update(
     let obj = body
         .as_object()
         .ok_or_else(|| ApiError::malformed("the body must be a JSON object"))?;
+    let renamed = obj.get("name").is_some_and(|n| {
+        n.as_str()
+            .and_then(|n| DomainName::parse(n).ok())
+            .is_none_or(|n| n.as_str() != existing.name)
+    });
+    if renamed {
+        return Err(ApiError::invalid(
+            "name",
+            "cannot be changed; create the new domain and delete this one",
+        ));
+    }
     let d = parse(obj, existing)?;
     let d = state
         .store

@@ -3,9 +3,10 @@
 use super::{JsonBody, MAX_FINDINGS};
 use crate::http::auth::{Caller, Scope};
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::query::ApiQuery;
 use crate::services::triage::{change_status, Actor};
 use crate::state::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use fence_core::time::fmt_ts;
@@ -129,7 +130,7 @@ pub struct ListParams {
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    Query(p): Query<ListParams>,
+    ApiQuery(p): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Value>> {
     caller.require(Scope::Read)?;
     let nonempty = |o: Option<String>| o.filter(|s| !s.trim().is_empty());
@@ -248,7 +249,11 @@ pub async fn snooze(
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<Value>> {
-    let hours = match body.get("hours") {
+    let obj = body
+        .as_object()
+        .ok_or_else(|| ApiError::malformed("the body must be a JSON object"))?;
+    super::only_fields(obj, &["hours"])?;
+    let hours = match obj.get("hours") {
         None | Some(Value::Null) => 24.0,
         Some(v) => v
             .as_f64()

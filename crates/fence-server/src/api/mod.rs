@@ -7,6 +7,7 @@ mod deliveries;
 mod domains;
 mod findings;
 mod health;
+mod openapi;
 mod org;
 mod reports;
 mod scans;
@@ -74,4 +75,5 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/audit", get(org::audit))
         .route("/api/v1/tokens", get(tokens::list))
         .route("/api/v1/tokens/{id}", axum::routing::delete(tokens::revoke))
+        .route("/api/v1/openapi.json", get(openapi::document))
 }

@@ -130,19 +130,18 @@ pub async fn observe_certificate(
 
 /// An RFC 3339 time field of a certificate object.
 fn time_field(obj: &Map<String, Value>, k: &str, required: bool) -> ApiResult<Option<i64>> {
-    match obj.get(k).and_then(Value::as_str) {
-        Some(s) => s
+    let invalid = || ApiError::invalid(k, "must be an RFC 3339 time such as 2025-02-03T00:00:00Z");
+    match obj.get(k) {
+        Some(Value::String(s)) => s
             .parse::<jiff::Timestamp>()
             .map(|t| Some(t.as_millisecond()))
-            .map_err(|_| {
-                ApiError::invalid(k, "must be an RFC 3339 time such as 2025-02-03T00:00:00Z")
-            }),
-        None if required => Err(ApiError::invalid(k, "is required")),
-        None => Ok(None),
+            .map_err(|_| invalid()),
+        None | Some(Value::Null) if required => Err(ApiError::invalid(k, "is required")),
+        None | Some(Value::Null) => Ok(None),
+        Some(_) => Err(invalid()),
     }
 }
 
-/// Validates a certificate object (`domain`, `not_after`, `fingerprint`; optional `not_before`, `issuer`, `sans`).
 fn certificate_of(body: &Value) -> ApiResult<CertificateRow> {
     let obj = body
         .as_object()
@@ -165,18 +164,23 @@ fn certificate_of(body: &Value) -> ApiResult<CertificateRow> {
     let domain = DomainName::parse(domain).map_err(|e| ApiError::invalid("domain", e))?;
     let not_after = time_field(obj, "not_after", true)?.unwrap_or_default();
     let not_before = time_field(obj, "not_before", false)?;
-    let issuer = obj
-        .get("issuer")
-        .and_then(Value::as_str)
-        .map(|s| fence_core::text::truncate_chars(s, 500))
-        .unwrap_or_default();
+    let issuer = match obj.get("issuer") {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => fence_core::text::truncate_chars(s, 500),
+        Some(_) => return Err(ApiError::invalid("issuer", "must be a string")),
+    };
     let sans = match obj.get("sans") {
         None | Some(Value::Null) => vec![domain.as_str().to_string()],
-        Some(Value::Array(a)) if a.len() <= 1000 => a
-            .iter()
-            .filter_map(Value::as_str)
-            .map(|s| fence_core::text::truncate_chars(s, 253))
-            .collect(),
+        Some(Value::Array(a)) if a.len() <= 1000 => {
+            let mut names = Vec::with_capacity(a.len());
+            for (i, v) in a.iter().enumerate() {
+                let name = v.as_str().ok_or_else(|| {
+                    ApiError::invalid(format!("sans[{i}]"), "must be a host name (a string)")
+                })?;
+                names.push(fence_core::text::truncate_chars(name, 253));
+            }
+            names
+        }
         Some(_) => {
             return Err(ApiError::invalid(
                 "sans",

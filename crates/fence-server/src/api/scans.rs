@@ -33,7 +33,11 @@ pub async fn create(
         .and_then(Value::as_str)
         .ok_or_else(|| ApiError::invalid("domain", "is required"))?;
     let domain = DomainName::parse(domain).map_err(|e| ApiError::invalid("domain", e))?;
-    let scan_type = obj.get("type").and_then(Value::as_str).unwrap_or("full");
+    let scan_type = match obj.get("type") {
+        None | Some(Value::Null) => "full",
+        Some(Value::String(t)) => t.as_str(),
+        Some(_) => return Err(ApiError::invalid("type", "must be full, tls or headers")),
+    };
     if !scans::SCAN_TYPES.contains(&scan_type) {
         return Err(ApiError::invalid("type", "must be full, tls or headers"));
     }
@@ -121,10 +125,11 @@ pub async fn results(
                 ApiError::invalid("duration_seconds", "must be a non-negative number")
             })?,
     };
-    let error = obj
-        .get("error")
-        .and_then(Value::as_str)
-        .map(|e| fence_core::text::truncate_chars(e, 500));
+    let error = match obj.get("error") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(e)) => Some(fence_core::text::truncate_chars(e, 500)),
+        Some(_) => return Err(ApiError::invalid("error", "must be a string")),
+    };
     // Findings default to the scan's domain and carry its id.
     let findings = match obj.remove("findings") {
         None | Some(Value::Null) => Vec::new(),
@@ -175,7 +180,7 @@ pub struct ImportParams {
 pub async fn import(
     State(state): State<AppState>,
     caller: Caller,
-    axum::extract::Query(p): axum::extract::Query<ImportParams>,
+    crate::http::query::ApiQuery(p): crate::http::query::ApiQuery<ImportParams>,
     req: axum::extract::Request,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require_any(&[Scope::Ingest, Scope::Admin])?;

@@ -17,6 +17,7 @@ mod imports;
 mod links;
 mod login;
 mod mentions;
+mod openapi;
 pub mod pacing;
 mod plans;
 mod processes;
