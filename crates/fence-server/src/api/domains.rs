@@ -45,6 +45,14 @@ fn domain_json(d: &DomainRow) -> Value {
     json!(d)
 }
 
+/// A domain named in a path, written as it was typed: the stored name (`DomainName`'s lower-cased form without a
+/// trailing dot), or the text lower-cased when it is no domain name (then nothing matches it).
+fn path_name(name: &str) -> String {
+    fence_core::DomainName::parse(name)
+        .map(|d| d.as_str().to_string())
+        .unwrap_or_else(|_| name.to_ascii_lowercase())
+}
+
 pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     caller.require(Scope::Read)?;
     let rows = state.store.list_domains(&caller.org_id).await?;
@@ -91,7 +99,7 @@ pub async fn get_one(
     caller.require(Scope::Read)?;
     let d = state
         .store
-        .domain(&caller.org_id, &name.to_ascii_lowercase())
+        .domain(&caller.org_id, &path_name(&name))
         .await
         .map_err(|_| ApiError::not_found("domain"))?;
     Ok(Json(domain_json(&d)))
@@ -106,7 +114,7 @@ pub async fn update(
     caller.require(Scope::Admin)?;
     let existing = state
         .store
-        .domain(&caller.org_id, &name.to_ascii_lowercase())
+        .domain(&caller.org_id, &path_name(&name))
         .await
         .map_err(|_| ApiError::not_found("domain"))?;
     let obj = body
@@ -139,7 +147,7 @@ pub async fn delete(
     caller.require(Scope::Admin)?;
     state
         .store
-        .delete_domain(&caller.org_id, &name.to_ascii_lowercase())
+        .delete_domain(&caller.org_id, &path_name(&name))
         .await
         .map_err(|_| ApiError::not_found("domain"))?;
     Ok(StatusCode::NO_CONTENT)

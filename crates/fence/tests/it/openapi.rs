@@ -531,3 +531,20 @@ async fn requests_the_document_forbids_are_refused(db: Db) {
     t.app.shutdown().await;
 }
 both_dbs!(requests_the_document_forbids_are_refused);
+
+/// Schemathesis: a domain created as `Name.With.Dot.` is stored as `name.with.dot`, and the link to it with the
+/// name as it was typed must find it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_domain_is_found_by_its_name_as_it_was_typed() {
+    let t = TestApp::spawn(Db::Sqlite).await;
+    let (s, d) = t
+        .post("/api/v1/domains", json!({"name": "Name.With.Dot."}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{d}");
+    for path in ["Name.With.Dot.", "name.with.dot"] {
+        let (s, got) = t.get(&format!("/api/v1/domains/{path}")).await;
+        assert_eq!(s, StatusCode::OK, "{path}: {got}");
+        assert_eq!(got["name"], "name.with.dot");
+    }
+    t.app.shutdown().await;
+}
