@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 /// A custom template that renders single alerts and bursts in the words the fake counts ("N new
 /// vulnerabilities", "Vulnerability Detected"), so a templated burst is measured like a default one.
-const TEMPLATE: &str = r#"{% if alert_type == "coalesced" %}{"text": "{{ counts.total }} new vulnerabilities: {{ counts.critical }} critical", "blocks": [{"type": "header", "text": {"type": "plain_text", "text": "{{ counts.total }} new vulnerabilities"}}, {"type": "section", "text": {"type": "mrkdwn", "text": "{% for a in alerts %}{{ a.icon }} <{{ a.finding_url }}|{{ a.title|truncate(60) }}> {{ a.domain }}\n{% endfor %}"}}]}{% else %}{"text": "Vulnerability Detected: {{ title }} on {{ domain }}"}{% endif %}"#;
+const TEMPLATE: &str = r#"{% if alert_type == "coalesced" %}{"text": "{{ counts.total }} new vulnerabilities: {{ counts.critical }} critical", "blocks": [{"type": "header", "text": {"type": "plain_text", "text": "{{ counts.total }} new vulnerabilities"}}, {"type": "section", "text": {"type": "mrkdwn", "text": "{% for a in alerts %}{{ a.icon }} <{{ a.finding_url }}|{{ a.title }}> {{ a.domain }}\n{% endfor %}"}}]}{% else %}{"text": "Vulnerability Detected: {{ title }} on {{ domain }}"}{% endif %}"#;
 
 /// `findings` findings to `channels` channels: how long until Slack counted every one, messages, 429s, memory.
 pub async fn burst(bin: &Path, channels: usize, findings: usize) -> anyhow::Result<Value> {

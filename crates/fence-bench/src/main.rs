@@ -56,6 +56,9 @@ enum What {
     Templated {
         #[arg(long, default_value_t = 100)]
         channels: usize,
+        /// The same channels without the template, for comparison.
+        #[arg(long)]
+        no_template: bool,
     },
     /// Scanner files through `POST /api/v1/import`, each into a fresh server: time and peak RSS above idle.
     Import {
@@ -106,11 +109,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             burst::burst(&bin, 100, cli.burst).await?,
         );
     }
-    if let What::Templated { channels } = &what {
-        report.insert(
-            "burst_templated".into(),
-            burst::templated(&bin, *channels, cli.burst).await?,
-        );
+    if let What::Templated {
+        channels,
+        no_template,
+    } = &what
+    {
+        let result = if *no_template {
+            burst::burst(&bin, *channels, cli.burst).await?
+        } else {
+            burst::templated(&bin, *channels, cli.burst).await?
+        };
+        report.insert("burst_templated".into(), result);
     }
     if all || matches!(what, What::Kill) {
         report.insert("kill".into(), burst::kill(&bin, cli.burst).await?);

@@ -324,16 +324,15 @@ impl Scope {
         let arg = |i: usize| args.get(i).copied().unwrap_or(0);
         let line = f.expr.as_ref().map_or(1, |e| e.span().start_line);
         // Filters that keep or narrow a sequence keep its item count.
-        if let "reverse" | "sort" | "unique" | "list" | "map" | "select" | "reject" | "selectattr"
-        | "rejectattr" | "dictsort" | "items" = f.name
+        if let "reverse" | "sort" | "unique" | "list" | "map" | "select" | "reject" | "dictsort"
+        | "items" = f.name
         {
             return Ok(whole);
         }
         Ok(Size::text(match f.name {
-            "upper" | "lower" | "title" | "capitalize" | "trim" | "string" | "first" | "last"
-            | "truncate" | "safe" | "attr" | "min" | "max" | "lines" => input,
-            "bool" | "int" | "float" | "abs" | "round" | "length" | "count" | "sum"
-            | "wordcount" => SCALAR,
+            "upper" | "lower" | "title" | "trim" | "string" | "first" | "last" | "safe"
+            | "attr" | "min" | "max" | "lines" => input,
+            "bool" | "int" | "float" | "abs" | "round" | "length" | "count" | "sum" => SCALAR,
             "default" | "d" => input.max(arg(0)),
             "urlencode" => input.saturating_mul(3),
             "escape" | "e" | "tojson" if args.is_empty() => input.saturating_mul(6),
@@ -438,7 +437,7 @@ mod tests {
         for ok in [
             r#"{"text": "{{ title }} on {{ domain }}"}"#,
             r#"{% if alert_type == "coalesced" %}{% for a in alerts %}{{ a.title|upper }} {{ loop.index }}{% endfor %}{% endif %}"#,
-            r#"{% set t = title ~ " (" ~ domain ~ ")" %}{{ t|truncate(100) }}{{ cvss_score|default("n/a") }}"#,
+            r#"{% set t = title ~ " (" ~ domain ~ ")" %}{{ t|upper }}{{ cvss_score|default("n/a") }}"#,
             r#"{% for i in range(10) %}{{ "-" * 3 }}{% endfor %}{{ alerts|map(attribute="title")|join(", ") }}"#,
         ] {
             assert_eq!(check(ok, &sizes()), Ok(()), "{ok}");
