@@ -11,6 +11,32 @@ use fence_core::{DomainName, FieldError, FieldErrors};
 use fence_store::domains::DomainRow;
 use serde_json::{json, Map, Value};
 
+/// A renew link Fence puts on a Slack button: http(s), a host that is a valid domain name, no credentials, and
+/// nothing Slack's link syntax would stop at (the OpenAPI document's `pattern` says the same).
+fn renew_url_ok(s: &str) -> bool {
+    let plain = s.len() <= 2000
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || "<>|\"\\".contains(c));
+    plain
+        && (s.starts_with("https://") || s.starts_with("http://"))
+        && url::Url::parse(s).is_ok_and(|u| {
+            u.username().is_empty()
+                && u.password().is_none()
+                && u.host_str()
+                    .is_some_and(|h| !h.ends_with('.') && fence_core::DomainName::parse(h).is_ok())
+        })
+        && s.split("://")
+            .nth(1)
+            .and_then(|rest| rest.split(['/', '?', '#', ':']).next())
+            .is_some_and(|host| {
+                !host.is_empty()
+                    && host
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_')
+            })
+}
+
 fn parse(obj: &Map<String, Value>, base: DomainRow) -> Result<DomainRow, ApiError> {
     let mut d = base;
     let mut errs = FieldErrors::default();
@@ -27,7 +53,7 @@ fn parse(obj: &Map<String, Value>, base: DomainRow) -> Result<DomainRow, ApiErro
                 }
             }
             ("renew_url", Value::Null) => d.renew_url = None,
-            ("renew_url", Value::String(s)) if (s.starts_with("https://") || s.starts_with("http://")) && s.len() <= 2000 && url::Url::parse(s).is_ok() => d.renew_url = Some(s.clone()),
+            ("renew_url", Value::String(s)) if renew_url_ok(s) => d.renew_url = Some(s.clone()),
             ("tags", Value::Array(items)) if items.len() <= 50 && items.iter().all(|t| t.as_str().is_some_and(|s| !s.is_empty() && s.len() <= 64)) => {
                 d.tags = items.iter().filter_map(|t| t.as_str().map(str::to_string)).collect();
             }

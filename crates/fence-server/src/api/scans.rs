@@ -108,9 +108,10 @@ pub async fn results(
         ],
     )?;
     let close_missing = flag(&obj, "close_missing", true)?;
-    let completed = match obj.get("status").and_then(Value::as_str) {
-        None | Some("completed") => true,
-        Some("failed") => false,
+    let completed = match obj.get("status") {
+        None | Some(Value::Null) => true,
+        Some(Value::String(s)) if s == "completed" => true,
+        Some(Value::String(s)) if s == "failed" => false,
         Some(_) => return Err(ApiError::invalid("status", "must be completed or failed")),
     };
     let duration_ms = match obj.get("duration_seconds") {

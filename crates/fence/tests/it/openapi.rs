@@ -548,3 +548,57 @@ async fn a_domain_is_found_by_its_name_as_it_was_typed() {
     }
     t.app.shutdown().await;
 }
+
+/// Schemathesis' second run: a scan report whose `status` is not a string was taken as "completed", and a renew
+/// link whose host is no domain name (`https://0.com*`) was stored. Both are refused naming the field, storing
+/// nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_status_and_a_renew_link_must_be_what_the_document_says() {
+    let t = TestApp::spawn(Db::Sqlite).await;
+    let (_, scan) = t
+        .post(
+            "/api/v1/scans",
+            json!({"domain": "example.com", "type": "headers", "external": true}),
+        )
+        .await;
+    let id = scan["id"].as_str().expect("scan id");
+    let (s, e) = t
+        .post(
+            &format!("/api/v1/scans/{id}/results"),
+            json!({"findings": [], "status": {}}),
+        )
+        .await;
+    assert_eq!(
+        (s, e["error"]["field"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("status")),
+        "{e}"
+    );
+    let (_, still) = t.get(&format!("/api/v1/scans/{id}")).await;
+    assert_eq!(still["status"], "running", "{still}");
+    for bad in [
+        "https://0.com*",
+        "https://user:pw@example.com/",
+        "javascript:alert(1)",
+        "https://exa mple.com/",
+    ] {
+        let (s, e) = t
+            .post(
+                "/api/v1/domains",
+                json!({"name": "renew.example", "renew_url": bad}),
+            )
+            .await;
+        assert_eq!(
+            (s, e["error"]["field"].clone()),
+            (StatusCode::UNPROCESSABLE_ENTITY, json!("renew_url")),
+            "{bad}: {e}"
+        );
+    }
+    let (s, d) = t
+        .post(
+            "/api/v1/domains",
+            json!({"name": "renew.example", "renew_url": "https://ca.example.com/renew?id=1"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{d}");
+    t.app.shutdown().await;
+}
