@@ -18,6 +18,11 @@ pub async fn ingest(
         .store
         .ingest(org_id, batch, state.clock.now_ms())
         .await?;
+    Ok(ingested(state, batch, out))
+}
+
+/// What every stored batch does next: count it, and wake the dispatcher when it queued deliveries.
+fn ingested(state: &AppState, batch: &[NewFinding], out: IngestOutcome) -> IngestOutcome {
     state
         .metrics
         .findings_ingested
@@ -25,7 +30,7 @@ pub async fn ingest(
     if out.deliveries > 0 {
         state.wake.notify_one();
     }
-    Ok(out)
+    out
 }
 
 /// Stores a scan's results while the scan is still open (see `Store::ingest_scan_results`).
@@ -39,14 +44,7 @@ pub async fn ingest_scan_results(
         .store
         .ingest_scan_results(org_id, scan_id, batch, state.clock.now_ms())
         .await?;
-    state
-        .metrics
-        .findings_ingested
-        .fetch_add(batch.len() as u64, Ordering::Relaxed);
-    if out.deliveries > 0 {
-        state.wake.notify_one();
-    }
-    Ok(out)
+    Ok(ingested(state, batch, out))
 }
 
 /// A finding of the organization, or `NotFound("finding")`.

@@ -619,33 +619,7 @@ async fn a_client_trickling_its_headers_is_disconnected() {
 
 /// Posts the log-in form (with its double-submit token) and returns the status.
 async fn log_in(t: &TestApp, email: &str, password: &str) -> StatusCode {
-    let r = t
-        .http
-        .get(format!("{}/login", t.url))
-        .send()
-        .await
-        .expect("login page");
-    let cookie = r.headers()["set-cookie"]
-        .to_str()
-        .expect("cookie")
-        .to_string();
-    let pair = cookie.split(';').next().expect("pair").to_string();
-    let token = pair.split_once('=').expect("token").1.to_string();
-    let body = serde_urlencoded::to_string([
-        ("_csrf", token.as_str()),
-        ("email", email),
-        ("password", password),
-    ])
-    .expect("form");
-    t.http
-        .post(format!("{}/login", t.url))
-        .header("cookie", pair)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await
-        .expect("post")
-        .status()
+    crate::login::log_in_from(t, email, password, None).await.0
 }
 
 /// Attack: fill the disk with failed log-ins (a megabyte email each, rows never deleted), and starve the workers

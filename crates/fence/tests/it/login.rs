@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 
 /// Posts the log-in form (with its double-submit token), claiming `xff` as `X-Forwarded-For` when given; returns the
 /// status and the `Retry-After` header.
-async fn log_in_from(
+pub(crate) async fn log_in_from(
     t: &TestApp,
     email: &str,
     password: &str,
