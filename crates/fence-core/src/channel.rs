@@ -353,6 +353,31 @@ impl ChannelConfig {
         out
     }
 
+    /// The mentions of a message carrying `alerts`, each once, in first-seen order. Alerts of the same severity
+    /// and type share their mentions, so a burst of thousands is looked up once per kind, not once per alert.
+    pub fn mentions_for_all<'a>(&self, alerts: impl IntoIterator<Item = &'a Alert>) -> Vec<String> {
+        let mut seen: Vec<(Option<crate::Severity>, Option<&'static str>)> = Vec::new();
+        let mut out: Vec<String> = Vec::new();
+        for a in alerts {
+            let severity = match a {
+                Alert::Vulnerability(v) => Some(v.severity),
+                Alert::Reminder(r) => Some(r.finding.severity),
+                _ => None,
+            };
+            let key = (severity, a.alert_type().map(|t| t.as_str()));
+            if seen.contains(&key) {
+                continue;
+            }
+            seen.push(key);
+            for m in self.mentions_for(a) {
+                if !out.contains(&m) {
+                    out.push(m);
+                }
+            }
+        }
+        out
+    }
+
     /// Names used in `mentions` that are not ids (`@alice`, `#security-alerts`), with their field paths.
     pub fn mention_names(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();

@@ -34,7 +34,12 @@ impl Metrics {
         self.latency_sum_ms.fetch_add(ms, Ordering::Relaxed);
     }
 
-    pub fn render(&self, stats: &fence_store::deliveries::OutboxStats) -> String {
+    /// `cached_alerts`: alerts held now in the store's alert-set cache (bounded, see `fence-store::alert_cache`).
+    pub fn render(
+        &self,
+        stats: &fence_store::deliveries::OutboxStats,
+        cached_alerts: usize,
+    ) -> String {
         let (by_state, held, broken_channels) =
             (&stats.by_state, stats.held, stats.broken_channels);
         let mut s = String::new();
@@ -85,6 +90,7 @@ impl Metrics {
         s.push_str(&format!("# HELP fence_queue_depth Deliveries waiting to be sent.\n# TYPE fence_queue_depth gauge\nfence_queue_depth {depth}\n"));
         s.push_str(&format!("# HELP fence_channels_broken Channels Slack stopped accepting messages for.\n# TYPE fence_channels_broken gauge\nfence_channels_broken {broken_channels}\n"));
         s.push_str(&format!("# HELP fence_channels_degraded Bot-token channels whose bot may not post, posting through their webhook.\n# TYPE fence_channels_degraded gauge\nfence_channels_degraded {}\n", stats.degraded_channels));
+        s.push_str(&format!("# HELP fence_alert_cache_alerts Alerts held in the decoded alert-set cache (at most 50,000).\n# TYPE fence_alert_cache_alerts gauge\nfence_alert_cache_alerts {cached_alerts}\n"));
         s.push_str("# HELP fence_delivery_latency_seconds Time from a delivery's creation to Slack's acceptance.\n# TYPE fence_delivery_latency_seconds histogram\n");
         for (i, b) in BUCKETS.iter().enumerate() {
             s.push_str(&format!(

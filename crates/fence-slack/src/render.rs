@@ -8,6 +8,7 @@ use fence_core::alert::ChannelBrokenAlert;
 use fence_core::channel::Mention;
 use fence_core::{Alert, ChannelKind, MessageFormat, VulnerabilityAlert};
 use serde_json::{json, Value};
+use std::borrow::Borrow;
 
 /// How many findings a coalesced message lists one line each (each with its overflow menu); the rest are counted.
 pub const COALESCE_LISTED: usize = 15;
@@ -75,7 +76,14 @@ pub fn render_mentions(kind: ChannelKind, mentions: &[String]) -> String {
 }
 
 /// Renders one or more alerts for one channel. Several vulnerability alerts become one coalesced message.
-pub fn render(ctx: &RenderContext<'_>, alerts: &[Alert], mentions: &[String]) -> Value {
+/// Alerts are taken by reference (`&[Alert]`, or the dispatcher's shared views), so a burst is never copied.
+pub fn render<A: Borrow<Alert>>(
+    ctx: &RenderContext<'_>,
+    alerts: &[A],
+    mentions: &[String],
+) -> Value {
+    let alerts: Vec<&Alert> = alerts.iter().map(Borrow::borrow).collect();
+    let alerts = alerts.as_slice();
     let mention_text = render_mentions(ctx.kind, mentions);
     let vulns: Vec<&VulnerabilityAlert> = alerts
         .iter()
@@ -115,10 +123,10 @@ pub fn render(ctx: &RenderContext<'_>, alerts: &[Alert], mentions: &[String]) ->
 }
 
 /// The minimal plain-text form, used when Slack rejects the rich payload.
-pub fn plain(kind: ChannelKind, alerts: &[Alert]) -> Value {
+pub fn plain<A: Borrow<Alert>>(kind: ChannelKind, alerts: &[A]) -> Value {
     let mut lines = Vec::new();
     for a in alerts.iter().take(50) {
-        lines.push(match a {
+        lines.push(match a.borrow() {
             Alert::Vulnerability(v) => format!(
                 "{} {}: {} ({}){}",
                 v.severity.icon(),

@@ -14,6 +14,8 @@ use sqlx::{Any, Transaction};
 mod claims;
 mod lanes;
 
+pub use lanes::{ClaimedLane, LaneRelease};
+
 /// A channel as routing sees it.
 #[derive(Debug, Clone)]
 pub struct RoutableChannel {
@@ -47,6 +49,27 @@ pub struct AlertSet {
     pub alerts: Vec<Alert>,
 }
 
+/// One alert of a stored alert set, shared with every delivery of that set: cloning it counts a reference.
+/// The index is within the set (checked where it is made).
+#[derive(Debug, Clone)]
+pub struct AlertRef {
+    set: std::sync::Arc<Vec<Alert>>,
+    index: usize,
+}
+
+impl std::ops::Deref for AlertRef {
+    type Target = Alert;
+    fn deref(&self) -> &Alert {
+        &self.set[self.index]
+    }
+}
+
+impl std::borrow::Borrow<Alert> for AlertRef {
+    fn borrow(&self) -> &Alert {
+        self
+    }
+}
+
 /// A stored delivery.
 #[derive(Debug, Clone, Serialize)]
 pub struct DeliveryRow {
@@ -71,6 +94,9 @@ pub struct DeliveryRow {
     pub first_attempt_at: Option<i64>,
     pub sent_at: Option<i64>,
     pub last_error: Option<String>,
+    /// Claims of this delivery begun and not finished (see `claims::claim_batch_in`): 1 while a send is in flight.
+    #[serde(skip)]
+    pub template_renders: i64,
 }
 
 fn delivery_from(r: &AnyRow) -> Result<DeliveryRow> {
@@ -99,6 +125,7 @@ fn delivery_from(r: &AnyRow) -> Result<DeliveryRow> {
         first_attempt_at: get_opt_i64(r, "first_attempt_at")?,
         sent_at: get_opt_i64(r, "sent_at")?,
         last_error: get_opt_str(r, "last_error")?,
+        template_renders: get_i64(r, "template_renders")?,
     })
 }
 
@@ -262,32 +289,44 @@ impl Store {
     }
 
     /// The alerts a claimed batch carries, in order. Alert sets are immutable, so they are cached.
-    pub async fn alerts_of(&self, batch: &[DeliveryRow]) -> Result<Vec<Alert>> {
+    /// The alerts a batch carries, as views into the cached alert sets: a burst shared by a thousand channels is
+    /// decoded once and never copied per channel.
+    pub async fn alerts_of(&self, batch: &[DeliveryRow]) -> Result<Vec<AlertRef>> {
         let mut out = Vec::new();
         for d in batch {
             let set = self.alert_set(&d.alert_set_id).await?;
             match &d.indices {
-                None => out.extend(set.iter().cloned()),
-                Some(idx) => out.extend(idx.iter().filter_map(|i| set.get(*i as usize).cloned())),
+                None => out.extend((0..set.len()).map(|index| AlertRef {
+                    set: set.clone(),
+                    index,
+                })),
+                Some(idx) => out.extend(
+                    idx.iter()
+                        .map(|i| *i as usize)
+                        .filter(|i| *i < set.len())
+                        .map(|index| AlertRef {
+                            set: set.clone(),
+                            index,
+                        }),
+                ),
             }
         }
         Ok(out)
     }
 
     async fn alert_set(&self, id: &str) -> Result<std::sync::Arc<Vec<Alert>>> {
-        if let Some(hit) = self.cache_get(id) {
-            return Ok(hit);
-        }
-        let row = sqlx::query("SELECT alerts FROM alert_sets WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        let row = row.ok_or_else(|| StoreError::Corrupt(format!("alert set {id} is missing")))?;
-        let alerts: Vec<Alert> = serde_json::from_str(&get_str(&row, "alerts")?)
-            .map_err(|e| StoreError::Corrupt(format!("alert set: {e}")))?;
-        let alerts = std::sync::Arc::new(alerts);
-        self.cache_put(id, alerts.clone());
-        Ok(alerts)
+        self.alert_cache
+            .get_or_load(id, || async {
+                let row = sqlx::query("SELECT alerts FROM alert_sets WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                let row =
+                    row.ok_or_else(|| StoreError::Corrupt(format!("alert set {id} is missing")))?;
+                serde_json::from_str(&get_str(&row, "alerts")?)
+                    .map_err(|e| StoreError::Corrupt(format!("alert set: {e}")))
+            })
+            .await
     }
 
     /// Findings of an organization changed since `since` that must stay quiet now: false positives, resolved ones,
@@ -300,8 +339,8 @@ impl Store {
         now: i64,
     ) -> Result<std::collections::HashSet<String>> {
         let rows = sqlx::query(
-            "SELECT id FROM findings WHERE org_id = $1 AND updated_at >= $2
-             AND (status IN ('false_positive', 'resolved') OR (status = 'snoozed' AND snoozed_until > $3))",
+            "SELECT id FROM findings WHERE org_id = $1 AND status IN ('false_positive', 'resolved', 'snoozed')
+             AND updated_at >= $2 AND (status <> 'snoozed' OR snoozed_until > $3)",
         )
         .bind(org_id)
         .bind(since)

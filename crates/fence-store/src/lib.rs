@@ -5,6 +5,7 @@
 
 #![cfg_attr(test, allow(clippy::too_many_lines))] // test scenarios and tables read top to bottom
 
+mod alert_cache;
 pub mod audit;
 pub mod channels;
 mod closing;
@@ -25,8 +26,7 @@ pub mod users;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Errors from the store; `Conflict` and `NotFound` are expected outcomes the API maps to 409/404.
@@ -59,11 +59,8 @@ pub struct Store {
     pool: AnyPool,
     dialect: Dialect,
     /// Immutable alert sets recently read, by id.
-    alert_cache: Arc<Mutex<HashMap<String, Arc<Vec<fence_core::Alert>>>>>,
+    alert_cache: Arc<alert_cache::AlertCache>,
 }
-
-/// How many alert sets the cache keeps before it starts over.
-const ALERT_CACHE_MAX: usize = 512;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -120,20 +117,9 @@ impl Store {
         })
     }
 
-    pub(crate) fn cache_get(&self, id: &str) -> Option<Arc<Vec<fence_core::Alert>>> {
-        self.alert_cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(id)
-            .cloned()
-    }
-
-    pub(crate) fn cache_put(&self, id: &str, alerts: Arc<Vec<fence_core::Alert>>) {
-        let mut c = self.alert_cache.lock().unwrap_or_else(|p| p.into_inner());
-        if c.len() >= ALERT_CACHE_MAX {
-            c.clear();
-        }
-        c.insert(id.to_string(), alerts);
+    /// Alerts held in the alert-set cache now.
+    pub fn cached_alerts(&self) -> usize {
+        self.alert_cache.alerts_held()
     }
 
     /// Applies the dialect's pending migrations.

@@ -57,6 +57,24 @@ fn scan_from(r: &AnyRow) -> Result<ScanRow> {
     })
 }
 
+/// An organization's limits on built-in scans (`scan.max_queued_per_org`, `scan.max_per_org_per_hour` since
+/// `since`).
+#[derive(Debug, Clone, Copy)]
+pub struct ScanQuota {
+    pub max_queued: i64,
+    pub max_recent: i64,
+    pub since: i64,
+}
+
+/// What an organization used of its scan quotas when a scan was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotaUse {
+    pub queued: i64,
+    pub recent: i64,
+    /// When the oldest scan counted in `recent` was asked for.
+    pub oldest: Option<i64>,
+}
+
 /// How a scan ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScanOutcome {
@@ -181,13 +199,27 @@ impl Store {
         Ok(None)
     }
 
-    /// An organization's use of its scan quotas: built-in scans waiting now, and those asked for since `since`
-    /// with the oldest one's time (when the hourly window frees a slot).
-    pub async fn scan_quota_use(
+    /// Queues a built-in scan unless the organization is at a quota (`max_queued` waiting, or `max_recent` asked for
+    /// since `since`): the use is counted and the scan inserted in one transaction, with the organization's row
+    /// locked on PostgreSQL (SQLite has one writer), so concurrent requests cannot all pass one check. Refused: the
+    /// use found (queued, asked for since `since`, the oldest of those).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn queue_builtin_scan(
         &self,
         org_id: &str,
-        since: i64,
-    ) -> Result<(i64, i64, Option<i64>)> {
+        domain: &str,
+        scan_type: &str,
+        requested_by: Option<&str>,
+        now: i64,
+        quota: ScanQuota,
+    ) -> Result<std::result::Result<ScanRow, QuotaUse>> {
+        let mut tx = self.pool.begin().await?;
+        if self.dialect == crate::Dialect::Postgres {
+            sqlx::query("SELECT id FROM organizations WHERE id = $1 FOR UPDATE")
+                .bind(org_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        }
         let row = sqlx::query(
             "SELECT COALESCE(SUM(CASE WHEN status = 'queued' THEN 1 ELSE 0 END), 0) AS queued,
                     COALESCE(SUM(CASE WHEN created_at > $2 THEN 1 ELSE 0 END), 0) AS recent,
@@ -195,14 +227,30 @@ impl Store {
              FROM scans WHERE org_id = $1 AND source = 'builtin' AND (status = 'queued' OR created_at > $2)",
         )
         .bind(org_id)
-        .bind(since)
-        .fetch_one(&self.pool)
+        .bind(quota.since)
+        .fetch_one(&mut *tx)
         .await?;
-        Ok((
-            get_i64(&row, "queued")?,
-            get_i64(&row, "recent")?,
-            crate::get_opt_i64(&row, "oldest")?,
-        ))
+        let used = QuotaUse {
+            queued: get_i64(&row, "queued")?,
+            recent: get_i64(&row, "recent")?,
+            oldest: crate::get_opt_i64(&row, "oldest")?,
+        };
+        if used.queued >= quota.max_queued || used.recent >= quota.max_recent {
+            tx.rollback().await?;
+            return Ok(Err(used));
+        }
+        let id = new_id();
+        sqlx::query("INSERT INTO scans (id, org_id, domain, scan_type, source, status, requested_by, created_at) VALUES ($1, $2, $3, $4, 'builtin', 'queued', $5, $6)")
+            .bind(&id)
+            .bind(org_id)
+            .bind(domain)
+            .bind(scan_type)
+            .bind(requested_by)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Ok(self.scan(org_id, &id).await?))
     }
 
     /// Fails built-in scans whose worker stopped answering, external scans nobody finished within a day, and scans

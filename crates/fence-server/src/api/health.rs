@@ -24,6 +24,6 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let stats = state.store.outbox_stats().await.unwrap_or_default();
-    let body = state.metrics.render(&stats);
+    let body = state.metrics.render(&stats, state.store.cached_alerts());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }

@@ -8,7 +8,7 @@ use fence_core::time::fmt_ts;
 use fence_core::{Alert, DomainName, FindingStatus, NewFinding, Severity};
 use fence_scan::import::UpstreamState;
 use fence_store::findings::IngestOutcome;
-use fence_store::scans::{ScanOutcome, ScanRow};
+use fence_store::scans::{ScanOutcome, ScanQuota, ScanRow};
 use serde::{Deserialize, Serialize};
 
 mod import;
@@ -99,7 +99,9 @@ pub fn count(findings: &[NewFinding]) -> [i64; 5] {
     c
 }
 
-/// Queues a built-in scan for the scan workers.
+/// Queues a built-in scan for the scan workers, within the organization's quotas (`scan.max_queued_per_org`
+/// waiting, `scan.max_per_org_per_hour` asked for; checked and queued in one transaction), so one organization
+/// cannot fill the queue.
 pub async fn queue_scan(
     state: &AppState,
     org_id: &str,
@@ -107,43 +109,43 @@ pub async fn queue_scan(
     scan_type: &str,
     requested_by: &str,
 ) -> ServiceResult<ScanRow> {
-    check_quota(state, org_id).await?;
-    let s = state
-        .store
-        .create_scan(
-            org_id,
-            domain.as_str(),
-            scan_type,
-            "builtin",
-            Some(requested_by),
-            state.clock.now_ms(),
-        )
-        .await?;
-    state.scan_wake.notify_one();
-    Ok(s)
-}
-
-/// Refuses a built-in scan beyond the organization's quotas (`scan.max_queued_per_org` waiting,
-/// `scan.max_per_org_per_hour` asked for), saying when to try again, so one organization cannot fill the queue.
-async fn check_quota(state: &AppState, org_id: &str) -> ServiceResult<()> {
     const HOUR_MS: i64 = 3_600_000;
     let now = state.clock.now_ms();
     let limits = &state.config.scan;
-    let (queued, recent, oldest) = state.store.scan_quota_use(org_id, now - HOUR_MS).await?;
-    if queued >= i64::from(limits.max_queued_per_org) {
+    let quota = ScanQuota {
+        max_queued: i64::from(limits.max_queued_per_org),
+        max_recent: i64::from(limits.max_per_org_per_hour),
+        since: now - HOUR_MS,
+    };
+    let queued = state
+        .store
+        .queue_builtin_scan(
+            org_id,
+            domain.as_str(),
+            scan_type,
+            Some(requested_by),
+            now,
+            quota,
+        )
+        .await?;
+    let used = match queued {
+        Ok(s) => {
+            state.scan_wake.notify_one();
+            return Ok(s);
+        }
+        Err(used) => used,
+    };
+    if used.queued >= quota.max_queued {
         return Err(ServiceError::Quota {
-            message: format!("this organization already has {queued} scans waiting (scan.max_queued_per_org is {}); try again when some have run", limits.max_queued_per_org),
+            message: format!("this organization already has {} scans waiting (scan.max_queued_per_org is {}); try again when some have run", used.queued, limits.max_queued_per_org),
             retry_after_secs: 60,
         });
     }
-    if recent >= i64::from(limits.max_per_org_per_hour) {
-        let free_at = oldest.unwrap_or(now) + HOUR_MS;
-        return Err(ServiceError::Quota {
-            message: format!("this organization asked for {recent} scans in the last hour (scan.max_per_org_per_hour is {})", limits.max_per_org_per_hour),
-            retry_after_secs: u64::try_from((free_at - now + 999) / 1000).unwrap_or(1).max(1),
-        });
-    }
-    Ok(())
+    let free_at = used.oldest.unwrap_or(now) + HOUR_MS;
+    Err(ServiceError::Quota {
+        message: format!("this organization asked for {} scans in the last hour (scan.max_per_org_per_hour is {})", used.recent, limits.max_per_org_per_hour),
+        retry_after_secs: u64::try_from((free_at - now + 999) / 1000).unwrap_or(1).max(1),
+    })
 }
 
 /// Opens a scan that an external scanner runs and reports with [`record_results`].

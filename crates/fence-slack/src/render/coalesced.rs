@@ -47,10 +47,10 @@ fn worst_first<'a>(vulns: &[&'a VulnerabilityAlert]) -> Vec<&'a VulnerabilityAle
 
 /// The findings a message of these alerts lists one by one (the worst `COALESCE_LISTED` of its vulnerabilities;
 /// a single alert's finding): where a bot channel records the message as their thread.
-pub fn listed_findings(alerts: &[Alert]) -> Vec<String> {
+pub fn listed_findings<A: std::borrow::Borrow<Alert>>(alerts: &[A]) -> Vec<String> {
     let vulns: Vec<&VulnerabilityAlert> = alerts
         .iter()
-        .filter_map(|a| match a {
+        .filter_map(|a| match a.borrow() {
             Alert::Vulnerability(v) => Some(v),
             _ => None,
         })

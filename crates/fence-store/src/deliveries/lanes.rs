@@ -1,8 +1,10 @@
 //! Lanes: which destinations have something due, when the dispatcher should wake, and the lease that lets one
-//! process at a time send to a destination at its pace (`next_slot_at`). Also the recovery of claims of senders that
-//! died.
+//! process at a time send to a destination at its pace (`next_slot_at`), taken for a whole dispatcher pass in one
+//! transaction. Also the recovery of claims of senders that died.
 
+use super::DeliveryRow;
 use crate::{get_opt_i64, get_str, Result, Store};
+use sqlx::{Any, Transaction};
 
 impl Store {
     /// Returns deliveries whose sender died mid-send to `pending` (at-least-once: they may go out twice).
@@ -67,18 +69,42 @@ impl Store {
         now: i64,
         lease_ms: i64,
     ) -> Result<bool> {
-        sqlx::query("INSERT INTO lanes (destination, next_slot_at, lease_until) VALUES ($1, 0, 0) ON CONFLICT (destination) DO NOTHING")
-            .bind(destination)
-            .execute(&self.pool)
-            .await?;
-        let r = sqlx::query("UPDATE lanes SET lease_owner = $1, lease_until = $2 WHERE destination = $3 AND lease_until < $4 AND next_slot_at <= $4")
-            .bind(owner)
-            .bind(now + lease_ms)
-            .bind(destination)
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
-        Ok(r.rows_affected() == 1)
+        let mut tx = self.pool.begin().await?;
+        let got = take_lane(&mut tx, destination, owner, now, lease_ms).await?;
+        tx.commit().await?;
+        Ok(got)
+    }
+
+    /// Takes the lanes of `destinations` that are free and whose slot has come, and claims each one's next message
+    /// (see [`Store::claim_batch`]), all in one transaction: one commit for a whole pass of the dispatcher, not
+    /// several per destination. Lanes are taken in a fixed order, so two processes claiming overlapping sets on
+    /// PostgreSQL wait for each other instead of deadlocking. Each lane's owner is also its claim token.
+    pub async fn claim_lanes(
+        &self,
+        destinations: &[String],
+        now: i64,
+        lease_ms: i64,
+    ) -> Result<Vec<ClaimedLane>> {
+        let mut sorted: Vec<&String> = destinations.iter().collect();
+        sorted.sort();
+        sorted.dedup();
+        let mut tx = self.pool.begin().await?;
+        let mut claimed = Vec::new();
+        for destination in sorted {
+            let owner = format!("lane:{}", crate::new_id());
+            if take_lane(&mut tx, destination, &owner, now, lease_ms).await? {
+                let batch =
+                    super::claims::claim_batch_in(&mut tx, destination, &owner, now, lease_ms)
+                        .await?;
+                claimed.push(ClaimedLane {
+                    destination: destination.clone(),
+                    owner,
+                    batch,
+                });
+            }
+        }
+        tx.commit().await?;
+        Ok(claimed)
     }
 
     /// Gives a lane back, setting when it may send next.
@@ -88,12 +114,68 @@ impl Store {
         owner: &str,
         next_slot_at: i64,
     ) -> Result<()> {
-        sqlx::query("UPDATE lanes SET lease_owner = NULL, lease_until = 0, next_slot_at = CASE WHEN next_slot_at > $1 THEN next_slot_at ELSE $1 END WHERE destination = $2 AND lease_owner = $3")
-            .bind(next_slot_at)
-            .bind(destination)
-            .bind(owner)
-            .execute(&self.pool)
-            .await?;
+        let mut tx = self.pool.begin().await?;
+        release_in(
+            &mut tx,
+            &LaneRelease {
+                destination,
+                owner,
+                next_slot_at,
+            },
+        )
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
+}
+
+/// A lane taken by one sender, with the claim of its next message (empty when nothing was left to claim).
+#[derive(Debug)]
+pub struct ClaimedLane {
+    pub destination: String,
+    pub owner: String,
+    pub batch: Vec<DeliveryRow>,
+}
+
+/// How a finished send gives its lane back: free again, sendable from `next_slot_at` (never earlier than a slot
+/// already set).
+#[derive(Debug, Clone, Copy)]
+pub struct LaneRelease<'a> {
+    pub destination: &'a str,
+    pub owner: &'a str,
+    pub next_slot_at: i64,
+}
+
+async fn take_lane(
+    tx: &mut Transaction<'static, Any>,
+    destination: &str,
+    owner: &str,
+    now: i64,
+    lease_ms: i64,
+) -> Result<bool> {
+    sqlx::query("INSERT INTO lanes (destination, next_slot_at, lease_until) VALUES ($1, 0, 0) ON CONFLICT (destination) DO NOTHING")
+        .bind(destination)
+        .execute(&mut **tx)
+        .await?;
+    let r = sqlx::query("UPDATE lanes SET lease_owner = $1, lease_until = $2 WHERE destination = $3 AND lease_until < $4 AND next_slot_at <= $4")
+        .bind(owner)
+        .bind(now + lease_ms)
+        .bind(destination)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub(super) async fn release_in(
+    tx: &mut Transaction<'static, Any>,
+    lane: &LaneRelease<'_>,
+) -> Result<()> {
+    sqlx::query("UPDATE lanes SET lease_owner = NULL, lease_until = 0, next_slot_at = CASE WHEN next_slot_at > $1 THEN next_slot_at ELSE $1 END WHERE destination = $2 AND lease_owner = $3")
+        .bind(lane.next_slot_at)
+        .bind(lane.destination)
+        .bind(lane.owner)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }

@@ -130,3 +130,37 @@ async fn the_scan_queue_is_served_round_robin_across_organizations() {
         .collect();
     assert_eq!(orgs, [busy.id.clone(), quiet.id.clone()]);
 }
+
+/// The review: the quota was read, then the scan inserted, so requests sent together all passed one check. Twelve
+/// at once against `scan.max_per_org_per_hour = 3` queue exactly three (PostgreSQL serves them on separate
+/// connections).
+async fn scan_requests_sent_together_cannot_pass_the_quota_together(db: Db) {
+    let t = TestApp::spawn_with(db, "[scan]\nmax_per_org_per_hour = 3").await;
+    let mut sends = tokio::task::JoinSet::new();
+    for i in 0..12 {
+        let (http, url) = (t.http.clone(), format!("{}/api/v1/scans", t.url));
+        sends.spawn(async move {
+            http.post(url)
+                .bearer_auth(crate::support::ADMIN_TOKEN)
+                .json(&json!({"domain": format!("host{i}.example.com"), "type": "headers"}))
+                .send()
+                .await
+                .expect("post")
+                .status()
+        });
+    }
+    let mut accepted = 0;
+    while let Some(status) = sends.join_next().await {
+        match status.expect("join") {
+            StatusCode::ACCEPTED => accepted += 1,
+            StatusCode::TOO_MANY_REQUESTS => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(accepted, 3);
+    let (_, scans) = t.get("/api/v1/scans").await;
+    let stored = scans["scans"].as_array().map(Vec::len).unwrap_or(0);
+    assert_eq!(stored, 3, "nothing beyond the quota was stored: {scans}");
+    t.app.shutdown().await;
+}
+crate::both_dbs!(scan_requests_sent_together_cannot_pass_the_quota_together);

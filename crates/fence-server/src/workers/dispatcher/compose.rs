@@ -6,6 +6,7 @@ use super::Dispatcher;
 use fence_core::{Alert, ChannelConfig, Plan};
 use fence_slack::render::{plain, render, RenderContext};
 use fence_slack::SendOutcome;
+use fence_store::deliveries::AlertRef;
 
 impl Dispatcher {
     /// The message for these alerts: plain text after a payload refusal, the channel's custom template for a single
@@ -18,10 +19,12 @@ impl Dispatcher {
         channel_id: &str,
         config: &ChannelConfig,
         plan: Plan,
-        alerts: &[Alert],
+        alerts: &[AlertRef],
         mentions: &[String],
         fallback: bool,
     ) -> serde_json::Value {
+        let alerts: Vec<&Alert> = alerts.iter().map(|a| &**a).collect();
+        let alerts = alerts.as_slice();
         if fallback {
             return plain(ctx.kind, alerts);
         }
@@ -54,7 +57,7 @@ impl Dispatcher {
         &self,
         ctx: &RenderContext<'_>,
         source: &str,
-        alerts: &[Alert],
+        alerts: &[&Alert],
         mentions: &[String],
     ) -> Option<serde_json::Value> {
         let mention_text = fence_slack::render::render_mentions(ctx.kind, mentions);
@@ -70,7 +73,7 @@ impl Dispatcher {
             None => None,
         };
         Some(fence_slack::template::variables(
-            &alerts[0],
+            alerts[0],
             ctx.base_url,
             &mention_text,
             finding.as_ref().and_then(|f| f.description.as_deref()),
@@ -137,7 +140,7 @@ impl Dispatcher {
 fn burst_vars(
     ctx: &RenderContext<'_>,
     source: &str,
-    alerts: &[Alert],
+    alerts: &[&Alert],
     mentions: &str,
 ) -> Option<serde_json::Value> {
     if !fence_slack::template::handles_coalesced(source) {

@@ -21,7 +21,7 @@ impl Dispatcher {
         tracing::warn!(channel = %s.channel.id, error = %error, "Slack refused the bot; sending through the channel's webhook");
         s.via_webhook = true;
         s.refusal = Some((error, needed));
-        if matches!(s.alerts.as_slice(), [fence_core::Alert::FollowUp(_)]) {
+        if matches!(s.single(), Some(fence_core::Alert::FollowUp(_))) {
             return SendOutcome::Delivered;
         }
         // App webhooks ignore the identity overrides (SLACK.md §1); they are not sent where they do nothing.

@@ -10,6 +10,7 @@ mod send;
 
 use crate::state::AppState;
 use fence_core::retry::RetryPolicy;
+use fence_store::deliveries::ClaimedLane;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{watch, Semaphore};
@@ -20,7 +21,9 @@ const LEASE_MS: i64 = 45_000;
 const SEND_BUDGET: Duration = Duration::from_secs(30);
 /// Longest sleep between polls (other processes may have queued work).
 const POLL_MS: i64 = 250;
-const MAX_CONCURRENT_LANES: usize = 64;
+/// Destinations sent to at once by one process. Sends mostly wait on Slack (100–300 ms each), so this bounds how long
+/// a burst to many channels takes; each holds one claimed batch.
+const MAX_CONCURRENT_LANES: usize = 256;
 
 pub struct Dispatcher {
     state: AppState,
@@ -61,42 +64,46 @@ impl Dispatcher {
         let _ = this.lanes.acquire_many(MAX_CONCURRENT_LANES as u32).await;
     }
 
-    /// One pass at `now`: return abandoned claims to the queue, take every free lane whose slot has come, and start
-    /// its send. Returns the started sends (tests await them; `run` lets them finish on their own).
+    /// One pass at `now`: return abandoned claims to the queue, take every free lane whose slot has come together
+    /// with its next message (one commit for the whole pass), and start each send. Returns the started sends
+    /// (tests await them; `run` lets them finish on their own).
     pub async fn pass(self: &Arc<Self>, now: i64) -> Vec<tokio::task::JoinHandle<()>> {
         let mut started = Vec::new();
         if let Err(e) = self.state.store.recover_expired_claims(now).await {
             tracing::warn!(error = %e, "cannot recover expired claims");
         }
-        let dests = match self.state.store.due_destinations(now, 256).await {
+        let free = self.lanes.available_permits();
+        if free == 0 {
+            return started;
+        }
+        let dests = match self.state.store.due_destinations(now, free as i64).await {
             Ok(d) => d,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read due deliveries");
                 return started;
             }
         };
-        for dest in dests {
-            let Ok(permit) = self.lanes.clone().try_acquire_owned() else {
+        if dests.is_empty() {
+            return started;
+        }
+        let claimed = match self.state.store.claim_lanes(&dests, now, LEASE_MS).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot claim lanes");
+                return started;
+            }
+        };
+        for lane in claimed {
+            // Only this pass takes permits, and it asked for no more lanes than were free.
+            let Ok(permit) = self.lanes.clone().acquire_owned().await else {
                 break;
             };
-            let owner = format!("lane:{}", fence_store::new_id());
-            match self
-                .state
-                .store
-                .claim_lane(&dest, &owner, now, LEASE_MS)
-                .await
-            {
-                Ok(true) => {
-                    let me = self.clone();
-                    started.push(tokio::spawn(async move {
-                        me.send_lane(&dest, &owner).await;
-                        drop(permit);
-                        me.state.wake.notify_one();
-                    }));
-                }
-                Ok(false) => {}
-                Err(e) => tracing::warn!(error = %e, "cannot claim a lane"),
-            }
+            let me = self.clone();
+            started.push(tokio::spawn(async move {
+                me.send_lane(lane, now).await;
+                drop(permit);
+                me.state.wake.notify_one();
+            }));
         }
         started
     }
@@ -112,27 +119,36 @@ impl Dispatcher {
         n
     }
 
-    /// Sends the next message of one destination and releases its lane with the next send slot.
-    async fn send_lane(&self, destination: &str, owner: &str) {
-        let started = self.state.clock.now_ms();
+    /// Sends the claimed message of one destination; the lane is given back with its next send slot, in the
+    /// commit that records the outcome where there is one.
+    async fn send_lane(&self, lane: ClaimedLane, now: i64) {
+        let ClaimedLane {
+            destination,
+            owner,
+            batch,
+        } = lane;
+        let (destination, owner) = (destination.as_str(), owner.as_str());
         // Bounded well inside the lease, so no other sender can take the lane or the claim while this one runs.
-        let next_slot = match tokio::time::timeout(
+        let release_at = match tokio::time::timeout(
             SEND_BUDGET,
-            self.send_one(destination, owner, started),
+            self.send_one(destination, owner, batch, now),
         )
         .await
         {
             Ok(Ok(next)) => next,
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, "delivery attempt failed inside Fence");
+                self.survived(owner).await;
                 // Whether a message went out is unknown: wait as long as the strictest destination needs.
-                started + self.state.send_interval_ms(true)
+                Some(now + self.state.send_interval_ms(true))
             }
             Err(_) => {
                 tracing::warn!("a send took longer than its budget; its deliveries return to the queue when their claim expires");
-                started + self.state.send_interval_ms(true)
+                self.survived(owner).await;
+                Some(now + self.state.send_interval_ms(true))
             }
         };
+        let Some(next_slot) = release_at else { return };
         if let Err(e) = self
             .state
             .store
@@ -140,6 +156,14 @@ impl Dispatcher {
             .await
         {
             tracing::warn!(error = %e, "cannot release a lane; its lease will expire");
+        }
+    }
+
+    /// A send that failed inside this process did not take it down: its claim's render count is taken back, so a
+    /// template is not quarantined for a slow Slack or a database error (see `send::quarantine_template`).
+    async fn survived(&self, claim: &str) {
+        if let Err(e) = self.state.store.template_rendered(claim).await {
+            tracing::warn!(error = %e, "cannot record an unfinished send");
         }
     }
 }

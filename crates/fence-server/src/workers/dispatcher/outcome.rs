@@ -9,19 +9,20 @@ use super::Dispatcher;
 use fence_core::alert::ChannelBrokenAlert;
 use fence_core::{Alert, ChannelState};
 use fence_slack::SendOutcome;
-use fence_store::deliveries::{DeliveryRow, RoutableChannel};
+use fence_store::deliveries::RoutableChannel;
 use rand::Rng;
 use std::sync::atomic::Ordering;
 
 impl Dispatcher {
-    /// Applies the outcome to the whole claim; returns when the destination may be sent to next.
+    /// Applies the outcome to the whole claim, giving the lane back in the same commit (`None`), except for a
+    /// broken channel, whose lane waits until the channel is marked (returns when it may be sent to next).
     pub(super) async fn apply_outcome(
         &self,
         s: &Sending,
         outcome: SendOutcome,
         done: i64,
         next_slot: i64,
-    ) -> anyhow::Result<i64> {
+    ) -> anyhow::Result<Option<i64>> {
         let st = &self.state;
         let claim = s.claim.as_str();
         let channel = &s.channel;
@@ -30,7 +31,9 @@ impl Dispatcher {
         }
         match outcome {
             SendOutcome::Delivered => {
-                st.store.mark_sent(claim, done).await?;
+                st.store
+                    .mark_sent(claim, done, Some(&s.lane(next_slot)))
+                    .await?;
                 st.metrics.messages_sent.fetch_add(1, Ordering::Relaxed);
                 for d in &s.batch {
                     st.metrics.observe_latency_ms(done - d.created_at);
@@ -41,36 +44,42 @@ impl Dispatcher {
                         .set_channel_health(&channel.id, ChannelState::Healthy, None, None, done)
                         .await?;
                 }
-                Ok(next_slot)
+                Ok(None)
             }
             SendOutcome::RateLimited { retry_after } => {
                 st.metrics.rate_limited.fetch_add(1, Ordering::Relaxed);
-                st.store.mark_rate_limited(claim).await?;
-                Ok(done + retry_after.as_millis() as i64)
+                let lane = s.lane(done + retry_after.as_millis() as i64);
+                st.store.mark_rate_limited(claim, Some(&lane)).await?;
+                Ok(None)
             }
             SendOutcome::Retryable { error } => {
                 st.metrics.send_failures.fetch_add(1, Ordering::Relaxed);
-                self.retry_or_die(claim, &s.batch, done, &error).await?;
-                Ok(next_slot)
+                self.retry_or_die(s, done, &error, next_slot).await?;
+                Ok(None)
             }
             SendOutcome::ChannelBroken { error } => {
                 st.metrics.send_failures.fetch_add(1, Ordering::Relaxed);
                 self.hold(s, &error, done).await?;
-                Ok(next_slot)
+                Ok(Some(next_slot))
             }
             SendOutcome::PayloadRejected { error } => {
                 st.metrics.send_failures.fetch_add(1, Ordering::Relaxed);
+                let lane = s.lane(next_slot);
                 if s.fallback {
-                    st.store.mark_dead(claim, &error).await?;
+                    st.store.mark_dead(claim, &error, Some(&lane)).await?;
                 } else {
-                    st.store.mark_plain_fallback(claim, &error).await?;
+                    st.store
+                        .mark_plain_fallback(claim, &error, Some(&lane))
+                        .await?;
                 }
-                Ok(next_slot)
+                Ok(None)
             }
             SendOutcome::Failed { error } => {
                 st.metrics.send_failures.fetch_add(1, Ordering::Relaxed);
-                st.store.mark_dead(claim, &error).await?;
-                Ok(next_slot)
+                st.store
+                    .mark_dead(claim, &error, Some(&s.lane(next_slot)))
+                    .await?;
+                Ok(None)
             }
         }
     }
@@ -81,7 +90,7 @@ impl Dispatcher {
         let channel = &s.channel;
         let (error, hint) = self.broken_reason(s, error);
         let (error, hint) = (error.as_str(), hint.as_str());
-        st.store.mark_held(&s.claim, error).await?;
+        st.store.mark_held(&s.claim, error, None).await?;
         tracing::warn!(channel = %channel.id, error = %error, "channel stopped accepting messages; its deliveries are held");
         let newly_broken = st
             .store
@@ -110,18 +119,24 @@ impl Dispatcher {
     /// Retryable failure: back off with jitter; deliveries first tried more than `max_retry_age` ago are dead.
     async fn retry_or_die(
         &self,
-        claim: &str,
-        batch: &[DeliveryRow],
+        s: &Sending,
         now: i64,
         error: &str,
+        next_slot: i64,
     ) -> anyhow::Result<()> {
-        let attempts = batch.iter().map(|d| d.attempts).max().unwrap_or(1).max(1) as u32;
+        let attempts = s.batch.iter().map(|d| d.attempts).max().unwrap_or(1).max(1) as u32;
         let jitter: f64 = rand::thread_rng().gen();
         let delay = self.retry.backoff(attempts, jitter);
         let give_up_before = now - self.retry.max_age.as_millis() as i64;
         self.state
             .store
-            .mark_retry(claim, now + delay.as_millis() as i64, give_up_before, error)
+            .mark_retry(
+                &s.claim,
+                now + delay.as_millis() as i64,
+                give_up_before,
+                error,
+                Some(&s.lane(next_slot)),
+            )
             .await?;
         Ok(())
     }

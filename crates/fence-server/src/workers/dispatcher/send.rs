@@ -1,17 +1,19 @@
-//! One send to one destination: claim every due delivery of its first channel in line, drop alerts of findings
+//! One send to one destination: the claimed deliveries of its first channel in line (see `claims`), drop alerts of findings
 //! triaged since they were queued, compose one message with the channel's mentions, post it (webhook, or
 //! `chat.postMessage` in the finding's thread where there is one; a degraded bot channel through its webhook, see
 //! `fallback`), remember where findings were announced, and apply Slack's answer.
 
 use super::compose::apply_identity;
-use super::{Dispatcher, LEASE_MS};
+use super::Dispatcher;
 use fence_core::{Alert, ChannelConfig, ChannelKind, ChannelState, Plan, Secret};
 use fence_slack::{SendOutcome, WebhookUrl};
 use fence_store::channels::ChannelRow;
-use fence_store::deliveries::DeliveryRow;
+use fence_store::deliveries::{AlertRef, DeliveryRow, LaneRelease};
 
 /// A claimed batch with what sending it needs.
 pub(super) struct Sending {
+    /// The lane's destination; its owner is `claim`.
+    pub destination: String,
     pub claim: String,
     pub batch: Vec<DeliveryRow>,
     pub channel: ChannelRow,
@@ -23,7 +25,7 @@ pub(super) struct Sending {
     pub bot: Option<(Secret<String>, String)>,
     /// The claim was refused as a payload once: send plain text.
     pub fallback: bool,
-    pub alerts: Vec<Alert>,
+    pub alerts: Vec<AlertRef>,
     pub mentions: Vec<String>,
     /// A bot-token channel that sent through its webhook: degraded before this send, or refused in it. A success
     /// then leaves the channel's state to the refusal (or the membership re-check), not `healthy`.
@@ -32,31 +34,51 @@ pub(super) struct Sending {
     pub refusal: Option<(String, Option<String>)>,
 }
 
+impl Sending {
+    /// The alert when the message carries exactly one.
+    pub fn single(&self) -> Option<&Alert> {
+        match self.alerts.as_slice() {
+            [a] => Some(a),
+            _ => None,
+        }
+    }
+
+    /// The lane given back, sendable again from `next_slot_at`.
+    pub fn lane(&self, next_slot_at: i64) -> LaneRelease<'_> {
+        LaneRelease {
+            destination: &self.destination,
+            owner: &self.claim,
+            next_slot_at,
+        }
+    }
+}
+
 impl Dispatcher {
-    /// Returns when the destination may be sent to next.
+    /// Sends a claimed batch. Returns when the destination may be sent to next, or `None` when the lane was given
+    /// back with the outcome.
     pub(super) async fn send_one(
         &self,
         destination: &str,
         claim: &str,
+        batch: Vec<DeliveryRow>,
         now: i64,
-    ) -> anyhow::Result<i64> {
+    ) -> anyhow::Result<Option<i64>> {
         let st = &self.state;
-        let batch = st
-            .store
-            .claim_batch(destination, claim, now, LEASE_MS)
-            .await?;
-        let Some(mut s) = self.prepare(claim, batch, now).await? else {
-            return Ok(now);
+        let Some(mut s) = self.prepare(destination, claim, batch, now).await? else {
+            return Ok(Some(now));
         };
         if s.alerts.is_empty() {
-            st.store.mark_sent(claim, st.clock.now_ms()).await?;
-            return Ok(now);
+            let lane = s.lane(now);
+            st.store
+                .mark_sent(claim, st.clock.now_ms(), Some(&lane))
+                .await?;
+            return Ok(None);
         }
         let ctx = st.render_context(&s.org_id, s.channel.kind, s.config.format, s.plan);
         // A degraded channel's bot may not post there: its messages go through the webhook until the re-check.
         s.via_webhook = s.bot.is_some() && s.channel.state == ChannelState::Degraded;
         let bot = s.bot.clone().filter(|_| !s.via_webhook);
-        let is_followup = matches!(s.alerts.as_slice(), [Alert::FollowUp(_)]);
+        let is_followup = matches!(s.single(), Some(Alert::FollowUp(_)));
         let mut message = serde_json::Value::Null;
         if !is_followup {
             let config = self.quarantine_template(&s).await?;
@@ -71,9 +93,6 @@ impl Dispatcher {
                     s.fallback,
                 )
                 .await;
-            if s.config.template.is_some() {
-                st.store.template_rendered(&s.claim).await?;
-            }
             // Identity overrides go where they are honoured: bot tokens and Mattermost (app webhooks ignore them,
             // SLACK.md §1).
             if bot.is_some() || s.channel.kind == ChannelKind::Mattermost {
@@ -81,13 +100,13 @@ impl Dispatcher {
             }
         }
         let sent_at = st.clock.now_ms();
-        let (mut outcome, posted, needed) = match (&bot, s.alerts.as_slice()) {
-            (Some((token, _)), [Alert::FollowUp(f)]) => {
+        let (mut outcome, posted, needed) = match (&bot, s.single()) {
+            (Some((token, _)), Some(Alert::FollowUp(f))) => {
                 let p = self.send_followup(&ctx, &s.channel.id, token, f).await?;
                 (p.outcome, None, p.needed)
             }
             // A follow-up for a channel without a bot token has nowhere to go (webhooks cannot thread).
-            (None, [Alert::FollowUp(_)]) => (SendOutcome::Delivered, None, None),
+            (None, Some(Alert::FollowUp(_))) => (SendOutcome::Delivered, None, None),
             (Some((token, slack_channel)), _) => {
                 self.post_bot(&s, token, slack_channel, &message).await?
             }
@@ -107,9 +126,10 @@ impl Dispatcher {
         self.apply_outcome(&s, outcome, done, next_slot).await
     }
 
-    /// Notes a custom template's render before it runs. When renders of these deliveries were begun twice and never
-    /// finished — the process died rendering them — the template is left out (a copy of the rules without it is
-    /// returned): Fence's default message goes out, and the channel says why, instead of a crash loop.
+    /// When sends of these deliveries were begun twice and never finished — the process died while rendering or
+    /// posting them (each claim counts one; its outcome, or a failure this process survived, takes it back) — the
+    /// template is left out (a copy of the rules without it is returned): Fence's default message goes out, and the
+    /// channel says why, instead of a crash loop.
     async fn quarantine_template(
         &self,
         s: &Sending,
@@ -117,7 +137,13 @@ impl Dispatcher {
         if s.config.template.is_none() || s.fallback || !s.plan.has_enterprise_features() {
             return Ok(None);
         }
-        let unfinished = self.state.store.template_render_begins(&s.claim).await?;
+        let unfinished = s
+            .batch
+            .iter()
+            .map(|d| d.template_renders)
+            .max()
+            .unwrap_or(1)
+            - 1;
         if unfinished < 2 {
             return Ok(None);
         }
@@ -135,6 +161,7 @@ impl Dispatcher {
     /// Loads what a claimed batch needs; `None` when the claim took nothing.
     async fn prepare(
         &self,
+        destination: &str,
         claim: &str,
         batch: Vec<DeliveryRow>,
         now: i64,
@@ -154,19 +181,13 @@ impl Dispatcher {
                 .clone(),
         );
         let alerts = self.still_news(&channel.org_id, &batch, now).await?;
-        let mut mentions: Vec<String> = Vec::new();
-        for a in &alerts {
-            for m in config.mentions_for(a) {
-                if !mentions.contains(&m) {
-                    mentions.push(m);
-                }
-            }
-        }
+        let mentions = config.mentions_for_all(alerts.iter().map(|a| &**a));
         let bot = match (&channel.bot_token_enc, &channel.slack_channel_id) {
             (Some(t), Some(c)) => Some((st.secrets.decrypt(t)?, c.clone())),
             _ => None,
         };
         Ok(Some(Sending {
+            destination: destination.to_string(),
             claim: claim.to_string(),
             batch,
             plan: org.plan(),
@@ -190,14 +211,17 @@ impl Dispatcher {
         org_id: &str,
         batch: &[DeliveryRow],
         now: i64,
-    ) -> anyhow::Result<Vec<Alert>> {
+    ) -> anyhow::Result<Vec<AlertRef>> {
         let st = &self.state;
-        let alerts: Vec<Alert> = st.store.alerts_of(batch).await?;
+        let alerts = st.store.alerts_of(batch).await?;
         let since = batch.iter().map(|d| d.created_at).min().unwrap_or(now);
         let quiet = st.store.quiet_findings(org_id, since, now).await?;
+        if quiet.is_empty() {
+            return Ok(alerts);
+        }
         Ok(alerts
             .into_iter()
-            .filter(|a| match a {
+            .filter(|a| match &**a {
                 Alert::Vulnerability(v) => !quiet.contains(&v.finding_id),
                 Alert::Reminder(r) => !quiet.contains(&r.finding.finding_id),
                 _ => true,
@@ -215,9 +239,9 @@ impl Dispatcher {
         message: &serde_json::Value,
     ) -> anyhow::Result<(SendOutcome, Option<(String, String)>, Option<String>)> {
         let st = &self.state;
-        let (thread_of, broadcast) = match s.alerts.as_slice() {
-            [Alert::Reminder(r)] => (Some(r.finding.finding_id.as_str()), false),
-            [Alert::Vulnerability(v)] if v.reopened => (Some(v.finding_id.as_str()), true),
+        let (thread_of, broadcast) = match s.single() {
+            Some(Alert::Reminder(r)) => (Some(r.finding.finding_id.as_str()), false),
+            Some(Alert::Vulnerability(v)) if v.reopened => (Some(v.finding_id.as_str()), true),
             _ => (None, false),
         };
         let thread = match thread_of {

@@ -1,0 +1,97 @@
+//! The cache of decoded alert sets. Alert sets never change once stored, and one burst's sets are read by every
+//! channel it goes to, often at the same moment: each set is read and decoded once however many senders ask for
+//! it together (one cell per set, filled by the first asker while the others wait), and the cache holds at most
+//! `MAX_SETS` sets and `MAX_ALERTS` alerts before it starts over.
+
+use fence_core::Alert;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::OnceCell;
+
+/// Alert sets kept at most.
+const MAX_SETS: usize = 512;
+/// Alerts kept at most, over all sets (a 10,000-finding burst is 10,000).
+const MAX_ALERTS: usize = 50_000;
+
+type Cell = Arc<OnceCell<Arc<Vec<Alert>>>>;
+
+#[derive(Debug, Default)]
+pub(crate) struct AlertCache {
+    sets: Mutex<HashMap<String, Cell>>,
+}
+
+impl AlertCache {
+    /// The set `id`, from the cache or from `load` (run once for all concurrent askers of the same set).
+    pub(crate) async fn get_or_load<F, Fut, E>(
+        &self,
+        id: &str,
+        load: F,
+    ) -> Result<Arc<Vec<Alert>>, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<Alert>, E>>,
+    {
+        let cell = {
+            let mut sets = self.sets.lock().unwrap_or_else(|p| p.into_inner());
+            if !sets.contains_key(id) {
+                let kept: usize = sets.values().filter_map(|c| c.get()).map(|s| s.len()).sum();
+                if sets.len() >= MAX_SETS || kept >= MAX_ALERTS {
+                    sets.clear();
+                }
+            }
+            sets.entry(id.to_string()).or_default().clone()
+        };
+        let set = cell
+            .get_or_try_init(|| async { load().await.map(Arc::new) })
+            .await?;
+        Ok(set.clone())
+    }
+
+    /// Alerts held now (for the metrics).
+    pub(crate) fn alerts_held(&self) -> usize {
+        let sets = self.sets.lock().unwrap_or_else(|p| p.into_inner());
+        sets.values().filter_map(|c| c.get()).map(|s| s.len()).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_askers_of_one_set_load_it_once() {
+        let cache = Arc::new(AlertCache::default());
+        let loads = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..50 {
+            let (cache, loads) = (cache.clone(), loads.clone());
+            tasks.push(tokio::spawn(async move {
+                cache
+                    .get_or_load("set-1", || async {
+                        loads.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                        Ok::<_, ()>(Vec::new())
+                    })
+                    .await
+            }));
+        }
+        for t in tasks {
+            assert!(t.await.expect("join").is_ok());
+        }
+        assert_eq!(loads.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_failed_load_is_tried_again_by_the_next_asker() {
+        let cache = AlertCache::default();
+        let first = cache
+            .get_or_load("s", || async { Err::<Vec<Alert>, _>("down") })
+            .await;
+        assert!(first.is_err());
+        let second = cache
+            .get_or_load("s", || async { Ok::<_, &str>(Vec::new()) })
+            .await;
+        assert!(second.is_ok());
+    }
+}
