@@ -200,9 +200,15 @@ pub(super) fn parse_filters(f: &Map<String, Value>, errs: &mut FieldErrors) -> F
         ));
     }
     let get = |k: &str| f.get(k).filter(|v| !v.is_null());
-    let severities = get("severities")
+    let severities: Vec<crate::Severity> = get("severities")
         .map(|v| list(v, "filters.severities", errs, |s| s.parse()))
         .unwrap_or_default();
+    if severities.len() > crate::Severity::ALL.len() {
+        errs.push(FieldError::new(
+            "filters.severities",
+            "lists at most the five severities",
+        ));
+    }
     let domains = get("domains")
         .map(|v| {
             list(

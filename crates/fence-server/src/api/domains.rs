@@ -15,6 +15,7 @@ use serde_json::{json, Map, Value};
 /// nothing Slack's link syntax would stop at (the OpenAPI document's `pattern` says the same).
 fn renew_url_ok(s: &str) -> bool {
     let plain = s.len() <= 2000
+        && percent_escapes_ok(s)
         && !s
             .chars()
             .any(|c| c.is_whitespace() || "<>|\"\\".contains(c));
@@ -35,6 +36,16 @@ fn renew_url_ok(s: &str) -> bool {
                         .chars()
                         .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_')
             })
+}
+
+/// Every `%` starts an escape of two hex digits (RFC 3986), as a link must have to open the same page everywhere.
+fn percent_escapes_ok(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.iter().enumerate().all(|(i, c)| {
+        *c != b'%'
+            || (b.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+    })
 }
 
 fn parse(obj: &Map<String, Value>, base: DomainRow) -> Result<DomainRow, ApiError> {

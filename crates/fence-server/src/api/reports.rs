@@ -218,6 +218,9 @@ pub async fn preview(
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<Value>> {
     caller.require(Scope::Read)?;
+    if let Some(obj) = body.as_object() {
+        super::only_fields(obj, &["alert_type"])?;
+    }
     let c = crate::services::channels::load(&state, &caller.org_id, &id).await?;
     let alert_type = body
         .get("alert_type")

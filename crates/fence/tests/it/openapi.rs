@@ -580,6 +580,8 @@ async fn a_report_status_and_a_renew_link_must_be_what_the_document_says() {
         "https://user:pw@example.com/",
         "javascript:alert(1)",
         "https://exa mple.com/",
+        // Schemathesis' fourth run: a `%` that starts no escape is no URI.
+        "https://X:7318#%r",
     ] {
         let (s, e) = t
             .post(
@@ -600,5 +602,61 @@ async fn a_report_status_and_a_renew_link_must_be_what_the_document_says() {
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{d}");
+    t.app.shutdown().await;
+}
+
+/// Schemathesis' run with channels reachable: six severities (the document allows five), a preview with an unknown
+/// field, and a PATCH setting `webhook_url` to null were accepted; a channel test without a name was refused by the
+/// document but is what Fence takes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn channel_requests_the_document_forbids_are_refused() {
+    let t = TestApp::spawn(Db::Sqlite).await;
+    let hook = t.slack.webhook_url("schema");
+    let (s, e) = t
+        .post(
+            "/api/v1/channels",
+            json!({"name": "six", "webhook_url": hook, "filters": {"severities": ["low", "low", "low", "low", "low", "low"]}}),
+        )
+        .await;
+    assert_eq!(
+        (s, e["error"]["field"].clone()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!("filters.severities")
+        ),
+        "{e}"
+    );
+    let (s, c) = t
+        .post(
+            "/api/v1/channels",
+            json!({"name": "ok", "webhook_url": hook}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    let id = c["id"].as_str().expect("id");
+    let (s, e) = t
+        .post(
+            &format!("/api/v1/channels/{id}/preview"),
+            json!({"alert_type": "digest", "surprise": 42}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    let (s, e) = t
+        .patch(
+            &format!("/api/v1/channels/{id}"),
+            json!({"webhook_url": null}),
+        )
+        .await;
+    assert_eq!(
+        (s, e["error"]["field"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("webhook_url")),
+        "{e}"
+    );
+    let (_, still) = t.get(&format!("/api/v1/channels/{id}")).await;
+    assert!(still["webhook_url_hint"].is_string(), "{still}");
+    let (s, r) = t
+        .post("/api/v1/channels/test", json!({"webhook_url": hook}))
+        .await;
+    assert_eq!((s, r["ok"].clone()), (StatusCode::OK, json!(true)), "{r}");
     t.app.shutdown().await;
 }

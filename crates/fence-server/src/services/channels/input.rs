@@ -205,7 +205,15 @@ fn parse_webhook_url(
     errs: &mut Errors,
 ) -> Option<WebhookUrl> {
     match patch.get("webhook_url") {
-        None | Some(Value::Null) => None,
+        None => None,
+        // Every channel needs its webhook (SPEC §4): null neither removes it nor means "unchanged".
+        Some(Value::Null) => {
+            errs.push(
+                "webhook_url",
+                "must be a string (every channel needs its webhook URL)",
+            );
+            None
+        }
         Some(Value::String(s)) => match WebhookUrl::parse(s, kind, hosts) {
             Ok(u) => Some(u),
             Err(e) => {
