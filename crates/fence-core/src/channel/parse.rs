@@ -17,7 +17,16 @@ pub(super) fn parse_alert_types(
 ) -> Vec<AlertType> {
     match obj.get("alert_types") {
         None | Some(Value::Null) => ChannelConfig::DEFAULT_ALERT_TYPES.to_vec(),
-        Some(v) => list(v, "alert_types", errs, AlertType::parse),
+        Some(v) => {
+            let types: Vec<AlertType> = list(v, "alert_types", errs, AlertType::parse);
+            if types.len() > 5 {
+                errs.push(FieldError::new(
+                    "alert_types",
+                    "lists at most the five alert types",
+                ));
+            }
+            types
+        }
     }
 }
 

@@ -222,10 +222,11 @@ pub async fn preview(
         super::only_fields(obj, &["alert_type"])?;
     }
     let c = crate::services::channels::load(&state, &caller.org_id, &id).await?;
-    let alert_type = body
-        .get("alert_type")
-        .and_then(Value::as_str)
-        .unwrap_or("vulnerability");
+    let alert_type = match body.get("alert_type") {
+        None | Some(Value::Null) => "vulnerability",
+        Some(Value::String(s)) => s.as_str(),
+        Some(_) => return Err(ApiError::invalid("alert_type", "must be a string")),
+    };
     let t =
         fence_core::AlertType::parse(alert_type).map_err(|e| ApiError::invalid("alert_type", e))?;
     let (message, template) =

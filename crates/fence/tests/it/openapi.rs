@@ -605,8 +605,8 @@ async fn a_report_status_and_a_renew_link_must_be_what_the_document_says() {
     t.app.shutdown().await;
 }
 
-/// Schemathesis' run with channels reachable: six severities (the document allows five), a preview with an unknown
-/// field, and a PATCH setting `webhook_url` to null were accepted; a channel test without a name was refused by the
+/// Schemathesis' runs with channels reachable: six severities or alert types (the document allows five), a preview
+/// with an unknown field or a non-string `alert_type`, and a PATCH setting `webhook_url` to null were accepted; a channel test without a name was refused by the
 /// document but is what Fence takes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn channel_requests_the_document_forbids_are_refused() {
@@ -626,6 +626,17 @@ async fn channel_requests_the_document_forbids_are_refused() {
         ),
         "{e}"
     );
+    let (s, e) = t
+        .post(
+            "/api/v1/channels",
+            json!({"name": "six", "webhook_url": hook, "alert_types": ["digest", "digest", "digest", "digest", "digest", "digest"]}),
+        )
+        .await;
+    assert_eq!(
+        (s, e["error"]["field"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("alert_types")),
+        "{e}"
+    );
     let (s, c) = t
         .post(
             "/api/v1/channels",
@@ -641,6 +652,17 @@ async fn channel_requests_the_document_forbids_are_refused() {
         )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    let (s, e) = t
+        .post(
+            &format!("/api/v1/channels/{id}/preview"),
+            json!({"alert_type": {}}),
+        )
+        .await;
+    assert_eq!(
+        (s, e["error"]["field"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("alert_type")),
+        "{e}"
+    );
     let (s, e) = t
         .patch(
             &format!("/api/v1/channels/{id}"),
