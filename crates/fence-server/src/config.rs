@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod retention;
 mod slack;
+pub use retention::RetentionConfig;
 pub use slack::{SlackConfig, MIN_SIGNING_SECRET_CHARS};
 
 /// Every key Fence understands, with where it lives.
@@ -36,6 +38,8 @@ const KEYS: &[&str] = &[
     "reports.link_lifetime",
     "trusted_proxies",
     "import.max_bytes",
+    "retention.deliveries",
+    "retention.audit",
 ];
 
 /// The default of `import.max_bytes`: 256 MiB.
@@ -81,6 +85,7 @@ pub struct Config {
     pub trusted_proxies: crate::http::client_ip::TrustedProxies,
     /// The largest scanner output file `POST /api/v1/import` and `fence import` take (`import.max_bytes`).
     pub import_max_bytes: u64,
+    pub retention: RetentionConfig,
 }
 
 /// A configuration problem, naming the key and where it came from.
@@ -181,6 +186,7 @@ impl Config {
             )
             .map_err(|e| r.err("trusted_proxies", &e))?,
             import_max_bytes: import_max_bytes(&r)?,
+            retention: RetentionConfig::read(&r)?,
         })
     }
 

@@ -18,6 +18,7 @@ pub mod jobs;
 mod key_check;
 pub mod orgs;
 pub mod reminders;
+pub mod retention;
 pub mod scans;
 pub mod slack_directory;
 pub mod slack_installs;

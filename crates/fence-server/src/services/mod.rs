@@ -12,6 +12,7 @@ mod error;
 pub mod findings;
 pub mod membership;
 pub mod org;
+pub mod retention;
 pub mod scans;
 pub mod slack_access;
 pub mod tokens;

@@ -1,6 +1,6 @@
 //! The scheduler: periodic jobs (reminders, digests, the certificate monitor, the membership re-check of degraded
-//! channels) that run once across every process sharing the database, each claimed through the store's job lease at
-//! its due time.
+//! channels, retention) that run once across every process sharing the database, each claimed through the store's
+//! job lease at its due time.
 
 use crate::state::AppState;
 use std::time::Duration;
@@ -95,9 +95,42 @@ impl Scheduler {
                 tracing::warn!(error = %e, "membership re-check pass failed");
             }
         }
+        self.retention(now).await?;
         if raised > 0 {
             st.wake.notify_one();
         }
         Ok(raised)
+    }
+
+    /// The retention job (hourly, again within a minute when it left rows over).
+    async fn retention(&self, now: i64) -> anyhow::Result<()> {
+        let st = &self.state;
+        if st
+            .store
+            .claim_job("retention", &self.owner, now, JOB_LEASE_MS)
+            .await?
+        {
+            let result = crate::services::retention::prune(st, now).await;
+            let again = match &result {
+                Ok((_, true)) => crate::services::retention::AGAIN_MS,
+                _ => crate::services::retention::EVERY_MS,
+            };
+            st.store
+                .finish_job("retention", &self.owner, now + again)
+                .await?;
+            match result {
+                Ok((p, _)) if p.total() > 0 => tracing::info!(
+                    deliveries = p.deliveries,
+                    alert_sets = p.alert_sets,
+                    audit = p.audit,
+                    sessions = p.sessions,
+                    logins = p.logins,
+                    "retention: deleted what aged out"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "retention pass failed"),
+            }
+        }
+        Ok(())
     }
 }
