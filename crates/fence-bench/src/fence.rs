@@ -117,24 +117,32 @@ impl Fence {
         self.post("/api/v1/channels", &body).await.map(|_| ())
     }
 
-    fn pid(&self) -> u32 {
+    pub fn pid(&self) -> u32 {
         self.child.id()
     }
 
     /// (current RSS, peak RSS) in MiB, from /proc.
     pub fn rss_mib(&self) -> (f64, f64) {
+        let m = self.status_mib(&["VmRSS:", "VmHWM:"]);
+        (m[0], m[1])
+    }
+
+    /// The named `/proc/PID/status` fields (such as `RssAnon:`), in MiB; 0 for one that is missing.
+    pub fn status_mib(&self, names: &[&str]) -> Vec<f64> {
         let status =
             std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
-        let field = |name: &str| {
-            status
-                .lines()
-                .find(|l| l.starts_with(name))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-                .map(|kb| kb / 1024.0)
-                .unwrap_or(0.0)
-        };
-        (field("VmRSS:"), field("VmHWM:"))
+        names
+            .iter()
+            .map(|name| {
+                status
+                    .lines()
+                    .find(|l| l.starts_with(name))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|kb| kb.parse::<f64>().ok())
+                    .map(|kb| kb / 1024.0)
+                    .unwrap_or(0.0)
+            })
+            .collect()
     }
 
     /// Resets the peak RSS (`VmHWM`) to the current RSS, so the next reading is the peak since now.

@@ -34,6 +34,15 @@ pub async fn post_burst(
     let bodies: Vec<Vec<u8>> = (0..total.div_ceil(1000))
         .map(|b| batch_bytes(tag, b * 1000, 1000.min(total - b * 1000)))
         .collect();
+    post_batches(fence, bodies, concurrency).await
+}
+
+/// Posts prepared `POST /api/v1/findings` bodies with `concurrency` clients; returns the seconds it took.
+pub async fn post_batches(
+    fence: &Fence,
+    bodies: Vec<Vec<u8>>,
+    concurrency: usize,
+) -> anyhow::Result<f64> {
     let start = Instant::now();
     let mut queue = bodies.into_iter();
     let mut running = tokio::task::JoinSet::new();

@@ -7,6 +7,7 @@
 mod alertmanager;
 mod burst;
 mod fence;
+mod growth;
 mod import;
 mod ingest;
 mod latency;
@@ -59,6 +60,17 @@ enum What {
         /// The same channels without the template, for comparison.
         #[arg(long)]
         no_template: bool,
+    },
+    /// Cost as history grows: findings in steps up to `findings`; after each step memory, the step's ingest rate and
+    /// p50/p99 of the main reads (SQLite; PostgreSQL with `--postgres`).
+    Growth {
+        #[arg(long, default_value_t = 1_000_000)]
+        findings: usize,
+        #[arg(long, default_value_t = 100_000)]
+        step: usize,
+        /// Requests per read and step.
+        #[arg(long, default_value_t = 1000)]
+        samples: usize,
     },
     /// Scanner files through `POST /api/v1/import`, each into a fresh server: time and peak RSS above idle.
     Import {
@@ -123,6 +135,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     if all || matches!(what, What::Kill) {
         report.insert("kill".into(), burst::kill(&bin, cli.burst).await?);
+    }
+    if let What::Growth {
+        findings,
+        step,
+        samples,
+    } = &what
+    {
+        report.insert(
+            "growth".into(),
+            growth::run(
+                &bin,
+                *findings,
+                (*step).max(1000),
+                (*samples).max(1),
+                cli.postgres.as_deref(),
+            )
+            .await?,
+        );
     }
     if let What::Import {
         files,

@@ -110,6 +110,18 @@ pub struct FindingQuery {
     pub limit: i64,
 }
 
+/// Findings a filter without an index of its own looks at per page.
+pub const SCAN_WINDOW: i64 = 10_000;
+
+/// A page of findings.
+#[derive(Debug)]
+pub struct FindingPage {
+    pub findings: Vec<FindingRow>,
+    /// Set when the page came from a bounded scan that stopped before finding enough: the next page starts below
+    /// this id.
+    pub scanned_to: Option<String>,
+}
+
 pub(crate) fn severity_rank(s: Severity) -> i64 {
     s as i64
 }
@@ -128,10 +140,35 @@ impl Store {
     }
 
     /// Newest first; `cursor` is the last id of the previous page.
+    /// Findings newest first. The filter sets with an index of their own (none; severity; domain; status; severity
+    /// and status; domain, severity and status) read only what they return; any other looks at no more than
+    /// [`SCAN_WINDOW`] findings from the cursor and says where it stopped ([`FindingPage::scanned_to`]), so a page
+    /// may hold fewer findings than asked for and still have a next one.
     pub async fn list_findings(&self, org_id: &str, q: &FindingQuery) -> Result<Vec<FindingRow>> {
-        let mut sql = String::from("SELECT * FROM findings WHERE org_id = $1");
+        Ok(self.list_findings_page(org_id, q).await?.findings)
+    }
+
+    /// [`Store::list_findings`] with where a bounded scan stopped.
+    pub async fn list_findings_page(&self, org_id: &str, q: &FindingQuery) -> Result<FindingPage> {
+        let indexed = q.category.is_none()
+            && q.since.is_none()
+            && matches!(
+                (q.severity.is_some(), q.domain.is_some(), q.status.is_some()),
+                (false, false, _) | (true, false, _) | (false, true, false) | (true, true, true)
+            );
+        // Binds in order: the organization ($1), the cursor ($2) when there is one, then the filters.
+        let cursor = if q.cursor.is_some() {
+            " AND id < $2"
+        } else {
+            ""
+        };
+        let mut sql = if indexed {
+            format!("SELECT * FROM findings WHERE org_id = $1{cursor}")
+        } else {
+            format!("SELECT * FROM (SELECT * FROM findings WHERE org_id = $1{cursor} ORDER BY id DESC LIMIT {SCAN_WINDOW}) scanned WHERE org_id = $1")
+        };
         let mut binds: Vec<String> = Vec::new();
-        let mut n = 2;
+        let mut n = if q.cursor.is_some() { 3 } else { 2 };
         let mut add = |sql: &mut String, clause: &str, v: String| {
             sql.push_str(&clause.replace('?', &format!("${n}")));
             binds.push(v);
@@ -149,18 +186,15 @@ impl Store {
         if let Some(c) = &q.category {
             add(&mut sql, " AND category = ?", c.clone());
         }
-        if let Some(c) = &q.cursor {
-            add(&mut sql, " AND id < ?", c.clone());
-        }
-        let since_pos = q.since.map(|_| {
-            let p = n;
-            sql.push_str(&format!(" AND first_seen >= ${p}"));
+        if q.since.is_some() {
+            sql.push_str(&format!(" AND first_seen >= ${n}"));
             n += 1;
-            p
-        });
+        }
         sql.push_str(&format!(" ORDER BY id DESC LIMIT ${n}"));
-        let _ = since_pos;
         let mut query = sqlx::query(&sql).bind(org_id);
+        if let Some(c) = &q.cursor {
+            query = query.bind(c.as_str());
+        }
         for b in &binds {
             query = query.bind(b.as_str());
         }
@@ -169,7 +203,31 @@ impl Store {
         }
         query = query.bind(q.limit);
         let rows = query.fetch_all(&self.pool).await?;
-        rows.iter().map(finding_from).collect()
+        let findings: Vec<FindingRow> = rows.iter().map(finding_from).collect::<Result<_>>()?;
+        let scanned_to = if indexed || (findings.len() as i64) >= q.limit {
+            None
+        } else {
+            self.window_end(org_id, q.cursor.as_deref()).await?
+        };
+        Ok(FindingPage {
+            findings,
+            scanned_to,
+        })
+    }
+
+    /// The last finding of the scan window below `cursor`, when the window was full (more lie beyond it).
+    async fn window_end(&self, org_id: &str, cursor: Option<&str>) -> Result<Option<String>> {
+        let sql = format!(
+            "SELECT id FROM findings WHERE org_id = $1{} ORDER BY id DESC LIMIT 1 OFFSET {}",
+            if cursor.is_some() { " AND id < $2" } else { "" },
+            SCAN_WINDOW - 1
+        );
+        let mut q = sqlx::query(&sql).bind(org_id);
+        if let Some(c) = cursor {
+            q = q.bind(c);
+        }
+        let row = q.fetch_optional(&self.pool).await?;
+        row.map(|r| get_str(&r, "id")).transpose()
     }
 
     /// Changes a finding's status (false positive, snooze, resolve, reopen) and writes the audit entry.
@@ -220,7 +278,7 @@ impl Store {
     }
 
     pub async fn count_findings(&self, org_id: &str) -> Result<i64> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM findings WHERE org_id = $1")
+        let row = sqlx::query("SELECT findings_count AS n FROM organizations WHERE id = $1")
             .bind(org_id)
             .fetch_one(&self.pool)
             .await?;

@@ -185,6 +185,16 @@ impl Store {
             s.out.deliveries = deliveries.len();
             insert_routed(d, &mut tx, &set, &deliveries, now).await?;
         }
+        if !s.inserts.is_empty() {
+            // Last, so a PostgreSQL ingest holds the organization's row only for its commit.
+            sqlx::query(
+                "UPDATE organizations SET findings_count = findings_count + $1 WHERE id = $2",
+            )
+            .bind(i64::try_from(s.inserts.len()).unwrap_or(i64::MAX))
+            .bind(org_id)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(s.out)
     }

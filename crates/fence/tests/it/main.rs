@@ -21,6 +21,7 @@ mod openapi;
 pub mod pacing;
 mod plans;
 mod processes;
+mod reads;
 mod retention;
 mod routing;
 mod scan_limits;

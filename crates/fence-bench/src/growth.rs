@@ -1,0 +1,177 @@
+//! The growth scenario: Fence's cost as its history grows. Findings go in by steps (batches of 1,000 from two
+//! clients, spread over 500 domains and the five severities, one routed channel); after each step the scenario
+//! reads the server's memory (`VmRSS`, `VmHWM`, `RssAnon`, `RssFile`), the step's ingest rate, and the p50/p99 of
+//! each read the growth issue names, from `samples` sequential requests each.
+
+use crate::fence::{Fence, TOKEN};
+use crate::load::{percentile, post_batches};
+use crate::scratch::{fresh_postgres, Scratch};
+use fence_testkit::FakeSlack;
+use serde_json::{json, Value};
+use std::path::Path;
+use std::time::Instant;
+
+const SEVERITIES: [&str; 5] = ["critical", "high", "medium", "low", "info"];
+
+/// A batch of `n` findings numbered from `from`: domain `i % 500`, severity `i % 5`.
+fn batch(from: usize, n: usize) -> Vec<u8> {
+    let findings: Vec<Value> = (from..from + n)
+        .map(|i| {
+            json!({
+                "domain": format!("host{}.example.com", i % 500),
+                "title": format!("growth finding {i}"),
+                "severity": SEVERITIES[i % 5],
+                "cvss": 4.0 + (i % 60) as f64 / 10.0,
+                "category": "misconfiguration",
+                "affected_url": format!("https://host{}.example.com/path/{i}", i % 500),
+            })
+        })
+        .collect();
+    serde_json::to_vec(&json!({"findings": findings})).unwrap_or_default()
+}
+
+async fn ingest(fence: &Fence, from: usize, n: usize) -> anyhow::Result<f64> {
+    let bodies = (from..from + n)
+        .step_by(1000)
+        .map(|b| batch(b, 1000.min(from + n - b)))
+        .collect();
+    let secs = post_batches(fence, bodies, 2).await?;
+    Ok(n as f64 / secs)
+}
+
+/// p50 and p99 in ms of `samples` GETs of `path`.
+async fn time_get(fence: &Fence, path: &str, samples: usize) -> anyhow::Result<(f64, f64)> {
+    let mut ms = Vec::with_capacity(samples);
+    for _ in 0..samples {
+        let t0 = Instant::now();
+        let r = fence
+            .http
+            .get(format!("{}{path}", fence.base))
+            .bearer_auth(TOKEN)
+            .send()
+            .await?;
+        anyhow::ensure!(r.status().is_success(), "{path} answered {}", r.status());
+        r.bytes().await?;
+        ms.push(t0.elapsed().as_secs_f64() * 1000.0);
+    }
+    ms.sort_by(|a, b| a.total_cmp(b));
+    Ok((percentile(&ms, 0.5), percentile(&ms, 0.99)))
+}
+
+/// The cursor of page `page` (50 findings a page, newest first).
+async fn deep_cursor(fence: &Fence, page: usize) -> anyhow::Result<Option<String>> {
+    let mut cursor: Option<String> = None;
+    for _ in 1..page {
+        let path = match &cursor {
+            None => "/api/v1/findings?limit=50".to_string(),
+            Some(c) => format!("/api/v1/findings?limit=50&cursor={c}"),
+        };
+        let v = fence.get(&path).await?;
+        match v["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return Ok(None),
+        }
+    }
+    Ok(cursor)
+}
+
+/// `(VmRSS, VmHWM, RssAnon, RssFile)` in MiB.
+fn memory(fence: &Fence) -> (f64, f64, f64, f64) {
+    let m = fence.status_mib(&["VmRSS:", "VmHWM:", "RssAnon:", "RssFile:"]);
+    (m[0], m[1], m[2], m[3])
+}
+
+async fn reads(fence: &Fence, samples: usize) -> anyhow::Result<Vec<(String, f64, f64)>> {
+    let newest = fence.get("/api/v1/findings?limit=1").await?;
+    let id = newest["findings"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let mut paths: Vec<(&str, String)> = vec![
+        ("newest first", "/api/v1/findings?limit=50".into()),
+        (
+            "by severity",
+            "/api/v1/findings?severity=critical&limit=50".into(),
+        ),
+        ("by status", "/api/v1/findings?status=open&limit=50".into()),
+        (
+            "by domain",
+            "/api/v1/findings?domain=host7.example.com&limit=50".into(),
+        ),
+        (
+            "severity + status",
+            "/api/v1/findings?severity=critical&status=open&limit=50".into(),
+        ),
+        (
+            "severity + domain + status",
+            "/api/v1/findings?severity=critical&domain=host7.example.com&status=open&limit=50"
+                .into(),
+        ),
+        ("GET /findings/{id}", format!("/api/v1/findings/{id}")),
+        ("GET /org", "/api/v1/org".into()),
+        ("GET /metrics", "/metrics".into()),
+    ];
+    if let Some(c) = deep_cursor(fence, 100).await? {
+        paths.push(("page 100", format!("/api/v1/findings?limit=50&cursor={c}")));
+    }
+    let mut out = Vec::new();
+    for (name, path) in paths {
+        let (p50, p99) = time_get(fence, &path, samples).await?;
+        out.push((name.to_string(), p50, p99));
+    }
+    Ok(out)
+}
+
+/// Up to `total` findings in steps of `step`, measuring after each.
+pub async fn run(
+    bin: &Path,
+    total: usize,
+    step: usize,
+    samples: usize,
+    postgres: Option<&str>,
+) -> anyhow::Result<Value> {
+    let scratch = Scratch::new("growth")?;
+    let url = match postgres {
+        Some(pg) => fresh_postgres(pg).await?,
+        None => scratch.sqlite_url(),
+    };
+    let label = if postgres.is_some() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    let slack = FakeSlack::start().await?;
+    let fence = Fence::start(bin, &scratch.0, &url).await?;
+    fence.channel(&slack, "growth", json!({})).await?;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let (idle, ..) = memory(&fence);
+    println!("growth [{label}]: idle RSS {idle:.1} MiB; {samples} samples per read");
+    let mut steps = Vec::new();
+    let mut stored = 0;
+    while stored < total {
+        let n = step.min(total - stored);
+        let rate = ingest(&fence, stored, n).await?;
+        stored += n;
+        let timings = reads(&fence, samples).await?;
+        let (rss, hwm, anon, file) = memory(&fence);
+        let shown: Vec<String> = timings
+            .iter()
+            .map(|(name, p50, p99)| format!("{name} {p50:.1}/{p99:.1}"))
+            .collect();
+        println!(
+            "  {stored} stored: ingest {rate:.0}/s; RSS {rss:.1} MiB (peak {hwm:.1}, anon {anon:.1}, file {file:.1}); p50/p99 ms: {}",
+            shown.join(", ")
+        );
+        steps.push(json!({
+            "stored": stored, "ingest_per_second": rate,
+            "rss_mib": rss, "peak_rss_mib": hwm, "anon_mib": anon, "file_mib": file,
+            "reads": timings.iter().map(|(n, a, b)| json!({"read": n, "p50_ms": a, "p99_ms": b})).collect::<Vec<_>>(),
+        }));
+    }
+    let db_bytes = std::fs::metadata(scratch.0.join("fence.db"))
+        .map(|m| m.len())
+        .ok();
+    Ok(
+        json!({"database": label, "idle_rss_mib": idle, "steps": steps, "sqlite_file_bytes": db_bytes}),
+    )
+}
