@@ -82,6 +82,10 @@ impl App {
             tasks.push(tokio::spawn(
                 Dispatcher::new(self.state.clone()).run(stop_rx.clone()),
             ));
+            tasks.push(tokio::spawn(crate::workers::listen::run(
+                self.state.clone(),
+                stop_rx.clone(),
+            )));
             for _ in 0..self.state.config.scan.workers {
                 tasks.push(tokio::spawn(crate::workers::scan_worker::worker(
                     self.state.clone(),

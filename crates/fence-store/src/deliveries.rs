@@ -253,6 +253,7 @@ pub(crate) async fn insert_routed(
         }
         q.execute(&mut **tx).await?;
     }
+    crate::notify::deliveries_stored(dialect, tx).await?;
     Ok(())
 }
 

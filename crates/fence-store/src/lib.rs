@@ -16,6 +16,7 @@ pub mod findings;
 mod ingest;
 pub mod jobs;
 mod key_check;
+pub mod notify;
 pub mod orgs;
 pub mod reminders;
 pub mod retention;
@@ -61,6 +62,8 @@ pub struct Store {
     dialect: Dialect,
     /// Immutable alert sets recently read, by id.
     alert_cache: Arc<alert_cache::AlertCache>,
+    /// PostgreSQL: where `notify::WakeUps` connects (it may hold a password: redacted in `Debug`).
+    listen_url: Option<Arc<fence_core::Secret<String>>>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -115,6 +118,8 @@ impl Store {
             pool,
             dialect,
             alert_cache: Arc::default(),
+            listen_url: (dialect == Dialect::Postgres)
+                .then(|| Arc::new(fence_core::Secret::new(url.to_string()))),
         })
     }
 

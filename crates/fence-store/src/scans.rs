@@ -249,6 +249,7 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
+        crate::notify::scan_queued(self.dialect, &mut tx).await?;
         tx.commit().await?;
         Ok(Ok(self.scan(org_id, &id).await?))
     }

@@ -32,3 +32,4 @@ mod slack_app;
 mod slack_install;
 mod slack_strict;
 mod templates;
+mod wakeups;
