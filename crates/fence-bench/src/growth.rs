@@ -122,13 +122,52 @@ async fn reads(fence: &Fence, samples: usize) -> anyhow::Result<Vec<(String, f64
     Ok(out)
 }
 
-/// Up to `total` findings in steps of `step`, measuring after each.
+/// The reads again while another client posts a 1,000-finding batch every 200 ms (5,000 findings/s when the server
+/// keeps up), numbered after `stored`: the timings, how many findings went in, and the rate they went in at.
+async fn reads_under_ingest(
+    fence: &Fence,
+    samples: usize,
+    stored: usize,
+) -> anyhow::Result<(Vec<(String, f64, f64)>, usize, f64)> {
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let (http, base) = (fence.http.clone(), fence.base.clone());
+    let start = Instant::now();
+    let load = tokio::spawn(async move {
+        let mut added = 0;
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(200));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop_rx.changed() => return added,
+            }
+            let r = http
+                .post(format!("{base}/api/v1/findings"))
+                .bearer_auth(TOKEN)
+                .header("content-type", "application/json")
+                .body(batch(stored + added, 1000))
+                .send()
+                .await;
+            if r.is_ok_and(|r| r.status() == 202) {
+                added += 1000;
+            }
+        }
+    });
+    let timings = reads(fence, samples).await;
+    let _ = stop_tx.send(true);
+    let added = load.await?;
+    let rate = added as f64 / start.elapsed().as_secs_f64();
+    Ok((timings?, added, rate))
+}
+
+/// Up to `total` findings in steps of `step`, measuring after each (and, with `under_ingest`, again while another
+/// client ingests).
 pub async fn run(
     bin: &Path,
     total: usize,
     step: usize,
     samples: usize,
     postgres: Option<&str>,
+    under_ingest: bool,
 ) -> anyhow::Result<Value> {
     let scratch = Scratch::new("growth")?;
     let url = match postgres {
@@ -162,10 +201,29 @@ pub async fn run(
             "  {stored} stored: ingest {rate:.0}/s; RSS {rss:.1} MiB (peak {hwm:.1}, anon {anon:.1}, file {file:.1}); p50/p99 ms: {}",
             shown.join(", ")
         );
+        let mut busy = Vec::new();
+        if under_ingest {
+            let (timings, added, rate) = reads_under_ingest(&fence, samples, stored).await?;
+            stored += added;
+            let shown: Vec<String> = timings
+                .iter()
+                .map(|(name, p50, p99)| format!("{name} {p50:.1}/{p99:.1}"))
+                .collect();
+            println!(
+                "  … under a concurrent ingest of {rate:.0}/s ({added} findings): p50/p99 ms: {}",
+                shown.join(", ")
+            );
+            busy = timings;
+        }
+        let as_json = |t: &[(String, f64, f64)]| {
+            t.iter()
+                .map(|(n, a, b)| json!({"read": n, "p50_ms": a, "p99_ms": b}))
+                .collect::<Vec<_>>()
+        };
         steps.push(json!({
             "stored": stored, "ingest_per_second": rate,
             "rss_mib": rss, "peak_rss_mib": hwm, "anon_mib": anon, "file_mib": file,
-            "reads": timings.iter().map(|(n, a, b)| json!({"read": n, "p50_ms": a, "p99_ms": b})).collect::<Vec<_>>(),
+            "reads": as_json(&timings), "reads_under_ingest": as_json(&busy),
         }));
     }
     let db_bytes = std::fs::metadata(scratch.0.join("fence.db"))

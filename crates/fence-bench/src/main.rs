@@ -71,6 +71,9 @@ enum What {
         /// Requests per read and step.
         #[arg(long, default_value_t = 1000)]
         samples: usize,
+        /// Also time the reads while another client ingests 5,000 findings/s.
+        #[arg(long)]
+        under_ingest: bool,
     },
     /// Scanner files through `POST /api/v1/import`, each into a fresh server: time and peak RSS above idle.
     Import {
@@ -140,6 +143,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         findings,
         step,
         samples,
+        under_ingest,
     } = &what
     {
         report.insert(
@@ -150,6 +154,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 (*step).max(1000),
                 (*samples).max(1),
                 cli.postgres.as_deref(),
+                *under_ingest,
             )
             .await?,
         );

@@ -41,7 +41,7 @@ impl Store {
             sqlx::query("SELECT * FROM audit_log WHERE org_id = $1 ORDER BY id DESC LIMIT $2")
                 .bind(org_id)
                 .bind(limit)
-                .fetch_all(&self.pool)
+                .fetch_all(self.reader())
                 .await?;
         rows.iter()
             .map(|r| {

@@ -373,7 +373,7 @@ impl Store {
         for b in &binds {
             q = q.bind(b.as_str());
         }
-        let rows = q.bind(limit).fetch_all(&self.pool).await?;
+        let rows = q.bind(limit).fetch_all(self.reader()).await?;
         rows.iter().map(delivery_from).collect()
     }
 
@@ -381,7 +381,7 @@ impl Store {
         let row = sqlx::query("SELECT * FROM deliveries WHERE id = $1 AND org_id = $2")
             .bind(id)
             .bind(org_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?;
         row.as_ref()
             .map(delivery_from)
@@ -418,20 +418,20 @@ impl Store {
 
     pub async fn outbox_stats(&self) -> Result<OutboxStats> {
         let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state")
-            .fetch_all(&self.pool)
+            .fetch_all(self.reader())
             .await?;
         let by_state = rows
             .iter()
             .map(|r| Ok((get_str(r, "state")?, get_i64(r, "n")?)))
             .collect::<Result<Vec<_>>>()?;
         let held = sqlx::query("SELECT COUNT(*) AS n FROM deliveries d JOIN channels c ON c.id = d.channel_id WHERE d.state = 'pending' AND c.state = 'broken'")
-            .fetch_one(&self.pool)
+            .fetch_one(self.reader())
             .await?;
         let broken = sqlx::query("SELECT COUNT(*) AS n FROM channels WHERE state = 'broken'")
-            .fetch_one(&self.pool)
+            .fetch_one(self.reader())
             .await?;
         let degraded = sqlx::query("SELECT COUNT(*) AS n FROM channels WHERE state = 'degraded'")
-            .fetch_one(&self.pool)
+            .fetch_one(self.reader())
             .await?;
         Ok(OutboxStats {
             by_state,

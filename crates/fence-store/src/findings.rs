@@ -131,7 +131,7 @@ impl Store {
         let row = sqlx::query("SELECT * FROM findings WHERE id = $1 AND org_id = $2")
             .bind(id)
             .bind(org_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?;
         row.as_ref()
             .map(finding_from)
@@ -202,7 +202,7 @@ impl Store {
             query = query.bind(s);
         }
         query = query.bind(q.limit);
-        let rows = query.fetch_all(&self.pool).await?;
+        let rows = query.fetch_all(self.reader()).await?;
         let findings: Vec<FindingRow> = rows.iter().map(finding_from).collect::<Result<_>>()?;
         let scanned_to = if indexed || (findings.len() as i64) >= q.limit {
             None
@@ -226,7 +226,7 @@ impl Store {
         if let Some(c) = cursor {
             q = q.bind(c);
         }
-        let row = q.fetch_optional(&self.pool).await?;
+        let row = q.fetch_optional(self.reader()).await?;
         row.map(|r| get_str(&r, "id")).transpose()
     }
 
@@ -280,7 +280,7 @@ impl Store {
     pub async fn count_findings(&self, org_id: &str) -> Result<i64> {
         let row = sqlx::query("SELECT findings_count AS n FROM organizations WHERE id = $1")
             .bind(org_id)
-            .fetch_one(&self.pool)
+            .fetch_one(self.reader())
             .await?;
         get_i64(&row, "n")
     }

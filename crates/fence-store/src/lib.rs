@@ -59,12 +59,18 @@ pub enum Dialect {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// Reads that need no transaction of their own. SQLite: separate read-only connections, which WAL lets read
+    /// beside the one writer, so a page or a token check never waits behind an ingest's commit. PostgreSQL: the pool.
+    read: AnyPool,
     dialect: Dialect,
     /// Immutable alert sets recently read, by id.
     alert_cache: Arc<alert_cache::AlertCache>,
     /// PostgreSQL: where `notify::WakeUps` connects (it may hold a password: redacted in `Debug`).
     listen_url: Option<Arc<fence_core::Secret<String>>>,
 }
+
+/// SQLite read-only connections (each with SQLite's default page cache).
+const READ_CONNECTIONS: u32 = 4;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -82,7 +88,7 @@ impl Store {
                 "database_url must start with sqlite:// or postgres://".into(),
             ));
         };
-        let pool = match dialect {
+        let (pool, read) = match dialect {
             Dialect::Sqlite => {
                 let url = if url.contains('?') {
                     url.to_string()
@@ -91,7 +97,7 @@ impl Store {
                 };
                 // One connection: SQLite allows one writer, and a single connection serialises transactions
                 // without SQLITE_BUSY upgrades. Statements are short; nothing holds it across network calls.
-                AnyPoolOptions::new()
+                let pool = AnyPoolOptions::new()
                     .max_connections(1)
                     .acquire_timeout(Duration::from_secs(30))
                     .after_connect(|conn, _| {
@@ -104,18 +110,34 @@ impl Store {
                         })
                     })
                     .connect(&url)
-                    .await?
+                    .await?;
+                // Opened after the writer has made the database WAL; each connection refuses to write.
+                let read = AnyPoolOptions::new()
+                    .max_connections(READ_CONNECTIONS)
+                    .min_connections(0)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute("PRAGMA busy_timeout=10000").await?;
+                            conn.execute("PRAGMA query_only=ON").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_lazy(&url)?;
+                (pool, read)
             }
             Dialect::Postgres => {
-                AnyPoolOptions::new()
+                let pool = AnyPoolOptions::new()
                     .max_connections(10)
                     .acquire_timeout(Duration::from_secs(30))
                     .connect(url)
-                    .await?
+                    .await?;
+                (pool.clone(), pool)
             }
         };
         Ok(Store {
             pool,
+            read,
             dialect,
             alert_cache: Arc::default(),
             listen_url: (dialect == Dialect::Postgres)
@@ -143,6 +165,11 @@ impl Store {
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The pool for reads outside a transaction (see the `read` field).
+    pub(crate) fn reader(&self) -> &AnyPool {
+        &self.read
     }
 
     /// Whether the database answers (`/readyz`).

@@ -107,7 +107,7 @@ impl Store {
     pub async fn org(&self, id: &str) -> Result<Org> {
         let row = sqlx::query("SELECT * FROM organizations WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?;
         row.as_ref()
             .map(org_from)
@@ -260,7 +260,7 @@ impl Store {
         let row = sqlx::query("SELECT id, org_id, scopes FROM api_tokens WHERE token_hash = $1 AND (expires_at IS NULL OR expires_at > $2)")
             .bind(hash_token(token))
             .bind(now)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?;
         let Some(row) = row else { return Ok(None) };
         Ok(Some(TokenGrant {
