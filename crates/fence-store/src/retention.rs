@@ -1,5 +1,5 @@
 //! Retention: what Fence deletes as it ages — sent deliveries and the alert sets no delivery refers to any more,
-//! audit entries past their keep, expired sessions and Add to Slack attempts, old log-in attempts — a small batch
+//! audit entries past their keep, expired sessions, old log-in attempts — a small batch
 //! of each at a time, so the one SQLite writer is never held for long. Work still owed (pending, sending, held)
 //! and dead deliveries (what an operator retries from) are never deleted.
 
@@ -80,10 +80,6 @@ impl Store {
             c.logins_before,
         )
         .await?;
-        sqlx::query("DELETE FROM slack_installs WHERE expires_at <= $1")
-            .bind(c.now)
-            .execute(&self.pool)
-            .await?;
         Ok(Pruned {
             deliveries,
             alert_sets,

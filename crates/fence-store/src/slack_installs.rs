@@ -19,6 +19,15 @@ pub struct SlackInstallRow {
 }
 
 impl Store {
+    /// Deletes Add to Slack attempts that expired by `now` (as new ones start, and from the retention job).
+    pub async fn delete_expired_installs(&self, now: i64) -> Result<()> {
+        sqlx::query("DELETE FROM slack_installs WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Stores an attempt (hashes of `session_id` and `nonce`, never the values) and forgets expired ones.
     #[allow(clippy::too_many_arguments)]
     pub async fn create_slack_install(
@@ -31,10 +40,7 @@ impl Store {
         expires_at: i64,
         now: i64,
     ) -> Result<()> {
-        sqlx::query("DELETE FROM slack_installs WHERE expires_at <= $1")
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
+        self.delete_expired_installs(now).await?;
         sqlx::query("INSERT INTO slack_installs (id, org_id, user_id, session_hash, nonce_hash, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(id)
             .bind(org_id)

@@ -27,6 +27,7 @@ pub async fn prune(state: &AppState, now: i64) -> ServiceResult<(Pruned, bool)> 
         logins_before: now - DAY_MS,
         now,
     };
+    state.store.delete_expired_installs(now).await?;
     let mut total = Pruned::default();
     for _ in 0..MAX_BATCHES {
         let p = state.store.prune_batch(&cutoffs, BATCH).await?;

@@ -89,6 +89,9 @@ struct FindingsPage<'a> {
     statuses: [&'static str; 4],
     categories: Vec<&'static str>,
     rows: Vec<ListedFinding<'a>>,
+    /// These filters have no index of their own and only the newest findings were looked at (see
+    /// `Store::list_findings_page`): the page says so instead of "No findings match".
+    bounded: bool,
 }
 
 pub async fn list(
@@ -97,11 +100,14 @@ pub async fn list(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let filter = Filter::from_query(&q);
-    let rows = state
+    let found = state
         .store
-        .list_findings(&session.user.org_id, &filter.query())
-        .await
-        .unwrap_or_default();
+        .list_findings_page(&session.user.org_id, &filter.query())
+        .await;
+    let (rows, bounded) = match found {
+        Ok(p) => (p.findings, p.scanned_to.is_some()),
+        Err(_) => (Vec::new(), false),
+    };
     let ctx = FindingsPage {
         filter,
         severities: SEVERITIES,
@@ -111,6 +117,7 @@ pub async fn list(
             .map(|c| c.as_str())
             .collect(),
         rows: rows.iter().map(ListedFinding::of).collect(),
+        bounded,
     };
     page("web/findings.html", "Findings", &session, ctx).into_response()
 }
@@ -263,6 +270,7 @@ mod tests {
                 status: "open",
                 first_seen: "2024-01-01T00:00:00Z".into(),
             }],
+            bounded: false,
         };
         let out = render("web/findings.html", ctx);
         assert!(
@@ -312,5 +320,21 @@ mod tests {
         assert!(out.contains("<td>finding.false_positive</td>"));
         let out = render("web/finding.html", view(false));
         assert!(!out.contains("triage-"));
+    }
+
+    /// A bounded search that found nothing does not claim that nothing matches.
+    #[test]
+    fn a_bounded_search_says_so_instead_of_no_match() {
+        let ctx = FindingsPage {
+            filter: Filter::from_query(&HashMap::new()),
+            severities: SEVERITIES,
+            statuses: STATUSES,
+            categories: vec!["xss"],
+            rows: Vec::new(),
+            bounded: true,
+        };
+        let out = render("web/findings.html", ctx);
+        assert!(out.contains("only the newest 10,000 findings"), "{out}");
+        assert!(!out.contains("No findings match"), "{out}");
     }
 }

@@ -76,7 +76,7 @@ impl Store {
     }
 
     /// Takes the lanes of `destinations` that are free and whose slot has come, and claims each one's next message
-    /// (see [`Store::claim_batch`]), all in one transaction: one commit for a whole pass of the dispatcher, not
+    /// (see `claims::claim_batch_in`), all in one transaction: one commit for a whole pass of the dispatcher, not
     /// several per destination. Lanes are taken in a fixed order, so two processes claiming overlapping sets on
     /// PostgreSQL wait for each other instead of deadlocking. Each lane's owner is also its claim token.
     pub async fn claim_lanes(
