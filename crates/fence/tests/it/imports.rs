@@ -218,13 +218,8 @@ async fn a_bad_close_missing_value_is_refused_and_stores_nothing() {
 
 /// Opens an external scan of example.com and posts `titles` as its results (from the scanner "baseline").
 async fn external(t: &TestApp, titles: &[&str], extra: Value) -> Value {
-    let (_, scan) = t
-        .post(
-            "/api/v1/scans",
-            json!({"domain": "example.com", "type": "headers", "external": true}),
-        )
-        .await;
-    let id = scan["id"].as_str().expect("scan id");
+    let id = t.external_scan().await;
+    let id = id.as_str();
     let findings: Vec<Value> = titles
         .iter()
         .map(|t| json!({"title": t, "severity": "low", "scanner": "baseline"}))

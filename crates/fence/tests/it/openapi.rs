@@ -555,13 +555,8 @@ async fn a_domain_is_found_by_its_name_as_it_was_typed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_report_status_and_a_renew_link_must_be_what_the_document_says() {
     let t = TestApp::spawn(Db::Sqlite).await;
-    let (_, scan) = t
-        .post(
-            "/api/v1/scans",
-            json!({"domain": "example.com", "type": "headers", "external": true}),
-        )
-        .await;
-    let id = scan["id"].as_str().expect("scan id");
+    let id = t.external_scan().await;
+    let id = id.as_str();
     let (s, e) = t
         .post(
             &format!("/api/v1/scans/{id}/results"),

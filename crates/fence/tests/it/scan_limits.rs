@@ -10,13 +10,8 @@ use serde_json::json;
 /// report was refused with 409 — and its findings were stored anyway.
 async fn results_for_an_ended_scan_store_nothing(db: Db) {
     let t = TestApp::spawn(db).await;
-    let (_, scan) = t
-        .post(
-            "/api/v1/scans",
-            json!({"domain": "example.com", "type": "headers", "external": true}),
-        )
-        .await;
-    let id = scan["id"].as_str().expect("scan id");
+    let id = t.external_scan().await;
+    let id = id.as_str();
     let report = |title: &str| json!({"findings": [{"title": title, "severity": "high", "scanner": "baseline"}], "status": "completed"});
     let (s, _) = t
         .post(

@@ -170,6 +170,19 @@ impl TestApp {
             .await
     }
 
+    /// Opens an external `headers` scan of example.com (its scanner reports with `POST /scans/{id}/results`);
+    /// returns its id.
+    pub async fn external_scan(&self) -> String {
+        let (status, scan) = self
+            .post(
+                "/api/v1/scans",
+                json!({"domain": "example.com", "type": "headers", "external": true}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{scan}");
+        scan["id"].as_str().expect("scan id").to_string()
+    }
+
     /// Creates a Slack channel posting to the fake's `hook`; returns its id.
     pub async fn channel(&self, hook: &str, extra: Value) -> String {
         let mut body =
