@@ -41,6 +41,16 @@ pub struct Fence {
 
 impl Fence {
     pub async fn start(bin: &Path, data_dir: &Path, database_url: &str) -> anyhow::Result<Fence> {
+        Self::start_with(bin, data_dir, database_url, &[]).await
+    }
+
+    /// [`Fence::start`] with configuration given as `FENCE_…` environment variables.
+    pub async fn start_with(
+        bin: &Path,
+        data_dir: &Path,
+        database_url: &str,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Fence> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
@@ -57,6 +67,7 @@ impl Fence {
             .env("FENCE_BOOTSTRAP_TOKEN", TOKEN)
             .env("FENCE_DELIVERY__WEBHOOK_HOSTS", "127.0.0.1:*")
             .env("FENCE_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -12,6 +12,7 @@ mod import;
 mod ingest;
 mod latency;
 mod load;
+mod recovery;
 mod scratch;
 
 use clap::{Parser, Subcommand};
@@ -74,6 +75,14 @@ enum What {
         /// Also time the reads while another client ingests 5,000 findings/s.
         #[arg(long)]
         under_ingest: bool,
+    },
+    /// A destination down for `outage` seconds (`--mode unavailable|blackhole`) while `--burst` findings
+    /// arrive: attempts meanwhile, dead deliveries, and how soon after it recovers every finding is counted.
+    Recovery {
+        #[arg(long, value_enum, default_value = "unavailable")]
+        mode: recovery::Outage,
+        #[arg(long, default_value_t = 60)]
+        outage: u64,
     },
     /// Scanner files through `POST /api/v1/import`, each into a fresh server: time and peak RSS above idle.
     Import {
@@ -139,12 +148,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if all || matches!(what, What::Kill) {
         report.insert("kill".into(), burst::kill(&bin, cli.burst).await?);
     }
+    one_off(&what, &bin, &cli, &mut report).await?;
+    if cli.json {
+        println!("{}", Value::Object(report));
+    }
+    Ok(())
+}
+
+/// The scenarios `all` leaves out, each run only when named.
+async fn one_off(
+    what: &What,
+    bin: &std::path::Path,
+    cli: &Cli,
+    report: &mut serde_json::Map<String, Value>,
+) -> anyhow::Result<()> {
+    let bin = bin.to_path_buf();
     if let What::Growth {
         findings,
         step,
         samples,
         under_ingest,
-    } = &what
+    } = what
     {
         report.insert(
             "growth".into(),
@@ -159,10 +183,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .await?,
         );
     }
+    if let What::Recovery { mode, outage } = what {
+        report.insert(
+            "recovery".into(),
+            recovery::run(&bin, *mode, *outage, cli.burst).await?,
+        );
+    }
     if let What::Import {
         files,
         synthetic_mb,
-    } = &what
+    } = what
     {
         report.insert(
             "import".into(),
@@ -173,13 +203,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         bin: am_bin,
         alerts,
         seconds,
-    } = &what
+    } = what
     {
         let am = alertmanager::run(&bin, am_bin, *alerts, *seconds).await?;
         report.insert("alertmanager".into(), am);
-    }
-    if cli.json {
-        println!("{}", Value::Object(report));
     }
     Ok(())
 }

@@ -1,4 +1,5 @@
-//! The delivery retry policy: exponential backoff with jitter, bounded by a maximum retry age.
+//! The delivery retry policy: exponential backoff with jitter up to the probe interval, then one probe per interval
+//! while the destination is in an outage; retries end at a maximum retry age that outage time does not count toward.
 
 use std::time::Duration;
 
@@ -8,7 +9,21 @@ pub struct RetryPolicy {
     pub base: Duration,
     pub cap: Duration,
     pub max_age: Duration,
+    /// Once the backoff reaches this, the destination is in an outage: one attempt (a probe) per interval.
+    pub probe: Duration,
 }
+
+/// When a destination is tried next after a retryable failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryDelay {
+    pub delay: Duration,
+    /// The destination is in an outage: this attempt is a probe, and waiting does not age its deliveries.
+    pub probing: bool,
+}
+
+/// Jitter added to a probe interval: probes of destinations that failed together spread out, and are never closer
+/// than the interval.
+const PROBE_JITTER: Duration = Duration::from_millis(250);
 
 impl Default for RetryPolicy {
     fn default() -> Self {
@@ -16,6 +31,7 @@ impl Default for RetryPolicy {
             base: Duration::from_secs(1),
             cap: Duration::from_secs(300),
             max_age: Duration::from_secs(24 * 3600),
+            probe: Duration::from_secs(5),
         }
     }
 }
@@ -28,6 +44,23 @@ impl RetryPolicy {
         let raw = self.base.saturating_mul(1u32 << exp).min(self.cap);
         let j = jitter.clamp(0.0, 1.0);
         raw.mul_f64(0.5 + 0.5 * j)
+    }
+
+    /// The wait after the `failures`-th retryable failure in a row of a destination: the backoff while it is
+    /// shorter than the probe interval, else the probe interval plus up to 250 ms of jitter (`jitter` in `[0, 1)`).
+    pub fn after_failure(&self, failures: u32, jitter: f64) -> RetryDelay {
+        let exp = failures.saturating_sub(1).min(20);
+        let raw = self.base.saturating_mul(1u32 << exp);
+        if raw < self.probe {
+            return RetryDelay {
+                delay: self.backoff(failures, jitter),
+                probing: false,
+            };
+        }
+        RetryDelay {
+            delay: self.probe + PROBE_JITTER.mul_f64(jitter.clamp(0.0, 1.0)),
+            probing: true,
+        }
     }
 
     /// Whether a delivery first attempted `age` ago may still be retried.
@@ -52,6 +85,25 @@ mod tests {
             let lo = p.backoff(attempt, 0.0);
             let hi = p.backoff(attempt, 0.999);
             assert!(lo <= hi && hi <= p.cap, "attempt {attempt}");
+        }
+    }
+
+    #[test]
+    fn backoff_turns_into_probes_once_per_interval() {
+        let p = RetryPolicy::default();
+        // 1 s, 2 s, 4 s (each jittered down to half), then 5 s probes: never sooner, at most 250 ms later.
+        for (failures, hi) in [(1, 1000), (2, 2000), (3, 4000)] {
+            let d = p.after_failure(failures, 0.999);
+            assert!(!d.probing, "failure {failures}");
+            assert!(d.delay <= Duration::from_millis(hi));
+            assert!(p.after_failure(failures, 0.0).delay >= Duration::from_millis(hi / 2));
+        }
+        for failures in [4, 5, 30, 1000] {
+            let lo = p.after_failure(failures, 0.0);
+            let hi = p.after_failure(failures, 0.999);
+            assert!(lo.probing && hi.probing, "failure {failures}");
+            assert_eq!(lo.delay, Duration::from_secs(5));
+            assert!(hi.delay > lo.delay && hi.delay <= Duration::from_millis(5250));
         }
     }
 

@@ -30,6 +30,7 @@ const KEYS: &[&str] = &[
     "delivery.webhook_hosts",
     "delivery.rate_per_second",
     "delivery.max_retry_age",
+    "delivery.probe_interval",
     "scan.allow_private_targets",
     "scan.workers",
     "scan.max_queued_per_org",
@@ -53,6 +54,8 @@ pub struct DeliveryConfig {
     pub webhook_hosts: Vec<String>,
     pub rate_per_second: f64,
     pub max_retry_age: Duration,
+    /// How often a destination in an outage is tried (1 s to 5 min).
+    pub probe_interval: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -210,12 +213,19 @@ impl DeliveryConfig {
                 "must be greater than 0 and at most 100",
             ));
         }
+        let probe_interval = r
+            .duration("delivery.probe_interval")?
+            .unwrap_or(Duration::from_secs(5));
+        if probe_interval < Duration::from_secs(1) || probe_interval > Duration::from_secs(300) {
+            return Err(r.err("delivery.probe_interval", "must be between 1s and 5m"));
+        }
         Ok(DeliveryConfig {
             webhook_hosts,
             rate_per_second,
             max_retry_age: r
                 .duration("delivery.max_retry_age")?
                 .unwrap_or(Duration::from_secs(24 * 3600)),
+            probe_interval,
         })
     }
 }
@@ -497,6 +507,7 @@ mod tests {
         );
         assert_eq!(c.delivery.rate_per_second, 1.0);
         assert_eq!(c.delivery.max_retry_age, Duration::from_secs(86_400));
+        assert_eq!(c.delivery.probe_interval, Duration::from_secs(5));
         assert_eq!(c.default_plan, Plan::Custom);
         assert_eq!(c.certificates_check_every, Duration::from_secs(6 * 3600));
     }
@@ -539,6 +550,21 @@ mod tests {
                 && e.to_string().contains("FENCE_DELIVERY__RATE"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_probe_interval_outside_one_second_to_five_minutes_is_refused() {
+        for bad in ["500ms", "0s", "6m"] {
+            let toml = format!("[delivery]\nprobe_interval = \"{bad}\"\n");
+            let e = Config::from_sources(Some(&toml), None, &[]).expect_err(bad);
+            assert!(
+                e.to_string().contains("delivery.probe_interval"),
+                "{bad}: {e}"
+            );
+        }
+        let c = Config::from_sources(Some("[delivery]\nprobe_interval = \"2s\"\n"), None, &[])
+            .expect("2s");
+        assert_eq!(c.delivery.probe_interval, Duration::from_secs(2));
     }
 
     #[test]

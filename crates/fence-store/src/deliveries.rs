@@ -14,7 +14,7 @@ use sqlx::{Any, Transaction};
 mod claims;
 mod lanes;
 
-pub use lanes::{ClaimedLane, LaneRelease};
+pub use lanes::{ClaimedLane, LaneRelease, Streak};
 
 /// A channel as routing sees it.
 #[derive(Debug, Clone)]
@@ -266,6 +266,8 @@ pub struct OutboxStats {
     pub broken_channels: i64,
     /// Bot-token channels posting through their webhook (the bot may not post there).
     pub degraded_channels: i64,
+    /// Destinations in an outage: probed once per `probe_interval` until they answer.
+    pub destinations_in_outage: i64,
 }
 
 impl Store {
@@ -433,11 +435,15 @@ impl Store {
         let degraded = sqlx::query("SELECT COUNT(*) AS n FROM channels WHERE state = 'degraded'")
             .fetch_one(self.reader())
             .await?;
+        let outage = sqlx::query("SELECT COUNT(*) AS n FROM lanes WHERE outage_since IS NOT NULL")
+            .fetch_one(self.reader())
+            .await?;
         Ok(OutboxStats {
             by_state,
             held: get_i64(&held, "n")?,
             broken_channels: get_i64(&broken, "n")?,
             degraded_channels: get_i64(&degraded, "n")?,
+            destinations_in_outage: get_i64(&outage, "n")?,
         })
     }
 }

@@ -44,7 +44,8 @@ pub enum Answer {
     Json(u16, Value),
     /// Wait, then answer `200 ok`.
     Slow(Duration),
-    /// Close the connection without answering.
+    /// Never answer (a blackhole): the request is recorded on arrival with status 0, and the connection stays open
+    /// until the client gives up.
     Drop,
 }
 
@@ -300,6 +301,7 @@ async fn respond(inner: Arc<Mutex<Inner>>, hook: String, body: Bytes, kind: Hook
             record(&inner, &hook, &body, 200);
             (StatusCode::OK, "ok").into_response()
         }
+
         Answer::RateLimited(secs) => {
             record(&inner, &hook, &body, 429);
             (

@@ -223,7 +223,7 @@ pub fn check_config(config: &Config, json: bool) -> anyhow::Result<()> {
         "bootstrap_token": config.bootstrap_token.is_some(),
         "default_plan": config.default_plan.as_str(),
         "slack": {"signing_secret": config.slack.signing_secret.is_some(), "oauth": config.slack.client_id.is_some(), "api_url": config.slack.api_url, "response_url_hosts": config.slack.response_url_hosts},
-        "delivery": {"webhook_hosts": config.delivery.webhook_hosts, "rate_per_second": config.delivery.rate_per_second, "max_retry_age_seconds": config.delivery.max_retry_age.as_secs()},
+        "delivery": {"webhook_hosts": config.delivery.webhook_hosts, "rate_per_second": config.delivery.rate_per_second, "max_retry_age_seconds": config.delivery.max_retry_age.as_secs(), "probe_interval_seconds": config.delivery.probe_interval.as_secs()},
         "scan": {"allow_private_targets": config.scan.allow_private_targets, "workers": config.scan.workers},
     });
     if json {

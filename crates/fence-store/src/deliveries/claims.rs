@@ -121,23 +121,25 @@ impl Store {
         .await
     }
 
-    /// A retryable failure: deliveries first tried at or before `give_up_before` are dead; the rest are due again
-    /// at `due_at`.
+    /// A retryable failure: deliveries first tried at or before `give_up_before` are dead (none while the
+    /// destination is in an outage: `None`); the rest are due again at `due_at`.
     pub async fn mark_retry(
         &self,
         claim_token: &str,
         due_at: i64,
-        give_up_before: i64,
+        give_up_before: Option<i64>,
         error: &str,
         lane: Option<&LaneRelease<'_>>,
     ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE deliveries SET state = 'dead', last_error = $1, claim_token = NULL, claim_until = NULL, template_renders = 0 WHERE claim_token = $2 AND state = 'sending' AND first_attempt_at <= $3")
-            .bind(error)
-            .bind(claim_token)
-            .bind(give_up_before)
-            .execute(&mut *tx)
-            .await?;
+        if let Some(give_up_before) = give_up_before {
+            sqlx::query("UPDATE deliveries SET state = 'dead', last_error = $1, claim_token = NULL, claim_until = NULL, template_renders = 0 WHERE claim_token = $2 AND state = 'sending' AND first_attempt_at <= $3")
+                .bind(error)
+                .bind(claim_token)
+                .bind(give_up_before)
+                .execute(&mut *tx)
+                .await?;
+        }
         finish_in(
             &mut tx,
             claim_token,

@@ -72,7 +72,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let got = take_lane(&mut tx, destination, owner, now, lease_ms).await?;
         tx.commit().await?;
-        Ok(got)
+        Ok(got.is_some())
     }
 
     /// Takes the lanes of `destinations` that are free and whose slot has come, and claims each one's next message
@@ -92,7 +92,7 @@ impl Store {
         let mut claimed = Vec::new();
         for destination in sorted {
             let owner = format!("lane:{}", crate::new_id());
-            if take_lane(&mut tx, destination, &owner, now, lease_ms).await? {
+            if let Some(failures) = take_lane(&mut tx, destination, &owner, now, lease_ms).await? {
                 let batch =
                     super::claims::claim_batch_in(&mut tx, destination, &owner, now, lease_ms)
                         .await?;
@@ -100,6 +100,7 @@ impl Store {
                     destination: destination.clone(),
                     owner,
                     batch,
+                    failures,
                 });
             }
         }
@@ -121,11 +122,52 @@ impl Store {
                 destination,
                 owner,
                 next_slot_at,
+                streak: Streak::Unchanged,
             },
         )
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+impl Store {
+    /// The heartbeat of a sender: every lane lease and delivery claim it still holds (`owners`, each a lane's
+    /// owner and its claim's token) lasts until `until`. A process that stops beating loses them when the last
+    /// renewal runs out. Returns how many lanes were renewed.
+    pub async fn renew_leases(&self, owners: &[String], until: i64) -> Result<u64> {
+        let mut renewed = 0;
+        for chunk in owners.chunks(200) {
+            let marks: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
+            let marks = marks.join(", ");
+            let mut tx = self.pool.begin().await?;
+            let sql = format!("UPDATE lanes SET lease_until = $1 WHERE lease_until > 0 AND lease_owner IN ({marks})");
+            let mut q = sqlx::query(&sql).bind(until);
+            for o in chunk {
+                q = q.bind(o);
+            }
+            renewed += q.execute(&mut *tx).await?.rows_affected();
+            let sql = format!("UPDATE deliveries SET claim_until = $1 WHERE state = 'sending' AND claim_token IN ({marks})");
+            let mut q = sqlx::query(&sql).bind(until);
+            for o in chunk {
+                q = q.bind(o);
+            }
+            q.execute(&mut *tx).await?;
+            tx.commit().await?;
+        }
+        Ok(renewed)
+    }
+
+    /// The fencing check before a send: whether `owner` still holds the lane of `destination` at `now`. A sender
+    /// that lost its lease (it stopped beating long enough for another process to take the lane) must not send.
+    pub async fn holds_lane(&self, destination: &str, owner: &str, now: i64) -> Result<bool> {
+        let row = sqlx::query("SELECT 1 AS held FROM lanes WHERE destination = $1 AND lease_owner = $2 AND lease_until > $3")
+            .bind(destination)
+            .bind(owner)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
     }
 }
 
@@ -135,6 +177,8 @@ pub struct ClaimedLane {
     pub destination: String,
     pub owner: String,
     pub batch: Vec<DeliveryRow>,
+    /// Retryable failures in a row of this destination before this send (0 when its last attempt was answered).
+    pub failures: u32,
 }
 
 /// How a finished send gives its lane back: free again, sendable from `next_slot_at` (never earlier than a slot
@@ -144,15 +188,29 @@ pub struct LaneRelease<'a> {
     pub destination: &'a str,
     pub owner: &'a str,
     pub next_slot_at: i64,
+    pub streak: Streak,
 }
 
+/// What a send did to the destination's failing streak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Streak {
+    /// Answered at this time (ms: sent, or refused for a reason of its own): the streak and any outage end, and the
+    /// outage's length is taken off the age of the deliveries still waiting (they do not age in an outage).
+    Answered(i64),
+    /// A retryable failure at `at` (ms): the streak grows; with `probing`, the outage starts unless it already had.
+    Failed { at: i64, probing: bool },
+    /// Neither (a 429, a send that did not happen).
+    Unchanged,
+}
+
+/// Takes the lane; returns its failing streak when it was taken.
 async fn take_lane(
     tx: &mut Transaction<'static, Any>,
     destination: &str,
     owner: &str,
     now: i64,
     lease_ms: i64,
-) -> Result<bool> {
+) -> Result<Option<u32>> {
     sqlx::query("INSERT INTO lanes (destination, next_slot_at, lease_until) VALUES ($1, 0, 0) ON CONFLICT (destination) DO NOTHING")
         .bind(destination)
         .execute(&mut **tx)
@@ -164,7 +222,16 @@ async fn take_lane(
         .bind(now)
         .execute(&mut **tx)
         .await?;
-    Ok(r.rows_affected() == 1)
+    if r.rows_affected() != 1 {
+        return Ok(None);
+    }
+    let row = sqlx::query("SELECT failures FROM lanes WHERE destination = $1")
+        .bind(destination)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(Some(
+        crate::get_i64(&row, "failures")?.clamp(0, u32::MAX as i64) as u32,
+    ))
 }
 
 pub(super) async fn release_in(
@@ -177,5 +244,40 @@ pub(super) async fn release_in(
         .bind(lane.owner)
         .execute(&mut **tx)
         .await?;
+    match lane.streak {
+        Streak::Unchanged => {}
+        Streak::Answered(at) => {
+            let row = sqlx::query("SELECT outage_since FROM lanes WHERE destination = $1")
+                .bind(lane.destination)
+                .fetch_optional(&mut **tx)
+                .await?;
+            if let Some(since) = row
+                .as_ref()
+                .map(|r| get_opt_i64(r, "outage_since"))
+                .transpose()?
+                .flatten()
+            {
+                // Each waiting delivery's age resumes from now, less the time it waited before the outage began.
+                sqlx::query("UPDATE deliveries SET first_attempt_at = first_attempt_at + ($1 - CASE WHEN first_attempt_at > $2 THEN first_attempt_at ELSE $2 END) WHERE destination = $3 AND state = 'pending' AND first_attempt_at IS NOT NULL")
+                    .bind(at)
+                    .bind(since)
+                    .bind(lane.destination)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            sqlx::query("UPDATE lanes SET failures = 0, outage_since = NULL WHERE destination = $1 AND (failures <> 0 OR outage_since IS NOT NULL)")
+                .bind(lane.destination)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Streak::Failed { at, probing } => {
+            let since = probing.then_some(at);
+            sqlx::query("UPDATE lanes SET failures = failures + 1, outage_since = COALESCE(outage_since, $1) WHERE destination = $2")
+                .bind(since)
+                .bind(lane.destination)
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
     Ok(())
 }

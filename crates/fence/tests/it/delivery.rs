@@ -198,7 +198,9 @@ async fn a_rejected_payload_is_resent_once_as_plain_text() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_outage_longer_than_max_retry_age_ends_dead_and_can_be_replayed() {
+async fn retries_that_outlast_a_max_retry_age_shorter_than_the_back_off_end_dead_and_can_be_replayed(
+) {
+    // 2 s ends the retries before the back-off reaches the probe interval (then an outage would age nothing).
     let t = TestApp::spawn_full(Db::Sqlite, "", "max_retry_age = \"2s\"").await;
     t.slack.set_default("down", Answer::Status(502, "".into()));
     t.channel("down", json!({})).await;

@@ -18,6 +18,7 @@ mod links;
 mod login;
 mod mentions;
 mod openapi;
+mod outages;
 pub mod pacing;
 mod plans;
 mod processes;

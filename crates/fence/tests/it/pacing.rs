@@ -35,10 +35,15 @@ impl Rig {
     }
 
     pub async fn new(start: i64) -> Rig {
+        Self::with_delivery(start, "").await
+    }
+
+    /// A rig whose `[delivery]` section has `delivery` too (e.g. `max_retry_age = "20s"`).
+    pub async fn with_delivery(start: i64, delivery: &str) -> Rig {
         let slack = FakeSlack::start().await.expect("fake slack");
         let dir = tempfile::tempdir().expect("tempdir");
         let config = fence_server::Config::from_sources(
-            Some(&config_toml_full(dir.path(), &Db::Sqlite, "", "")),
+            Some(&config_toml_full(dir.path(), &Db::Sqlite, "", delivery)),
             None,
             &[],
         )

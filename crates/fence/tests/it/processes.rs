@@ -158,3 +158,49 @@ async fn two_processes_on_postgres_share_the_pace_and_survive_a_kill() {
     b.child.kill().expect("stop");
     let _ = b.child.wait();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_senders_destination_is_taken_over_once_its_heartbeat_stops() {
+    let Some(Db::Postgres(url)) = Db::postgres().await else {
+        eprintln!("FENCE_TEST_DATABASE_URL is not set: two-process test not run");
+        return;
+    };
+    let db = Db::Postgres(url);
+    let slack = FakeSlack::start().await.expect("fake slack");
+    // The first message hangs: its sender is killed in the middle of it.
+    slack.script("hung", [Answer::Drop]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut a = start_server_on(dir.path(), "a", free_port(), &db);
+    wait_ready(&a.base).await;
+    let (s, v) = post(
+        &a.base,
+        "/api/v1/channels",
+        json!({"name": "hung", "webhook_url": slack.webhook_url("hung")}),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    post(&a.base, "/api/v1/findings", crate::support::seed_finding()).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while slack.requests("hung").is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(slack.requests("hung").len(), 1, "A is sending");
+    let mut b = start_server_on(dir.path(), "b", free_port(), &db);
+    wait_ready(&b.base).await;
+    a.child.kill().expect("kill -9 the sender");
+    let _ = a.child.wait();
+    let killed = Instant::now();
+    while slack.requests("hung").len() < 2 {
+        // The lease outlives its last renewal by 5 s (it was 45 s before heartbeats).
+        assert!(
+            killed.elapsed() < Duration::from_secs(15),
+            "B took the destination over"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let second = &slack.requests("hung")[1];
+    assert_eq!(second.status, 200, "B sent the message A never finished");
+    eprintln!("taken over {:?} after the kill", killed.elapsed());
+    b.child.kill().expect("stop");
+    let _ = b.child.wait();
+}

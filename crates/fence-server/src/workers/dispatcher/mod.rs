@@ -8,6 +8,7 @@ mod fallback;
 mod outcome;
 mod send;
 
+use super::heartbeat::{self, Held};
 use crate::state::AppState;
 use fence_core::retry::RetryPolicy;
 use fence_store::deliveries::ClaimedLane;
@@ -15,9 +16,11 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{watch, Semaphore};
 
-/// How long a lane or a claimed delivery stays ours without renewal; a crashed sender's work returns after it.
-const LEASE_MS: i64 = 45_000;
-/// The most one send (claim, render, up to two Slack calls of 10 s each, record) may take; below `LEASE_MS`.
+/// How long a lane or a claimed delivery stays ours past the last heartbeat (`workers::heartbeat`, once a second); a
+/// crashed sender's destinations are free again after it.
+const LEASE_MS: i64 = 5_000;
+/// The most one send (claim, render, up to two Slack calls of 10 s each, record) may take; the heartbeat keeps its
+/// lease meanwhile.
 const SEND_BUDGET: Duration = Duration::from_secs(30);
 /// Longest sleep between polls (other processes may have queued work).
 const POLL_MS: i64 = 250;
@@ -29,24 +32,34 @@ pub struct Dispatcher {
     state: AppState,
     retry: RetryPolicy,
     lanes: Arc<Semaphore>,
+    /// The lanes this process is sending for, renewed by the heartbeat.
+    held: Arc<Held>,
 }
 
 impl Dispatcher {
     pub fn new(state: AppState) -> Self {
         let retry = RetryPolicy {
             max_age: state.config.delivery.max_retry_age,
+            probe: state.config.delivery.probe_interval,
             ..RetryPolicy::default()
         };
         Dispatcher {
             state,
             retry,
             lanes: Arc::new(Semaphore::new(MAX_CONCURRENT_LANES)),
+            held: Arc::default(),
         }
     }
 
     /// Runs until `stop` turns true, then waits for in-flight sends to finish.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let this = Arc::new(self);
+        let beat = tokio::spawn(heartbeat::run(
+            this.state.clone(),
+            this.held.clone(),
+            LEASE_MS,
+            stop.clone(),
+        ));
         while !*stop.borrow() {
             let now = this.state.clock.now_ms();
             this.pass(now).await;
@@ -62,6 +75,7 @@ impl Dispatcher {
         }
         // Graceful stop: wait for sends in flight (they finish and record their outcome).
         let _ = this.lanes.acquire_many(MAX_CONCURRENT_LANES as u32).await;
+        let _ = beat.await;
     }
 
     /// One pass at `now`: return abandoned claims to the queue, take every free lane whose slot has come together
@@ -99,8 +113,11 @@ impl Dispatcher {
                 break;
             };
             let me = self.clone();
+            self.held.hold(&lane.owner);
             started.push(tokio::spawn(async move {
+                let owner = lane.owner.clone();
                 me.send_lane(lane, now).await;
+                me.held.release(&owner);
                 drop(permit);
                 me.state.wake.notify_one();
             }));
@@ -126,12 +143,13 @@ impl Dispatcher {
             destination,
             owner,
             batch,
+            failures,
         } = lane;
         let (destination, owner) = (destination.as_str(), owner.as_str());
         // Bounded well inside the lease, so no other sender can take the lane or the claim while this one runs.
         let release_at = match tokio::time::timeout(
             SEND_BUDGET,
-            self.send_one(destination, owner, batch, now),
+            self.send_one(destination, owner, batch, failures, now),
         )
         .await
         {

@@ -1,5 +1,6 @@
 //! What the dispatcher does with Slack's answer: a delivered message marks its claim sent (and the channel healthy),
-//! a 429 waits out `Retry-After`, a retryable failure backs off with jitter until `max_retry_age`, a revoked
+//! a 429 waits out `Retry-After`, a retryable failure backs off with jitter until the destination is probed once per
+//! `probe_interval` (an outage, which does not age deliveries toward `max_retry_age`), a revoked
 //! destination holds the channel's deliveries and tells the organization's other channels, a refused payload is
 //! retried once as plain text. A bot refused in this send (`not_in_channel`, `missing_scope`) makes the channel
 //! `degraded` whatever its webhook answered, unless the webhook refused too (then it is `broken`, see `fallback`).
@@ -9,7 +10,7 @@ use super::Dispatcher;
 use fence_core::alert::ChannelBrokenAlert;
 use fence_core::{Alert, ChannelState};
 use fence_slack::SendOutcome;
-use fence_store::deliveries::RoutableChannel;
+use fence_store::deliveries::{RoutableChannel, Streak};
 use rand::Rng;
 use std::sync::atomic::Ordering;
 
@@ -32,7 +33,11 @@ impl Dispatcher {
         match outcome {
             SendOutcome::Delivered => {
                 st.store
-                    .mark_sent(claim, done, Some(&s.lane(next_slot)))
+                    .mark_sent(
+                        claim,
+                        done,
+                        Some(&s.lane(next_slot, Streak::Answered(done))),
+                    )
                     .await?;
                 st.metrics.messages_sent.fetch_add(1, Ordering::Relaxed);
                 for d in &s.batch {
@@ -48,7 +53,7 @@ impl Dispatcher {
             }
             SendOutcome::RateLimited { retry_after } => {
                 st.metrics.rate_limited.fetch_add(1, Ordering::Relaxed);
-                let lane = s.lane(done + retry_after.as_millis() as i64);
+                let lane = s.lane(done + retry_after.as_millis() as i64, Streak::Unchanged);
                 st.store.mark_rate_limited(claim, Some(&lane)).await?;
                 Ok(None)
             }
@@ -64,7 +69,7 @@ impl Dispatcher {
             }
             SendOutcome::PayloadRejected { error } => {
                 st.metrics.send_failures.fetch_add(1, Ordering::Relaxed);
-                let lane = s.lane(next_slot);
+                let lane = s.lane(next_slot, Streak::Answered(done));
                 if s.fallback {
                     st.store.mark_dead(claim, &error, Some(&lane)).await?;
                 } else {
@@ -77,7 +82,11 @@ impl Dispatcher {
             SendOutcome::Failed { error } => {
                 st.metrics.send_failures.fetch_add(1, Ordering::Relaxed);
                 st.store
-                    .mark_dead(claim, &error, Some(&s.lane(next_slot)))
+                    .mark_dead(
+                        claim,
+                        &error,
+                        Some(&s.lane(next_slot, Streak::Answered(done))),
+                    )
                     .await?;
                 Ok(None)
             }
@@ -116,7 +125,9 @@ impl Dispatcher {
         Ok(())
     }
 
-    /// Retryable failure: back off with jitter; deliveries first tried more than `max_retry_age` ago are dead.
+    /// Retryable failure: back off with jitter while the destination's failing streak is short, then probe it once
+    /// per `probe_interval`. The lane waits as long as the deliveries, so new alerts do not probe it sooner. Outside
+    /// an outage, deliveries first tried more than `max_retry_age` ago are dead; in one, none are.
     async fn retry_or_die(
         &self,
         s: &Sending,
@@ -124,18 +135,26 @@ impl Dispatcher {
         error: &str,
         next_slot: i64,
     ) -> anyhow::Result<()> {
-        let attempts = s.batch.iter().map(|d| d.attempts).max().unwrap_or(1).max(1) as u32;
+        let failures = s.failures.saturating_add(1);
         let jitter: f64 = rand::thread_rng().gen();
-        let delay = self.retry.backoff(attempts, jitter);
-        let give_up_before = now - self.retry.max_age.as_millis() as i64;
+        let wait = self.retry.after_failure(failures, jitter);
+        let due = now + wait.delay.as_millis() as i64;
+        let give_up_before = (!wait.probing).then(|| now - self.retry.max_age.as_millis() as i64);
+        if wait.probing && (s.failures == 0 || !self.retry.after_failure(s.failures, 0.0).probing) {
+            tracing::warn!(channel = %s.channel.id, error = %error, "destination is down; probing it once per interval");
+        }
+        let streak = Streak::Failed {
+            at: now,
+            probing: wait.probing,
+        };
         self.state
             .store
             .mark_retry(
                 &s.claim,
-                now + delay.as_millis() as i64,
+                due,
                 give_up_before,
                 error,
-                Some(&s.lane(next_slot)),
+                Some(&s.lane(next_slot.max(due), streak)),
             )
             .await?;
         Ok(())

@@ -8,7 +8,7 @@ use super::Dispatcher;
 use fence_core::{Alert, ChannelConfig, ChannelKind, ChannelState, Plan, Secret};
 use fence_slack::{SendOutcome, WebhookUrl};
 use fence_store::channels::ChannelRow;
-use fence_store::deliveries::{AlertRef, DeliveryRow, LaneRelease};
+use fence_store::deliveries::{AlertRef, DeliveryRow, LaneRelease, Streak};
 
 /// A claimed batch with what sending it needs.
 pub(super) struct Sending {
@@ -16,6 +16,8 @@ pub(super) struct Sending {
     pub destination: String,
     pub claim: String,
     pub batch: Vec<DeliveryRow>,
+    /// The destination's retryable failures in a row before this send.
+    pub failures: u32,
     pub channel: ChannelRow,
     pub org_id: String,
     pub plan: Plan,
@@ -43,12 +45,13 @@ impl Sending {
         }
     }
 
-    /// The lane given back, sendable again from `next_slot_at`.
-    pub fn lane(&self, next_slot_at: i64) -> LaneRelease<'_> {
+    /// The lane given back, sendable again from `next_slot_at`, with what the send did to its failing streak.
+    pub fn lane(&self, next_slot_at: i64, streak: Streak) -> LaneRelease<'_> {
         LaneRelease {
             destination: &self.destination,
             owner: &self.claim,
             next_slot_at,
+            streak,
         }
     }
 }
@@ -61,14 +64,18 @@ impl Dispatcher {
         destination: &str,
         claim: &str,
         batch: Vec<DeliveryRow>,
+        failures: u32,
         now: i64,
     ) -> anyhow::Result<Option<i64>> {
         let st = &self.state;
-        let Some(mut s) = self.prepare(destination, claim, batch, now).await? else {
+        let Some(mut s) = self
+            .prepare(destination, claim, batch, failures, now)
+            .await?
+        else {
             return Ok(Some(now));
         };
         if s.alerts.is_empty() {
-            let lane = s.lane(now);
+            let lane = s.lane(now, Streak::Unchanged);
             st.store
                 .mark_sent(claim, st.clock.now_ms(), Some(&lane))
                 .await?;
@@ -100,6 +107,12 @@ impl Dispatcher {
             }
         }
         let sent_at = st.clock.now_ms();
+        // The fencing check: a sender whose lease lapsed (its heartbeat stopped long enough for another process to
+        // take the lane) does not send; the claim is someone else's now, or returns to the queue.
+        if !st.store.holds_lane(destination, claim, sent_at).await? {
+            tracing::warn!(channel = %s.channel.id, "lost this destination's lease before sending; not sending");
+            return Ok(None);
+        }
         let (mut outcome, posted, needed) = match (&bot, s.single()) {
             (Some((token, _)), Some(Alert::FollowUp(f))) => {
                 let p = self.send_followup(&ctx, &s.channel.id, token, f).await?;
@@ -164,6 +177,7 @@ impl Dispatcher {
         destination: &str,
         claim: &str,
         batch: Vec<DeliveryRow>,
+        failures: u32,
         now: i64,
     ) -> anyhow::Result<Option<Sending>> {
         let st = &self.state;
@@ -190,6 +204,7 @@ impl Dispatcher {
             destination: destination.to_string(),
             claim: claim.to_string(),
             batch,
+            failures,
             plan: org.plan(),
             org_id: org.id,
             channel,
