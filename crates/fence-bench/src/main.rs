@@ -13,6 +13,7 @@ mod ingest;
 mod latency;
 mod load;
 mod recovery;
+mod scaleout;
 mod scratch;
 
 use clap::{Parser, Subcommand};
@@ -83,6 +84,14 @@ enum What {
         mode: recovery::Outage,
         #[arg(long, default_value_t = 60)]
         outage: u64,
+    },
+    /// Two or more processes on PostgreSQL (`--postgres` required): takeover of a killed sender's destination,
+    /// idle latency with findings posted to either of two processes.
+    Scaleout {
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        #[arg(long, default_value_t = 200)]
+        samples: usize,
     },
     /// Scanner files through `POST /api/v1/import`, each into a fresh server: time and peak RSS above idle.
     Import {
@@ -181,6 +190,16 @@ async fn one_off(
                 *under_ingest,
             )
             .await?,
+        );
+    }
+    if let What::Scaleout { rounds, samples } = what {
+        let pg = cli
+            .postgres
+            .as_deref()
+            .ok_or_else(|| anyhow::anyhow!("scaleout needs --postgres URL"))?;
+        report.insert(
+            "scaleout".into(),
+            scaleout::run(&bin, pg, (*rounds).max(1), (*samples).max(1)).await?,
         );
     }
     if let What::Recovery { mode, outage } = what {

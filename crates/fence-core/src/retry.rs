@@ -63,6 +63,25 @@ impl RetryPolicy {
         }
     }
 
+    /// The wait after a retryable failure of a destination failing since `streak_for` (the time since its first
+    /// failure in a row): as [`RetryPolicy::after_failure`], except that a streak as long as the probe interval is an
+    /// outage too (failures that each take long, such as timeouts, reach it before the back-off does).
+    pub fn after_failure_for(
+        &self,
+        failures: u32,
+        streak_for: Duration,
+        jitter: f64,
+    ) -> RetryDelay {
+        let wait = self.after_failure(failures, jitter);
+        if wait.probing || streak_for < self.probe {
+            return wait;
+        }
+        RetryDelay {
+            delay: self.probe + PROBE_JITTER.mul_f64(jitter.clamp(0.0, 1.0)),
+            probing: true,
+        }
+    }
+
     /// Whether a delivery first attempted `age` ago may still be retried.
     pub fn may_retry(&self, age: Duration) -> bool {
         age < self.max_age
@@ -105,6 +124,18 @@ mod tests {
             assert_eq!(lo.delay, Duration::from_secs(5));
             assert!(hi.delay > lo.delay && hi.delay <= Duration::from_millis(5250));
         }
+    }
+
+    #[test]
+    fn a_streak_as_long_as_the_probe_interval_is_an_outage_whatever_the_back_off() {
+        let p = RetryPolicy::default();
+        // Two timeouts of 10 s each: the second failure comes 11 s into the streak.
+        let d = p.after_failure_for(2, Duration::from_secs(11), 0.0);
+        assert!(d.probing);
+        assert_eq!(d.delay, Duration::from_secs(5));
+        let d = p.after_failure_for(2, Duration::from_secs(1), 0.0);
+        assert!(!d.probing);
+        assert_eq!(d.delay, Duration::from_secs(1));
     }
 
     #[test]

@@ -165,6 +165,11 @@ impl Store {
         let existing = existing_findings(d, &mut tx, org_id, batch).await?;
         let mut s = sort_batch(batch, &existing, now);
         insert_findings(d, &mut tx, org_id, &s.inserts, now).await?;
+        let mut new_by_severity = std::collections::BTreeMap::new();
+        for (f, _) in &s.inserts {
+            *new_by_severity.entry(f.severity.as_str()).or_insert(0i64) += 1;
+        }
+        crate::counts::add_new(&mut tx, org_id, &new_by_severity).await?;
         // A batch from one scan (results, imports) marks what it saw again as last seen by that scan, so the
         // scan's report lists every finding it found, new or not.
         let batch_scan = batch

@@ -9,6 +9,7 @@ mod alert_cache;
 pub mod audit;
 pub mod channels;
 mod closing;
+pub mod counts;
 pub mod deliveries;
 pub mod digests;
 pub mod domains;

@@ -1,5 +1,5 @@
 //! The scheduler: periodic jobs (reminders, digests, the certificate monitor, the membership re-check of degraded
-//! channels, retention) that run once across every process sharing the database, each claimed through the store's
+//! channels, retention, summing the finding counts) that run once across every process sharing the database, each claimed through the store's
 //! job lease at its due time.
 
 use crate::state::AppState;
@@ -11,6 +11,8 @@ const REMINDERS_EVERY_MS: i64 = 60_000;
 const JOB_LEASE_MS: i64 = 120_000;
 /// How often due digests are looked for (each is sent once, whenever its time is found to have passed).
 const DIGESTS_EVERY_MS: i64 = 30_000;
+/// How often the finding counts' change rows are summed up (`Store::compact_finding_counts`).
+const COUNTS_EVERY_MS: i64 = 60_000;
 
 pub struct Scheduler {
     state: AppState,
@@ -96,6 +98,19 @@ impl Scheduler {
             }
         }
         self.retention(now).await?;
+        if st
+            .store
+            .claim_job("finding-counts", &self.owner, now, JOB_LEASE_MS)
+            .await?
+        {
+            let result = st.store.compact_finding_counts().await;
+            st.store
+                .finish_job("finding-counts", &self.owner, now + COUNTS_EVERY_MS)
+                .await?;
+            if let Err(e) = result {
+                tracing::warn!(error = %e, "finding counts compaction failed");
+            }
+        }
         if raised > 0 {
             st.wake.notify_one();
         }

@@ -92,7 +92,9 @@ impl Store {
         let mut claimed = Vec::new();
         for destination in sorted {
             let owner = format!("lane:{}", crate::new_id());
-            if let Some(failures) = take_lane(&mut tx, destination, &owner, now, lease_ms).await? {
+            if let Some((failures, streak_since)) =
+                take_lane(&mut tx, destination, &owner, now, lease_ms).await?
+            {
                 let batch =
                     super::claims::claim_batch_in(&mut tx, destination, &owner, now, lease_ms)
                         .await?;
@@ -101,6 +103,7 @@ impl Store {
                     owner,
                     batch,
                     failures,
+                    streak_since,
                 });
             }
         }
@@ -179,6 +182,8 @@ pub struct ClaimedLane {
     pub batch: Vec<DeliveryRow>,
     /// Retryable failures in a row of this destination before this send (0 when its last attempt was answered).
     pub failures: u32,
+    /// When that streak began (its first failure), if there is one.
+    pub streak_since: Option<i64>,
 }
 
 /// How a finished send gives its lane back: free again, sendable from `next_slot_at` (never earlier than a slot
@@ -203,14 +208,14 @@ pub enum Streak {
     Unchanged,
 }
 
-/// Takes the lane; returns its failing streak when it was taken.
+/// Takes the lane; returns its failing streak (failures, since when) when it was taken.
 async fn take_lane(
     tx: &mut Transaction<'static, Any>,
     destination: &str,
     owner: &str,
     now: i64,
     lease_ms: i64,
-) -> Result<Option<u32>> {
+) -> Result<Option<(u32, Option<i64>)>> {
     sqlx::query("INSERT INTO lanes (destination, next_slot_at, lease_until) VALUES ($1, 0, 0) ON CONFLICT (destination) DO NOTHING")
         .bind(destination)
         .execute(&mut **tx)
@@ -225,13 +230,12 @@ async fn take_lane(
     if r.rows_affected() != 1 {
         return Ok(None);
     }
-    let row = sqlx::query("SELECT failures FROM lanes WHERE destination = $1")
+    let row = sqlx::query("SELECT failures, streak_since FROM lanes WHERE destination = $1")
         .bind(destination)
         .fetch_one(&mut **tx)
         .await?;
-    Ok(Some(
-        crate::get_i64(&row, "failures")?.clamp(0, u32::MAX as i64) as u32,
-    ))
+    let failures = crate::get_i64(&row, "failures")?.clamp(0, u32::MAX as i64) as u32;
+    Ok(Some((failures, get_opt_i64(&row, "streak_since")?)))
 }
 
 pub(super) async fn release_in(
@@ -265,14 +269,15 @@ pub(super) async fn release_in(
                     .execute(&mut **tx)
                     .await?;
             }
-            sqlx::query("UPDATE lanes SET failures = 0, outage_since = NULL WHERE destination = $1 AND (failures <> 0 OR outage_since IS NOT NULL)")
+            sqlx::query("UPDATE lanes SET failures = 0, streak_since = NULL, outage_since = NULL WHERE destination = $1 AND (failures <> 0 OR streak_since IS NOT NULL OR outage_since IS NOT NULL)")
                 .bind(lane.destination)
                 .execute(&mut **tx)
                 .await?;
         }
         Streak::Failed { at, probing } => {
             let since = probing.then_some(at);
-            sqlx::query("UPDATE lanes SET failures = failures + 1, outage_since = COALESCE(outage_since, $1) WHERE destination = $2")
+            sqlx::query("UPDATE lanes SET failures = failures + 1, streak_since = COALESCE(streak_since, $1), outage_since = COALESCE(outage_since, $2) WHERE destination = $3")
+                .bind(at)
                 .bind(since)
                 .bind(lane.destination)
                 .execute(&mut **tx)

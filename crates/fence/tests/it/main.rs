@@ -9,6 +9,7 @@ mod browser;
 mod channels;
 mod cli;
 mod coalesced;
+mod counts;
 mod degraded;
 mod delivery;
 mod findings;

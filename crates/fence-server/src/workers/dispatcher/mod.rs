@@ -18,7 +18,7 @@ use tokio::sync::{watch, Semaphore};
 
 /// How long a lane or a claimed delivery stays ours past the last heartbeat (`workers::heartbeat`, once a second); a
 /// crashed sender's destinations are free again after it.
-const LEASE_MS: i64 = 5_000;
+const LEASE_MS: i64 = 4_000;
 /// The most one send (claim, render, up to two Slack calls of 10 s each, record) may take; the heartbeat keeps its
 /// lease meanwhile.
 const SEND_BUDGET: Duration = Duration::from_secs(30);
@@ -144,12 +144,13 @@ impl Dispatcher {
             owner,
             batch,
             failures,
+            streak_since,
         } = lane;
         let (destination, owner) = (destination.as_str(), owner.as_str());
         // Bounded well inside the lease, so no other sender can take the lane or the claim while this one runs.
         let release_at = match tokio::time::timeout(
             SEND_BUDGET,
-            self.send_one(destination, owner, batch, failures, now),
+            self.send_one(destination, owner, batch, (failures, streak_since), now),
         )
         .await
         {

@@ -125,8 +125,8 @@ impl Dispatcher {
         Ok(())
     }
 
-    /// Retryable failure: back off with jitter while the destination's failing streak is short, then probe it once
-    /// per `probe_interval`. The lane waits as long as the deliveries, so new alerts do not probe it sooner. Outside
+    /// Retryable failure: back off with jitter while the destination's failing streak is short, then (once the wait
+    /// or the streak reaches `probe_interval`) probe it once per interval. The lane waits as long as the deliveries, so new alerts do not probe it sooner. Outside
     /// an outage, deliveries first tried more than `max_retry_age` ago are dead; in one, none are.
     async fn retry_or_die(
         &self,
@@ -137,11 +137,17 @@ impl Dispatcher {
     ) -> anyhow::Result<()> {
         let failures = s.failures.saturating_add(1);
         let jitter: f64 = rand::thread_rng().gen();
-        let wait = self.retry.after_failure(failures, jitter);
+        let streak_for = s.streak_since.map_or(0, |since| (now - since).max(0)) as u64;
+        let wait = self.retry.after_failure_for(
+            failures,
+            std::time::Duration::from_millis(streak_for),
+            jitter,
+        );
         let due = now + wait.delay.as_millis() as i64;
         let give_up_before = (!wait.probing).then(|| now - self.retry.max_age.as_millis() as i64);
-        if wait.probing && (s.failures == 0 || !self.retry.after_failure(s.failures, 0.0).probing) {
-            tracing::warn!(channel = %s.channel.id, error = %error, "destination is down; probing it once per interval");
+        if wait.probing {
+            // Every probe; /metrics' fence_destinations_in_outage says how many destinations are down.
+            tracing::debug!(channel = %s.channel.id, error = %error, "destination is in an outage; probing it once per interval");
         }
         let streak = Streak::Failed {
             at: now,

@@ -18,6 +18,8 @@ pub(super) struct Sending {
     pub batch: Vec<DeliveryRow>,
     /// The destination's retryable failures in a row before this send.
     pub failures: u32,
+    /// When that streak began.
+    pub streak_since: Option<i64>,
     pub channel: ChannelRow,
     pub org_id: String,
     pub plan: Plan,
@@ -64,14 +66,11 @@ impl Dispatcher {
         destination: &str,
         claim: &str,
         batch: Vec<DeliveryRow>,
-        failures: u32,
+        streak: (u32, Option<i64>),
         now: i64,
     ) -> anyhow::Result<Option<i64>> {
         let st = &self.state;
-        let Some(mut s) = self
-            .prepare(destination, claim, batch, failures, now)
-            .await?
-        else {
+        let Some(mut s) = self.prepare(destination, claim, batch, streak, now).await? else {
             return Ok(Some(now));
         };
         if s.alerts.is_empty() {
@@ -177,7 +176,7 @@ impl Dispatcher {
         destination: &str,
         claim: &str,
         batch: Vec<DeliveryRow>,
-        failures: u32,
+        (failures, streak_since): (u32, Option<i64>),
         now: i64,
     ) -> anyhow::Result<Option<Sending>> {
         let st = &self.state;
@@ -205,6 +204,7 @@ impl Dispatcher {
             claim: claim.to_string(),
             batch,
             failures,
+            streak_since,
             plan: org.plan(),
             org_id: org.id,
             channel,

@@ -1,0 +1,208 @@
+//! The kept finding counts behind the dashboard: new findings, triage and a reopen change them in the same
+//! transaction; summing their change rows changes nothing a reader sees; batches ingested at once on PostgreSQL
+//! neither wait on each other's counters nor miss a finding; the dashboard shows counts past 10,000.
+
+use crate::support::{Db, TestApp};
+use fence_store::counts::FindingCount;
+use serde_json::{json, Value};
+
+fn batch(tag: &str, n: usize, severity: &str) -> Value {
+    let findings: Vec<Value> = (0..n)
+        .map(|i| json!({"domain": "example.com", "title": format!("{tag} {i}"), "severity": severity}))
+        .collect();
+    json!({ "findings": findings })
+}
+
+async fn counts(t: &TestApp) -> Vec<(String, String, i64)> {
+    let org = t
+        .app
+        .state
+        .store
+        .org_by_name("default")
+        .await
+        .expect("org")
+        .id;
+    let mut v: Vec<(String, String, i64)> = t
+        .app
+        .state
+        .store
+        .finding_counts(&org)
+        .await
+        .expect("counts")
+        .into_iter()
+        .map(
+            |FindingCount {
+                 severity,
+                 status,
+                 n,
+             }| (severity, status, n),
+        )
+        .collect();
+    v.sort();
+    v
+}
+
+fn key(severity: &str, status: &str, n: i64) -> (String, String, i64) {
+    (severity.into(), status.into(), n)
+}
+
+async fn counts_follow_ingest_triage_and_reopen(db: Db) {
+    let t = TestApp::spawn(db).await;
+    let (_, crit) = t
+        .post("/api/v1/findings", batch("crit", 10, "critical"))
+        .await;
+    let (s, _) = t.post("/api/v1/findings", batch("high", 20, "high")).await;
+    assert_eq!(s, 202);
+    let fp = crit["ids"][0].as_str().expect("id").to_string();
+    let resolved = crit["ids"][1].as_str().expect("id").to_string();
+    t.post(&format!("/api/v1/findings/{fp}/false-positive"), json!({}))
+        .await;
+    t.post(&format!("/api/v1/findings/{resolved}/resolve"), json!({}))
+        .await;
+    assert_eq!(
+        counts(&t).await,
+        vec![
+            key("critical", "false_positive", 1),
+            key("critical", "open", 8),
+            key("critical", "resolved", 1),
+            key("high", "open", 20)
+        ]
+    );
+    // Seen again: the resolved finding reopens.
+    let (_, again) = t
+        .post("/api/v1/findings", batch("crit", 2, "critical"))
+        .await;
+    assert_eq!(again["new"], 1, "{again}");
+    let expected = vec![
+        key("critical", "false_positive", 1),
+        key("critical", "open", 9),
+        key("high", "open", 20),
+    ];
+    assert_eq!(counts(&t).await, expected);
+    let removed = t
+        .app
+        .state
+        .store
+        .compact_finding_counts()
+        .await
+        .expect("compact");
+    assert!(removed >= 7, "change rows were summed: {removed}");
+    assert_eq!(counts(&t).await, expected, "summing changes nothing read");
+    let rows: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM finding_counts")
+        .fetch_one(t.app.state.store.pool())
+        .await
+        .expect("rows");
+    assert!(rows.0 <= 5, "one row per key after summing: {}", rows.0);
+    t.app.shutdown().await;
+}
+crate::both_dbs!(counts_follow_ingest_triage_and_reopen);
+
+async fn batches_ingested_at_once_are_all_counted(db: Db) {
+    let t = TestApp::spawn(db).await;
+    let mut running = tokio::task::JoinSet::new();
+    for b in 0..8 {
+        let (http, url, token) = (t.http.clone(), t.url.clone(), crate::support::ADMIN_TOKEN);
+        running.spawn(async move {
+            let findings: Vec<Value> = (0..250)
+                .map(|i| {
+                    let severity = ["critical", "high", "medium", "low", "info"][(i + b) % 5];
+                    json!({"domain": format!("d{}.example.com", i % 7), "title": format!("b{b} {i}"), "severity": severity})
+                })
+                .collect();
+            http.post(format!("{url}/api/v1/findings"))
+                .bearer_auth(token)
+                .json(&json!({ "findings": findings }))
+                .send()
+                .await
+                .expect("post")
+                .status()
+                .as_u16()
+        });
+    }
+    while let Some(status) = running.join_next().await {
+        assert_eq!(status.expect("task"), 202, "no batch failed");
+    }
+    let total: i64 = counts(&t).await.iter().map(|c| c.2).sum();
+    assert_eq!(total, 2_000);
+    t.app.shutdown().await;
+}
+crate::both_dbs!(batches_ingested_at_once_are_all_counted);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_counts_past_ten_thousand() {
+    let t = TestApp::spawn(Db::Sqlite).await;
+    for b in 0..11 {
+        let (s, _) = t
+            .post("/api/v1/findings", batch(&format!("b{b}"), 1000, "high"))
+            .await;
+        assert_eq!(s, 202);
+    }
+    let page = dashboard(&t).await;
+    assert!(
+        page.contains(">11000</h2>"),
+        "all 11,000 open high findings counted: {page}"
+    );
+    t.app.shutdown().await;
+}
+
+/// The dashboard as a signed-in admin sees it.
+async fn dashboard(t: &TestApp) -> String {
+    let store = &t.app.state.store;
+    let org = store.org_by_name("default").await.expect("org");
+    let hash = fence_server::crypto::hash_password("correct horse battery").expect("hash");
+    store
+        .create_user(
+            &org.id,
+            "lead@example.com",
+            &hash,
+            fence_core::Role::Admin,
+            0,
+        )
+        .await
+        .expect("user");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let page = http
+        .get(format!("{}/login", t.url))
+        .send()
+        .await
+        .expect("login page");
+    let csrf = page.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .to_string();
+    let pair = csrf.split(';').next().expect("pair").to_string();
+    let token = pair.split_once('=').expect("token").1.to_string();
+    let body = serde_urlencoded::to_string([
+        ("_csrf", token.as_str()),
+        ("email", "lead@example.com"),
+        ("password", "correct horse battery"),
+    ])
+    .expect("form");
+    let r = http
+        .post(format!("{}/login", t.url))
+        .header("cookie", &pair)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .expect("log in");
+    let session: Vec<String> = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|c| c.split(';').next().map(str::to_string))
+        .collect();
+    assert!(!session.is_empty(), "signed in: {}", r.status());
+    http.get(format!("{}/dashboard", t.url))
+        .header("cookie", session.join("; "))
+        .send()
+        .await
+        .expect("dashboard")
+        .text()
+        .await
+        .expect("text")
+}
