@@ -6,6 +6,7 @@
 
 mod alertmanager;
 mod burst;
+mod certificates;
 mod fence;
 mod growth;
 mod import;
@@ -92,6 +93,13 @@ enum What {
         rounds: usize,
         #[arg(long, default_value_t = 200)]
         samples: usize,
+    },
+    /// The certificate monitor over `domains` monitored domains, `blackholed`% of them never answering.
+    Certificates {
+        #[arg(long, default_value_t = 10_000)]
+        domains: usize,
+        #[arg(long, default_value_t = 10)]
+        blackholed: usize,
     },
     /// Scanner files through `POST /api/v1/import`, each into a fresh server: time and peak RSS above idle.
     Import {
@@ -200,6 +208,16 @@ async fn one_off(
         report.insert(
             "scaleout".into(),
             scaleout::run(&bin, pg, (*rounds).max(1), (*samples).max(1)).await?,
+        );
+    }
+    if let What::Certificates {
+        domains,
+        blackholed,
+    } = what
+    {
+        report.insert(
+            "certificates".into(),
+            certificates::run(&bin, *domains, (*blackholed).min(100)).await?,
         );
     }
     if let What::Recovery { mode, outage } = what {

@@ -15,6 +15,9 @@ pub struct Metrics {
     pub messages_sent: AtomicU64,
     pub rate_limited: AtomicU64,
     pub send_failures: AtomicU64,
+    /// Certificate monitor checks that recorded a certificate, and those that could not reach one.
+    pub certificate_checks: AtomicU64,
+    pub certificate_check_failures: AtomicU64,
     latency_buckets: [AtomicU64; BUCKETS.len()],
     latency_count: AtomicU64,
     latency_sum_ms: AtomicU64,
@@ -34,6 +37,51 @@ impl Metrics {
         self.latency_sum_ms.fetch_add(ms, Ordering::Relaxed);
     }
 
+    /// The process counters, in Prometheus text format.
+    fn counters(&self, s: &mut String) {
+        let counter = |s: &mut String, name: &str, help: &str, v: u64| {
+            s.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}\n"
+            ));
+        };
+        counter(
+            s,
+            "fence_findings_ingested_total",
+            "Findings accepted through the API.",
+            self.findings_ingested.load(Ordering::Relaxed),
+        );
+        counter(
+            s,
+            "fence_certificate_checks_total",
+            "Monitored domains whose certificate the monitor checked.",
+            self.certificate_checks.load(Ordering::Relaxed),
+        );
+        counter(
+            s,
+            "fence_certificate_check_failures_total",
+            "Monitored domains the monitor could not check (unreachable, timed out, no TLS).",
+            self.certificate_check_failures.load(Ordering::Relaxed),
+        );
+        counter(
+            s,
+            "fence_messages_sent_total",
+            "Messages Slack accepted.",
+            self.messages_sent.load(Ordering::Relaxed),
+        );
+        counter(
+            s,
+            "fence_rate_limited_total",
+            "429 answers received from Slack.",
+            self.rate_limited.load(Ordering::Relaxed),
+        );
+        counter(
+            s,
+            "fence_send_failures_total",
+            "Send attempts that failed (retryable or not).",
+            self.send_failures.load(Ordering::Relaxed),
+        );
+    }
+
     /// `cached_alerts`: alerts held now in the store's alert-set cache (bounded, see `fence-store::alert_cache`).
     pub fn render(
         &self,
@@ -43,35 +91,7 @@ impl Metrics {
         let (by_state, held, broken_channels) =
             (&stats.by_state, stats.held, stats.broken_channels);
         let mut s = String::new();
-        let counter = |s: &mut String, name: &str, help: &str, v: u64| {
-            s.push_str(&format!(
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}\n"
-            ));
-        };
-        counter(
-            &mut s,
-            "fence_findings_ingested_total",
-            "Findings accepted through the API.",
-            self.findings_ingested.load(Ordering::Relaxed),
-        );
-        counter(
-            &mut s,
-            "fence_messages_sent_total",
-            "Messages Slack accepted.",
-            self.messages_sent.load(Ordering::Relaxed),
-        );
-        counter(
-            &mut s,
-            "fence_rate_limited_total",
-            "429 answers received from Slack.",
-            self.rate_limited.load(Ordering::Relaxed),
-        );
-        counter(
-            &mut s,
-            "fence_send_failures_total",
-            "Send attempts that failed (retryable or not).",
-            self.send_failures.load(Ordering::Relaxed),
-        );
+        self.counters(&mut s);
         s.push_str("# HELP fence_deliveries Deliveries by state.\n# TYPE fence_deliveries gauge\n");
         for state in ["pending", "sending", "sent", "dead"] {
             let n = by_state

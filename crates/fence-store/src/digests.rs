@@ -37,20 +37,22 @@ impl Store {
         ))
     }
 
-    /// Findings first seen in `(from, to]`, oldest first, for the report CSV.
+    /// Findings first seen in `(from, to]`, in id order after `after`, `limit` at most: one page of the report CSV,
+    /// which reads the period page by page however many findings it holds.
     pub async fn findings_between(
         &self,
         org_id: &str,
-        from: i64,
-        to: i64,
+        (from, to): (i64, i64),
+        after: Option<&str>,
         limit: i64,
     ) -> Result<Vec<FindingRow>> {
-        let rows = sqlx::query("SELECT * FROM findings WHERE org_id = $1 AND first_seen > $2 AND first_seen <= $3 ORDER BY id LIMIT $4")
+        let rows = sqlx::query("SELECT * FROM findings WHERE org_id = $1 AND first_seen > $2 AND first_seen <= $3 AND id > $4 ORDER BY id LIMIT $5")
             .bind(org_id)
             .bind(from)
             .bind(to)
+            .bind(after.unwrap_or(""))
             .bind(limit)
-            .fetch_all(&self.pool)
+            .fetch_all(self.reader())
             .await?;
         rows.iter().map(finding_from).collect()
     }

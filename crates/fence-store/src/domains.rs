@@ -13,7 +13,7 @@ pub struct DomainRow {
     pub tags: Vec<String>,
 }
 
-fn domain_from(r: &sqlx::any::AnyRow) -> Result<DomainRow> {
+pub(crate) fn domain_from(r: &sqlx::any::AnyRow) -> Result<DomainRow> {
     Ok(DomainRow {
         name: get_str(r, "name")?,
         monitor_certificates: get_i64(r, "monitor_certificates")? != 0,
@@ -78,17 +78,5 @@ impl Store {
             return Err(StoreError::NotFound);
         }
         Ok(())
-    }
-
-    /// Every monitored domain of every organization, with its organization (the certificate monitor's list).
-    pub async fn monitored_domains(&self) -> Result<Vec<(String, DomainRow)>> {
-        let rows = sqlx::query(
-            "SELECT * FROM domains WHERE monitor_certificates = 1 ORDER BY org_id, name",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| Ok((get_str(r, "org_id")?, domain_from(r)?)))
-            .collect()
     }
 }

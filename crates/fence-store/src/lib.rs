@@ -7,6 +7,7 @@
 
 mod alert_cache;
 pub mod audit;
+pub mod certificate_checks;
 pub mod channels;
 mod closing;
 pub mod counts;

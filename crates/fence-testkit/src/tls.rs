@@ -62,6 +62,16 @@ pub async fn tls_server(
     key: PrivateKeyDer<'static>,
     response_headers: &'static str,
 ) -> u16 {
+    tls_server_on("127.0.0.1", cert, key, response_headers).await
+}
+
+/// [`tls_server`] on `ip`, port 0 (`0.0.0.0` answers on every loopback address, `127.0.0.0/8`).
+pub async fn tls_server_on(
+    ip: &str,
+    cert: CertificateDer<'static>,
+    key: PrivateKeyDer<'static>,
+    response_headers: &'static str,
+) -> u16 {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -70,9 +80,7 @@ pub async fn tls_server(
         .with_single_cert(vec![cert], key)
         .expect("server config");
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let listener = tokio::net::TcpListener::bind((ip, 0)).await.expect("bind");
     let port = listener.local_addr().expect("addr").port();
     tokio::spawn(async move {
         while let Ok((tcp, _)) = listener.accept().await {

@@ -98,7 +98,9 @@ pub async fn report(
             "this report link is not valid or has expired",
         ));
     }
-    let csv = crate::services::digests::report_csv(&state, &p.org, p.from, p.to).await?;
+    let csv = axum::body::Body::from_stream(crate::services::digests::report_csv(
+        &state, &p.org, p.from, p.to,
+    ));
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),

@@ -163,24 +163,75 @@ fn csv(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
-/// The report: the period's findings as CSV.
-pub async fn report_csv(
+/// Findings per page of the streamed report.
+const REPORT_PAGE: i64 = 1_000;
+
+/// The CSV report's first line.
+const CSV_HEADER: &str =
+    "id,domain,title,severity,cvss,cve,owasp,category,affected_url,status,first_seen,last_seen\n";
+
+/// The report: the period's findings as CSV, streamed a page of 1,000 at a time (a period of a million findings
+/// is sent whole in constant memory). A database error ends the stream with an error, so the download fails instead
+/// of looking complete.
+pub fn report_csv(
     state: &AppState,
     org_id: &str,
     from: i64,
     to: i64,
-) -> anyhow::Result<String> {
-    Ok(findings_csv(
-        state
+) -> impl futures_util::Stream<Item = Result<String, std::io::Error>> + Send + 'static {
+    struct Page {
+        state: AppState,
+        org_id: String,
+        after: Option<String>,
+        started: bool,
+        done: bool,
+    }
+    let start = Page {
+        state: state.clone(),
+        org_id: org_id.to_string(),
+        after: None,
+        started: false,
+        done: false,
+    };
+    futures_util::stream::unfold(start, move |mut p| async move {
+        if p.done {
+            return None;
+        }
+        if !p.started {
+            p.started = true;
+            return Some((Ok(CSV_HEADER.to_string()), p));
+        }
+        let page = p
+            .state
             .store
-            .findings_between(org_id, from, to, 100_000)
-            .await?,
-    ))
+            .findings_between(&p.org_id, (from, to), p.after.as_deref(), REPORT_PAGE)
+            .await;
+        match page {
+            Ok(rows) => {
+                p.done = (rows.len() as i64) < REPORT_PAGE;
+                p.after = rows.last().map(|f| f.id.clone());
+                let mut out = String::new();
+                csv_rows(rows, &mut out);
+                Some((Ok(out), p))
+            }
+            Err(e) => {
+                p.done = true;
+                tracing::warn!(error = %e, "report stopped: cannot read findings");
+                Some((Err(std::io::Error::other("cannot read findings")), p))
+            }
+        }
+    })
 }
 
-/// Findings as CSV, one row each.
+/// Findings as CSV, one row each, with the header.
 pub fn findings_csv(rows: Vec<fence_store::findings::FindingRow>) -> String {
-    let mut out = String::from("id,domain,title,severity,cvss,cve,owasp,category,affected_url,status,first_seen,last_seen\n");
+    let mut out = String::from(CSV_HEADER);
+    csv_rows(rows, &mut out);
+    out
+}
+
+/// Appends one CSV line per finding.
+fn csv_rows(rows: Vec<fence_store::findings::FindingRow>, out: &mut String) {
     for f in rows {
         let fields = [
             f.id,
@@ -199,5 +250,4 @@ pub fn findings_csv(rows: Vec<fence_store::findings::FindingRow>) -> String {
         out.push_str(&fields.iter().map(|s| csv(s)).collect::<Vec<_>>().join(","));
         out.push('\n');
     }
-    out
 }

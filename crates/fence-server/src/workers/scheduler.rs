@@ -3,6 +3,8 @@
 //! job lease at its due time.
 
 use crate::state::AppState;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -11,12 +13,16 @@ const REMINDERS_EVERY_MS: i64 = 60_000;
 const JOB_LEASE_MS: i64 = 120_000;
 /// How often due digests are looked for (each is sent once, whenever its time is found to have passed).
 const DIGESTS_EVERY_MS: i64 = 30_000;
+/// How often the certificate monitor looks for due domains (each is checked every `certificates.check_every`).
+const CERTIFICATES_EVERY_MS: i64 = 60_000;
 /// How often the finding counts' change rows are summed up (`Store::compact_finding_counts`).
 const COUNTS_EVERY_MS: i64 = 60_000;
 
 pub struct Scheduler {
     state: AppState,
     owner: String,
+    /// This process's certificate monitor pass is running.
+    certificates_running: Arc<AtomicBool>,
 }
 
 impl Scheduler {
@@ -24,6 +30,7 @@ impl Scheduler {
         Scheduler {
             state,
             owner: format!("scheduler:{}", fence_store::new_id()),
+            certificates_running: Arc::default(),
         }
     }
 
@@ -66,20 +73,7 @@ impl Scheduler {
                 .await?;
             raised += result?;
         }
-        if st
-            .store
-            .claim_job("certificates", &self.owner, now, JOB_LEASE_MS)
-            .await?
-        {
-            let result = crate::services::certificates::monitor_certificates(st).await;
-            let every = st.config.certificates_check_every.as_millis() as i64;
-            st.store
-                .finish_job("certificates", &self.owner, now + every.max(60_000))
-                .await?;
-            if let Err(e) = result {
-                tracing::warn!(error = %e, "certificate monitor pass failed");
-            }
-        }
+        self.certificates(now).await?;
         if st
             .store
             .claim_job("membership", &self.owner, now, JOB_LEASE_MS)
@@ -115,6 +109,35 @@ impl Scheduler {
             st.wake.notify_one();
         }
         Ok(raised)
+    }
+
+    /// The certificate monitor: once a minute across processes, a pass over the domains that are due (each every
+    /// `certificates.check_every`). The pass runs beside the other jobs, not in their way (10,000 domains take
+    /// minutes); a process runs one pass at a time, and passes of several processes share the domains.
+    async fn certificates(&self, now: i64) -> anyhow::Result<()> {
+        let st = &self.state;
+        if self.certificates_running.load(Ordering::Acquire)
+            || !st
+                .store
+                .claim_job("certificates", &self.owner, now, JOB_LEASE_MS)
+                .await?
+        {
+            return Ok(());
+        }
+        st.store
+            .finish_job("certificates", &self.owner, now + CERTIFICATES_EVERY_MS)
+            .await?;
+        self.certificates_running.store(true, Ordering::Release);
+        let (state, running) = (st.clone(), self.certificates_running.clone());
+        tokio::spawn(async move {
+            match crate::services::certificates::monitor_certificates(&state).await {
+                Ok(n) if n > 0 => tracing::info!(checked = n, "certificate monitor pass done"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "certificate monitor pass failed"),
+            }
+            running.store(false, Ordering::Release);
+        });
+        Ok(())
     }
 
     /// The retention job (hourly, again within a minute when it left rows over).

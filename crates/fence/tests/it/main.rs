@@ -6,6 +6,7 @@
 mod support;
 
 mod browser;
+mod cert_monitor;
 mod channels;
 mod cli;
 mod coalesced;
@@ -24,6 +25,7 @@ pub mod pacing;
 mod plans;
 mod processes;
 mod reads;
+mod report_csv;
 mod retention;
 mod routing;
 mod scan_limits;

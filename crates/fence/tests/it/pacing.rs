@@ -40,10 +40,15 @@ impl Rig {
 
     /// A rig whose `[delivery]` section has `delivery` too (e.g. `max_retry_age = "20s"`).
     pub async fn with_delivery(start: i64, delivery: &str) -> Rig {
+        Self::with_config(start, "", delivery).await
+    }
+
+    /// A rig with `extra` top-level configuration and `delivery` in its `[delivery]` section.
+    pub async fn with_config(start: i64, extra: &str, delivery: &str) -> Rig {
         let slack = FakeSlack::start().await.expect("fake slack");
         let dir = tempfile::tempdir().expect("tempdir");
         let config = fence_server::Config::from_sources(
-            Some(&config_toml_full(dir.path(), &Db::Sqlite, "", delivery)),
+            Some(&config_toml_full(dir.path(), &Db::Sqlite, extra, delivery)),
             None,
             &[],
         )
