@@ -159,6 +159,62 @@ async fn reads_under_ingest(
     Ok((timings?, added, rate))
 }
 
+/// Over the whole history: a digest preview of the growth channel (its default window, the last 24 hours, holds every
+/// finding), three times, then the CSV report its Download Report link points at, streamed and counted; the memory
+/// peak after both.
+async fn digest_and_report(fence: &Fence) -> anyhow::Result<Value> {
+    let channels = fence.get("/api/v1/channels").await?;
+    let id = channels["channels"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let mut digest_ms = Vec::new();
+    let mut message = Value::Null;
+    for _ in 0..3 {
+        let t0 = Instant::now();
+        message = fence
+            .post(&format!("/api/v1/channels/{id}/digest/preview"), &json!({}))
+            .await?;
+        digest_ms.push(t0.elapsed().as_secs_f64() * 1000.0);
+    }
+    let text = message.to_string();
+    let link = text
+        .find("/reports/findings.csv?")
+        .map(|at| {
+            let end = text[at..]
+                .find(['"', '>', '|'])
+                .map_or(text.len(), |e| at + e);
+            text[at..end].replace("\\u0026", "&").replace("&amp;", "&")
+        })
+        .ok_or_else(|| anyhow::anyhow!("the digest has no report link"))?;
+    let t0 = Instant::now();
+    let mut r = fence
+        .http
+        .get(format!("{}{link}", fence.base))
+        .send()
+        .await?;
+    anyhow::ensure!(r.status() == 200, "the report answered {}", r.status());
+    let (mut bytes, mut lines) = (0usize, 0usize);
+    while let Some(chunk) = r.chunk().await? {
+        bytes += chunk.len();
+        lines += chunk.iter().filter(|b| **b == b'\n').count();
+    }
+    let csv_secs = t0.elapsed().as_secs_f64();
+    let (rss, hwm, anon, file) = memory(fence);
+    println!(
+        "  monthly-size digest preview over the whole history: {:.0} / {:.0} / {:.0} ms; CSV report: {} rows, {:.0} MiB in {csv_secs:.1} s; then RSS {rss:.1} MiB (peak {hwm:.1}, anon {anon:.1}, file {file:.1})",
+        digest_ms[0],
+        digest_ms[1],
+        digest_ms[2],
+        lines.saturating_sub(1),
+        bytes as f64 / 1048576.0
+    );
+    Ok(
+        json!({"digest_preview_ms": digest_ms, "csv_rows": lines.saturating_sub(1), "csv_bytes": bytes, "csv_seconds": csv_secs,
+              "rss_mib": rss, "peak_rss_mib": hwm, "anon_mib": anon, "file_mib": file}),
+    )
+}
+
 /// Up to `total` findings in steps of `step`, measuring after each (and, with `under_ingest`, again while another
 /// client ingests).
 pub async fn run(
@@ -226,10 +282,21 @@ pub async fn run(
             "reads": as_json(&timings), "reads_under_ingest": as_json(&busy),
         }));
     }
-    let db_bytes = std::fs::metadata(scratch.0.join("fence.db"))
-        .map(|m| m.len())
-        .ok();
+    let history = digest_and_report(&fence).await?;
+    let size = |name: &str| {
+        std::fs::metadata(scratch.0.join(name))
+            .map(|m| m.len())
+            .ok()
+    };
+    let (db_bytes, wal_bytes) = (size("fence.db"), size("fence.db-wal"));
+    if postgres.is_none() {
+        println!(
+            "  database file {:.0} MiB (WAL {:.0} MiB) with {stored} findings and their deliveries",
+            db_bytes.unwrap_or(0) as f64 / 1048576.0,
+            wal_bytes.unwrap_or(0) as f64 / 1048576.0
+        );
+    }
     Ok(
-        json!({"database": label, "idle_rss_mib": idle, "steps": steps, "sqlite_file_bytes": db_bytes}),
+        json!({"database": label, "idle_rss_mib": idle, "steps": steps, "sqlite_file_bytes": db_bytes, "sqlite_wal_bytes": wal_bytes, "history": history}),
     )
 }

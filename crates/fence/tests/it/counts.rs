@@ -79,14 +79,13 @@ async fn counts_follow_ingest_triage_and_reopen(db: Db) {
         key("high", "open", 20),
     ];
     assert_eq!(counts(&t).await, expected);
-    let removed = t
-        .app
+    // The server's own job may have summed some already; what is left is summed now.
+    t.app
         .state
         .store
         .compact_finding_counts()
         .await
         .expect("compact");
-    assert!(removed >= 7, "change rows were summed: {removed}");
     assert_eq!(counts(&t).await, expected, "summing changes nothing read");
     let rows: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM finding_counts")
         .fetch_one(t.app.state.store.pool())
