@@ -7,8 +7,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod retention;
+mod sizes;
 mod slack;
 pub use retention::RetentionConfig;
+pub use sizes::Sizes;
 pub use slack::{SlackConfig, MIN_SIGNING_SECRET_CHARS};
 
 /// Every key Fence understands, with where it lives.
@@ -17,6 +19,8 @@ const KEYS: &[&str] = &[
     "base_url",
     "data_dir",
     "database_url",
+    "database_max_connections",
+    "cache.alerts",
     "secret_key",
     "bootstrap_token",
     "default_plan",
@@ -75,6 +79,8 @@ pub struct Config {
     pub base_url: String,
     pub data_dir: PathBuf,
     pub database_url: String,
+    /// `database_max_connections` and `cache.alerts`.
+    pub sizes: Sizes,
     pub secret_key: Option<Secret<String>>,
     pub bootstrap_token: Option<Secret<String>>,
     pub default_plan: Plan,
@@ -190,6 +196,7 @@ impl Config {
             .map_err(|e| r.err("trusted_proxies", &e))?,
             import_max_bytes: import_max_bytes(&r)?,
             retention: RetentionConfig::read(&r)?,
+            sizes: Sizes::read(&r)?,
         })
     }
 

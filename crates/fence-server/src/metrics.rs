@@ -111,7 +111,7 @@ impl Metrics {
         s.push_str(&format!("# HELP fence_channels_broken Channels Slack stopped accepting messages for.\n# TYPE fence_channels_broken gauge\nfence_channels_broken {broken_channels}\n"));
         s.push_str(&format!("# HELP fence_channels_degraded Bot-token channels whose bot may not post, posting through their webhook.\n# TYPE fence_channels_degraded gauge\nfence_channels_degraded {}\n", stats.degraded_channels));
         s.push_str(&format!("# HELP fence_destinations_in_outage Destinations whose back-off reached the probe interval: tried once per interval until they answer.\n# TYPE fence_destinations_in_outage gauge\nfence_destinations_in_outage {}\n", stats.destinations_in_outage));
-        s.push_str(&format!("# HELP fence_alert_cache_alerts Alerts held in the decoded alert-set cache (at most 50,000).\n# TYPE fence_alert_cache_alerts gauge\nfence_alert_cache_alerts {cached_alerts}\n"));
+        s.push_str(&format!("# HELP fence_alert_cache_alerts Alerts held in the decoded alert-set cache (at most cache.alerts).\n# TYPE fence_alert_cache_alerts gauge\nfence_alert_cache_alerts {cached_alerts}\n"));
         s.push_str("# HELP fence_delivery_latency_seconds Time from a delivery's creation to Slack's acceptance.\n# TYPE fence_delivery_latency_seconds histogram\n");
         for (i, b) in BUCKETS.iter().enumerate() {
             s.push_str(&format!(

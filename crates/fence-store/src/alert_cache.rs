@@ -1,7 +1,7 @@
 //! The cache of decoded alert sets. Alert sets never change once stored, and one burst's sets are read by every
 //! channel it goes to, often at the same moment: each set is read and decoded once however many senders ask for
 //! it together (one cell per set, filled by the first asker while the others wait), and the cache holds at most
-//! `MAX_SETS` sets and `MAX_ALERTS` alerts before it starts over.
+//! `MAX_SETS` sets and its configured number of alerts (`cache.alerts`) before it starts over.
 
 use fence_core::Alert;
 use std::collections::HashMap;
@@ -10,17 +10,32 @@ use tokio::sync::OnceCell;
 
 /// Alert sets kept at most.
 const MAX_SETS: usize = 512;
-/// Alerts kept at most, over all sets (a 10,000-finding burst is 10,000).
-const MAX_ALERTS: usize = 50_000;
+/// Alerts kept at most by default, over all sets (a 10,000-finding burst is 10,000).
+pub const DEFAULT_MAX_ALERTS: usize = 50_000;
 
 type Cell = Arc<OnceCell<Arc<Vec<Alert>>>>;
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct AlertCache {
     sets: Mutex<HashMap<String, Cell>>,
+    /// Alerts kept at most; 0: nothing is kept (each ask loads).
+    max_alerts: usize,
+}
+
+impl Default for AlertCache {
+    fn default() -> Self {
+        AlertCache::new(DEFAULT_MAX_ALERTS)
+    }
 }
 
 impl AlertCache {
+    pub(crate) fn new(max_alerts: usize) -> Self {
+        AlertCache {
+            sets: Mutex::default(),
+            max_alerts,
+        }
+    }
+
     /// The set `id`, from the cache or from `load` (run once for all concurrent askers of the same set).
     pub(crate) async fn get_or_load<F, Fut, E>(
         &self,
@@ -31,11 +46,14 @@ impl AlertCache {
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<Vec<Alert>, E>>,
     {
+        if self.max_alerts == 0 {
+            return load().await.map(Arc::new);
+        }
         let cell = {
             let mut sets = self.sets.lock().unwrap_or_else(|p| p.into_inner());
             if !sets.contains_key(id) {
                 let kept: usize = sets.values().filter_map(|c| c.get()).map(|s| s.len()).sum();
-                if sets.len() >= MAX_SETS || kept >= MAX_ALERTS {
+                if sets.len() >= MAX_SETS || kept >= self.max_alerts {
                     sets.clear();
                 }
             }
@@ -58,6 +76,32 @@ impl AlertCache {
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_configured_size_bounds_what_is_kept_and_zero_keeps_nothing() {
+        let notice = || {
+            Alert::ChannelBroken(fence_core::alert::ChannelBrokenAlert {
+                channel_name: "x".into(),
+                error: "e".into(),
+                hint: "h".into(),
+            })
+        };
+        let load =
+            |n: usize| move || async move { Ok::<_, ()>((0..n).map(|_| notice()).collect()) };
+        let cache = AlertCache::new(3);
+        cache.get_or_load("a", load(2)).await.expect("a");
+        cache.get_or_load("b", load(2)).await.expect("b");
+        assert_eq!(
+            cache.alerts_held(),
+            4,
+            "the bound is checked before adding a set"
+        );
+        cache.get_or_load("c", load(1)).await.expect("c");
+        assert_eq!(cache.alerts_held(), 1, "over the bound: started over");
+        let off = AlertCache::new(0);
+        off.get_or_load("a", load(2)).await.expect("a");
+        assert_eq!(off.alerts_held(), 0);
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_askers_of_one_set_load_it_once() {

@@ -77,9 +77,32 @@ const READ_CONNECTIONS: u32 = 4;
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// How big a store's pools and caches are (`database_max_connections`, `cache.alerts`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreSizes {
+    /// PostgreSQL connections in the pool (SQLite: one writer, up to four readers, whatever this says).
+    pub max_connections: u32,
+    /// Decoded alerts the alert-set cache holds at most; 0 turns it off.
+    pub cache_alerts: usize,
+}
+
+impl Default for StoreSizes {
+    fn default() -> Self {
+        StoreSizes {
+            max_connections: 10,
+            cache_alerts: alert_cache::DEFAULT_MAX_ALERTS,
+        }
+    }
+}
+
 impl Store {
-    /// Connects to `sqlite://path` (created when missing) or `postgres://…`.
+    /// Connects to `sqlite://path` (created when missing) or `postgres://…` with the default sizes.
     pub async fn connect(url: &str) -> Result<Store> {
+        Self::connect_with(url, StoreSizes::default()).await
+    }
+
+    /// Connects with `sizes`: the PostgreSQL pool and the alert-set cache.
+    pub async fn connect_with(url: &str, sizes: StoreSizes) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let dialect = if url.starts_with("sqlite:") {
             Dialect::Sqlite
@@ -130,7 +153,7 @@ impl Store {
             }
             Dialect::Postgres => {
                 let pool = AnyPoolOptions::new()
-                    .max_connections(10)
+                    .max_connections(sizes.max_connections.max(1))
                     .acquire_timeout(Duration::from_secs(30))
                     .connect(url)
                     .await?;
@@ -141,7 +164,7 @@ impl Store {
             pool,
             read,
             dialect,
-            alert_cache: Arc::default(),
+            alert_cache: Arc::new(alert_cache::AlertCache::new(sizes.cache_alerts)),
             listen_url: (dialect == Dialect::Postgres)
                 .then(|| Arc::new(fence_core::Secret::new(url.to_string()))),
         })

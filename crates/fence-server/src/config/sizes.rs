@@ -1,0 +1,65 @@
+//! The sizing keys: how many database connections a process opens (`database_max_connections`, PostgreSQL: the
+//! processes sharing a database must fit its `max_connections` together) and how many decoded alerts the alert-set
+//! cache holds (`cache.alerts`, shown on `/metrics` as `fence_alert_cache_alerts`).
+
+use super::{ConfigError, Reader};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sizes {
+    /// PostgreSQL pool size of one process (1–100, default 10); each process opens one more to `LISTEN`. SQLite
+    /// always has one writer and up to four readers.
+    pub database_max_connections: u32,
+    /// Decoded alerts the alert-set cache holds at most (0–1,000,000, default 50,000; 0 turns the cache off).
+    pub cache_alerts: usize,
+}
+
+impl Sizes {
+    pub(super) fn read(r: &Reader) -> Result<Sizes, ConfigError> {
+        let database_max_connections = r.int("database_max_connections")?.unwrap_or(10);
+        if !(1..=100).contains(&database_max_connections) {
+            return Err(r.err("database_max_connections", "must be between 1 and 100"));
+        }
+        let cache_alerts = r.int("cache.alerts")?.unwrap_or(50_000);
+        if !(0..=1_000_000).contains(&cache_alerts) {
+            return Err(r.err("cache.alerts", "must be between 0 and 1000000"));
+        }
+        Ok(Sizes {
+            database_max_connections: database_max_connections as u32,
+            cache_alerts: cache_alerts as usize,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Config;
+
+    #[test]
+    fn sizes_default_and_refuse_what_is_out_of_range_naming_the_key() {
+        let c = Config::from_sources(None, None, &[]).expect("defaults");
+        assert_eq!(c.sizes.database_max_connections, 10);
+        assert_eq!(c.sizes.cache_alerts, 50_000);
+        let c = Config::from_sources(
+            Some("database_max_connections = 4\n[cache]\nalerts = 0\n"),
+            None,
+            &[],
+        )
+        .expect("set");
+        assert_eq!(
+            (c.sizes.database_max_connections, c.sizes.cache_alerts),
+            (4, 0)
+        );
+        for (toml, key) in [
+            ("database_max_connections = 0\n", "database_max_connections"),
+            (
+                "database_max_connections = 500\n",
+                "database_max_connections",
+            ),
+            ("[cache]\nalerts = -1\n", "cache.alerts"),
+            ("[cache]\nalerts = 2000000\n", "cache.alerts"),
+        ] {
+            let e = Config::from_sources(Some(toml), None, &[]).expect_err(toml);
+            assert!(e.to_string().contains(key), "{toml}: {e}");
+        }
+    }
+}
