@@ -33,6 +33,9 @@ pub fn locate(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
 }
 
 /// A `fence serve` child process.
+/// `--server-env KEY=VALUE` settings given to every server a scenario starts (after its own).
+pub static SERVER_ENV: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
+
 pub struct Fence {
     child: std::process::Child,
     pub base: String,
@@ -68,6 +71,7 @@ impl Fence {
             .env("FENCE_DELIVERY__WEBHOOK_HOSTS", "127.0.0.1:*")
             .env("FENCE_LOG", "warn")
             .envs(env.iter().copied())
+            .envs(SERVER_ENV.get().into_iter().flatten().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -39,6 +39,9 @@ struct Cli {
     /// The `fence` binary to start (default: `fence` next to this executable).
     #[arg(long, global = true, env = "FENCE_BIN")]
     fence_bin: Option<PathBuf>,
+    /// Configuration for every server started, as `FENCE_…=value` (repeatable), e.g. `FENCE_CACHE__ALERTS=0`.
+    #[arg(long = "server-env", global = true, value_parser = parse_env)]
+    server_env: Vec<(String, String)>,
     /// Machine-readable output: the whole report as one JSON object at the end.
     #[arg(long, global = true)]
     json: bool,
@@ -86,6 +89,13 @@ enum What {
         #[arg(long, default_value_t = 60)]
         outage: u64,
     },
+    /// PostgreSQL restarted under a running server (`--postgres` required, and the rights to run `pg_ctlcluster`):
+    /// how soon a finding is accepted and counted in Slack again.
+    PostgresRestart {
+        /// The local cluster, VERSION/NAME.
+        #[arg(long, default_value = "15/main")]
+        cluster: String,
+    },
     /// Two or more processes on PostgreSQL (`--postgres` required): takeover of a killed sender's destination,
     /// idle latency with findings posted to either of two processes.
     Scaleout {
@@ -129,7 +139,16 @@ async fn main() {
     }
 }
 
+/// `KEY=VALUE` with a `FENCE_` key.
+fn parse_env(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if k.starts_with("FENCE_") => Ok((k.to_string(), v.to_string())),
+        _ => Err("expected FENCE_KEY=value".into()),
+    }
+}
+
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    let _ = fence::SERVER_ENV.set(cli.server_env.clone());
     let bin = fence::locate(cli.fence_bin.as_deref())?;
     let what = cli.what.clone().unwrap_or(What::All);
     let mut report = serde_json::Map::new();
@@ -218,6 +237,16 @@ async fn one_off(
         report.insert(
             "certificates".into(),
             certificates::run(&bin, *domains, (*blackholed).min(100)).await?,
+        );
+    }
+    if let What::PostgresRestart { cluster } = what {
+        let pg = cli
+            .postgres
+            .as_deref()
+            .ok_or_else(|| anyhow::anyhow!("postgres-restart needs --postgres URL"))?;
+        report.insert(
+            "postgres_restart".into(),
+            recovery::postgres_restart(&bin, pg, cluster).await?,
         );
     }
     if let What::Recovery { mode, outage } = what {

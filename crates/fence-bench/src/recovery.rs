@@ -94,3 +94,53 @@ pub async fn run(
         "closest_probes_seconds": closest_probe, "dead": dead, "seconds_until_counted_after_recovery": counted,
     }))
 }
+
+/// PostgreSQL restarts under a running `fence serve` (`pg_ctlcluster … restart`, so this needs the local cluster and
+/// the rights to restart it): seconds from the restart command's return until a finding posted then, retried while
+/// the API answers errors, is counted in Slack.
+pub async fn postgres_restart(bin: &Path, postgres: &str, cluster: &str) -> anyhow::Result<Value> {
+    let url = crate::scratch::fresh_postgres(postgres).await?;
+    let scratch = Scratch::new("pg-restart")?;
+    let slack = FakeSlack::start().await?;
+    let fence = Fence::start(bin, &scratch.0, &url).await?;
+    fence.channel(&slack, HOOK, json!({})).await?;
+    let hooks = [HOOK.to_string()];
+    post_burst(&fence, "warm", 1, 1).await?;
+    anyhow::ensure!(
+        wait_counted(&slack, &hooks, 1, Duration::from_secs(10))
+            .await
+            .is_some(),
+        "the warm-up finding never reached the fake Slack"
+    );
+    let (version, name) = cluster
+        .split_once('/')
+        .ok_or_else(|| anyhow::anyhow!("--cluster is VERSION/NAME, e.g. 15/main"))?;
+    let status = std::process::Command::new("pg_ctlcluster")
+        .args(["--skip-systemctl-redirect", version, name, "restart"])
+        .status()?;
+    anyhow::ensure!(status.success(), "pg_ctlcluster restart failed");
+    let restarted = Instant::now();
+    let mut accepted_after = None;
+    while restarted.elapsed() < Duration::from_secs(60) {
+        if fence
+            .post(
+                "/api/v1/findings",
+                &json!({"domain": "example.com", "title": "after the restart", "severity": "high"}),
+            )
+            .await
+            .is_ok()
+        {
+            accepted_after = Some(restarted.elapsed().as_secs_f64());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let counted = wait_counted(&slack, &hooks, 2, Duration::from_secs(60)).await;
+    let total = counted.map(|_| restarted.elapsed().as_secs_f64());
+    println!(
+        "PostgreSQL restart: the API accepted a finding {} s after the restart returned; it was counted in Slack {} s after it",
+        accepted_after.map_or("never".into(), |s| format!("{s:.2}")),
+        total.map_or("never".into(), |s| format!("{s:.2}"))
+    );
+    Ok(json!({"accepted_after_seconds": accepted_after, "counted_after_seconds": total}))
+}
