@@ -97,3 +97,51 @@ pub async fn kill(bin: &Path, findings: usize) -> anyhow::Result<Value> {
         json!({"findings": findings, "killed_after": half, "lost": lost, "counted_in_slack": seen, "recorded_sent": sent_alerts}),
     )
 }
+
+/// `findings` findings to `channels` channels spread over `workspaces` Slack workspaces, the fake answering each
+/// webhook after 100–300 ms and pacing each to one message a second: how long until every channel counted every
+/// finding, messages, 429s, memory.
+pub async fn channels(
+    bin: &Path,
+    channels: usize,
+    workspaces: usize,
+    findings: usize,
+) -> anyhow::Result<Value> {
+    let scratch = Scratch::new("channels")?;
+    let slack = FakeSlack::start().await?;
+    slack.enforce_rate(1.0);
+    slack.set_latency(Duration::from_millis(100), Duration::from_millis(300));
+    let fence = Fence::start(bin, &scratch.0, &scratch.sqlite_url()).await?;
+    let hooks: Vec<String> = (0..channels).map(|i| format!("ws{i}")).collect();
+    for (i, h) in hooks.iter().enumerate() {
+        let team = format!("T{:08}", i % workspaces.max(1));
+        fence
+            .post(
+                "/api/v1/channels",
+                &json!({"name": h, "webhook_url": slack.webhook_url_in(&team, h)}),
+            )
+            .await?;
+    }
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (idle_rss, _) = fence.rss_mib();
+    let start = Instant::now();
+    let waiter = {
+        let (slack, hooks) = (slack.clone(), hooks.clone());
+        tokio::spawn(async move {
+            wait_counted(&slack, &hooks, findings, Duration::from_secs(300)).await
+        })
+    };
+    post_burst(&fence, "burst", findings, 2).await?;
+    let counted_after = waiter.await?.map(|_| start.elapsed().as_secs_f64());
+    let messages: usize = hooks.iter().map(|h| slack.accepted(h).len()).sum();
+    let (_, peak) = fence.rss_mib();
+    let secs = counted_after.unwrap_or(f64::NAN);
+    println!(
+        "burst of {findings} to {channels} channels in {workspaces} workspaces, Slack answering in 100-300 ms: every finding counted in every channel {secs:.2} s after the first POST; {messages} messages; {} × 429; RSS idle {idle_rss:.1} MiB, peak {peak:.1} MiB",
+        slack.rejected_429()
+    );
+    Ok(
+        json!({"channels": channels, "workspaces": workspaces, "findings": findings, "seconds_until_all_counted": counted_after,
+              "messages": messages, "rejected_429": slack.rejected_429(), "idle_rss_mib": idle_rss, "peak_rss_mib": peak}),
+    )
+}

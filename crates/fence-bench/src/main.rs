@@ -104,6 +104,13 @@ enum What {
         #[arg(long, default_value_t = 200)]
         samples: usize,
     },
+    /// `--burst` findings to `channels` channels spread over `workspaces` workspaces, Slack answering in 100–300 ms.
+    Channels {
+        #[arg(long, default_value_t = 1000)]
+        channels: usize,
+        #[arg(long, default_value_t = 10)]
+        workspaces: usize,
+    },
     /// The certificate monitor over `domains` monitored domains, `blackholed`% of them never answering.
     Certificates {
         #[arg(long, default_value_t = 10_000)]
@@ -219,36 +226,7 @@ async fn one_off(
             .await?,
         );
     }
-    if let What::Scaleout { rounds, samples } = what {
-        let pg = cli
-            .postgres
-            .as_deref()
-            .ok_or_else(|| anyhow::anyhow!("scaleout needs --postgres URL"))?;
-        report.insert(
-            "scaleout".into(),
-            scaleout::run(&bin, pg, (*rounds).max(1), (*samples).max(1)).await?,
-        );
-    }
-    if let What::Certificates {
-        domains,
-        blackholed,
-    } = what
-    {
-        report.insert(
-            "certificates".into(),
-            certificates::run(&bin, *domains, (*blackholed).min(100)).await?,
-        );
-    }
-    if let What::PostgresRestart { cluster } = what {
-        let pg = cli
-            .postgres
-            .as_deref()
-            .ok_or_else(|| anyhow::anyhow!("postgres-restart needs --postgres URL"))?;
-        report.insert(
-            "postgres_restart".into(),
-            recovery::postgres_restart(&bin, pg, cluster).await?,
-        );
-    }
+    scale(what, &bin, cli, report).await?;
     if let What::Recovery { mode, outage } = what {
         report.insert(
             "recovery".into(),
@@ -273,6 +251,57 @@ async fn one_off(
     {
         let am = alertmanager::run(&bin, am_bin, *alerts, *seconds).await?;
         report.insert("alertmanager".into(), am);
+    }
+    Ok(())
+}
+
+/// The scale scenarios: processes, PostgreSQL restarts, many channels, many certificates.
+async fn scale(
+    what: &What,
+    bin: &std::path::Path,
+    cli: &Cli,
+    report: &mut serde_json::Map<String, Value>,
+) -> anyhow::Result<()> {
+    let bin = bin.to_path_buf();
+    if let What::Scaleout { rounds, samples } = what {
+        let pg = cli
+            .postgres
+            .as_deref()
+            .ok_or_else(|| anyhow::anyhow!("scaleout needs --postgres URL"))?;
+        report.insert(
+            "scaleout".into(),
+            scaleout::run(&bin, pg, (*rounds).max(1), (*samples).max(1)).await?,
+        );
+    }
+    if let What::Channels {
+        channels,
+        workspaces,
+    } = what
+    {
+        report.insert(
+            "channels".into(),
+            burst::channels(&bin, *channels, *workspaces, cli.burst).await?,
+        );
+    }
+    if let What::Certificates {
+        domains,
+        blackholed,
+    } = what
+    {
+        report.insert(
+            "certificates".into(),
+            certificates::run(&bin, *domains, (*blackholed).min(100)).await?,
+        );
+    }
+    if let What::PostgresRestart { cluster } = what {
+        let pg = cli
+            .postgres
+            .as_deref()
+            .ok_or_else(|| anyhow::anyhow!("postgres-restart needs --postgres URL"))?;
+        report.insert(
+            "postgres_restart".into(),
+            recovery::postgres_restart(&bin, pg, cluster).await?,
+        );
     }
     Ok(())
 }

@@ -76,6 +76,9 @@ struct Inner {
     min_interval: Option<Duration>,
     last_accepted: HashMap<String, Instant>,
     rejected_429: u64,
+    /// Every webhook answer waits between these (spread evenly over the requests), as Slack's do.
+    latency: Option<(Duration, Duration)>,
+    answered: u64,
 }
 
 /// The fake Slack server.
@@ -154,6 +157,11 @@ impl FakeSlack {
     /// Enforces Slack's pace: a message to a hook sooner than `per_second` after the last accepted one gets a 429.
     pub fn enforce_rate(&self, per_second: f64) {
         lock(&self.inner).min_interval = Some(Duration::from_secs_f64(1.0 / per_second));
+    }
+
+    /// Makes every webhook answer take between `min` and `max` (spread over the requests), like Slack's 100–300 ms.
+    pub fn set_latency(&self, min: Duration, max: Duration) {
+        lock(&self.inner).latency = Some((min, max.max(min)));
     }
 
     /// Messages accepted (answered 200) for a hook.
@@ -277,6 +285,18 @@ fn slack_refusal(body: &Bytes) -> Option<&'static str> {
 
 async fn respond(inner: Arc<Mutex<Inner>>, hook: String, body: Bytes, kind: Hook) -> Response {
     let (mut answer, paced_out) = answer_for(&inner, &hook, &body).await;
+    let wait = {
+        let mut g = lock(&inner);
+        g.answered += 1;
+        let n = g.answered;
+        g.latency.map(|(min, max)| {
+            let span = (max - min).as_millis().max(1) as u64;
+            min + Duration::from_millis(n.wrapping_mul(7919) % span)
+        })
+    };
+    if let Some(wait) = wait {
+        tokio::time::sleep(wait).await;
+    }
     if kind == Hook::Slack && matches!(answer, Answer::Ok | Answer::Slow(_)) {
         if let Some(code) = slack_refusal(&body) {
             answer = Answer::Status(400, code.to_string());

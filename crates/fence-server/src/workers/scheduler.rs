@@ -98,6 +98,9 @@ impl Scheduler {
             .await?
         {
             let result = st.store.compact_finding_counts().await;
+            if let Err(e) = st.store.analyze_if_stale().await {
+                tracing::warn!(error = %e, "cannot refresh the planner's statistics");
+            }
             st.store
                 .finish_job("finding-counts", &self.owner, now + COUNTS_EVERY_MS)
                 .await?;

@@ -205,3 +205,47 @@ async fn dashboard(t: &TestApp) -> String {
         .await
         .expect("text")
 }
+
+/// On PostgreSQL, the minute job refreshes stale statistics (without them, looking a batch's fingerprints up scanned
+/// the organization's findings instead of the unique index, so ingest slowed down with every batch on a server with
+/// autovacuum off), and leaves fresh ones alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_planner_statistics_are_refreshed_on_postgres() {
+    let Some(db) = Db::postgres().await else {
+        eprintln!("FENCE_TEST_DATABASE_URL is not set: PostgreSQL test not run");
+        return;
+    };
+    let t = TestApp::spawn(db).await;
+    for b in 0..3 {
+        let (s, _) = t
+            .post("/api/v1/findings", batch(&format!("b{b}"), 1000, "high"))
+            .await;
+        assert_eq!(s, 202);
+    }
+    // PostgreSQL publishes a connection's table statistics when it has been idle a while (up to 10 s).
+    let store = &t.app.state.store;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        store.analyze_if_stale().await.expect("analyze");
+        let analysed: (bool,) = sqlx::query_as(
+            "SELECT last_analyze IS NOT NULL OR last_autoanalyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'findings'",
+        )
+        .fetch_one(store.pool())
+        .await
+        .expect("stats");
+        if analysed.0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "3,000 new findings made the statistics stale and they were refreshed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    // Fresh statistics: nothing more to do.
+    assert_eq!(
+        store.analyze_if_stale().await.expect("analyze"),
+        Vec::<&str>::new()
+    );
+    t.app.shutdown().await;
+}
