@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// How often leases are renewed; a fifth of their length, so four renewals in a row may fail before one lapses.
+/// How often leases are renewed: a quarter of their length (`LEASE_MS`, 4 s), so three renewals in a row may fail
+/// before one lapses.
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
 
 /// The lane owners (each also its claim's token) this process is sending for.

@@ -191,7 +191,7 @@ async fn a_killed_senders_destination_is_taken_over_once_its_heartbeat_stops() {
     let _ = a.child.wait();
     let killed = Instant::now();
     while slack.requests("hung").len() < 2 {
-        // The lease outlives its last renewal by 5 s (it was 45 s before heartbeats).
+        // The lease outlives its last renewal by 4 s (it was 45 s before heartbeats).
         assert!(
             killed.elapsed() < Duration::from_secs(15),
             "B took the destination over"
