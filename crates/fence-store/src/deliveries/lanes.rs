@@ -163,12 +163,14 @@ impl Store {
 
     /// The fencing check before a send: whether `owner` still holds the lane of `destination` at `now`. A sender
     /// that lost its lease (it stopped beating long enough for another process to take the lane) must not send.
+    /// Read outside a transaction (on SQLite a read-only connection, not the writer's queue): the claim it checks
+    /// was committed before the send began.
     pub async fn holds_lane(&self, destination: &str, owner: &str, now: i64) -> Result<bool> {
         let row = sqlx::query("SELECT 1 AS held FROM lanes WHERE destination = $1 AND lease_owner = $2 AND lease_until > $3")
             .bind(destination)
             .bind(owner)
             .bind(now)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?;
         Ok(row.is_some())
     }
