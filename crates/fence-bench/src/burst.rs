@@ -13,6 +13,44 @@ use std::time::{Duration, Instant};
 /// vulnerabilities", "Vulnerability Detected"), so a templated burst is measured like a default one.
 const TEMPLATE: &str = r#"{% if alert_type == "coalesced" %}{"text": "{{ counts.total }} new vulnerabilities: {{ counts.critical }} critical", "blocks": [{"type": "header", "text": {"type": "plain_text", "text": "{{ counts.total }} new vulnerabilities"}}, {"type": "section", "text": {"type": "mrkdwn", "text": "{% for a in alerts %}{{ a.icon }} <{{ a.finding_url }}|{{ a.title }}> {{ a.domain }}\n{% endfor %}"}}]}{% else %}{"text": "Vulnerability Detected: {{ title }} on {{ domain }}"}{% endif %}"#;
 
+/// What one burst to already configured channels measured.
+struct Measured {
+    counted_after: Option<f64>,
+    ingest_secs: f64,
+    messages: usize,
+    idle_rss: f64,
+    peak_rss: f64,
+}
+
+/// Posts `findings` findings once the channels of `hooks` are idle and waits until each has counted every one.
+async fn measure(
+    fence: &Fence,
+    slack: &FakeSlack,
+    hooks: &[String],
+    findings: usize,
+) -> anyhow::Result<Measured> {
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (idle_rss, _) = fence.rss_mib();
+    let start = Instant::now();
+    let waiter = {
+        let (slack, hooks) = (slack.clone(), hooks.to_vec());
+        tokio::spawn(async move {
+            wait_counted(&slack, &hooks, findings, Duration::from_secs(300)).await
+        })
+    };
+    let ingest_secs = post_burst(fence, "burst", findings, 2).await?;
+    let counted_after = waiter.await?.map(|_| start.elapsed().as_secs_f64());
+    let messages = hooks.iter().map(|h| slack.accepted(h).len()).sum();
+    let (_, peak_rss) = fence.rss_mib();
+    Ok(Measured {
+        counted_after,
+        ingest_secs,
+        messages,
+        idle_rss,
+        peak_rss,
+    })
+}
+
 /// `findings` findings to `channels` channels: how long until Slack counted every one, messages, 429s, memory.
 pub async fn burst(bin: &Path, channels: usize, findings: usize) -> anyhow::Result<Value> {
     run_burst(bin, channels, findings, json!({})).await
@@ -37,19 +75,13 @@ async fn run_burst(
     for h in &hooks {
         fence.channel(&slack, h, extra.clone()).await?;
     }
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    let (idle_rss, _) = fence.rss_mib();
-    let start = Instant::now();
-    let waiter = {
-        let (slack, hooks) = (slack.clone(), hooks.clone());
-        tokio::spawn(async move {
-            wait_counted(&slack, &hooks, findings, Duration::from_secs(300)).await
-        })
-    };
-    let ingest_secs = post_burst(&fence, "burst", findings, 2).await?;
-    let counted_after = waiter.await?.map(|_| start.elapsed().as_secs_f64());
-    let messages: usize = hooks.iter().map(|h| slack.accepted(h).len()).sum();
-    let (_, peak) = fence.rss_mib();
+    let Measured {
+        counted_after,
+        ingest_secs,
+        messages,
+        idle_rss,
+        peak_rss: peak,
+    } = measure(&fence, &slack, &hooks, findings).await?;
     let secs = counted_after.unwrap_or(f64::NAN);
     println!(
         "burst of {findings} to {channels} channel(s): every finding counted in Slack {secs:.2} s after the first POST (ingest took {ingest_secs:.2} s); {messages} messages; {} × 429; RSS idle {idle_rss:.1} MiB, peak {peak:.1} MiB",
@@ -122,19 +154,13 @@ pub async fn channels(
             )
             .await?;
     }
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    let (idle_rss, _) = fence.rss_mib();
-    let start = Instant::now();
-    let waiter = {
-        let (slack, hooks) = (slack.clone(), hooks.clone());
-        tokio::spawn(async move {
-            wait_counted(&slack, &hooks, findings, Duration::from_secs(300)).await
-        })
-    };
-    post_burst(&fence, "burst", findings, 2).await?;
-    let counted_after = waiter.await?.map(|_| start.elapsed().as_secs_f64());
-    let messages: usize = hooks.iter().map(|h| slack.accepted(h).len()).sum();
-    let (_, peak) = fence.rss_mib();
+    let Measured {
+        counted_after,
+        messages,
+        idle_rss,
+        peak_rss: peak,
+        ..
+    } = measure(&fence, &slack, &hooks, findings).await?;
     let secs = counted_after.unwrap_or(f64::NAN);
     println!(
         "burst of {findings} to {channels} channels in {workspaces} workspaces, Slack answering in 100-300 ms: every finding counted in every channel {secs:.2} s after the first POST; {messages} messages; {} × 429; RSS idle {idle_rss:.1} MiB, peak {peak:.1} MiB",

@@ -4,23 +4,10 @@
 
 use crate::fence::{Fence, TOKEN};
 use crate::scratch::Scratch;
-use fence_testkit::tls::{leaf, tls_server_on};
+use fence_testkit::tls::{blackhole_on, leaf, tls_server_on};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::time::{Duration, Instant};
-
-/// A port on every loopback address that accepts connections and never says a word.
-async fn blackhole() -> anyhow::Result<u16> {
-    let listener = tokio::net::TcpListener::bind(("0.0.0.0", 0)).await?;
-    let port = listener.local_addr()?.port();
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((tcp, _)) = listener.accept().await {
-            held.push(tcp);
-        }
-    });
-    Ok(port)
-}
 
 /// The monitor's two counters from `/metrics`: checked, could not check.
 async fn counters(fence: &Fence) -> anyhow::Result<(u64, u64)> {
@@ -46,7 +33,8 @@ pub async fn run(bin: &Path, domains: usize, blackholed_percent: usize) -> anyho
     let scratch = Scratch::new("certificates")?;
     let (cert, key) = leaf(None, &["localhost"], -30, 60);
     let tls = tls_server_on("0.0.0.0", cert, key, "").await;
-    let silent = blackhole().await?;
+    // On every loopback address, like the TLS server: the names are 127.1.x.y.
+    let silent = blackhole_on("0.0.0.0").await;
     let fence = Fence::start_with(
         bin,
         &scratch.0,

@@ -2,13 +2,12 @@
 //! idle memory.
 
 use crate::fence::Fence;
-use crate::load::percentile;
+use crate::load::{one_latency, percentile};
 use crate::scratch::Scratch;
-use anyhow::Context;
 use fence_testkit::FakeSlack;
 use serde_json::{json, Value};
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub async fn run(bin: &Path) -> anyhow::Result<Value> {
     let scratch = Scratch::new("latency")?;
@@ -31,17 +30,8 @@ pub async fn run(bin: &Path) -> anyhow::Result<Value> {
     for s in 0..samples {
         let i = s % channels;
         let hook = format!("lat{i}");
-        let before = slack.accepted(&hook).len();
-        let t0 = Instant::now();
-        fence.post("/api/v1/findings", &json!({"domain": format!("lat{i}.example.com"), "title": format!("latency {s}"), "severity": "critical"})).await?;
-        let got = slack
-            .wait_accepted(&hook, before + 1, Duration::from_secs(10))
-            .await;
-        let at = got
-            .get(before)
-            .map(|r| r.at)
-            .context("message did not arrive")?;
-        lat.push(at.duration_since(t0).as_secs_f64() * 1000.0);
+        let finding = json!({"domain": format!("lat{i}.example.com"), "title": format!("latency {s}"), "severity": "critical"});
+        lat.push(one_latency(&fence, &slack, &hook, &finding).await?);
         tokio::time::sleep(Duration::from_millis(30)).await;
     }
     lat.sort_by(|a, b| a.total_cmp(b));

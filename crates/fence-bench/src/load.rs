@@ -90,6 +90,26 @@ pub async fn wait_counted(
     None
 }
 
+/// Posts `finding` through `fence` and returns the ms until the fake Slack accepted the next message for `hook`.
+pub async fn one_latency(
+    fence: &Fence,
+    slack: &FakeSlack,
+    hook: &str,
+    finding: &Value,
+) -> anyhow::Result<f64> {
+    let before = slack.accepted(hook).len();
+    let t0 = Instant::now();
+    fence.post("/api/v1/findings", finding).await?;
+    let got = slack
+        .wait_accepted(hook, before + 1, Duration::from_secs(10))
+        .await;
+    let at = got
+        .get(before)
+        .map(|r| r.at)
+        .ok_or_else(|| anyhow::anyhow!("message did not arrive"))?;
+    Ok(at.duration_since(t0).as_secs_f64() * 1000.0)
+}
+
 /// The `p` quantile (0–1) of sorted samples, nearest rank.
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {

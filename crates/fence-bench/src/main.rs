@@ -146,6 +146,15 @@ async fn main() {
     }
 }
 
+impl Cli {
+    /// `--postgres`, which the scenario `what` needs.
+    fn postgres_url(&self, what: &str) -> anyhow::Result<&str> {
+        self.postgres
+            .as_deref()
+            .ok_or_else(|| anyhow::anyhow!("{what} needs --postgres URL"))
+    }
+}
+
 /// `KEY=VALUE` with a `FENCE_` key.
 fn parse_env(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
@@ -264,10 +273,7 @@ async fn scale(
 ) -> anyhow::Result<()> {
     let bin = bin.to_path_buf();
     if let What::Scaleout { rounds, samples } = what {
-        let pg = cli
-            .postgres
-            .as_deref()
-            .ok_or_else(|| anyhow::anyhow!("scaleout needs --postgres URL"))?;
+        let pg = cli.postgres_url("scaleout")?;
         report.insert(
             "scaleout".into(),
             scaleout::run(&bin, pg, (*rounds).max(1), (*samples).max(1)).await?,
@@ -294,10 +300,7 @@ async fn scale(
         );
     }
     if let What::PostgresRestart { cluster } = what {
-        let pg = cli
-            .postgres
-            .as_deref()
-            .ok_or_else(|| anyhow::anyhow!("postgres-restart needs --postgres URL"))?;
+        let pg = cli.postgres_url("postgres-restart")?;
         report.insert(
             "postgres_restart".into(),
             recovery::postgres_restart(&bin, pg, cluster).await?,

@@ -3,9 +3,8 @@
 //! and findings arrive at either (whichever process is free sends, woken by `LISTEN/NOTIFY`).
 
 use crate::fence::Fence;
-use crate::load::percentile;
+use crate::load::{one_latency, percentile};
 use crate::scratch::{fresh_postgres, Scratch};
-use anyhow::Context;
 use fence_testkit::{Answer, FakeSlack};
 use serde_json::{json, Value};
 use std::path::Path;
@@ -33,18 +32,8 @@ pub async fn run(
     let mut lat = Vec::new();
     for s in 0..samples {
         let via = if s % 2 == 0 { &fa } else { &fb };
-        let before = slack.accepted("shared").len();
-        let t0 = Instant::now();
-        via.post("/api/v1/findings", &json!({"domain": "example.com", "title": format!("latency {s}"), "severity": "critical"}))
-            .await?;
-        let got = slack
-            .wait_accepted("shared", before + 1, Duration::from_secs(10))
-            .await;
-        let at = got
-            .get(before)
-            .map(|r| r.at)
-            .context("message did not arrive")?;
-        lat.push(at.duration_since(t0).as_secs_f64() * 1000.0);
+        let finding = json!({"domain": "example.com", "title": format!("latency {s}"), "severity": "critical"});
+        lat.push(one_latency(via, &slack, "shared", &finding).await?);
         // Past the destination's one-second pace, so each sample finds it idle.
         tokio::time::sleep(Duration::from_millis(1050)).await;
     }

@@ -37,29 +37,36 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// `base · 2^(failures-1)`, before any cap or jitter.
+    fn doubled(&self, failures: u32) -> Duration {
+        let exp = failures.saturating_sub(1).min(20);
+        self.base.saturating_mul(1u32 << exp)
+    }
+
     /// Delay before attempt `attempt + 1` after `attempt` failures (1-based): `base · 2^(attempt-1)`, capped, then
     /// scaled into `[50 %, 100 %]` by `jitter` (a number in `[0, 1)`), so simultaneous failures spread out.
     pub fn backoff(&self, attempt: u32, jitter: f64) -> Duration {
-        let exp = attempt.saturating_sub(1).min(20);
-        let raw = self.base.saturating_mul(1u32 << exp).min(self.cap);
         let j = jitter.clamp(0.0, 1.0);
-        raw.mul_f64(0.5 + 0.5 * j)
+        self.doubled(attempt).min(self.cap).mul_f64(0.5 + 0.5 * j)
+    }
+
+    /// The wait of a destination in an outage: the probe interval plus up to 250 ms of jitter.
+    fn probe_wait(&self, jitter: f64) -> RetryDelay {
+        RetryDelay {
+            delay: self.probe + PROBE_JITTER.mul_f64(jitter.clamp(0.0, 1.0)),
+            probing: true,
+        }
     }
 
     /// The wait after the `failures`-th retryable failure in a row of a destination: the backoff while it is
     /// shorter than the probe interval, else the probe interval plus up to 250 ms of jitter (`jitter` in `[0, 1)`).
     pub fn after_failure(&self, failures: u32, jitter: f64) -> RetryDelay {
-        let exp = failures.saturating_sub(1).min(20);
-        let raw = self.base.saturating_mul(1u32 << exp);
-        if raw < self.probe {
-            return RetryDelay {
-                delay: self.backoff(failures, jitter),
-                probing: false,
-            };
+        if self.doubled(failures) >= self.probe {
+            return self.probe_wait(jitter);
         }
         RetryDelay {
-            delay: self.probe + PROBE_JITTER.mul_f64(jitter.clamp(0.0, 1.0)),
-            probing: true,
+            delay: self.backoff(failures, jitter),
+            probing: false,
         }
     }
 
@@ -72,14 +79,10 @@ impl RetryPolicy {
         streak_for: Duration,
         jitter: f64,
     ) -> RetryDelay {
-        let wait = self.after_failure(failures, jitter);
-        if wait.probing || streak_for < self.probe {
-            return wait;
+        if streak_for >= self.probe {
+            return self.probe_wait(jitter);
         }
-        RetryDelay {
-            delay: self.probe + PROBE_JITTER.mul_f64(jitter.clamp(0.0, 1.0)),
-            probing: true,
-        }
+        self.after_failure(failures, jitter)
     }
 
     /// Whether a delivery first attempted `age` ago may still be retried.

@@ -20,6 +20,7 @@ pub mod jobs;
 mod key_check;
 pub mod notify;
 pub mod orgs;
+mod planner_stats;
 pub mod reminders;
 pub mod retention;
 pub mod scans;

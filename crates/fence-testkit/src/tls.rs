@@ -99,6 +99,20 @@ pub async fn tls_server_on(
     port
 }
 
+/// A port on `ip` that accepts connections and never says a word: a blackhole for a TLS handshake, which waits out
+/// its client's timeout. Connections are held open until the test ends.
+pub async fn blackhole_on(ip: &str) -> u16 {
+    let listener = tokio::net::TcpListener::bind((ip, 0)).await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((tcp, _)) = listener.accept().await {
+            held.push(tcp);
+        }
+    });
+    port
+}
+
 /// A plain HTTP server answering with `status_line` and `headers`.
 pub async fn http_server(answer: &'static str) -> u16 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -136,7 +136,8 @@ async fn check_one(
     let state = &state;
     use std::sync::atomic::Ordering;
     let name = &c.domain.name;
-    let target = crate::services::scans::target_of(state, &c.org_id, name).await;
+    // The claim read the domain already: its ports come with it.
+    let target = crate::services::scans::target_for(state, &c.domain);
     let now = state.clock.now_ms();
     let recorded = match fence_scan::tls::check(&target, &[], now).await {
         Ok(r) => match record_check(state, &c.org_id, name, &target, &r).await {

@@ -445,11 +445,24 @@ pub async fn notify_scan(
 
 /// The target of a domain: its configured ports, and whether private addresses may be reached.
 pub async fn target_of(state: &AppState, org_id: &str, domain: &str) -> fence_scan::target::Target {
-    let mut t = fence_scan::target::Target::new(domain);
-    if let Ok(d) = state.store.domain(org_id, domain).await {
-        t.https_port = u16::try_from(d.port).unwrap_or(443);
-        t.http_port = u16::try_from(d.http_port).unwrap_or(80);
+    match state.store.domain(org_id, domain).await {
+        Ok(d) => target_for(state, &d),
+        Err(_) => {
+            let mut t = fence_scan::target::Target::new(domain);
+            t.allow_private = state.config.scan.allow_private_targets;
+            t
+        }
     }
+}
+
+/// The scan target of a domain already read: its name and ports.
+pub fn target_for(
+    state: &AppState,
+    d: &fence_store::domains::DomainRow,
+) -> fence_scan::target::Target {
+    let mut t = fence_scan::target::Target::new(&d.name);
+    t.https_port = u16::try_from(d.port).unwrap_or(443);
+    t.http_port = u16::try_from(d.http_port).unwrap_or(80);
     t.allow_private = state.config.scan.allow_private_targets;
     t
 }

@@ -222,20 +222,15 @@ async fn take_lane(
         .bind(destination)
         .execute(&mut **tx)
         .await?;
-    let r = sqlx::query("UPDATE lanes SET lease_owner = $1, lease_until = $2 WHERE destination = $3 AND lease_until < $4 AND next_slot_at <= $4")
+    // The streak comes back with the lease: no second statement per send.
+    let row = sqlx::query("UPDATE lanes SET lease_owner = $1, lease_until = $2 WHERE destination = $3 AND lease_until < $4 AND next_slot_at <= $4 RETURNING failures, streak_since")
         .bind(owner)
         .bind(now + lease_ms)
         .bind(destination)
         .bind(now)
-        .execute(&mut **tx)
+        .fetch_optional(&mut **tx)
         .await?;
-    if r.rows_affected() != 1 {
-        return Ok(None);
-    }
-    let row = sqlx::query("SELECT failures, streak_since FROM lanes WHERE destination = $1")
-        .bind(destination)
-        .fetch_one(&mut **tx)
-        .await?;
+    let Some(row) = row else { return Ok(None) };
     let failures = crate::get_i64(&row, "failures")?.clamp(0, u32::MAX as i64) as u32;
     Ok(Some((failures, get_opt_i64(&row, "streak_since")?)))
 }

@@ -4,25 +4,10 @@
 
 use crate::pacing::{Rig, T0};
 use fence_server::services::certificates::monitor_certificates;
-use fence_testkit::tls::{leaf, tls_server};
+use fence_testkit::tls::{blackhole_on, leaf, tls_server};
 use serde_json::json;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-
-/// A TCP port that accepts connections and never says a word (a blackhole for the TLS handshake).
-async fn blackhole() -> u16 {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((tcp, _)) = listener.accept().await {
-            held.push(tcp);
-        }
-    });
-    port
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn passes_share_the_domains_and_a_blackhole_holds_up_no_other() {
@@ -30,7 +15,7 @@ async fn passes_share_the_domains_and_a_blackhole_holds_up_no_other() {
     let t = Rig::with_config(T0, "[scan]\nallow_private_targets = true", "").await;
     let (cert, key) = leaf(None, &["localhost"], -400, 400);
     let https = tls_server(cert, key, "").await;
-    let silent = blackhole().await;
+    let silent = blackhole_on("127.0.0.1").await;
     let (s, v) = t
         .post(
             "/api/v1/domains",

@@ -146,58 +146,12 @@ async fn the_dashboard_counts_past_ten_thousand() {
 
 /// The dashboard as a signed-in admin sees it.
 async fn dashboard(t: &TestApp) -> String {
-    let store = &t.app.state.store;
-    let org = store.org_by_name("default").await.expect("org");
-    let hash = fence_server::crypto::hash_password("correct horse battery").expect("hash");
-    store
-        .create_user(
-            &org.id,
-            "lead@example.com",
-            &hash,
-            fence_core::Role::Admin,
-            0,
-        )
-        .await
-        .expect("user");
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    let page = http
-        .get(format!("{}/login", t.url))
-        .send()
-        .await
-        .expect("login page");
-    let csrf = page.headers()["set-cookie"]
-        .to_str()
-        .expect("cookie")
-        .to_string();
-    let pair = csrf.split(';').next().expect("pair").to_string();
-    let token = pair.split_once('=').expect("token").1.to_string();
-    let body = serde_urlencoded::to_string([
-        ("_csrf", token.as_str()),
-        ("email", "lead@example.com"),
-        ("password", "correct horse battery"),
-    ])
-    .expect("form");
-    let r = http
-        .post(format!("{}/login", t.url))
-        .header("cookie", &pair)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await
-        .expect("log in");
-    let session: Vec<String> = r
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter_map(|c| c.split(';').next().map(str::to_string))
-        .collect();
-    assert!(!session.is_empty(), "signed in: {}", r.status());
-    http.get(format!("{}/dashboard", t.url))
-        .header("cookie", session.join("; "))
+    let password = "counts-test-password-1";
+    crate::browser::add_user(t, "lead@example.com", password, "admin").await;
+    let (_, cookie) = crate::browser::login(t, "lead@example.com", password).await;
+    reqwest::Client::new()
+        .get(format!("{}/dashboard", t.url))
+        .header("cookie", cookie.expect("a session cookie"))
         .send()
         .await
         .expect("dashboard")

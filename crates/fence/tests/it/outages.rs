@@ -3,6 +3,7 @@
 //! waited goes out in one message. Also the lease primitives behind the heartbeat and the fencing check.
 
 use crate::pacing::{Rig, T0};
+use crate::retention::deliveries;
 use fence_testkit::{count_findings, Answer};
 use serde_json::json;
 
@@ -38,23 +39,14 @@ async fn an_outage_is_probed_once_per_interval_and_ages_nothing_toward_max_retry
             "probes once per interval although findings kept arriving: {attempts:?}"
         );
     }
-    let dead = r.get("/api/v1/deliveries?state=dead").await;
     assert_eq!(
-        dead["deliveries"].as_array().map(Vec::len),
-        Some(0),
-        "an outage three times max_retry_age made nothing dead: {dead}"
+        deliveries(&r, "dead").await,
+        0,
+        "an outage three times max_retry_age made nothing dead"
     );
-    let metrics = r
-        .http
-        .get(format!("{}/metrics", r.app.url()))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let text = metrics(&r).await;
     assert!(
-        metrics.contains("\nfence_destinations_in_outage 1\n"),
+        text.contains("\nfence_destinations_in_outage 1\n"),
         "the outage is on /metrics"
     );
 
@@ -71,19 +63,10 @@ async fn an_outage_is_probed_once_per_interval_and_ages_nothing_toward_max_retry
     let got = r.slack.accepted("down");
     assert_eq!(got.len(), 1, "everything that waited went out together");
     assert_eq!(count_findings(&got), posted, "every finding counted");
-    let pending = r.get("/api/v1/deliveries?state=pending").await;
-    assert_eq!(pending["deliveries"].as_array().map(Vec::len), Some(0));
-    let metrics = r
-        .http
-        .get(format!("{}/metrics", r.app.url()))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    assert_eq!(deliveries(&r, "pending").await, 0);
+    let text = metrics(&r).await;
     assert!(
-        metrics.contains("\nfence_destinations_in_outage 0\n"),
+        text.contains("\nfence_destinations_in_outage 0\n"),
         "and over"
     );
     r.app.shutdown().await;
@@ -136,11 +119,10 @@ async fn after_an_outage_the_waiting_deliveries_age_again_from_its_end() {
         .await
         .expect("answered");
     r.at(t + 1_000).await;
-    let dead = r.get("/api/v1/deliveries?state=dead").await;
     assert_eq!(
-        dead["deliveries"].as_array().map(Vec::len),
-        Some(0),
-        "the outage did not count toward max_retry_age: {dead}"
+        deliveries(&r, "dead").await,
+        0,
+        "the outage did not count toward max_retry_age"
     );
     r.app.shutdown().await;
 }
@@ -216,4 +198,16 @@ async fn a_lapsed_lease_goes_to_the_next_sender_and_the_first_one_is_fenced_off(
         "{sending}"
     );
     r.app.shutdown().await;
+}
+
+/// The `/metrics` text.
+async fn metrics(r: &Rig) -> String {
+    r.http
+        .get(format!("{}/metrics", r.app.url()))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text")
 }

@@ -11,7 +11,8 @@ fn count(v: &Value) -> usize {
     v["deliveries"].as_array().map(Vec::len).unwrap_or(0)
 }
 
-async fn deliveries(r: &Rig, state: &str) -> usize {
+/// How many deliveries are in `state` (the API's list).
+pub(crate) async fn deliveries(r: &Rig, state: &str) -> usize {
     count(&r.get(&format!("/api/v1/deliveries?state={state}")).await)
 }
 

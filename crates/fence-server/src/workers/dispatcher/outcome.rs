@@ -33,11 +33,7 @@ impl Dispatcher {
         match outcome {
             SendOutcome::Delivered => {
                 st.store
-                    .mark_sent(
-                        claim,
-                        done,
-                        Some(&s.lane(next_slot, Streak::Answered(done))),
-                    )
+                    .mark_sent(claim, done, Some(&s.lane(next_slot, s.answered(done))))
                     .await?;
                 st.metrics.messages_sent.fetch_add(1, Ordering::Relaxed);
                 for d in &s.batch {
@@ -69,7 +65,7 @@ impl Dispatcher {
             }
             SendOutcome::PayloadRejected { error } => {
                 st.metrics.send_failures.fetch_add(1, Ordering::Relaxed);
-                let lane = s.lane(next_slot, Streak::Answered(done));
+                let lane = s.lane(next_slot, s.answered(done));
                 if s.fallback {
                     st.store.mark_dead(claim, &error, Some(&lane)).await?;
                 } else {
@@ -82,11 +78,7 @@ impl Dispatcher {
             SendOutcome::Failed { error } => {
                 st.metrics.send_failures.fetch_add(1, Ordering::Relaxed);
                 st.store
-                    .mark_dead(
-                        claim,
-                        &error,
-                        Some(&s.lane(next_slot, Streak::Answered(done))),
-                    )
+                    .mark_dead(claim, &error, Some(&s.lane(next_slot, s.answered(done))))
                     .await?;
                 Ok(None)
             }
