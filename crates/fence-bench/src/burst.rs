@@ -41,6 +41,23 @@ async fn measure(
     let ingest_secs = post_burst(fence, "burst", findings, 2).await?;
     let counted_after = waiter.await?.map(|_| start.elapsed().as_secs_f64());
     let messages = hooks.iter().map(|h| slack.accepted(h).len()).sum();
+    if std::env::var_os("FENCE_BENCH_TIMELINE").is_some() {
+        let mut firsts: Vec<f64> = Vec::new();
+        let mut lasts: Vec<f64> = Vec::new();
+        for h in hooks {
+            let got = slack.accepted(h);
+            if let (Some(f), Some(l)) = (got.first(), got.last()) {
+                firsts.push(f.at.duration_since(start).as_secs_f64());
+                lasts.push(l.at.duration_since(start).as_secs_f64());
+            }
+        }
+        firsts.sort_by(f64::total_cmp);
+        lasts.sort_by(f64::total_cmp);
+        for q in [0.0, 0.25, 0.5, 0.75, 0.9, 1.0] {
+            let i = ((firsts.len() as f64 - 1.0) * q) as usize;
+            println!("q{q}: first {:.2} last {:.2}", firsts[i], lasts[i]);
+        }
+    }
     let (_, peak_rss) = fence.rss_mib();
     Ok(Measured {
         counted_after,
@@ -156,18 +173,18 @@ pub async fn channels(
     }
     let Measured {
         counted_after,
+        ingest_secs,
         messages,
         idle_rss,
         peak_rss: peak,
-        ..
     } = measure(&fence, &slack, &hooks, findings).await?;
     let secs = counted_after.unwrap_or(f64::NAN);
     println!(
-        "burst of {findings} to {channels} channels in {workspaces} workspaces, Slack answering in 100-300 ms: every finding counted in every channel {secs:.2} s after the first POST; {messages} messages; {} × 429; RSS idle {idle_rss:.1} MiB, peak {peak:.1} MiB",
+        "burst of {findings} to {channels} channels in {workspaces} workspaces, Slack answering in 100-300 ms: every finding counted in every channel {secs:.2} s after the first POST (ingest took {ingest_secs:.2} s); {messages} messages; {} × 429; RSS idle {idle_rss:.1} MiB, peak {peak:.1} MiB",
         slack.rejected_429()
     );
     Ok(
-        json!({"channels": channels, "workspaces": workspaces, "findings": findings, "seconds_until_all_counted": counted_after,
+        json!({"channels": channels, "workspaces": workspaces, "findings": findings, "seconds_until_all_counted": counted_after, "ingest_seconds": ingest_secs,
               "messages": messages, "rejected_429": slack.rejected_429(), "idle_rss_mib": idle_rss, "peak_rss_mib": peak}),
     )
 }

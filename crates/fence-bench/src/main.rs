@@ -8,6 +8,7 @@ mod alertmanager;
 mod burst;
 mod certificates;
 mod fence;
+mod fleet;
 mod growth;
 mod import;
 mod ingest;
@@ -103,6 +104,19 @@ enum What {
         rounds: usize,
         #[arg(long, default_value_t = 200)]
         samples: usize,
+    },
+    /// Many processes on one PostgreSQL (`--postgres` required): `--burst` findings posted to each in turn, one killed
+    /// half-way, a digest due every minute: findings lost, pacing, digests per minute.
+    Fleet {
+        #[arg(long, default_value_t = 10)]
+        processes: usize,
+        #[arg(long, default_value_t = 20)]
+        channels: usize,
+        /// `database_max_connections` of each process.
+        #[arg(long, default_value_t = 8)]
+        pool: u32,
+        #[arg(long, default_value_t = 2)]
+        digest_minutes: u64,
     },
     /// `--burst` findings to `channels` channels spread over `workspaces` workspaces, Slack answering in 100–300 ms.
     Channels {
@@ -278,6 +292,23 @@ async fn scale(
             "scaleout".into(),
             scaleout::run(&bin, pg, (*rounds).max(1), (*samples).max(1)).await?,
         );
+    }
+    if let What::Fleet {
+        processes,
+        channels,
+        pool,
+        digest_minutes,
+    } = what
+    {
+        let pg = cli.postgres_url("fleet")?;
+        let f = fleet::Fleet {
+            processes: *processes,
+            channels: *channels,
+            findings: cli.burst,
+            pool: *pool,
+            digest_minutes: *digest_minutes,
+        };
+        report.insert("fleet".into(), fleet::run(&bin, pg, &f).await?);
     }
     if let What::Channels {
         channels,

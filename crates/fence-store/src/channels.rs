@@ -147,7 +147,7 @@ impl Store {
     pub async fn channel_by_id(&self, id: &str) -> Result<ChannelRow> {
         let row = sqlx::query("SELECT * FROM channels WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?;
         row.as_ref()
             .map(channel_from)

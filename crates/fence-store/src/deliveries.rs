@@ -13,8 +13,10 @@ use sqlx::{Any, Transaction};
 
 mod claims;
 mod lanes;
+mod sent;
 
 pub use lanes::{ClaimedLane, LaneRelease, Streak};
+pub(crate) use sent::SentGroup;
 
 /// A channel as routing sees it.
 #[derive(Debug, Clone)]
@@ -322,7 +324,7 @@ impl Store {
             .get_or_load(id, || async {
                 let row = sqlx::query("SELECT alerts FROM alert_sets WHERE id = $1")
                     .bind(id)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(self.reader())
                     .await?;
                 let row =
                     row.ok_or_else(|| StoreError::Corrupt(format!("alert set {id} is missing")))?;
@@ -348,7 +350,7 @@ impl Store {
         .bind(org_id)
         .bind(since)
         .bind(now)
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         rows.iter().map(|r| get_str(r, "id")).collect()
     }

@@ -70,6 +70,8 @@ pub struct Store {
     alert_cache: Arc<alert_cache::AlertCache>,
     /// PostgreSQL: where `notify::WakeUps` connects (it may hold a password: redacted in `Debug`).
     listen_url: Option<Arc<fence_core::Secret<String>>>,
+    /// Sent claims waiting for their shared commit (`deliveries::sent`).
+    sent_group: Arc<deliveries::SentGroup>,
 }
 
 /// SQLite read-only connections (each with SQLite's default page cache).
@@ -132,6 +134,10 @@ impl Store {
                             conn.execute("PRAGMA synchronous=FULL").await?;
                             conn.execute("PRAGMA busy_timeout=10000").await?;
                             conn.execute("PRAGMA foreign_keys=ON").await?;
+                            // Statement journals (a multi-row statement inside a transaction keeps its pages'
+                            // before-images to undo just itself) in memory, not in a temporary file written and
+                            // discarded for every batch; bounded by the pages one statement changes.
+                            conn.execute("PRAGMA temp_store=MEMORY").await?;
                             Ok(())
                         })
                     })
@@ -168,6 +174,7 @@ impl Store {
             alert_cache: Arc::new(alert_cache::AlertCache::new(sizes.cache_alerts)),
             listen_url: (dialect == Dialect::Postgres)
                 .then(|| Arc::new(fence_core::Secret::new(url.to_string()))),
+            sent_group: Arc::default(),
         })
     }
 

@@ -57,7 +57,7 @@ impl Store {
             sqlx::query("SELECT * FROM slack_messages WHERE channel_id = $1 AND finding_id = $2")
                 .bind(channel_id)
                 .bind(finding_id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.reader())
                 .await?;
         row.map(|r| {
             Ok(PostedMessage {

@@ -30,19 +30,32 @@ fn counts_phrase(vulns: &[&VulnerabilityAlert]) -> String {
         .join(", ")
 }
 
-/// Findings worst first: by severity, then by CVSS score.
-fn worst_first<'a>(vulns: &[&'a VulnerabilityAlert]) -> Vec<&'a VulnerabilityAlert> {
-    let mut sorted: Vec<&VulnerabilityAlert> = vulns.to_vec();
-    sorted.sort_by(|a, b| {
-        b.severity.cmp(&a.severity).then_with(|| {
-            let (x, y) = (
-                a.cvss.map(|c| c.value()).unwrap_or(-1.0),
-                b.cvss.map(|c| c.value()).unwrap_or(-1.0),
-            );
-            y.total_cmp(&x)
-        })
-    });
-    sorted
+/// Findings with the worst `listed` first, in order (by severity, then by CVSS score, then as they came), then the
+/// rest in no particular order: a burst of 10,000 sorts its ten worst, not all of them.
+fn worst_first<'a>(vulns: &[&'a VulnerabilityAlert], listed: usize) -> Vec<&'a VulnerabilityAlert> {
+    let mut order: Vec<(usize, &VulnerabilityAlert)> = vulns.iter().copied().enumerate().collect();
+    // A total order (the arrival index breaks ties), so the partial selection lists what a full sort would.
+    let worse = |(i, a): &(usize, &VulnerabilityAlert), (j, b): &(usize, &VulnerabilityAlert)| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| {
+                let (x, y) = (
+                    a.cvss.map(|c| c.value()).unwrap_or(-1.0),
+                    b.cvss.map(|c| c.value()).unwrap_or(-1.0),
+                );
+                y.total_cmp(&x)
+            })
+            .then(i.cmp(j))
+    };
+    if listed < order.len() {
+        if listed > 0 {
+            order.select_nth_unstable_by(listed - 1, worse);
+        }
+        order[..listed].sort_unstable_by(worse);
+    } else {
+        order.sort_unstable_by(worse);
+    }
+    order.into_iter().map(|(_, v)| v).collect()
 }
 
 /// The findings a message of these alerts lists one by one (the worst `COALESCE_LISTED` of its vulnerabilities;
@@ -55,7 +68,7 @@ pub fn listed_findings<A: std::borrow::Borrow<Alert>>(alerts: &[A]) -> Vec<Strin
             _ => None,
         })
         .collect();
-    worst_first(&vulns)
+    worst_first(&vulns, COALESCE_LISTED)
         .into_iter()
         .take(COALESCE_LISTED)
         .map(|v| v.finding_id.clone())
@@ -122,7 +135,7 @@ pub(super) fn coalesced(
     mentions: &str,
     reminder: bool,
 ) -> Value {
-    let sorted = worst_first(vulns);
+    let sorted = worst_first(vulns, COALESCE_LISTED);
     let top = sorted.first().map(|v| v.severity).unwrap_or(Severity::Info);
     let headline = if reminder {
         format!(

@@ -91,21 +91,6 @@ impl Store {
         Ok(())
     }
 
-    pub async fn mark_sent(
-        &self,
-        claim_token: &str,
-        now: i64,
-        lane: Option<&LaneRelease<'_>>,
-    ) -> Result<()> {
-        self.finish_claim(
-            claim_token,
-            "state = 'sent', sent_at = $1, last_error = NULL",
-            vec![BindVal::I(now)],
-            lane,
-        )
-        .await
-    }
-
     /// Back to the queue after a 429; the attempt is not counted as a failure.
     pub async fn mark_rate_limited(
         &self,
@@ -202,7 +187,7 @@ impl Store {
     }
 }
 
-async fn finish_in(
+pub(super) async fn finish_in(
     tx: &mut Transaction<'static, Any>,
     claim_token: &str,
     set: &str,
@@ -221,7 +206,7 @@ async fn finish_in(
     Ok(())
 }
 
-enum BindVal {
+pub(super) enum BindVal {
     I(i64),
     S(String),
 }

@@ -38,7 +38,7 @@ impl Store {
         )
         .bind(now)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         rows.iter().map(|r| get_str(r, "destination")).collect()
     }
@@ -56,7 +56,7 @@ impl Store {
              LEFT JOIN lanes l ON l.destination = d.destination
              WHERE d.state = 'pending' AND c.state <> 'broken'"
         );
-        let row = sqlx::query(&sql).fetch_one(&self.pool).await?;
+        let row = sqlx::query(&sql).fetch_one(self.reader()).await?;
         let t = get_opt_i64(&row, "t")?;
         Ok(t.map(|t| t.max(now)))
     }

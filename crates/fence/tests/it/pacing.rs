@@ -389,3 +389,31 @@ async fn a_test_message_never_jumps_the_pace_of_a_busy_channel() {
     );
     r.app.shutdown().await;
 }
+
+/// Sixty sends that Slack accepts at the same moment are recorded together (one shared commit): each channel's
+/// delivery is sent once, every lane is free again with its own next slot, and none sends early.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sends_finishing_together_are_each_recorded_and_free_their_lanes() {
+    let r = Rig::new(T0).await;
+    let hooks: Vec<String> = (0..60).map(|i| format!("many{i}")).collect();
+    for h in &hooks {
+        r.channel(h, json!({})).await;
+    }
+    r.finding("first", "high").await;
+    assert_eq!(r.at(0).await, 60, "every idle destination at once");
+    let sent = r.get("/api/v1/deliveries?state=sent&limit=1000").await;
+    assert_eq!(
+        sent["deliveries"].as_array().map(Vec::len),
+        Some(60),
+        "{sent}"
+    );
+    let pending = r.get("/api/v1/deliveries?state=sending&limit=1000").await;
+    assert_eq!(pending["deliveries"].as_array().map(Vec::len), Some(0));
+    r.finding("second", "high").await;
+    assert_eq!(r.at(999).await, 0, "each lane keeps its pace");
+    assert_eq!(r.at(1000).await, 60, "and every lane was given back");
+    for h in &hooks {
+        assert_eq!(r.slack.accepted(h).len(), 2, "{h}");
+    }
+    r.app.shutdown().await;
+}

@@ -12,6 +12,7 @@ use super::heartbeat::{self, Held};
 use crate::state::AppState;
 use fence_core::retry::RetryPolicy;
 use fence_store::deliveries::ClaimedLane;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{watch, Semaphore};
@@ -22,6 +23,8 @@ const LEASE_MS: i64 = 4_000;
 /// The most one send (claim, render, up to two Slack calls of 10 s each, record) may take; the heartbeat keeps its
 /// lease meanwhile.
 const SEND_BUDGET: Duration = Duration::from_secs(30);
+/// How often a pass returns abandoned claims to the queue.
+const RECOVER_EVERY_MS: i64 = 1_000;
 /// Longest sleep between polls (other processes may have queued work).
 const POLL_MS: i64 = 250;
 /// Destinations sent to at once by one process. Sends mostly wait on Slack (100–300 ms each), so this bounds how long
@@ -34,6 +37,9 @@ pub struct Dispatcher {
     lanes: Arc<Semaphore>,
     /// The lanes this process is sending for, renewed by the heartbeat.
     held: Arc<Held>,
+    /// When this process last returned abandoned claims to the queue (ms; once a second is enough, since a claim
+    /// outlives its last heartbeat by `LEASE_MS`).
+    recovered_at: AtomicI64,
 }
 
 impl Dispatcher {
@@ -48,6 +54,7 @@ impl Dispatcher {
             retry,
             lanes: Arc::new(Semaphore::new(MAX_CONCURRENT_LANES)),
             held: Arc::default(),
+            recovered_at: AtomicI64::new(i64::MIN),
         }
     }
 
@@ -63,9 +70,15 @@ impl Dispatcher {
         while !*stop.borrow() {
             let now = this.state.clock.now_ms();
             this.pass(now).await;
-            let wait = match this.state.store.next_wakeup(now).await {
-                Ok(Some(t)) => (t - this.state.clock.now_ms()).clamp(1, POLL_MS),
-                _ => POLL_MS,
+            // Every sender busy: the next pass can start nothing before one finishes (each wakes the loop), so the
+            // database is not asked again meanwhile (a due burst would otherwise be re-read every millisecond).
+            let wait = if this.lanes.available_permits() == 0 {
+                POLL_MS
+            } else {
+                match this.state.store.next_wakeup(now).await {
+                    Ok(Some(t)) => (t - this.state.clock.now_ms()).clamp(1, POLL_MS),
+                    _ => POLL_MS,
+                }
             };
             tokio::select! {
                 _ = this.state.wake.notified() => {}
@@ -83,8 +96,12 @@ impl Dispatcher {
     /// (tests await them; `run` lets them finish on their own).
     pub async fn pass(self: &Arc<Self>, now: i64) -> Vec<tokio::task::JoinHandle<()>> {
         let mut started = Vec::new();
-        if let Err(e) = self.state.store.recover_expired_claims(now).await {
-            tracing::warn!(error = %e, "cannot recover expired claims");
+        let last = self.recovered_at.load(Ordering::Relaxed);
+        if now < last || now.saturating_sub(last) >= RECOVER_EVERY_MS {
+            self.recovered_at.store(now, Ordering::Relaxed);
+            if let Err(e) = self.state.store.recover_expired_claims(now).await {
+                tracing::warn!(error = %e, "cannot recover expired claims");
+            }
         }
         let free = self.lanes.available_permits();
         if free == 0 {

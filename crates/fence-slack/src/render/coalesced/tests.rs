@@ -131,7 +131,11 @@ fn old_layout(s: &ButtonSigner, alerts: &[Alert]) -> Value {
     let mut blocks = vec![header(
         "🚨 300 new vulnerabilities: 60 critical, 120 high, 120 medium",
     )];
-    for (i, v) in worst_first(&vulns).iter().take(COALESCE_LISTED).enumerate() {
+    for (i, v) in worst_first(&vulns, COALESCE_LISTED)
+        .iter()
+        .take(COALESCE_LISTED)
+        .enumerate()
+    {
         let line = format!(
             "{} *{}* — {} · {}",
             v.severity.dot(),
@@ -326,4 +330,38 @@ fn a_small_burst_renders_as_recorded_in_each_format() {
         check_message(&msg).expect("within limits");
         insta::assert_json_snapshot!(format!("coalesced_{kind:?}_{format:?}").to_lowercase(), msg);
     }
+}
+
+#[test]
+fn the_listed_findings_of_a_large_burst_are_those_a_full_sort_would_list_in_that_order() {
+    let alerts = burst(2_000);
+    let vulns: Vec<&VulnerabilityAlert> = alerts
+        .iter()
+        .filter_map(|a| match a {
+            Alert::Vulnerability(v) => Some(v),
+            _ => None,
+        })
+        .collect();
+    // The reference: a stable sort of the whole burst (ties keep their arrival order).
+    let mut reference = vulns.clone();
+    reference.sort_by(|a, b| {
+        b.severity.cmp(&a.severity).then_with(|| {
+            let score = |v: &VulnerabilityAlert| v.cvss.map(|c| c.value()).unwrap_or(-1.0);
+            score(b).total_cmp(&score(a))
+        })
+    });
+    let ids =
+        |v: &[&VulnerabilityAlert]| v.iter().map(|v| v.finding_id.clone()).collect::<Vec<_>>();
+    let picked = worst_first(&vulns, COALESCE_LISTED);
+    assert_eq!(
+        ids(&picked[..COALESCE_LISTED]),
+        ids(&reference[..COALESCE_LISTED])
+    );
+    // Nothing lost or repeated: the rest is every other finding.
+    let mut all = ids(&picked);
+    all.sort();
+    let mut expected = ids(&vulns);
+    expected.sort();
+    assert_eq!(all, expected);
+    assert_eq!(listed_findings(&alerts), ids(&reference[..COALESCE_LISTED]));
 }
