@@ -13,6 +13,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/slack_page.html"),
     ),
     ("web/base.html", include_str!("../templates/web/base.html")),
+    (
+        "web/slack_look.html",
+        include_str!("../templates/web/slack_look.html"),
+    ),
+    (
+        "web/profile.html",
+        include_str!("../templates/web/profile.html"),
+    ),
     ("web/bare.html", include_str!("../templates/web/bare.html")),
     (
         "web/macros.html",

@@ -10,6 +10,8 @@ pub struct Org {
     pub plan: String,
     pub slack_team_id: Option<String>,
     pub triage_allow: Vec<String>,
+    /// The IANA time zone the pages show times in for members without their own.
+    pub timezone: String,
 }
 
 impl Org {
@@ -63,6 +65,7 @@ fn org_from(row: &sqlx::any::AnyRow) -> Result<Org> {
         slack_team_id: get_opt_str(row, "slack_team_id")?,
         triage_allow: serde_json::from_str(&allow)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        timezone: get_str(row, "timezone")?,
     })
 }
 
@@ -85,6 +88,7 @@ impl Store {
                 plan: plan.into(),
                 slack_team_id: None,
                 triage_allow: vec![],
+                timezone: "UTC".into(),
             }),
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::Conflict(
                 format!("an organization named {name:?} already exists"),
@@ -113,6 +117,16 @@ impl Store {
             .map(org_from)
             .transpose()?
             .ok_or(StoreError::NotFound)
+    }
+
+    /// The time zone the pages use for members without their own (checked by the caller: an IANA name).
+    pub async fn set_org_timezone(&self, org_id: &str, timezone: &str) -> Result<()> {
+        sqlx::query("UPDATE organizations SET timezone = $1 WHERE id = $2")
+            .bind(timezone)
+            .bind(org_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     pub async fn count_orgs(&self) -> Result<i64> {

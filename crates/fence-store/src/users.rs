@@ -2,7 +2,7 @@
 //! CSRF token, and the failed log-ins that slow down guessing.
 
 use crate::orgs::hash_token;
-use crate::{get_i64, get_str, new_id, Result, Store, StoreError};
+use crate::{get_i64, get_opt_str, get_str, new_id, Result, Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserRow {
@@ -11,6 +11,8 @@ pub struct UserRow {
     pub email: String,
     pub password_hash: String,
     pub role: fence_core::Role,
+    /// The IANA time zone the pages show this user times in; `None`: the organization's.
+    pub timezone: Option<String>,
 }
 
 /// A live session and whom it belongs to.
@@ -18,6 +20,8 @@ pub struct UserRow {
 pub struct SessionRow {
     pub user: UserRow,
     pub csrf: String,
+    /// The organization's time zone (the user's own is on `user`).
+    pub org_timezone: String,
 }
 
 fn user_from(r: &sqlx::any::AnyRow) -> Result<UserRow> {
@@ -27,10 +31,21 @@ fn user_from(r: &sqlx::any::AnyRow) -> Result<UserRow> {
         email: get_str(r, "email")?,
         password_hash: get_str(r, "password_hash")?,
         role: fence_core::Role::parse(&get_str(r, "role")?).map_err(StoreError::Corrupt)?,
+        timezone: get_opt_str(r, "timezone")?,
     })
 }
 
 impl Store {
+    /// A user's own time zone for the pages (an IANA name checked by the caller), or `None` for the organization's.
+    pub async fn set_user_timezone(&self, user_id: &str, timezone: Option<&str>) -> Result<()> {
+        sqlx::query("UPDATE users SET timezone = $1 WHERE id = $2")
+            .bind(timezone)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     pub async fn create_user(
         &self,
         org_id: &str,
@@ -56,6 +71,7 @@ impl Store {
                 email: email.into(),
                 password_hash: password_hash.into(),
                 role,
+                timezone: None,
             }),
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::Conflict(
                 format!("a user with the email {email} exists"),
@@ -98,7 +114,7 @@ impl Store {
     }
 
     pub async fn session(&self, session_id: &str, now: i64) -> Result<Option<SessionRow>> {
-        let r = sqlx::query("SELECT u.*, s.csrf AS csrf FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1 AND s.expires_at > $2")
+        let r = sqlx::query("SELECT u.*, s.csrf AS csrf, o.timezone AS org_timezone FROM sessions s JOIN users u ON u.id = s.user_id JOIN organizations o ON o.id = u.org_id WHERE s.id_hash = $1 AND s.expires_at > $2")
             .bind(hash_token(session_id))
             .bind(now)
             .fetch_optional(&self.pool)
@@ -107,6 +123,7 @@ impl Store {
             Ok(SessionRow {
                 user: user_from(&r)?,
                 csrf: get_str(&r, "csrf")?,
+                org_timezone: get_str(&r, "org_timezone")?,
             })
         })
         .transpose()

@@ -6,7 +6,6 @@ use super::Session;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use fence_core::time::fmt_ts;
 use fence_core::{FindingStatus, Severity};
 use serde::Serialize;
 
@@ -14,7 +13,7 @@ use serde::Serialize;
 #[derive(Serialize)]
 struct CertificateView {
     issuer: String,
-    expires: String,
+    expires: Option<super::when::When>,
     days_left: i64,
     names: Vec<String>,
     fingerprint: String,
@@ -38,7 +37,7 @@ pub async fn domain(
         .await
         .ok()
         .map(|c| CertificateView {
-            expires: fmt_ts(c.not_after),
+            expires: session.when(c.not_after),
             days_left: fence_core::certificate::days_left(c.not_after, now),
             issuer: c.issuer,
             names: c.sans,
@@ -142,7 +141,7 @@ mod tests {
         assert!(empty.contains("No certificate expires within 30 days."));
         let certificate = CertificateView {
             issuer: "Let's <Encrypt>".into(),
-            expires: "t".into(),
+            expires: None,
             days_left: 10,
             names: vec!["example.com".into(), "www.example.com".into()],
             fingerprint: "ab:cd".into(),

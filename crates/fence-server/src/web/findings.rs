@@ -1,20 +1,18 @@
 //! Findings pages: the list with filters, and a finding with its history and triage buttons.
 
+use super::labels::{self, Action, Choice};
 use super::page::{message, page};
+use super::when::When;
 use super::{field, Session};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use fence_core::time::fmt_ts;
 use fence_core::{FindingStatus, Severity};
 use fence_store::findings::{FindingQuery, FindingRow};
 use serde::Serialize;
 use std::collections::HashMap;
-
-const SEVERITIES: [&str; 5] = ["critical", "high", "medium", "low", "info"];
-const STATUSES: [&str; 4] = ["open", "false_positive", "snoozed", "resolved"];
 
 /// The findings list's filters as submitted (trimmed).
 #[derive(Serialize)]
@@ -64,20 +62,20 @@ struct ListedFinding<'a> {
     domain: &'a str,
     severity: &'a str,
     cvss: String,
-    status: &'a str,
-    first_seen: String,
+    status: &'static str,
+    first_seen: Option<When>,
 }
 
 impl<'a> ListedFinding<'a> {
-    fn of(f: &'a FindingRow) -> Self {
+    fn of(f: &'a FindingRow, session: &Session) -> Self {
         ListedFinding {
             id: &f.id,
             title: &f.title,
             domain: &f.domain,
             severity: f.severity.as_str(),
             cvss: f.cvss.map(|c| format!("{c:.1}")).unwrap_or_default(),
-            status: f.status.as_str(),
-            first_seen: fmt_ts(f.first_seen),
+            status: labels::status_label(f.status),
+            first_seen: session.when(f.first_seen),
         }
     }
 }
@@ -85,10 +83,12 @@ impl<'a> ListedFinding<'a> {
 #[derive(Serialize)]
 struct FindingsPage<'a> {
     filter: Filter,
-    severities: [&'static str; 5],
-    statuses: [&'static str; 4],
-    categories: Vec<&'static str>,
+    severities: Vec<Choice>,
+    statuses: Vec<Choice>,
+    categories: Vec<Choice>,
     rows: Vec<ListedFinding<'a>>,
+    /// Some filter is set (an empty list then says how to widen it, not how to send findings).
+    filtered: bool,
     /// These filters have no index of their own and only the newest findings were looked at (see
     /// `Store::list_findings_page`): the page says so instead of "No findings match".
     bounded: bool,
@@ -108,15 +108,24 @@ pub async fn list(
         Ok(p) => (p.findings, p.scanned_to.is_some()),
         Err(_) => (Vec::new(), false),
     };
+    let filtered = [
+        &filter.severity,
+        &filter.status,
+        &filter.category,
+        &filter.domain,
+    ]
+    .iter()
+    .any(|v| !v.is_empty());
     let ctx = FindingsPage {
         filter,
-        severities: SEVERITIES,
-        statuses: STATUSES,
-        categories: fence_core::Category::ALL
+        severities: labels::severity_choices(),
+        statuses: labels::status_choices(),
+        categories: labels::category_choices(),
+        rows: rows
             .iter()
-            .map(|c| c.as_str())
+            .map(|f| ListedFinding::of(f, &session))
             .collect(),
-        rows: rows.iter().map(ListedFinding::of).collect(),
+        filtered,
         bounded,
     };
     page("web/findings.html", "Findings", &session, ctx).into_response()
@@ -129,36 +138,41 @@ struct FindingView<'a> {
     domain: &'a str,
     severity: &'a str,
     cvss: Option<String>,
-    status: String,
+    status: &'static str,
+    /// Until when a snoozed finding sleeps.
+    snoozed_until: Option<When>,
     cve: Option<&'a str>,
     owasp: Option<&'a str>,
-    category: Option<&'a str>,
+    category: Option<String>,
     affected: Option<&'a str>,
     cvss_vector: Option<&'a str>,
     scanner: Option<&'a str>,
-    first_seen: String,
-    last_seen: String,
+    first_seen: Option<When>,
+    last_seen: Option<When>,
     description: Option<&'a str>,
     remediation: Option<&'a str>,
 }
 
 impl<'a> FindingView<'a> {
-    fn of(f: &'a FindingRow) -> Self {
-        let until = f.snoozed_until.map(|u| format!(" until {}", fmt_ts(u)));
+    fn of(f: &'a FindingRow, session: &Session) -> Self {
         FindingView {
             id: &f.id,
             domain: &f.domain,
             severity: f.severity.as_str(),
             cvss: f.cvss.map(|c| format!("{c:.1}")),
-            status: format!("{}{}", f.status.as_str(), until.unwrap_or_default()),
+            status: labels::status_label(f.status),
+            snoozed_until: f
+                .snoozed_until
+                .filter(|_| f.status == FindingStatus::Snoozed)
+                .and_then(|u| session.when(u)),
             cve: f.cve.as_deref(),
             owasp: f.owasp.as_deref(),
-            category: f.category.as_deref(),
+            category: f.category.as_deref().map(labels::category_label),
             affected: f.affected_url.as_deref(),
             cvss_vector: f.cvss_vector.as_deref(),
             scanner: f.scanner.as_deref(),
-            first_seen: fmt_ts(f.first_seen),
-            last_seen: fmt_ts(f.last_seen),
+            first_seen: session.when(f.first_seen),
+            last_seen: session.when(f.last_seen),
             description: f.description.as_deref(),
             remediation: f.remediation.as_deref(),
         }
@@ -168,14 +182,15 @@ impl<'a> FindingView<'a> {
 /// One change in a finding's history.
 #[derive(Serialize)]
 struct Change {
-    when: String,
+    when: Option<When>,
     who: String,
     what: String,
 }
 
 #[derive(Serialize)]
 struct FindingPage<'a> {
-    can_edit: bool,
+    /// The triage buttons this user may press for the finding's status (none for viewers).
+    actions: Vec<Action>,
     finding: FindingView<'a>,
     history: Vec<Change>,
 }
@@ -196,14 +211,19 @@ pub async fn show(
         .unwrap_or_default()
         .into_iter()
         .map(|e| Change {
-            when: fmt_ts(e.created_at),
-            who: e.actor,
-            what: e.action,
+            when: session.when(e.created_at),
+            who: labels::actor_text(&e.actor),
+            what: labels::audit_text(&e.action),
         })
         .collect();
+    let actions = if session.can_edit() {
+        labels::actions_for(f.status)
+    } else {
+        Vec::new()
+    };
     let ctx = FindingPage {
-        can_edit: session.can_edit(),
-        finding: FindingView::of(&f),
+        actions,
+        finding: FindingView::of(&f, &session),
         history,
     };
     page("web/finding.html", &f.title, &session, ctx).into_response()
@@ -258,25 +278,29 @@ mod tests {
             .collect();
         let ctx = FindingsPage {
             filter: Filter::from_query(&q),
-            severities: SEVERITIES,
-            statuses: STATUSES,
-            categories: vec!["xss"],
+            severities: labels::severity_choices(),
+            statuses: labels::status_choices(),
+            categories: labels::category_choices(),
             rows: vec![ListedFinding {
                 id: "f1",
                 title: "<script>x</script>",
                 domain: "example.com",
                 severity: "high",
                 cvss: "7.5".into(),
-                status: "open",
-                first_seen: "2024-01-01T00:00:00Z".into(),
+                status: "Open",
+                first_seen: When::at(1_704_067_200_000, &jiff::tz::TimeZone::UTC),
             }],
+            filtered: true,
             bounded: false,
         };
         let out = render("web/findings.html", ctx);
         assert!(
-            out.contains("<option value=\"open\" selected>open</option>"),
+            out.contains("<option value=\"open\" selected>Open</option>"),
             "{out}"
         );
+        assert!(out.contains("<option value=\"false_positive\">False positive</option>"));
+        assert!(out.contains("<option value=\"sql_injection\">SQL Injection</option>"));
+        assert!(out.contains("<td><time datetime=\"2024-01-01T00:00:00Z\" title=\"2024-01-01 00:00:00 UTC\">Jan 1, 2024, 00:00 UTC</time></td>"), "{out}");
         assert!(out.contains("id=\"filter-category\""));
         assert!(out.contains("name=domain value=\"&lt;x&gt;\""));
         assert!(out.contains("<span class=\"badge high\">HIGH</span>"));
@@ -286,39 +310,65 @@ mod tests {
 
     #[test]
     fn a_finding_shows_what_it_has_and_triage_buttons_to_editors() {
-        let view = |can_edit| FindingPage {
-            can_edit,
+        let at = |ms| When::at(ms, &jiff::tz::TimeZone::UTC);
+        let view = |status: FindingStatus, can_edit: bool| FindingPage {
+            actions: if can_edit {
+                labels::actions_for(status)
+            } else {
+                Vec::new()
+            },
             finding: FindingView {
                 id: "f1",
                 domain: "example.com",
                 severity: "critical",
                 cvss: Some("9.8".into()),
-                status: "open".into(),
+                status: labels::status_label(status),
+                snoozed_until: (status == FindingStatus::Snoozed)
+                    .then(|| at(1_704_153_600_000))
+                    .flatten(),
                 cve: Some("CVE-2024-1"),
                 owasp: None,
-                category: None,
+                category: Some(labels::category_label("xss")),
                 affected: None,
                 cvss_vector: None,
                 scanner: None,
-                first_seen: "t1".into(),
-                last_seen: "t2".into(),
+                first_seen: at(1_704_067_200_000),
+                last_seen: at(1_704_067_200_000),
                 description: Some("<b>bold</b>"),
                 remediation: None,
             },
             history: vec![Change {
-                when: "t3".into(),
-                who: "user:alice".into(),
-                what: "finding.false_positive".into(),
+                when: at(1_704_070_800_000),
+                who: labels::actor_text("user:alice@example.com"),
+                what: labels::audit_text("finding.false_positive"),
             }],
         };
-        let out = render("web/finding.html", view(true));
+        let out = render("web/finding.html", view(FindingStatus::Open, true));
         assert!(out.contains("id=\"triage-false_positive\""), "{out}");
+        assert!(out.contains("id=\"triage-resolve\"") && !out.contains("triage-reopen"));
+        assert!(out.contains("<tr><th>Category</th><td>XSS</td></tr>"));
+        assert!(
+            out.contains("<td>alice@example.com</td><td>Marked as false positive</td>"),
+            "{out}"
+        );
         assert!(out.contains("CRITICAL</span> CVSS 9.8"));
         assert!(out.contains("<tr><th>CVE</th><td>CVE-2024-1</td></tr>"));
         assert!(!out.contains("OWASP") && !out.contains("Fix instructions"));
         assert!(out.contains("&lt;b&gt;bold&lt;&#x2f;b&gt;"));
-        assert!(out.contains("<td>finding.false_positive</td>"));
-        let out = render("web/finding.html", view(false));
+        // A false positive offers only Reopen; a snoozed finding says until when, and can be woken up.
+        let out = render("web/finding.html", view(FindingStatus::FalsePositive, true));
+        assert!(out.contains("triage-reopen") && !out.contains("triage-false_positive"));
+        assert!(
+            out.contains("<th>Status</th><td>False positive</td>"),
+            "{out}"
+        );
+        let out = render("web/finding.html", view(FindingStatus::Snoozed, true));
+        assert!(
+            out.contains("Snoozed until <time datetime=\"2024-01-02T00:00:00Z\""),
+            "{out}"
+        );
+        assert!(out.contains("Wake up (reopen)") && !out.contains("triage-snooze"));
+        let out = render("web/finding.html", view(FindingStatus::Open, false));
         assert!(!out.contains("triage-"));
     }
 
@@ -327,14 +377,36 @@ mod tests {
     fn a_bounded_search_says_so_instead_of_no_match() {
         let ctx = FindingsPage {
             filter: Filter::from_query(&HashMap::new()),
-            severities: SEVERITIES,
-            statuses: STATUSES,
-            categories: vec!["xss"],
+            severities: labels::severity_choices(),
+            statuses: labels::status_choices(),
+            categories: labels::category_choices(),
             rows: Vec::new(),
+            filtered: true,
             bounded: true,
         };
         let out = render("web/findings.html", ctx);
         assert!(out.contains("only the newest 10,000 findings"), "{out}");
         assert!(!out.contains("No findings match"), "{out}");
     }
+}
+
+#[test]
+fn an_empty_list_says_what_to_do_next() {
+    use crate::web::page::testing::render;
+    let ctx = |filtered| FindingsPage {
+        filter: Filter::from_query(&HashMap::new()),
+        severities: labels::severity_choices(),
+        statuses: labels::status_choices(),
+        categories: labels::category_choices(),
+        rows: Vec::new(),
+        filtered,
+        bounded: false,
+    };
+    let out = render("web/findings.html", ctx(false));
+    assert!(out.contains("No findings yet. Send them with"), "{out}");
+    let out = render("web/findings.html", ctx(true));
+    assert!(
+        out.contains("<a href=/findings>Clear the filters</a>"),
+        "{out}"
+    );
 }

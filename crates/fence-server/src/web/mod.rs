@@ -6,9 +6,13 @@ mod auth;
 mod channel_form;
 mod dashboard;
 mod findings;
+mod labels;
 mod page;
+mod profile;
 mod scans;
 mod settings;
+mod slack_look;
+mod when;
 
 use crate::state::AppState;
 use axum::extract::FromRequestParts;
@@ -47,6 +51,7 @@ pub fn router() -> Router<AppState> {
         .route("/scans/{id}/report.csv", get(scans::scan_csv))
         .route("/domains/{name}", get(dashboard::domain))
         .route("/docs/certificates", get(dashboard::certificate_docs))
+        .route("/settings/profile", get(profile::show).post(profile::save))
         .route("/settings/notifications", get(settings::list))
         .route("/settings/notifications/new", get(settings::new_form))
         .route("/settings/notifications/save", post(settings::save))
@@ -70,9 +75,17 @@ pub fn router() -> Router<AppState> {
 pub struct Session {
     pub user: UserRow,
     pub csrf: String,
+    /// The organization's time zone, and the zone this user's pages show times in (their own, else it).
+    pub org_timezone: String,
+    pub zone: jiff::tz::TimeZone,
 }
 
 impl Session {
+    /// A stored time (ms) as this reader's pages show it.
+    pub fn when(&self, ms: i64) -> Option<when::When> {
+        when::When::at(ms, &self.zone)
+    }
+
     /// Viewers read; members and admins change things.
     pub fn can_edit(&self) -> bool {
         self.user.role.can_edit()
@@ -136,6 +149,8 @@ impl FromRequestParts<AppState> for Session {
         };
         match state.store.session(id, state.clock.now_ms()).await {
             Ok(Some(s)) => Ok(Session {
+                zone: when::reader_zone(s.user.timezone.as_deref(), Some(&s.org_timezone)),
+                org_timezone: s.org_timezone,
                 user: s.user,
                 csrf: s.csrf,
             }),

@@ -108,8 +108,11 @@ pub(super) mod testing {
                 email: "alice@example.com".into(),
                 password_hash: String::new(),
                 role: Role::Admin,
+                timezone: None,
             },
             csrf: "fence_token".into(),
+            org_timezone: "UTC".into(),
+            zone: jiff::tz::TimeZone::UTC,
         }
     }
 

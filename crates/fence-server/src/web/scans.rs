@@ -6,7 +6,6 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use fence_core::time::fmt_ts;
 use fence_store::findings::FindingQuery;
 use serde::Serialize;
 
@@ -16,9 +15,9 @@ struct ListedScan<'a> {
     id: &'a str,
     domain: &'a str,
     scan_type: &'a str,
-    status: &'a str,
+    status: &'static str,
     counts: [i64; 5],
-    queued: String,
+    queued: Option<super::when::When>,
 }
 
 #[derive(Serialize)]
@@ -38,9 +37,9 @@ pub async fn scans(State(state): State<AppState>, session: Session) -> Response 
             id: &s.id,
             domain: &s.domain,
             scan_type: &s.scan_type,
-            status: &s.status,
+            status: super::labels::scan_status_label(&s.status),
             counts: s.counts,
-            queued: fmt_ts(s.created_at),
+            queued: session.when(s.created_at),
         })
         .collect();
     page("web/scans.html", "Scans", &session, ScansPage { rows }).into_response()
@@ -52,7 +51,7 @@ struct ScanView<'a> {
     id: &'a str,
     domain: &'a str,
     scan_type: &'a str,
-    status: &'a str,
+    status: &'static str,
     duration: String,
     counts: [i64; 5],
     error: Option<&'a str>,
@@ -64,7 +63,7 @@ struct ScanFinding<'a> {
     id: &'a str,
     title: &'a str,
     severity: &'a str,
-    status: &'a str,
+    status: &'static str,
 }
 
 #[derive(Serialize)]
@@ -99,7 +98,7 @@ pub async fn scan(
             id: &f.id,
             title: &f.title,
             severity: f.severity.as_str(),
-            status: f.status.as_str(),
+            status: super::labels::status_label(f.status),
         })
         .collect();
     let seconds = (s.duration_ms.unwrap_or(0).max(0) / 1000) as u64;
@@ -107,7 +106,7 @@ pub async fn scan(
         id: &s.id,
         domain: &s.domain,
         scan_type: &s.scan_type,
-        status: &s.status,
+        status: super::labels::scan_status_label(&s.status),
         duration: fence_slack::render::duration(seconds),
         counts: s.counts,
         error: s.error.as_deref(),
@@ -164,7 +163,7 @@ mod tests {
             scan_type: "full",
             status: "completed",
             counts: [1, 2, 3, 4, 5],
-            queued: "t".into(),
+            queued: None,
         };
         let out = render("web/scans.html", ScansPage { rows: vec![row] });
         assert!(out.contains("<td>1 / 2 / 3 / 4 / 5</td>"), "{out}");

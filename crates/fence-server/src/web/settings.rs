@@ -187,13 +187,8 @@ struct Choices {
 impl Choices {
     fn new() -> Choices {
         Choices {
-            alert_types: [
-                ("vulnerability", "Vulnerabilities"),
-                ("certificate_expiring", "Certificates expiring"),
-                ("scan_completed", "Scan completed"),
-                ("digest", "Digest"),
-                ("reminder", "Reminders"),
-            ],
+            alert_types: fence_core::AlertType::ALL
+                .map(|a| (a.as_str(), super::labels::alert_type_label(a))),
             severities: ["critical", "high", "medium", "low", "info"],
             categories: Category::ALL
                 .iter()
@@ -408,7 +403,17 @@ pub async fn delete(
 struct Preview<'a> {
     id: &'a str,
     headline: &'a str,
+    look: super::slack_look::Look,
     message: String,
+    types: Vec<PreviewType>,
+}
+
+/// An alert type the preview page links to.
+#[derive(Serialize)]
+struct PreviewType {
+    value: &'static str,
+    label: &'static str,
+    current: bool,
 }
 
 pub async fn preview(
@@ -430,7 +435,16 @@ pub async fn preview(
     let ctx = Preview {
         id: &id,
         headline: msg["text"].as_str().unwrap_or(""),
+        look: super::slack_look::look(&msg, c.kind),
         message: serde_json::to_string_pretty(&msg).unwrap_or_default(),
+        types: fence_core::AlertType::ALL
+            .iter()
+            .map(|a| PreviewType {
+                value: a.as_str(),
+                label: super::labels::alert_type_label(*a),
+                current: *a == t,
+            })
+            .collect(),
     };
     let title = format!("Preview: {}", t.as_str());
     page("web/channel_preview.html", &title, &session, ctx).into_response()

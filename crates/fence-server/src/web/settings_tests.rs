@@ -61,12 +61,29 @@ fn the_channel_list_and_a_preview_render() {
     };
     let out = render("web/channels.html", full);
     assert!(out.contains("channel limit is reached") && out.contains("No channels yet."));
+    let message = serde_json::json!({"text": "*&lt;b&gt;*"});
     let preview = Preview {
         id: "c1",
         headline: "🚨 <Critical>",
+        look: crate::web::slack_look::look(&message, fence_core::ChannelKind::Slack),
         message: "{\"text\": \"<b>\"}".into(),
+        types: vec![
+            PreviewType {
+                value: "vulnerability",
+                label: "Vulnerabilities",
+                current: true,
+            },
+            PreviewType {
+                value: "digest",
+                label: "Digest",
+                current: false,
+            },
+        ],
     };
     let out = render("web/channel_preview.html", preview);
     assert!(out.contains("<h2>🚨 &lt;Critical&gt;</h2>"), "{out}");
+    // The message as Slack shows it (bold, escaped), and links to the other alert types.
+    assert!(out.contains("<b>&lt;b&gt;</b>"), "{out}");
+    assert!(out.contains("<b>Vulnerabilities</b> · <a href=\"/settings/notifications/c1/preview?type=digest\">Digest</a>"), "{out}");
     assert!(out.contains("<pre>{&quot;text&quot;: &quot;&lt;b&gt;&quot;}</pre>"));
 }

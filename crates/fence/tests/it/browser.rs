@@ -280,7 +280,11 @@ async fn a_user_sets_up_slack_in_the_browser_and_triages_a_finding() {
     b.goto(&format!("{}/findings/{id}", t.url)).await;
     b.wait_for_text("Use parameterised queries.").await;
     b.click("#triage-false_positive").await;
-    b.wait_for_text("<td>false_positive</td>").await;
+    let after = b.wait_for_text("<td>False positive</td>").await;
+    assert!(
+        after.contains("triage-reopen") && !after.contains("triage-false_positive"),
+        "a false positive offers only Reopen"
+    );
     b.screenshot("finding").await;
     let (_, after) = t.get(&format!("/api/v1/findings/{id}")).await;
     assert_eq!(after["status"], "false_positive");

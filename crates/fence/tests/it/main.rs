@@ -37,3 +37,4 @@ mod slack_install;
 mod slack_strict;
 mod templates;
 mod wakeups;
+mod web_text;

@@ -1,0 +1,161 @@
+//! The pages speak people's words: times in the reader's time zone (their own, else the organization's) with the
+//! exact UTC time in the `<time>` element, labels instead of identifiers, and only the triage actions a finding's
+//! status allows. A time zone Fence does not know is refused beside its field and nothing is saved.
+
+use crate::browser::{add_user, login};
+use crate::support::{seed_finding, Db, TestApp};
+use reqwest::StatusCode;
+
+/// A logged-in reader of the pages over plain HTTP.
+struct Reader {
+    http: reqwest::Client,
+    cookie: String,
+    base: String,
+}
+
+impl Reader {
+    async fn new(t: &TestApp, email: &str, role: &str) -> Reader {
+        add_user(t, email, "correct horse battery", role).await;
+        let (_, cookie) = login(t, email, "correct horse battery").await;
+        Reader {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            cookie: cookie.expect("session"),
+            base: t.url.clone(),
+        }
+    }
+
+    async fn page(&self, path: &str) -> String {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .send()
+            .await
+            .expect("page");
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        r.text().await.expect("body")
+    }
+
+    /// Posts the profile form with the page's CSRF token.
+    async fn save_zones(&self, fields: &[(&str, &str)]) -> (StatusCode, String) {
+        let page = self.page("/settings/profile").await;
+        let csrf = page
+            .split("name=_csrf value=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .expect("csrf field")
+            .to_string();
+        let mut form = vec![("_csrf", csrf.as_str())];
+        form.extend_from_slice(fields);
+        let r = self
+            .http
+            .post(format!("{}/settings/profile", self.base))
+            .header("cookie", &self.cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(serde_urlencoded::to_string(&form).expect("form"))
+            .send()
+            .await
+            .expect("save");
+        let status = r.status();
+        (status, r.text().await.unwrap_or_default())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn times_read_in_the_readers_zone_and_a_finding_offers_only_what_its_status_allows() {
+    let t = TestApp::spawn(Db::Sqlite).await;
+    let admin = Reader::new(&t, "admin@example.com", "admin").await;
+    let member = Reader::new(&t, "member@example.com", "member").await;
+    let page = admin.page("/settings/profile").await;
+    assert!(page.contains("the organization's (UTC)"), "{page}");
+
+    // Refused: named beside its field, and nothing saved (not even the valid one).
+    let (status, body) = admin
+        .save_zones(&[
+            ("timezone", "America/New_York"),
+            ("org_timezone", "Mars/Olympus"),
+        ])
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("id=\"error-org_timezone\""), "{body}");
+    assert!(
+        body.contains("org_timezone: &quot;Mars&#x2f;Olympus&quot; is not a time zone"),
+        "{body}"
+    );
+    assert!(admin
+        .page("/settings/profile")
+        .await
+        .contains("name=timezone value=\"\""));
+
+    let (status, _) = admin
+        .save_zones(&[
+            ("timezone", "America/New_York"),
+            ("org_timezone", "Europe/Berlin"),
+        ])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    // A member cannot change the organization's zone (the field is not even shown), only their own.
+    let page = member.page("/settings/profile").await;
+    assert!(
+        !page.contains("name=org_timezone")
+            && page.contains("the organization's (Europe&#x2f;Berlin)")
+    );
+
+    let (_, f) = t.post("/api/v1/findings", seed_finding()).await;
+    let id = f["ids"][0].as_str().expect("id").to_string();
+    let stored = t.get(&format!("/api/v1/findings/{id}")).await.1;
+    let first_seen = stored["first_seen"]
+        .as_str()
+        .expect("first_seen")
+        .to_string();
+    let mine = admin.page(&format!("/findings/{id}")).await;
+    // The exact time stays in the element; the text is in the reader's zone (New York for the admin, the
+    // organization's Berlin for the member).
+    assert!(
+        mine.contains(&format!("<time datetime=\"{first_seen}\"")),
+        "{first_seen} {mine}"
+    );
+    assert!(
+        mine.contains(" UTC\">") && (mine.contains(" EST</time>") || mine.contains(" EDT</time>")),
+        "{mine}"
+    );
+    let theirs = member.page(&format!("/findings/{id}")).await;
+    assert!(
+        theirs.contains(" CET</time>") || theirs.contains(" CEST</time>"),
+        "{theirs}"
+    );
+    // Words, not identifiers; the actions of an open finding.
+    assert!(mine.contains("<th>Status</th><td>Open</td>"), "{mine}");
+    assert!(
+        mine.contains("<tr><th>Category</th><td>SQL Injection</td></tr>"),
+        "{mine}"
+    );
+    for shown in ["triage-false_positive", "triage-snooze", "triage-resolve"] {
+        assert!(mine.contains(shown), "{shown}");
+    }
+    assert!(!mine.contains("triage-reopen"));
+
+    // Marked false positive: it says so in words, in the history too, and offers only Reopen.
+    let (s, v) = t
+        .post(
+            &format!("/api/v1/findings/{id}/false-positive"),
+            serde_json::json!({}),
+        )
+        .await;
+    assert!(s.is_success(), "{s} {v}");
+    let after = admin.page(&format!("/findings/{id}")).await;
+    assert!(
+        after.contains("<th>Status</th><td>False positive</td>"),
+        "{after}"
+    );
+    assert!(after.contains("Marked as false positive"), "{after}");
+    assert!(after.contains("triage-reopen") && !after.contains("triage-false_positive"));
+    let list = admin.page("/findings?status=false_positive").await;
+    assert!(list.contains("<option value=\"false_positive\" selected>False positive</option>"));
+    let none = admin.page("/findings?severity=low").await;
+    assert!(none.contains("No findings match these filters."), "{none}");
+    t.app.shutdown().await;
+}
