@@ -6,7 +6,7 @@ use super::{cookie, field, form, Session, SESSION_COOKIE};
 use crate::crypto::{hash_password, verify_password_blocking};
 use crate::state::AppState;
 use axum::body::Bytes;
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::{header, request::Parts, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Serialize;
@@ -44,24 +44,54 @@ fn secure(state: &AppState) -> &'static str {
     }
 }
 
-/// The log-in form, with the double-submit token and the reason of a failed attempt.
+/// The log-in form, with the double-submit token, the reason of a failed attempt and the page to go to after.
 #[derive(Serialize)]
 struct LoginForm<'a> {
     csrf: &'a str,
     error: Option<&'a str>,
+    next: Option<&'a str>,
 }
 
-fn login_form(token: &str, error: Option<&str>) -> Html<String> {
-    bare("web/login.html", "Log in", LoginForm { csrf: token, error })
+fn login_form(token: &str, error: Option<&str>, next: Option<&str>) -> Html<String> {
+    bare(
+        "web/login.html",
+        "Log in",
+        LoginForm {
+            csrf: token,
+            error,
+            next,
+        },
+    )
 }
 
-pub async fn login_page(State(state): State<AppState>) -> Response {
+/// The longest page address a log-in carries to come back to.
+const MAX_NEXT_LEN: usize = 2_000;
+
+/// Where a log-in may send its user afterwards: a path on this server (`/findings/…`), never another site
+/// (`//evil.example`, `/\evil.example`, `https://…`), never the log-in page itself; anything else is the dashboard.
+pub fn safe_next(next: &str) -> Option<&str> {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && !next.starts_with("/login")
+        && next.len() <= MAX_NEXT_LEN
+        && !next
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '\\');
+    ok.then_some(next)
+}
+
+pub async fn login_page(
+    State(state): State<AppState>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> Response {
     let token = crate::crypto::new_token();
     let set = format!(
         "{LOGIN_CSRF_COOKIE}={token}; Path=/login; HttpOnly; SameSite=Strict{}",
         secure(&state)
     );
-    ([(header::SET_COOKIE, set)], login_form(&token, None)).into_response()
+    let next = q.get("next").and_then(|n| safe_next(n));
+    ([(header::SET_COOKIE, set)], login_form(&token, None, next)).into_response()
 }
 
 /// The user whose password this is, or none; the same work whether or not the account exists, off the async
@@ -137,9 +167,11 @@ pub async fn login(
     }
     let email = field(&f, "email").trim().to_ascii_lowercase();
     let password = field(&f, "password");
+    let next = safe_next(field(&f, "next"));
     let now = state.clock.now_ms();
-    let retry =
-        |msg: &str, status: StatusCode| (status, login_form(&expected, Some(msg))).into_response();
+    let retry = |msg: &str, status: StatusCode| {
+        (status, login_form(&expected, Some(msg), next)).into_response()
+    };
     if email.len() > MAX_EMAIL_LEN || password.len() > MAX_PASSWORD_LEN {
         return retry("Wrong email or password.", StatusCode::UNAUTHORIZED);
     }
@@ -194,7 +226,8 @@ pub async fn login(
         SESSION_MS / 1000,
         secure(&state)
     );
-    ([(header::SET_COOKIE, set)], Redirect::to("/dashboard")).into_response()
+    let to = next.unwrap_or("/dashboard");
+    ([(header::SET_COOKIE, set)], Redirect::to(to)).into_response()
 }
 
 pub async fn logout(State(state): State<AppState>, parts: Parts, body: Bytes) -> Response {
@@ -218,15 +251,49 @@ mod tests {
 
     #[test]
     fn the_log_in_pages_render() {
-        let out = login_form("fence_t", Some("Wrong <email>.")).0;
+        let out = login_form(
+            "fence_t",
+            Some("Wrong <email>."),
+            Some("/findings/f1?x=1&y=2"),
+        )
+        .0;
+        assert!(
+            out.contains(
+                "<input type=hidden name=next value=\"&#x2f;findings&#x2f;f1?x=1&amp;y=2\">"
+            ),
+            "{out}"
+        );
         assert!(
             out.contains("<input type=hidden name=_csrf value=\"fence_t\">"),
             "{out}"
         );
         assert!(out.contains("<p class=error>Wrong &lt;email&gt;.</p>"));
         assert!(out.contains("id=login") && !out.contains("Log out"));
-        assert!(!login_form("fence_t", None).0.contains("class=error"));
+        assert!(!login_form("fence_t", None, None).0.contains("class=error"));
+        assert!(!login_form("fence_t", None, None).0.contains("name=next"));
         let out = bare("web/login_expired.html", "Log in", Static {}).0;
         assert!(out.contains("CSRF check failed"), "{out}");
+    }
+
+    #[test]
+    fn a_log_in_returns_only_to_pages_of_this_server() {
+        assert_eq!(safe_next("/findings/f1"), Some("/findings/f1"));
+        assert_eq!(
+            safe_next("/findings?status=open"),
+            Some("/findings?status=open")
+        );
+        for bad in [
+            "//evil.example/x",
+            "/\\evil.example",
+            "https://evil.example/",
+            "javascript:alert(1)",
+            "/login?next=/x",
+            "/findings/\nSet-Cookie:x",
+            "",
+            "findings",
+        ] {
+            assert_eq!(safe_next(bad), None, "{bad:?}");
+        }
+        assert_eq!(safe_next(&format!("/{}", "a".repeat(3_000))), None);
     }
 }

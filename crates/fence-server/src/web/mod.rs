@@ -144,8 +144,29 @@ impl FromRequestParts<AppState> for Session {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        // Not logged in: the log-in page, which comes back here afterwards (a page asked for with GET, such as a
+        // finding opened from Slack's View Details).
+        let to_login = || {
+            let here = parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/");
+            let back = (parts.method == axum::http::Method::GET)
+                .then(|| auth::safe_next(here))
+                .flatten()
+                .filter(|p| *p != "/" && *p != "/dashboard");
+            match back {
+                Some(p) => Redirect::to(&format!(
+                    "/login?next={}",
+                    url::form_urlencoded::byte_serialize(p.as_bytes()).collect::<String>()
+                )),
+                None => Redirect::to("/login"),
+            }
+            .into_response()
+        };
         let Some(id) = cookie(&parts.headers, SESSION_COOKIE) else {
-            return Err(Redirect::to("/login").into_response());
+            return Err(to_login());
         };
         match state.store.session(id, state.clock.now_ms()).await {
             Ok(Some(s)) => Ok(Session {
@@ -154,7 +175,7 @@ impl FromRequestParts<AppState> for Session {
                 user: s.user,
                 csrf: s.csrf,
             }),
-            _ => Err(Redirect::to("/login").into_response()),
+            _ => Err(to_login()),
         }
     }
 }

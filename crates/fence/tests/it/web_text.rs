@@ -159,3 +159,69 @@ async fn times_read_in_the_readers_zone_and_a_finding_offers_only_what_its_statu
     assert!(none.contains("No findings match these filters."), "{none}");
     t.app.shutdown().await;
 }
+
+/// View Details in Slack opens `/findings/{id}`: without a session that is the log-in page, and logging in lands on
+/// the finding, not the dashboard. A `next` that points elsewhere (another site) is ignored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logging_in_from_a_findings_link_lands_on_the_finding() {
+    let t = TestApp::spawn(Db::Sqlite).await;
+    add_user(&t, "carol@example.com", "correct horse battery", "viewer").await;
+    let (_, f) = t.post("/api/v1/findings", seed_finding()).await;
+    let id = f["ids"][0].as_str().expect("id").to_string();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let r = http
+        .get(format!("{}/findings/{id}", t.url))
+        .send()
+        .await
+        .expect("finding");
+    let to = r.headers()["location"].to_str().expect("location").to_string();
+    assert_eq!(to, format!("/login?next=%2Ffindings%2F{id}"));
+    for (next, lands) in [
+        (format!("/findings/{id}"), format!("/findings/{id}")),
+        ("//evil.example/".to_string(), "/dashboard".to_string()),
+    ] {
+        let page = http
+            .get(format!("{}/login", t.url))
+            .query(&[("next", next.as_str())])
+            .send()
+            .await
+            .expect("login page");
+        let pre = page.headers()["set-cookie"]
+            .to_str()
+            .expect("cookie")
+            .split(';')
+            .next()
+            .expect("pair")
+            .to_string();
+        let html = page.text().await.expect("body");
+        // The form carries the page to come back to (only when it is one of this server's).
+        let carried = html
+            .split("name=next value=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .map(|v| v.replace("&#x2f;", "/"))
+            .unwrap_or_default();
+        let token = pre.split_once('=').expect("token").1.to_string();
+        let body = serde_urlencoded::to_string([
+            ("_csrf", token.as_str()),
+            ("email", "carol@example.com"),
+            ("password", "correct horse battery"),
+            ("next", carried.as_str()),
+        ])
+        .expect("form");
+        let r = http
+            .post(format!("{}/login", t.url))
+            .header("cookie", &pre)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .expect("log in");
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{next}");
+        assert_eq!(r.headers()["location"].to_str().expect("location"), lands);
+    }
+    t.app.shutdown().await;
+}
