@@ -170,6 +170,7 @@ impl Store {
             *new_by_severity.entry(f.severity.as_str()).or_insert(0i64) += 1;
         }
         crate::counts::add_new(&mut tx, org_id, &new_by_severity).await?;
+        crate::days::add_opened(&mut tx, org_id, now, s.inserts.len() as i64).await?;
         // A batch from one scan (results, imports) marks what it saw again as last seen by that scan, so the
         // scan's report lists every finding it found, new or not.
         let batch_scan = batch

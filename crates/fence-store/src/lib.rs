@@ -11,6 +11,7 @@ pub mod certificate_checks;
 pub mod channels;
 mod closing;
 pub mod counts;
+pub mod days;
 pub mod deliveries;
 pub mod digests;
 pub mod domains;

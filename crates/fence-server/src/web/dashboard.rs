@@ -4,7 +4,7 @@
 use super::page::{page, Static};
 use super::Session;
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use fence_core::{FindingStatus, Severity};
 use serde::Serialize;
@@ -78,9 +78,18 @@ struct Expiring {
 struct Dashboard {
     open: Vec<OpenCount>,
     expiring: Vec<Expiring>,
+    /// New and closed per day, and the mean times, over the last 30 or 90 days; none when unreadable.
+    trend: Option<super::trend::Trend>,
 }
 
-pub async fn dashboard(State(state): State<AppState>, session: Session) -> Response {
+/// The trend's periods, in days: `?days=90` asks for the longer one.
+const PERIODS: [i64; 2] = [30, 90];
+
+pub async fn dashboard(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> Response {
     let org = &session.user.org_id;
     // Kept counts (a few hundred rows to sum at most), not a count of the findings themselves.
     let counts = state.store.finding_counts(org).await.unwrap_or_default();
@@ -107,7 +116,23 @@ pub async fn dashboard(State(state): State<AppState>, session: Session) -> Respo
             domain: c.domain,
         })
         .collect();
-    let ctx = Dashboard { open, expiring };
+    let days = q
+        .get("days")
+        .and_then(|d| d.parse::<i64>().ok())
+        .filter(|d| PERIODS.contains(d))
+        .unwrap_or(PERIODS[0]);
+    let today = now.div_euclid(fence_store::days::DAY_MS);
+    let trend = state
+        .store
+        .finding_days(org, today - (days - 1), today)
+        .await
+        .ok()
+        .map(|d| super::trend::trend(&d));
+    let ctx = Dashboard {
+        open,
+        expiring,
+        trend,
+    };
     page("web/dashboard.html", "Dashboard", &session, ctx).into_response()
 }
 
@@ -127,15 +152,45 @@ mod tests {
                 domain: "example.com".into(),
                 days_left: 7,
             }],
+            trend: Some(super::super::trend::trend(&[fence_store::days::Day {
+                day: 20_423,
+                opened: 5,
+                closed: 2,
+                ..Default::default()
+            }])),
         };
         let out = render("web/dashboard.html", ctx);
         assert!(out.contains("<h2 style=\"margin:.3em 0\">3</h2>"), "{out}");
         assert!(out.contains("expires in 7 days"));
+        // The trend: one bar per value with its day in words, the totals, and the other period to switch to.
+        assert!(
+            out.contains("<title>Dec 1: 5 new, 2 closed</title>"),
+            "{out}"
+        );
+        assert!(
+            out.contains("class=opened") && out.contains("class=closed"),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "</span> 5 new, <span class=\"key closed\"></span> 2 closed in the last 1 days"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("<b>30 days</b> · <a href=\"/dashboard?days=90\">90 days</a>"),
+            "{out}"
+        );
+        assert!(
+            out.contains("No finding was triaged in this period."),
+            "{out}"
+        );
         let empty = render(
             "web/dashboard.html",
             Dashboard {
                 open: vec![],
                 expiring: vec![],
+                trend: None,
             },
         );
         assert!(empty.contains("No certificate expires within 30 days."));

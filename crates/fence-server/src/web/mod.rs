@@ -12,6 +12,7 @@ mod profile;
 mod scans;
 mod settings;
 mod slack_look;
+mod trend;
 mod when;
 
 use crate::state::AppState;

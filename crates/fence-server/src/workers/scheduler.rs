@@ -15,7 +15,8 @@ const JOB_LEASE_MS: i64 = 120_000;
 const DIGESTS_EVERY_MS: i64 = 30_000;
 /// How often the certificate monitor looks for due domains (each is checked every `certificates.check_every`).
 const CERTIFICATES_EVERY_MS: i64 = 60_000;
-/// How often the finding counts' change rows are summed up (`Store::compact_finding_counts`).
+/// How often the finding counts' and daily trends' change rows are summed up (`Store::compact_finding_counts`,
+/// `Store::compact_finding_days`).
 const COUNTS_EVERY_MS: i64 = 60_000;
 
 pub struct Scheduler {
@@ -97,7 +98,10 @@ impl Scheduler {
             .claim_job("finding-counts", &self.owner, now, JOB_LEASE_MS)
             .await?
         {
-            let result = st.store.compact_finding_counts().await;
+            let mut result = st.store.compact_finding_counts().await;
+            if result.is_ok() {
+                result = st.store.compact_finding_days().await;
+            }
             if let Err(e) = st.store.analyze_if_stale().await {
                 tracing::warn!(error = %e, "cannot refresh the planner's statistics");
             }

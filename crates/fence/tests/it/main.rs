@@ -36,5 +36,6 @@ mod slack_app;
 mod slack_install;
 mod slack_strict;
 mod templates;
+mod trends;
 mod wakeups;
 mod web_text;

@@ -64,6 +64,11 @@ impl Reader {
     }
 }
 
+/// A page as a new viewer `email` sees it.
+pub(crate) async fn page_as(t: &TestApp, email: &str, path: &str) -> String {
+    Reader::new(t, email, "viewer").await.page(path).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn times_read_in_the_readers_zone_and_a_finding_offers_only_what_its_status_allows() {
     let t = TestApp::spawn(Db::Sqlite).await;
@@ -177,7 +182,10 @@ async fn logging_in_from_a_findings_link_lands_on_the_finding() {
         .send()
         .await
         .expect("finding");
-    let to = r.headers()["location"].to_str().expect("location").to_string();
+    let to = r.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string();
     assert_eq!(to, format!("/login?next=%2Ffindings%2F{id}"));
     for (next, lands) in [
         (format!("/findings/{id}"), format!("/findings/{id}")),

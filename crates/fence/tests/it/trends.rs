@@ -1,0 +1,97 @@
+//! The dashboard's daily trends (`finding_days`): ingest counts new findings, a status change counts closed,
+//! triaged and resolved findings with their durations in the same transaction, a reopen starts a new resolve period
+//! without a second triage, and summing the change rows changes nothing a reader sees. The dashboard draws them.
+
+use crate::support::{Db, TestApp};
+use fence_store::days::{Day, DAY_MS};
+use serde_json::json;
+
+async fn today(t: &TestApp) -> Day {
+    let store = &t.app.state.store;
+    let org = store.org_by_name("default").await.expect("org").id;
+    let now = t.app.state.clock.now_ms().div_euclid(DAY_MS);
+    let days = store.finding_days(&org, now - 1, now).await.expect("days");
+    assert_eq!(days.len(), 2, "one row per day asked for");
+    days[1]
+}
+
+async fn trends_follow_ingest_triage_resolve_and_reopen(db: Db) {
+    let t = TestApp::spawn(db).await;
+    let findings: Vec<_> = (0..3)
+        .map(
+            |i| json!({"domain": "example.com", "title": format!("trend {i}"), "severity": "high"}),
+        )
+        .collect();
+    let (s, v) = t
+        .post("/api/v1/findings", json!({ "findings": findings }))
+        .await;
+    assert_eq!(s, 202, "{v}");
+    let ids: Vec<String> = v["ids"]
+        .as_array()
+        .expect("ids")
+        .iter()
+        .filter_map(|i| i.as_str().map(str::to_string))
+        .collect();
+    // The same findings again are not new.
+    t.post("/api/v1/findings", json!({ "findings": findings }))
+        .await;
+    let d = today(&t).await;
+    assert_eq!((d.opened, d.closed, d.triaged, d.resolved), (3, 0, 0, 0));
+
+    t.post(
+        &format!("/api/v1/findings/{}/false-positive", ids[0]),
+        json!({}),
+    )
+    .await;
+    t.post(&format!("/api/v1/findings/{}/resolve", ids[1]), json!({}))
+        .await;
+    let d = today(&t).await;
+    assert_eq!((d.opened, d.closed, d.triaged, d.resolved), (3, 2, 2, 1));
+    assert!(d.triage_ms >= 0 && d.resolve_ms >= 0);
+
+    // Reopened and resolved again: closed and resolved count again, triage does not (it was triaged already).
+    t.post(&format!("/api/v1/findings/{}/reopen", ids[1]), json!({}))
+        .await;
+    t.post(&format!("/api/v1/findings/{}/resolve", ids[1]), json!({}))
+        .await;
+    let d = today(&t).await;
+    assert_eq!((d.opened, d.closed, d.triaged, d.resolved), (3, 3, 2, 2));
+    let store = &t.app.state.store;
+    let row =
+        sqlx::query("SELECT triaged_at, resolved_at, resolve_from FROM findings WHERE id = $1")
+            .bind(&ids[1])
+            .fetch_one(store.pool())
+            .await
+            .expect("row");
+    use sqlx::Row;
+    let (triaged, resolved, from): (Option<i64>, Option<i64>, Option<i64>) = (
+        row.try_get("triaged_at").expect("triaged_at"),
+        row.try_get("resolved_at").expect("resolved_at"),
+        row.try_get("resolve_from").expect("resolve_from"),
+    );
+    assert!(
+        triaged.is_some() && resolved.is_some(),
+        "{triaged:?} {resolved:?}"
+    );
+    assert!(
+        from.is_some_and(|f| f >= triaged.unwrap_or(0)),
+        "the reopen began a new period"
+    );
+
+    // Summing the change rows keeps every day's totals.
+    let before = today(&t).await;
+    assert!(store.compact_finding_days().await.expect("compact") > 0);
+    assert_eq!(today(&t).await, before);
+
+    // The dashboard shows the period's totals.
+    let page = crate::web_text::page_as(&t, "trend@example.com", "/dashboard").await;
+    assert!(
+        page.contains("3 new, <span class=\"key closed\"></span> 3 closed in the last 30 days"),
+        "{page}"
+    );
+    assert!(page.contains("Time to resolve: <b>"), "{page}");
+    let page = crate::web_text::page_as(&t, "trend90@example.com", "/dashboard?days=90").await;
+    assert!(page.contains("in the last 90 days"), "{page}");
+    t.app.shutdown().await;
+}
+crate::both_dbs!(trends_follow_ingest_triage_resolve_and_reopen);
