@@ -12,9 +12,11 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
 
 mod claims;
+mod health;
 mod lanes;
 mod sent;
 
+pub use health::DeliveryHealth;
 pub use lanes::{ClaimedLane, LaneRelease, Streak};
 pub(crate) use sent::SentGroup;
 

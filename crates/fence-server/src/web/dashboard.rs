@@ -80,6 +80,37 @@ struct Dashboard {
     expiring: Vec<Expiring>,
     /// New and closed per day, and the mean times, over the last 30 or 90 days; none when unreadable.
     trend: Option<super::trend::Trend>,
+    /// Deliveries and channels; none when unreadable.
+    health: Option<Health>,
+}
+
+/// Delivery health: messages per hour over the last day, what waits or died, and the channels' states.
+#[derive(Serialize)]
+struct Health {
+    sent: super::trend::Sparkline,
+    waiting: i64,
+    retried: i64,
+    dead: i64,
+    healthy: usize,
+    degraded: usize,
+    broken: usize,
+}
+
+async fn health(state: &AppState, org: &str, now: i64) -> Option<Health> {
+    let d = state.store.delivery_health(org, now).await.ok()?;
+    let channels = state.store.list_channels(org).await.ok()?;
+    let count = |s: fence_core::ChannelState| channels.iter().filter(|c| c.state == s).count();
+    Some(Health {
+        sent: super::trend::sparkline(&d.sent_per_hour),
+        waiting: d.waiting,
+        retried: d.retried,
+        dead: d.dead,
+        healthy: channels.len()
+            - count(fence_core::ChannelState::Degraded)
+            - count(fence_core::ChannelState::Broken),
+        degraded: count(fence_core::ChannelState::Degraded),
+        broken: count(fence_core::ChannelState::Broken),
+    })
 }
 
 /// The trend's periods, in days: `?days=90` asks for the longer one.
@@ -132,6 +163,7 @@ pub async fn dashboard(
         open,
         expiring,
         trend,
+        health: health(&state, org, now).await,
     };
     page("web/dashboard.html", "Dashboard", &session, ctx).into_response()
 }
@@ -158,6 +190,15 @@ mod tests {
                 closed: 2,
                 ..Default::default()
             }])),
+            health: Some(Health {
+                sent: super::super::trend::sparkline(&[0, 3, 1]),
+                waiting: 4,
+                retried: 1,
+                dead: 2,
+                healthy: 3,
+                degraded: 0,
+                broken: 1,
+            }),
         };
         let out = render("web/dashboard.html", ctx);
         assert!(out.contains("<h2 style=\"margin:.3em 0\">3</h2>"), "{out}");
@@ -191,6 +232,7 @@ mod tests {
                 open: vec![],
                 expiring: vec![],
                 trend: None,
+                health: None,
             },
         );
         assert!(empty.contains("No certificate expires within 30 days."));

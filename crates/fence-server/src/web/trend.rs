@@ -1,6 +1,6 @@
-//! The dashboard's trend over the last 30 or 90 days, from the daily rollups (`Store::finding_days`): new and closed
-//! findings per day as an SVG bar chart drawn here (numbers and labels only; the template escapes them), and the
-//! mean time to triage and to resolve over the period.
+//! The dashboard's charts: the trend over the last 30 or 90 days, from the daily rollups (`Store::finding_days`) —
+//! new and closed findings per day as an SVG bar chart drawn here (numbers and labels only; the template escapes
+//! them), and the mean time to triage and to resolve over the period — and messages sent per hour over the last day.
 
 use fence_store::days::{Day, DAY_MS};
 use serde::Serialize;
@@ -128,6 +128,42 @@ pub fn trend(days: &[Day]) -> Trend {
     }
 }
 
+/// Messages sent in each hour of the last day (oldest first) as bars of one class, and their sum.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Sparkline {
+    pub width: f64,
+    pub height: f64,
+    pub bars: Vec<Bar>,
+    pub total: i64,
+}
+
+pub fn sparkline(values: &[i64]) -> Sparkline {
+    let (width, height) = (240.0, 40.0);
+    let max = values.iter().copied().max().unwrap_or(0).max(1) as f64;
+    let slot = width / values.len().max(1) as f64;
+    let bars = values
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| **v > 0)
+        .map(|(i, v)| {
+            let h = height * *v as f64 / max;
+            Bar {
+                x: round(i as f64 * slot),
+                y: round(height - h),
+                w: round(slot * 0.8),
+                h: round(h),
+                class: "sent",
+            }
+        })
+        .collect();
+    Sparkline {
+        width,
+        height,
+        bars,
+        total: values.iter().sum(),
+    }
+}
+
 fn round(v: f64) -> f64 {
     (v * 10.0).round() / 10.0
 }
@@ -168,6 +204,9 @@ mod tests {
         assert_eq!(t.resolve, Some(("2 d 5 h".into(), 1)));
         assert_eq!(human_duration(30_000), "under a minute");
         assert_eq!(human_duration(42 * 60_000), "42 min");
+        let s = sparkline(&[0, 2, 4]);
+        assert_eq!((s.total, s.bars.len()), (6, 2));
+        assert_eq!(s.bars[1].h, 40.0);
         let empty = trend(&[]);
         assert!(empty.triage.is_none() && empty.columns.is_empty());
     }

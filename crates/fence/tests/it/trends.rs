@@ -92,6 +92,74 @@ async fn trends_follow_ingest_triage_resolve_and_reopen(db: Db) {
     assert!(page.contains("Time to resolve: <b>"), "{page}");
     let page = crate::web_text::page_as(&t, "trend90@example.com", "/dashboard?days=90").await;
     assert!(page.contains("in the last 90 days"), "{page}");
+    assert!(
+        page.contains("0 messages sent in the last 24 hours"),
+        "{page}"
+    );
+    assert!(page.contains("Channels: 0 healthy"), "{page}");
     t.app.shutdown().await;
 }
 crate::both_dbs!(trends_follow_ingest_triage_resolve_and_reopen);
+
+/// Delivery health counts this organization's messages of the last day and the channels' states.
+async fn delivery_health_counts_what_was_sent(db: Db) {
+    let t = TestApp::spawn(db).await;
+    let (s, v) = t
+        .post(
+            "/api/v1/channels",
+            json!({"name": "health", "webhook_url": t.slack.webhook_url("health")}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    t.post(
+        "/api/v1/findings",
+        json!({"domain": "example.com", "title": "health", "severity": "critical"}),
+    )
+    .await;
+    let got = t
+        .slack
+        .wait_accepted("health", 1, std::time::Duration::from_secs(10))
+        .await;
+    assert_eq!(got.len(), 1);
+    let org = t
+        .app
+        .state
+        .store
+        .org_by_name("default")
+        .await
+        .expect("org")
+        .id;
+    // The outcome is recorded just after Slack answers.
+    let mut health = Default::default();
+    for _ in 0..100 {
+        health = t
+            .app
+            .state
+            .store
+            .delivery_health(&org, t.app.state.clock.now_ms())
+            .await
+            .expect("health");
+        if health.sent_per_hour.iter().sum::<i64>() == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let fence_store::deliveries::DeliveryHealth {
+        sent_per_hour,
+        waiting,
+        dead,
+        ..
+    } = health;
+    assert_eq!(
+        (sent_per_hour.len(), sent_per_hour[23], waiting, dead),
+        (24, 1, 0, 0)
+    );
+    let page = crate::web_text::page_as(&t, "health@example.com", "/dashboard").await;
+    assert!(
+        page.contains("1 message sent in the last 24 hours"),
+        "{page}"
+    );
+    assert!(page.contains("Channels: 1 healthy"), "{page}");
+    t.app.shutdown().await;
+}
+crate::both_dbs!(delivery_health_counts_what_was_sent);
