@@ -14,13 +14,17 @@ use fence_store::findings::{FindingQuery, FindingRow};
 use serde::Serialize;
 use std::collections::HashMap;
 
-/// The findings list's filters as submitted (trimmed).
+/// Findings per page of the list.
+const PAGE: i64 = 50;
+
+/// The findings list's filters as submitted (trimmed), and where the page starts (below this finding's id).
 #[derive(Serialize)]
 struct Filter {
     severity: String,
     status: String,
     category: String,
     domain: String,
+    after: String,
 }
 
 impl Filter {
@@ -37,6 +41,31 @@ impl Filter {
             status: get("status"),
             category: get("category"),
             domain: get("domain"),
+            after: get("after"),
+        }
+    }
+
+    /// This list's address with the same filters, starting below `after` (or at the newest).
+    fn url(&self, after: Option<&str>) -> String {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in [
+            ("severity", &self.severity),
+            ("status", &self.status),
+            ("category", &self.category),
+            ("domain", &self.domain),
+        ] {
+            if !v.is_empty() {
+                q.append_pair(k, v);
+            }
+        }
+        if let Some(a) = after {
+            q.append_pair("after", a);
+        }
+        let q = q.finish();
+        if q.is_empty() {
+            "/findings".into()
+        } else {
+            format!("/findings?{q}")
         }
     }
 
@@ -48,7 +77,8 @@ impl Filter {
             category: fence_core::Category::parse(&self.category)
                 .ok()
                 .map(|c| c.as_str().to_string()),
-            limit: 200,
+            cursor: Some(self.after.clone()).filter(|a| !a.is_empty()),
+            limit: PAGE + 1,
             ..Default::default()
         }
     }
@@ -89,6 +119,9 @@ struct FindingsPage<'a> {
     rows: Vec<ListedFinding<'a>>,
     /// Some filter is set (an empty list then says how to widen it, not how to send findings).
     filtered: bool,
+    /// The next page (older findings) and the first, when this is not it.
+    next_url: Option<String>,
+    first_url: Option<String>,
     /// These filters have no index of their own and only the newest findings were looked at (see
     /// `Store::list_findings_page`): the page says so instead of "No findings match".
     bounded: bool,
@@ -104,9 +137,16 @@ pub async fn list(
         .store
         .list_findings_page(&session.user.org_id, &filter.query())
         .await;
-    let (rows, bounded) = match found {
-        Ok(p) => (p.findings, p.scanned_to.is_some()),
-        Err(_) => (Vec::new(), false),
+    let (mut rows, scanned_to) = match found {
+        Ok(p) => (p.findings, p.scanned_to),
+        Err(_) => (Vec::new(), None),
+    };
+    let bounded = scanned_to.is_some();
+    let next = if rows.len() as i64 > PAGE {
+        rows.truncate(PAGE as usize);
+        rows.last().map(|r| r.id.clone())
+    } else {
+        scanned_to
     };
     let filtered = [
         &filter.severity,
@@ -116,7 +156,11 @@ pub async fn list(
     ]
     .iter()
     .any(|v| !v.is_empty());
+    let next_url = next.as_deref().map(|n| filter.url(Some(n)));
+    let first_url = (!filter.after.is_empty()).then(|| filter.url(None));
     let ctx = FindingsPage {
+        next_url,
+        first_url,
         filter,
         severities: labels::severity_choices(),
         statuses: labels::status_choices(),
@@ -292,6 +336,8 @@ mod tests {
             }],
             filtered: true,
             bounded: false,
+            next_url: Some("/findings?status=open&after=f1".into()),
+            first_url: Some("/findings?status=open".into()),
         };
         let out = render("web/findings.html", ctx);
         assert!(
@@ -306,6 +352,11 @@ mod tests {
         assert!(out.contains("<span class=\"badge high\">HIGH</span>"));
         assert!(out.contains("&lt;script&gt;x&lt;&#x2f;script&gt;") && !out.contains("<script>"));
         assert!(out.contains("<td>7.5</td>"));
+        assert!(out.contains("<a id=next-page href=\"&#x2f;findings?status=open&amp;after=f1\">Older findings →</a>"), "{out}");
+        assert!(
+            out.contains("<a href=\"&#x2f;findings?status=open\">← Newest</a>"),
+            "{out}"
+        );
     }
 
     #[test]
@@ -383,9 +434,14 @@ mod tests {
             rows: Vec::new(),
             filtered: true,
             bounded: true,
+            next_url: None,
+            first_url: None,
         };
         let out = render("web/findings.html", ctx);
-        assert!(out.contains("only the newest 10,000 findings"), "{out}");
+        assert!(
+            out.contains("only 10,000 findings were searched at a time"),
+            "{out}"
+        );
         assert!(!out.contains("No findings match"), "{out}");
     }
 }
@@ -401,6 +457,8 @@ fn an_empty_list_says_what_to_do_next() {
         rows: Vec::new(),
         filtered,
         bounded: false,
+        next_url: None,
+        first_url: None,
     };
     let out = render("web/findings.html", ctx(false));
     assert!(out.contains("No findings yet. Send them with"), "{out}");

@@ -233,3 +233,51 @@ async fn logging_in_from_a_findings_link_lands_on_the_finding() {
     }
     t.app.shutdown().await;
 }
+
+/// The findings list pages through everything, 50 at a time, newest first, keeping its filters.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_findings_list_pages_through_every_finding() {
+    let t = TestApp::spawn(Db::Sqlite).await;
+    let findings: Vec<_> = (0..120)
+        .map(|i| serde_json::json!({"domain": "example.com", "title": format!("paged {i:03}"), "severity": "high"}))
+        .collect();
+    let (s, _) = t
+        .post(
+            "/api/v1/findings",
+            serde_json::json!({ "findings": findings }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let reader = Reader::new(&t, "pager@example.com", "viewer").await;
+    let mut path = "/findings?severity=high".to_string();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut pages = 0;
+    loop {
+        let html = reader.page(&path).await;
+        pages += 1;
+        let rows: Vec<String> = html
+            .split("\">paged ")
+            .skip(1)
+            .filter_map(|s| s.get(..3).map(str::to_string))
+            .collect();
+        assert!(rows.len() <= 50, "{}", rows.len());
+        for r in rows {
+            assert!(seen.insert(r.clone()), "{r} shown twice");
+        }
+        let next = html
+            .split("id=next-page href=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .map(|n| n.replace("&#x2f;", "/").replace("&amp;", "&"));
+        match next {
+            Some(n) => {
+                assert!(n.contains("severity=high"), "the filter is kept: {n}");
+                path = n;
+            }
+            None => break,
+        }
+        assert!(pages < 10, "the pages never end");
+    }
+    assert_eq!((pages, seen.len()), (3, 120));
+    t.app.shutdown().await;
+}
