@@ -446,7 +446,7 @@ pub async fn preview(
             })
             .collect(),
     };
-    let title = format!("Preview: {}", t.as_str());
+    let title = format!("Preview: {}", super::labels::alert_type_label(t));
     page("web/channel_preview.html", &title, &session, ctx).into_response()
 }
 

@@ -5,6 +5,7 @@
 
 mod support;
 
+mod accessibility;
 mod browser;
 mod cert_monitor;
 mod channels;
