@@ -14,6 +14,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("web/base.html", include_str!("../templates/web/base.html")),
     (
+        "web/users.html",
+        include_str!("../templates/web/users.html"),
+    ),
+    (
         "web/slack_look.html",
         include_str!("../templates/web/slack_look.html"),
     ),

@@ -28,6 +28,7 @@ pub mod scans;
 pub mod slack_directory;
 pub mod slack_installs;
 pub mod threads;
+pub mod top_domains;
 pub mod users;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};

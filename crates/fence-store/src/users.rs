@@ -80,6 +80,58 @@ impl Store {
         }
     }
 
+    /// The organization's users, by email.
+    pub async fn list_users(&self, org_id: &str) -> Result<Vec<UserRow>> {
+        let rows = sqlx::query("SELECT * FROM users WHERE org_id = $1 ORDER BY email")
+            .bind(org_id)
+            .fetch_all(self.reader())
+            .await?;
+        rows.iter().map(user_from).collect()
+    }
+
+    /// Gives a user of the organization another role. The organization's last admin keeps theirs (`Conflict`);
+    /// on PostgreSQL the organization's row is locked first, so two admins demoting each other cannot both succeed.
+    pub async fn set_user_role(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        role: fence_core::Role,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        if self.dialect == crate::Dialect::Postgres {
+            sqlx::query("SELECT id FROM organizations WHERE id = $1 FOR UPDATE")
+                .bind(org_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        }
+        let current = sqlx::query("SELECT role FROM users WHERE id = $1 AND org_id = $2")
+            .bind(user_id)
+            .bind(org_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        if get_str(&current, "role")? == "admin" && role != fence_core::Role::Admin {
+            let admins =
+                sqlx::query("SELECT COUNT(*) AS n FROM users WHERE org_id = $1 AND role = 'admin'")
+                    .bind(org_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if get_i64(&admins, "n")? <= 1 {
+                return Err(StoreError::Conflict(
+                    "role: the organization's last admin stays an admin; make someone else an admin first".into(),
+                ));
+            }
+        }
+        sqlx::query("UPDATE users SET role = $1 WHERE id = $2 AND org_id = $3")
+            .bind(role.as_str())
+            .bind(user_id)
+            .bind(org_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRow>> {
         let r = sqlx::query("SELECT * FROM users WHERE email = $1")
             .bind(email)

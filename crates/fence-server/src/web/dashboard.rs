@@ -82,6 +82,31 @@ struct Dashboard {
     trend: Option<super::trend::Trend>,
     /// Deliveries and channels; none when unreadable.
     health: Option<Health>,
+    /// The domains with the most open findings (counted once a minute), and when they were counted.
+    domains: Vec<AffectedDomain>,
+    domains_counted: Option<super::when::When>,
+}
+
+#[derive(Serialize)]
+struct AffectedDomain {
+    domain: String,
+    open: i64,
+    /// Its open findings in the list.
+    url: String,
+}
+
+impl AffectedDomain {
+    fn new(domain: String, open: i64) -> Self {
+        let q = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("domain", &domain)
+            .append_pair("status", "open")
+            .finish();
+        AffectedDomain {
+            url: format!("/findings?{q}"),
+            domain,
+            open,
+        }
+    }
 }
 
 /// Delivery health: messages per hour over the last day, what waits or died, and the channels' states.
@@ -159,11 +184,17 @@ pub async fn dashboard(
         .await
         .ok()
         .map(|d| super::trend::trend(&d));
+    let top = state.store.top_domains(org).await.unwrap_or_default();
     let ctx = Dashboard {
         open,
         expiring,
         trend,
         health: health(&state, org, now).await,
+        domains_counted: top.first().and_then(|d| session.when(d.counted_at)),
+        domains: top
+            .into_iter()
+            .map(|d| AffectedDomain::new(d.domain, d.open))
+            .collect(),
     };
     page("web/dashboard.html", "Dashboard", &session, ctx).into_response()
 }
@@ -199,6 +230,8 @@ mod tests {
                 degraded: 0,
                 broken: 1,
             }),
+            domains: vec![AffectedDomain::new("<b>x.example".into(), 12)],
+            domains_counted: None,
         };
         let out = render("web/dashboard.html", ctx);
         assert!(out.contains("<h2 style=\"margin:.3em 0\">3</h2>"), "{out}");
@@ -233,9 +266,12 @@ mod tests {
                 expiring: vec![],
                 trend: None,
                 health: None,
+                domains: vec![],
+                domains_counted: None,
             },
         );
         assert!(empty.contains("No certificate expires within 30 days."));
+        assert!(empty.contains("No domain has open findings"), "{empty}");
         let certificate = CertificateView {
             issuer: "Let's <Encrypt>".into(),
             expires: None,

@@ -139,6 +139,8 @@ pub fn audit_text(action: &str) -> String {
         "token.revoke" => "Revoked an API token",
         "scan.queue" => "Queued a scan",
         "org.timezone" => "Changed the organization's time zone",
+        "user.role" => "Changed a user's role",
+        "user.login" => "Logged in",
         _ => return action.to_string(),
     };
     known.to_string()

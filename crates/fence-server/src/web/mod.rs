@@ -13,6 +13,7 @@ mod scans;
 mod settings;
 mod slack_look;
 mod trend;
+mod users;
 mod when;
 
 use crate::state::AppState;
@@ -53,6 +54,8 @@ pub fn router() -> Router<AppState> {
         .route("/domains/{name}", get(dashboard::domain))
         .route("/docs/certificates", get(dashboard::certificate_docs))
         .route("/settings/profile", get(profile::show).post(profile::save))
+        .route("/settings/users", get(users::list))
+        .route("/settings/users/{id}/role", post(users::set_role))
         .route("/settings/notifications", get(settings::list))
         .route("/settings/notifications/new", get(settings::new_form))
         .route("/settings/notifications/save", post(settings::save))

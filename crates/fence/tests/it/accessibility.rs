@@ -116,6 +116,7 @@ async fn every_page_passes_the_accessibility_check_at_both_widths() {
             format!("/settings/notifications/{channel}/preview?type=vulnerability"),
         ),
         ("profile", "/settings/profile".to_string()),
+        ("users", "/settings/users".to_string()),
     ]
     .into_iter()
     .map(|(n, p)| (n.to_string(), p))

@@ -163,3 +163,67 @@ async fn delivery_health_counts_what_was_sent(db: Db) {
     t.app.shutdown().await;
 }
 crate::both_dbs!(delivery_health_counts_what_was_sent);
+
+/// The most affected domains: open findings per domain, most first, as the minute job counted them; triage
+/// changes them at the next count.
+async fn the_most_affected_domains_are_counted_from_open_findings(db: Db) {
+    let t = TestApp::spawn(db).await;
+    let mut findings = Vec::new();
+    for (domain, n) in [
+        ("a.example.com", 3),
+        ("b.example.com", 5),
+        ("c.example.com", 1),
+    ] {
+        for i in 0..n {
+            findings.push(
+                json!({"domain": domain, "title": format!("{domain} {i}"), "severity": "medium"}),
+            );
+        }
+    }
+    let (s, v) = t
+        .post("/api/v1/findings", json!({ "findings": findings }))
+        .await;
+    assert_eq!(s, 202, "{v}");
+    let store = &t.app.state.store;
+    let org = store.org_by_name("default").await.expect("org").id;
+    let now = t.app.state.clock.now_ms();
+    store.refresh_top_domains(now).await.expect("refresh");
+    let top = |v: Vec<fence_store::top_domains::TopDomain>| -> Vec<(String, i64)> {
+        v.into_iter().map(|d| (d.domain, d.open)).collect()
+    };
+    assert_eq!(
+        top(store.top_domains(&org).await.expect("top")),
+        [
+            ("b.example.com".to_string(), 5),
+            ("a.example.com".to_string(), 3),
+            ("c.example.com".to_string(), 1)
+        ]
+    );
+    // Four of b's five resolved: a leads at the next count.
+    let ids: Vec<String> = v["ids"]
+        .as_array()
+        .expect("ids")
+        .iter()
+        .filter_map(|i| i.as_str().map(str::to_string))
+        .collect();
+    for id in &ids[3..7] {
+        t.post(&format!("/api/v1/findings/{id}/resolve"), json!({}))
+            .await;
+    }
+    store
+        .refresh_top_domains(now + 60_000)
+        .await
+        .expect("refresh");
+    assert_eq!(
+        top(store.top_domains(&org).await.expect("top")),
+        [
+            ("a.example.com".to_string(), 3),
+            ("b.example.com".to_string(), 1),
+            ("c.example.com".to_string(), 1)
+        ]
+    );
+    let page = crate::web_text::page_as(&t, "domains@example.com", "/dashboard").await;
+    assert!(page.contains("a.example.com</a> — 3 open"), "{page}");
+    t.app.shutdown().await;
+}
+crate::both_dbs!(the_most_affected_domains_are_counted_from_open_findings);

@@ -39,6 +39,35 @@ impl Reader {
         r.text().await.expect("body")
     }
 
+    /// Posts `fields` to `path` with the CSRF token of the page at `form_page`.
+    async fn post_form(
+        &self,
+        form_page: &str,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> (StatusCode, String) {
+        let page = self.page(form_page).await;
+        let csrf = page
+            .split("name=_csrf value=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .expect("csrf field")
+            .to_string();
+        let mut form = vec![("_csrf", csrf.as_str())];
+        form.extend_from_slice(fields);
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(serde_urlencoded::to_string(&form).expect("form"))
+            .send()
+            .await
+            .expect("post");
+        let status = r.status();
+        (status, r.text().await.unwrap_or_default())
+    }
+
     /// Posts the profile form with the page's CSRF token.
     async fn save_zones(&self, fields: &[(&str, &str)]) -> (StatusCode, String) {
         let page = self.page("/settings/profile").await;
@@ -279,5 +308,83 @@ async fn the_findings_list_pages_through_every_finding() {
         assert!(pages < 10, "the pages never end");
     }
     assert_eq!((pages, seen.len()), (3, 120));
+    t.app.shutdown().await;
+}
+
+/// An admin changes roles on Settings → Users; the last admin stays one; members cannot see the page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_changes_roles_but_not_away_from_the_last_admin() {
+    let t = TestApp::spawn(Db::Sqlite).await;
+    let admin = Reader::new(&t, "boss@example.com", "admin").await;
+    let member = Reader::new(&t, "dev@example.com", "member").await;
+    let store = &t.app.state.store;
+    let user_id = |email: &'static str| async move {
+        store
+            .user_by_email(email)
+            .await
+            .expect("user")
+            .expect("exists")
+            .id
+    };
+    let (dev, boss) = (
+        user_id("dev@example.com").await,
+        user_id("boss@example.com").await,
+    );
+    let r = member
+        .http
+        .get(format!("{}/settings/users", member.base))
+        .header("cookie", &member.cookie)
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let (s, _) = admin
+        .post_form(
+            "/settings/users",
+            &format!("/settings/users/{dev}/role"),
+            &[("role", "viewer")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let dev_row = store
+        .user_by_email("dev@example.com")
+        .await
+        .expect("user")
+        .expect("exists");
+    assert_eq!(dev_row.role, fence_core::Role::Viewer);
+    // The demoted member's open session reads as a viewer at once: no triage buttons any more.
+    let (_, f) = t.post("/api/v1/findings", seed_finding()).await;
+    let id = f["ids"][0].as_str().expect("id");
+    assert!(!member
+        .page(&format!("/findings/{id}"))
+        .await
+        .contains("triage-"));
+    // The only admin cannot demote themselves.
+    let (s, body) = admin
+        .post_form(
+            "/settings/users",
+            &format!("/settings/users/{boss}/role"),
+            &[("role", "member")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert!(
+        body.contains("role: the organization&#x27;s last admin stays an admin"),
+        "{body}"
+    );
+    assert_eq!(
+        store
+            .user_by_email("boss@example.com")
+            .await
+            .expect("user")
+            .expect("exists")
+            .role,
+        fence_core::Role::Admin
+    );
+    let history = admin.page("/settings/users").await;
+    assert!(
+        history.contains("dev@example.com")
+            && history.contains("<option value=\"viewer\" selected>")
+    );
     t.app.shutdown().await;
 }
