@@ -13,6 +13,9 @@ use std::time::Instant;
 
 const SEVERITIES: [&str; 5] = ["critical", "high", "medium", "low", "info"];
 
+/// The web session the page timings use (set once per run).
+static WEB_COOKIE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
 /// A batch of `n` findings numbered from `from`: domain `i % 500`, severity `i % 5`.
 fn batch(from: usize, n: usize) -> Vec<u8> {
     let findings: Vec<Value> = (from..from + n)
@@ -39,17 +42,86 @@ async fn ingest(fence: &Fence, from: usize, n: usize) -> anyhow::Result<f64> {
     Ok(n as f64 / secs)
 }
 
-/// p50 and p99 in ms of `samples` GETs of `path`.
+/// A web session for the pages: a viewer made with `fence user create` on the server's database, logged in through
+/// the log-in form. Returns the `Cookie` header value.
+async fn web_session(
+    bin: &Path,
+    data_dir: &Path,
+    url: &str,
+    fence: &Fence,
+) -> anyhow::Result<String> {
+    use std::io::Write;
+    let mut cmd = std::process::Command::new(bin);
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("FENCE_")) {
+        cmd.env_remove(k);
+    }
+    let mut child = cmd
+        .args([
+            "user",
+            "create",
+            "--org",
+            "default",
+            "--email",
+            "bench@example.com",
+            "--role",
+            "viewer",
+        ])
+        .current_dir(data_dir)
+        .env("FENCE_DATA_DIR", data_dir)
+        .env("FENCE_DATABASE_URL", url)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    child
+        .stdin
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("no stdin"))?
+        .write_all(b"bench password 1234\n")?;
+    anyhow::ensure!(child.wait()?.success(), "fence user create failed");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let page = http.get(format!("{}/login", fence.base)).send().await?;
+    let pre = page
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|c| c.split(';').next())
+        .unwrap_or_default()
+        .to_string();
+    let token = pre.split_once('=').map(|(_, v)| v).unwrap_or_default();
+    let body = format!("_csrf={token}&email=bench%40example.com&password=bench+password+1234");
+    let r = http
+        .post(format!("{}/login", fence.base))
+        .header("cookie", &pre)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await?;
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|c| c.split(';').next())
+        .find(|c| c.starts_with("fence_session="))
+        .map(str::to_string)
+        .ok_or_else(|| anyhow::anyhow!("the bench user could not log in ({})", r.status()))
+}
+
+/// p50 and p99 in ms of `samples` GETs of `path`: API paths with the token, pages with the web session's cookie.
 async fn time_get(fence: &Fence, path: &str, samples: usize) -> anyhow::Result<(f64, f64)> {
     let mut ms = Vec::with_capacity(samples);
+    let cookie = WEB_COOKIE.get().cloned().unwrap_or_default();
     for _ in 0..samples {
         let t0 = Instant::now();
-        let r = fence
-            .http
-            .get(format!("{}{path}", fence.base))
-            .bearer_auth(TOKEN)
-            .send()
-            .await?;
+        let req = fence.http.get(format!("{}{path}", fence.base));
+        let req = if path.starts_with("/api/") || path == "/metrics" {
+            req.bearer_auth(TOKEN)
+        } else {
+            req.header("cookie", &cookie)
+        };
+        let r = req.send().await?;
         anyhow::ensure!(r.status().is_success(), "{path} answered {}", r.status());
         r.bytes().await?;
         ms.push(t0.elapsed().as_secs_f64() * 1000.0);
@@ -110,6 +182,12 @@ async fn reads(fence: &Fence, samples: usize) -> anyhow::Result<Vec<(String, f64
         ("GET /findings/{id}", format!("/api/v1/findings/{id}")),
         ("GET /org", "/api/v1/org".into()),
         ("GET /metrics", "/metrics".into()),
+        ("dashboard page", "/dashboard".into()),
+        ("findings page", "/findings".into()),
+        (
+            "findings page, severity + status",
+            "/findings?severity=critical&status=open".into(),
+        ),
     ];
     if let Some(c) = deep_cursor(fence, 100).await? {
         paths.push(("page 100", format!("/api/v1/findings?limit=50&cursor={c}")));
@@ -238,6 +316,7 @@ pub async fn run(
     let slack = FakeSlack::start().await?;
     let fence = Fence::start(bin, &scratch.0, &url).await?;
     fence.channel(&slack, "growth", json!({})).await?;
+    let _ = WEB_COOKIE.set(web_session(bin, &scratch.0, &url, &fence).await?);
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let (idle, ..) = memory(&fence);
     println!("growth [{label}]: idle RSS {idle:.1} MiB; {samples} samples per read");
