@@ -20,6 +20,28 @@ fn axe_source() -> String {
 }
 
 impl Browser {
+    /// Visits each of `pages` (`(screenshot name, path)`) at 1280 and 390 px: a screenshot, and axe-core's
+    /// violations added to `failures`.
+    async fn check(
+        &self,
+        base: &str,
+        axe: &str,
+        pages: &[(String, String)],
+        failures: &mut Vec<String>,
+    ) {
+        for width in [1280, 390] {
+            self.set_width(width).await;
+            for (name, path) in pages {
+                self.goto(&format!("{base}{path}")).await;
+                self.wait_for_text("</main>").await;
+                self.screenshot(&format!("{name}-{width}")).await;
+                for v in self.violations(axe).await {
+                    failures.push(format!("{path} at {width}px: {v:?}"));
+                }
+            }
+        }
+    }
+
     async fn set_width(&self, width: u32) {
         self.call(
             reqwest::Method::POST,
@@ -76,7 +98,7 @@ async fn every_page_passes_the_accessibility_check_at_both_widths() {
     let (_, scan) = t
         .post(
             "/api/v1/scans",
-            json!({"domain": "example.com", "scan_type": "quick"}),
+            json!({"domain": "example.com", "external": true}),
         )
         .await;
     let b = Browser::start().await;
@@ -84,17 +106,7 @@ async fn every_page_passes_the_accessibility_check_at_both_widths() {
     let mut pages: Vec<(String, String)> = vec![("login".into(), "/login".into())];
     let mut failures = Vec::new();
     b.goto(&format!("{}/login", t.url)).await;
-    for width in [1280, 390] {
-        b.set_width(width).await;
-        for (name, path) in &pages {
-            b.goto(&format!("{}{path}", t.url)).await;
-            b.wait_for_text("</main>").await;
-            b.screenshot(&format!("{name}-{width}")).await;
-            for v in b.violations(&axe).await {
-                failures.push(format!("{path} at {width}px: {v:?}"));
-            }
-        }
-    }
+    b.check(&t.url, &axe, &pages, &mut failures).await;
     b.set_width(1280).await;
     b.type_into("#email", "ada@example.com").await;
     b.type_into("#password", "correct horse battery").await;
@@ -120,23 +132,12 @@ async fn every_page_passes_the_accessibility_check_at_both_widths() {
     ]
     .into_iter()
     .map(|(n, p)| (n.to_string(), p))
-    .chain(
-        scan["id"]
-            .as_str()
-            .map(|id| ("scan".to_string(), format!("/scans/{id}"))),
-    )
+    .chain([(
+        "scan".to_string(),
+        format!("/scans/{}", scan["id"].as_str().expect("a scan was queued")),
+    )])
     .collect();
-    for width in [1280, 390] {
-        b.set_width(width).await;
-        for (name, path) in &pages {
-            b.goto(&format!("{}{path}", t.url)).await;
-            b.wait_for_text("</main>").await;
-            b.screenshot(&format!("{name}-{width}")).await;
-            for v in b.violations(&axe).await {
-                failures.push(format!("{path} at {width}px: {v:?}"));
-            }
-        }
-    }
+    b.check(&t.url, &axe, &pages, &mut failures).await;
     assert!(
         failures.is_empty(),
         "accessibility violations:\n{}",

@@ -70,26 +70,8 @@ impl Reader {
 
     /// Posts the profile form with the page's CSRF token.
     async fn save_zones(&self, fields: &[(&str, &str)]) -> (StatusCode, String) {
-        let page = self.page("/settings/profile").await;
-        let csrf = page
-            .split("name=_csrf value=\"")
-            .nth(1)
-            .and_then(|s| s.split('"').next())
-            .expect("csrf field")
-            .to_string();
-        let mut form = vec![("_csrf", csrf.as_str())];
-        form.extend_from_slice(fields);
-        let r = self
-            .http
-            .post(format!("{}/settings/profile", self.base))
-            .header("cookie", &self.cookie)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(serde_urlencoded::to_string(&form).expect("form"))
-            .send()
+        self.post_form("/settings/profile", "/settings/profile", fields)
             .await
-            .expect("save");
-        let status = r.status();
-        (status, r.text().await.unwrap_or_default())
     }
 }
 
