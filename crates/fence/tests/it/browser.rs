@@ -305,15 +305,35 @@ pub(crate) async fn login(
     email: &str,
     password: &str,
 ) -> (reqwest::StatusCode, Option<String>) {
+    let l = login_from(t, email, password, None).await;
+    (l.status, l.session)
+}
+
+/// What a log-in over plain HTTP did.
+pub(crate) struct LoggedIn {
+    pub status: reqwest::StatusCode,
+    pub session: Option<String>,
+    /// Where it redirected to.
+    pub location: Option<String>,
+}
+
+/// Opens the log-in page (with `?next=` when given), posts its form back as a browser would — the page to come back
+/// to only if the form carried it — and returns the answer.
+pub(crate) async fn login_from(
+    t: &TestApp,
+    email: &str,
+    password: &str,
+    next: Option<&str>,
+) -> LoggedIn {
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");
-    let page = http
-        .get(format!("{}/login", t.url))
-        .send()
-        .await
-        .expect("login page");
+    let mut page = http.get(format!("{}/login", t.url));
+    if let Some(n) = next {
+        page = page.query(&[("next", n)]);
+    }
+    let page = page.send().await.expect("login page");
     let pre = page
         .headers()
         .get("set-cookie")
@@ -325,12 +345,21 @@ pub(crate) async fn login(
         .split_once('=')
         .map(|(_, v)| v.to_string())
         .unwrap_or_default();
-    let body = serde_urlencoded::to_string([
+    let html = page.text().await.unwrap_or_default();
+    let carried = html
+        .split("name=next value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .map(|v| v.replace("&#x2f;", "/").replace("&amp;", "&"));
+    let mut form = vec![
         ("_csrf", token.as_str()),
         ("email", email),
         ("password", password),
-    ])
-    .expect("form");
+    ];
+    if let Some(c) = carried.as_deref() {
+        form.push(("next", c));
+    }
+    let body = serde_urlencoded::to_string(&form).expect("form");
     let r = http
         .post(format!("{}/login", t.url))
         .header("cookie", &pre)
@@ -340,6 +369,11 @@ pub(crate) async fn login(
         .await
         .expect("login");
     let status = r.status();
+    let location = r
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let session = r
         .headers()
         .get("set-cookie")
@@ -347,7 +381,11 @@ pub(crate) async fn login(
         .and_then(|c| c.split(';').next())
         .filter(|c| c.starts_with("fence_session="))
         .map(str::to_string);
-    (status, session)
+    LoggedIn {
+        status,
+        session,
+        location,
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

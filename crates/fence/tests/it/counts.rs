@@ -14,14 +14,7 @@ fn batch(tag: &str, n: usize, severity: &str) -> Value {
 }
 
 async fn counts(t: &TestApp) -> Vec<(String, String, i64)> {
-    let org = t
-        .app
-        .state
-        .store
-        .org_by_name("default")
-        .await
-        .expect("org")
-        .id;
+    let org = t.org_id().await;
     let mut v: Vec<(String, String, i64)> = t
         .app
         .state

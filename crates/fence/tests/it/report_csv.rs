@@ -25,14 +25,7 @@ async fn the_report_holds_every_finding_of_the_period_once(db: Db) {
         json!({"domain": "example.com", "title": "after the period", "severity": "high"}),
     )
     .await;
-    let org = t
-        .app
-        .state
-        .store
-        .org_by_name("default")
-        .await
-        .expect("org")
-        .id;
+    let org = t.org_id().await;
     let url = fence_server::services::digests::report_url(&t.app.state, &org, from, to)
         .replace(&t.app.state.config.base_url, &t.url);
     let r = reqwest::get(&url).await.expect("report");

@@ -94,6 +94,17 @@ pub fn config_toml_full(dir: &std::path::Path, db: &Db, extra: &str, delivery: &
 }
 
 impl TestApp {
+    /// The id of the organization the bootstrap token belongs to (`default`).
+    pub async fn org_id(&self) -> String {
+        self.app
+            .state
+            .store
+            .org_by_name("default")
+            .await
+            .expect("org")
+            .id
+    }
+
     pub async fn spawn(db: Db) -> TestApp {
         Self::spawn_with(db, "").await
     }

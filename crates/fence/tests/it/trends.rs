@@ -8,7 +8,7 @@ use serde_json::json;
 
 async fn today(t: &TestApp) -> Day {
     let store = &t.app.state.store;
-    let org = store.org_by_name("default").await.expect("org").id;
+    let org = t.org_id().await;
     let now = t.app.state.clock.now_ms().div_euclid(DAY_MS);
     let days = store.finding_days(&org, now - 1, now).await.expect("days");
     assert_eq!(days.len(), 2, "one row per day asked for");
@@ -121,14 +121,7 @@ async fn delivery_health_counts_what_was_sent(db: Db) {
         .wait_accepted("health", 1, std::time::Duration::from_secs(10))
         .await;
     assert_eq!(got.len(), 1);
-    let org = t
-        .app
-        .state
-        .store
-        .org_by_name("default")
-        .await
-        .expect("org")
-        .id;
+    let org = t.org_id().await;
     // The outcome is recorded just after Slack answers.
     let mut health = Default::default();
     for _ in 0..100 {
@@ -185,7 +178,7 @@ async fn the_most_affected_domains_are_counted_from_open_findings(db: Db) {
         .await;
     assert_eq!(s, 202, "{v}");
     let store = &t.app.state.store;
-    let org = store.org_by_name("default").await.expect("org").id;
+    let org = t.org_id().await;
     let now = t.app.state.clock.now_ms();
     store.refresh_top_domains(now).await.expect("refresh");
     let top = |v: Vec<fence_store::top_domains::TopDomain>| -> Vec<(String, i64)> {

@@ -2,7 +2,7 @@
 //! exact UTC time in the `<time>` element, labels instead of identifiers, and only the triage actions a finding's
 //! status allows. A time zone Fence does not know is refused beside its field and nothing is saved.
 
-use crate::browser::{add_user, login};
+use crate::browser::{add_user, login, login_from};
 use crate::support::{seed_finding, Db, TestApp};
 use reqwest::StatusCode;
 
@@ -202,45 +202,15 @@ async fn logging_in_from_a_findings_link_lands_on_the_finding() {
         (format!("/findings/{id}"), format!("/findings/{id}")),
         ("//evil.example/".to_string(), "/dashboard".to_string()),
     ] {
-        let page = http
-            .get(format!("{}/login", t.url))
-            .query(&[("next", next.as_str())])
-            .send()
-            .await
-            .expect("login page");
-        let pre = page.headers()["set-cookie"]
-            .to_str()
-            .expect("cookie")
-            .split(';')
-            .next()
-            .expect("pair")
-            .to_string();
-        let html = page.text().await.expect("body");
-        // The form carries the page to come back to (only when it is one of this server's).
-        let carried = html
-            .split("name=next value=\"")
-            .nth(1)
-            .and_then(|s| s.split('"').next())
-            .map(|v| v.replace("&#x2f;", "/"))
-            .unwrap_or_default();
-        let token = pre.split_once('=').expect("token").1.to_string();
-        let body = serde_urlencoded::to_string([
-            ("_csrf", token.as_str()),
-            ("email", "carol@example.com"),
-            ("password", "correct horse battery"),
-            ("next", carried.as_str()),
-        ])
-        .expect("form");
-        let r = http
-            .post(format!("{}/login", t.url))
-            .header("cookie", &pre)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
-            .expect("log in");
-        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{next}");
-        assert_eq!(r.headers()["location"].to_str().expect("location"), lands);
+        let l = login_from(
+            &t,
+            "carol@example.com",
+            "correct horse battery",
+            Some(&next),
+        )
+        .await;
+        assert_eq!(l.status, StatusCode::SEE_OTHER, "{next}");
+        assert_eq!(l.location.as_deref(), Some(lands.as_str()), "{next}");
     }
     t.app.shutdown().await;
 }
