@@ -6,46 +6,16 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod keys;
+mod oidc;
 mod retention;
 mod sizes;
 mod slack;
+use keys::KEYS;
+pub use oidc::OidcConfig;
 pub use retention::RetentionConfig;
 pub use sizes::Sizes;
 pub use slack::{SlackConfig, MIN_SIGNING_SECRET_CHARS};
-
-/// Every key Fence understands, with where it lives.
-const KEYS: &[&str] = &[
-    "listen",
-    "base_url",
-    "data_dir",
-    "database_url",
-    "database_max_connections",
-    "cache.alerts",
-    "secret_key",
-    "bootstrap_token",
-    "default_plan",
-    "slack.signing_secret",
-    "slack.client_id",
-    "slack.client_secret",
-    "slack.api_url",
-    "slack.oauth_authorize_url",
-    "slack.response_url_hosts",
-    "slack.directory_refresh_every",
-    "delivery.webhook_hosts",
-    "delivery.rate_per_second",
-    "delivery.max_retry_age",
-    "delivery.probe_interval",
-    "scan.allow_private_targets",
-    "scan.workers",
-    "scan.max_queued_per_org",
-    "scan.max_per_org_per_hour",
-    "certificates.check_every",
-    "reports.link_lifetime",
-    "trusted_proxies",
-    "import.max_bytes",
-    "retention.deliveries",
-    "retention.audit",
-];
 
 /// The default of `import.max_bytes`: 256 MiB.
 pub const DEFAULT_IMPORT_MAX_BYTES: u64 = 256 * 1024 * 1024;
@@ -95,6 +65,8 @@ pub struct Config {
     /// The largest scanner output file `POST /api/v1/import` and `fence import` take (`import.max_bytes`).
     pub import_max_bytes: u64,
     pub retention: RetentionConfig,
+    /// Sign in with Slack / OpenID Connect (`[oidc]`); none: passwords only.
+    pub oidc: Option<OidcConfig>,
 }
 
 /// A configuration problem, naming the key and where it came from.
@@ -196,6 +168,7 @@ impl Config {
             .map_err(|e| r.err("trusted_proxies", &e))?,
             import_max_bytes: import_max_bytes(&r)?,
             retention: RetentionConfig::read(&r)?,
+            oidc: OidcConfig::read(&r)?,
             sizes: Sizes::read(&r)?,
         })
     }

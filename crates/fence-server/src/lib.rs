@@ -13,6 +13,7 @@ pub mod crypto;
 pub mod html;
 pub mod http;
 pub mod metrics;
+pub mod oidc;
 pub mod services;
 pub mod slack_app;
 pub mod state;

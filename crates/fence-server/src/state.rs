@@ -33,6 +33,8 @@ pub struct AppState {
     pub directory_wake: Arc<Notify>,
     /// Slack users' `users.info` answers, kept briefly (`services::slack_access`).
     pub slack_users: Arc<fence_slack::UserCache>,
+    /// Sign in with Slack / OpenID Connect (`[oidc]`), with its discovery and keys kept.
+    pub oidc: Option<Arc<crate::oidc::OidcClient>>,
 }
 
 /// How long a `users.info` answer is reused, and how many are kept: a burst of clicks stays far under Slack's
@@ -68,7 +70,12 @@ impl AppState {
         let interval_ms = (config.send_interval().as_millis() as i64).max(1);
         let webapi = WebApi::new(&config.slack.api_url, Duration::from_secs(10))
             .map_err(|e| anyhow::anyhow!(e))?;
+        let oidc = match &config.oidc {
+            Some(c) => Some(Arc::new(crate::oidc::OidcClient::new(c.clone())?)),
+            None => None,
+        };
         Ok(AppState {
+            oidc,
             store,
             signer: ButtonSigner::new(secrets.derive("buttons")),
             secrets,

@@ -25,6 +25,7 @@ mod planner_stats;
 pub mod reminders;
 pub mod retention;
 pub mod scans;
+pub mod sign_in;
 pub mod slack_directory;
 pub mod slack_installs;
 pub mod threads;

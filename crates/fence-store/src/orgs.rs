@@ -129,6 +129,15 @@ impl Store {
         Ok(())
     }
 
+    /// The ids of the first `limit` organizations, oldest first.
+    pub async fn list_org_ids(&self, limit: i64) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT id FROM organizations ORDER BY created_at, id LIMIT $1")
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| crate::get_str(r, "id")).collect()
+    }
+
     pub async fn count_orgs(&self) -> Result<i64> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM organizations")
             .fetch_one(&self.pool)

@@ -24,7 +24,7 @@ pub struct SessionRow {
     pub org_timezone: String,
 }
 
-fn user_from(r: &sqlx::any::AnyRow) -> Result<UserRow> {
+pub(crate) fn user_from(r: &sqlx::any::AnyRow) -> Result<UserRow> {
     Ok(UserRow {
         id: get_str(r, "id")?,
         org_id: get_str(r, "org_id")?,

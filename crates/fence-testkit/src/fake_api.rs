@@ -1,7 +1,7 @@
 //! The fake's Web API as tests script it: the workspace (users, groups, channels and who is in them), tokens and
-//! their scopes, scripted errors, OAuth installs, rate limits, and what was called.
+//! their scopes, scripted errors, OAuth installs, Sign in with Slack, rate limits, and what was called.
 
-use crate::webapi::{self, ApiCall, Channel, Install, Token, User};
+use crate::webapi::{self, ApiCall, Channel, Install, OidcUser, Token, User};
 use crate::{FakeSlack, RateLimits};
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -164,6 +164,36 @@ impl FakeSlack {
     pub fn consent(&self, authorize_url: &str, install: &Install) -> Result<String, String> {
         let hook = self.webhook_url_in(&install.team_id, &install.hook);
         webapi::oauth::consent(&mut webapi::lock(&self.api), authorize_url, install, hook)
+    }
+
+    /// The OpenID Connect issuer to configure as `oidc.issuer` (`http://127.0.0.1:…`, serving
+    /// `/.well-known/openid-configuration`).
+    pub fn oidc_issuer(&self) -> String {
+        webapi::lock(&self.api).oidc.issuer.clone()
+    }
+
+    /// Registers a Sign in with Slack client (the Slack app's client id and secret).
+    pub fn register_oidc_client(&self, client_id: &str, secret: &str) {
+        webapi::lock(&self.api)
+            .oidc
+            .register_client(client_id, secret);
+    }
+
+    /// Slack's Sign in with Slack consent for an authorize URL, `user` signing in: Slack's refusal, or the
+    /// `redirect_uri` with `code` and `state` where it sends the browser.
+    pub fn oidc_consent(&self, authorize_url: &str, user: &OidcUser) -> Result<String, String> {
+        webapi::oidc::consent(&mut webapi::lock(&self.api), authorize_url, user)
+    }
+
+    /// Signs the next ID tokens with a key the published JWKS does not hold (a forged token).
+    pub fn forge_id_tokens(&self, forge: bool) {
+        webapi::lock(&self.api).oidc.forge = forge;
+    }
+
+    /// Claims merged into the next ID tokens (`null` removes one): a foreign audience, an old expiry, another
+    /// issuer.
+    pub fn override_id_token_claims(&self, claims: Value) {
+        webapi::lock(&self.api).oidc.overrides = claims;
     }
 
     /// Web API calls of a method (`chat.postMessage`, `chat.update`, …), in order, whatever the answer.

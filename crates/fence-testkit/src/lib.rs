@@ -29,7 +29,7 @@ mod ratelimit;
 pub mod tls;
 mod webapi;
 pub use ratelimit::{Limit, RateLimits};
-pub use webapi::{ApiCall, Install, BOT_TOKEN, TEAM_ID};
+pub use webapi::{ApiCall, Install, OidcUser, BOT_TOKEN, TEAM_ID};
 
 /// One scripted answer.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,6 +100,7 @@ impl FakeSlack {
         let addr = listener.local_addr()?;
         let inner = Arc::new(Mutex::new(Inner::default()));
         let api = Arc::new(Mutex::new(webapi::ApiState::default()));
+        webapi::lock(&api).oidc.issuer = format!("http://{addr}");
         let app = Router::new()
             .route("/services/{t}/{b}/{hook}", post(webhook))
             .route("/hooks/{hook}", post(mattermost_hook))

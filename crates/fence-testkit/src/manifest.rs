@@ -7,6 +7,23 @@ pub const MANIFEST: &str = include_str!("../../../slack-app-manifest.yaml");
 
 /// The bot scopes the manifest declares (`oauth_config.scopes.bot`), in order.
 pub fn bot_scopes() -> Vec<String> {
+    list_at(&["oauth_config", "scopes", "bot"])
+}
+
+/// The user scopes the manifest declares (`oauth_config.scopes.user`: Sign in with Slack's `openid`, `email`,
+/// `profile`), in order.
+pub fn user_scopes() -> Vec<String> {
+    list_at(&["oauth_config", "scopes", "user"])
+}
+
+/// The redirect URLs the manifest declares (`oauth_config.redirect_urls`): Slack sends a browser back only to
+/// one of them.
+pub fn redirect_urls() -> Vec<String> {
+    list_at(&["oauth_config", "redirect_urls"])
+}
+
+/// The items of the list at `at` (keys from the top), in order.
+fn list_at(at: &[&str]) -> Vec<String> {
     let mut out = Vec::new();
     let mut path: Vec<(usize, String)> = Vec::new();
     for line in MANIFEST.lines() {
@@ -17,8 +34,8 @@ pub fn bot_scopes() -> Vec<String> {
         }
         let indent = body.len() - trimmed.len();
         if let Some(item) = trimmed.strip_prefix("- ") {
-            let at: Vec<&str> = path.iter().map(|(_, k)| k.as_str()).collect();
-            if at == ["oauth_config", "scopes", "bot"] {
+            let here: Vec<&str> = path.iter().map(|(_, k)| k.as_str()).collect();
+            if here == at {
                 out.push(item.trim().trim_matches('"').to_string());
             }
             continue;
@@ -49,5 +66,9 @@ mod tests {
         assert!(scopes.contains(&"commands".to_string()), "{scopes:?}");
         assert!(!scopes.iter().any(|s| s.contains(' ') || s.is_empty()));
         assert_eq!(super::bot_display_name(), "Fence");
+        assert_eq!(super::user_scopes(), ["openid", "email", "profile"]);
+        assert!(super::redirect_urls()
+            .iter()
+            .any(|u| u.ends_with("/login/oidc/callback")));
     }
 }

@@ -1,14 +1,17 @@
 //! The fake Slack Web API: `chat.postMessage`, `chat.update`, `users.list`, `users.lookupByEmail`,
-//! `users.info`, `usergroups.list`, `usergroups.users.list`, `conversations.list`, `conversations.info` and `oauth.v2.access`,
+//! `users.info`, `usergroups.list`, `usergroups.users.list`, `conversations.list`, `conversations.info`, `oauth.v2.access`
+//! and Sign in with Slack (`oidc`: discovery, keys, `openid.connect.token`, `openid.connect.userInfo`),
 //! as strict as Slack (SLACK.md §6, §9 and the Addendum): every token has the scopes of its grant and a method outside
 //! them answers `missing_scope`; a bot posts only where it is a member unless it has `chat:write.public`; identity
 //! overrides need `chat:write.customize`; Block Kit is checked; methods are rate limited by tier (SLACK.md §2).
 
 mod methods;
 pub(crate) mod oauth;
+pub(crate) mod oidc;
 mod users_info;
 
 pub use oauth::Install;
+pub use oidc::OidcUser;
 pub use users_info::TEAM_ID;
 
 use crate::ratelimit::{RateLimits, Windows};
@@ -16,7 +19,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -112,6 +115,8 @@ pub(crate) struct ApiState {
     pub installs: u64,
     /// The workspace's team id and what `users.info` tells of its users.
     pub accounts: users_info::Accounts,
+    /// Sign in with Slack: clients, codes, user tokens, scripted forgeries.
+    pub oidc: oidc::Provider,
 }
 
 impl Default for ApiState {
@@ -140,6 +145,7 @@ impl Default for ApiState {
             windows: Windows::default(),
             installs: 0,
             accounts: users_info::Accounts::default(),
+            oidc: oidc::Provider::default(),
         }
     }
 }
@@ -162,6 +168,13 @@ pub(crate) fn router(state: Arc<Mutex<ApiState>>) -> Router {
     Router::new()
         .route("/api/{method}", post(call).get(call))
         .route("/response/{id}", post(response))
+        .route(
+            "/.well-known/openid-configuration",
+            get(|State(s): State<Arc<Mutex<ApiState>>>| async move {
+                Json(oidc::discovery(&lock(&s).oidc.issuer))
+            }),
+        )
+        .route("/openid/connect/keys", get(|| async { Json(oidc::keys()) }))
         .with_state(state)
 }
 
@@ -280,6 +293,8 @@ async fn call(
         .unwrap_or_default();
     let answer = if method == "oauth.v2.access" {
         oauth::access(&mut g, &body)
+    } else if method == "openid.connect.token" {
+        oidc::token(&mut g, &body, oidc::basic_auth(&headers))
     } else if let Err(refusal) = authorize(&g, token.as_deref(), &method, &body) {
         refusal
     } else if let Some(secs) = methods::rate_limited(&mut g, token.as_deref(), &method, &body) {
@@ -294,6 +309,8 @@ async fn call(
             .into_response();
     } else if method == "users.info" {
         users_info::answer(&g, &body)
+    } else if method == "openid.connect.userInfo" {
+        oidc::user_info(&g, token.as_deref().unwrap_or_default())
     } else {
         methods::answer(&mut g, &mut call, token.as_deref().unwrap_or_default())
     };

@@ -14,6 +14,7 @@ pub mod membership;
 pub mod org;
 pub mod retention;
 pub mod scans;
+pub mod sign_in;
 pub mod slack_access;
 pub mod tokens;
 pub mod triage;

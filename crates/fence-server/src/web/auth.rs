@@ -11,7 +11,7 @@ use axum::http::{header, request::Parts, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Serialize;
 
-const LOGIN_CSRF_COOKIE: &str = "fence_login_csrf";
+pub(super) const LOGIN_CSRF_COOKIE: &str = "fence_login_csrf";
 const SESSION_MS: i64 = 12 * 3_600_000;
 /// How long log-in attempts are remembered.
 const FAILURE_WINDOW_MS: i64 = 15 * 60_000;
@@ -36,7 +36,7 @@ fn backoff_ms(before: usize) -> i64 {
 const MAX_EMAIL_LEN: usize = 254;
 const MAX_PASSWORD_LEN: usize = 1024;
 
-fn secure(state: &AppState) -> &'static str {
+pub(super) fn secure(state: &AppState) -> &'static str {
     if state.config.base_url.starts_with("https://") {
         "; Secure"
     } else {
@@ -50,9 +50,42 @@ struct LoginForm<'a> {
     csrf: &'a str,
     error: Option<&'a str>,
     next: Option<&'a str>,
+    /// The single sign-on link (`/login/oidc?next=…`) and its words, when `[oidc]` is configured.
+    sso: Option<Sso>,
 }
 
-fn login_form(token: &str, error: Option<&str>, next: Option<&str>) -> Html<String> {
+/// The log-in page's single sign-on button.
+#[derive(Serialize)]
+pub(super) struct Sso {
+    href: String,
+    label: &'static str,
+}
+
+impl Sso {
+    pub(super) fn of(state: &AppState, next: Option<&str>) -> Option<Sso> {
+        let oidc = state.config.oidc.as_ref()?;
+        let href = match next {
+            Some(n) => format!(
+                "/login/oidc?next={}",
+                url::form_urlencoded::byte_serialize(n.as_bytes()).collect::<String>()
+            ),
+            None => "/login/oidc".into(),
+        };
+        let label = if oidc.is_slack() {
+            "Sign in with Slack"
+        } else {
+            "Sign in with single sign-on"
+        };
+        Some(Sso { href, label })
+    }
+}
+
+pub(super) fn login_form(
+    token: &str,
+    error: Option<&str>,
+    next: Option<&str>,
+    sso: Option<Sso>,
+) -> Html<String> {
     bare(
         "web/login.html",
         "Log in",
@@ -60,6 +93,7 @@ fn login_form(token: &str, error: Option<&str>, next: Option<&str>) -> Html<Stri
             csrf: token,
             error,
             next,
+            sso,
         },
     )
 }
@@ -91,7 +125,12 @@ pub async fn login_page(
         secure(&state)
     );
     let next = q.get("next").and_then(|n| safe_next(n));
-    ([(header::SET_COOKIE, set)], login_form(&token, None, next)).into_response()
+    let sso = Sso::of(&state, next);
+    (
+        [(header::SET_COOKIE, set)],
+        login_form(&token, None, next, sso),
+    )
+        .into_response()
 }
 
 /// The user whose password this is, or none; the same work whether or not the account exists, off the async
@@ -170,7 +209,8 @@ pub async fn login(
     let next = safe_next(field(&f, "next"));
     let now = state.clock.now_ms();
     let retry = |msg: &str, status: StatusCode| {
-        (status, login_form(&expected, Some(msg), next)).into_response()
+        let sso = Sso::of(&state, next);
+        (status, login_form(&expected, Some(msg), next, sso)).into_response()
     };
     if email.len() > MAX_EMAIL_LEN || password.len() > MAX_PASSWORD_LEN {
         return retry("Wrong email or password.", StatusCode::UNAUTHORIZED);
@@ -196,6 +236,29 @@ pub async fn login(
         return retry("Wrong email or password.", StatusCode::UNAUTHORIZED);
     };
     let _ = state.store.clear_login_attempts(&email, &ip).await;
+    let _ = state
+        .store
+        .audit(
+            &user.org_id,
+            &format!("user:{}", user.email),
+            "user.login",
+            None,
+            None,
+            now,
+        )
+        .await;
+    start_session(&state, &user, next, &[]).await
+}
+
+/// Starts a session for a user who proved who they are (a password, or the identity provider) and sends them to
+/// `next` (a checked page of this server) or the dashboard, also setting `extra_cookies`.
+pub(super) async fn start_session(
+    state: &AppState,
+    user: &fence_store::users::UserRow,
+    next: Option<&str>,
+    extra_cookies: &[String],
+) -> Response {
+    let now = state.clock.now_ms();
     let session = crate::crypto::new_token();
     let csrf = crate::crypto::new_token();
     if state
@@ -210,24 +273,19 @@ pub async fn login(
         )
             .into_response();
     }
-    let _ = state
-        .store
-        .audit(
-            &user.org_id,
-            &format!("user:{}", user.email),
-            "user.login",
-            None,
-            None,
-            now,
-        )
-        .await;
     let set = format!(
         "{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
         SESSION_MS / 1000,
-        secure(&state)
+        secure(state)
     );
     let to = next.unwrap_or("/dashboard");
-    ([(header::SET_COOKIE, set)], Redirect::to(to)).into_response()
+    let mut r = Redirect::to(to).into_response();
+    for c in std::iter::once(&set).chain(extra_cookies) {
+        if let Ok(v) = header::HeaderValue::from_str(c) {
+            r.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    r
 }
 
 pub async fn logout(State(state): State<AppState>, parts: Parts, body: Bytes) -> Response {
@@ -255,6 +313,7 @@ mod tests {
             "fence_t",
             Some("Wrong <email>."),
             Some("/findings/f1?x=1&y=2"),
+            None,
         )
         .0;
         assert!(
@@ -269,8 +328,26 @@ mod tests {
         );
         assert!(out.contains("<p class=error>Wrong &lt;email&gt;.</p>"));
         assert!(out.contains("id=login") && !out.contains("Log out"));
-        assert!(!login_form("fence_t", None, None).0.contains("class=error"));
-        assert!(!login_form("fence_t", None, None).0.contains("name=next"));
+        assert!(
+            !out.contains("/login/oidc"),
+            "no sign-on button unless configured"
+        );
+        assert!(!login_form("fence_t", None, None, None)
+            .0
+            .contains("class=error"));
+        assert!(!login_form("fence_t", None, None, None)
+            .0
+            .contains("name=next"));
+        let sso = Sso {
+            href: "/login/oidc?next=%2Ffindings%2Ff1".into(),
+            label: "Sign in with Slack",
+        };
+        let out = login_form("fence_t", None, None, Some(sso)).0;
+        assert!(
+            out.contains("href=\"&#x2f;login&#x2f;oidc?next=%2Ffindings%2Ff1\"")
+                && out.contains("Sign in with Slack"),
+            "{out}"
+        );
         let out = bare("web/login_expired.html", "Log in", Static {}).0;
         assert!(out.contains("CSRF check failed"), "{out}");
     }

@@ -141,6 +141,7 @@ pub fn audit_text(action: &str) -> String {
         "org.timezone" => "Changed the organization's time zone",
         "user.role" => "Changed a user's role",
         "user.login" => "Logged in",
+        "user.created" => "Signed in for the first time",
         _ => return action.to_string(),
     };
     known.to_string()

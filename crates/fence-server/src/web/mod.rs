@@ -11,6 +11,7 @@ mod page;
 mod profile;
 mod scans;
 mod settings;
+mod sign_in;
 mod slack_look;
 mod trend;
 mod users;
@@ -43,6 +44,8 @@ pub fn router() -> Router<AppState> {
         .route("/", get(|| async { Redirect::to("/dashboard") }))
         .route("/static/style.css", get(stylesheet))
         .route("/login", get(auth::login_page).post(auth::login))
+        .route("/login/oidc", get(sign_in::start))
+        .route("/login/oidc/callback", get(sign_in::callback))
         .route("/logout", post(auth::logout))
         .route("/dashboard", get(dashboard::dashboard))
         .route("/findings", get(findings::list))

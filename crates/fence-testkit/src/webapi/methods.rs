@@ -14,6 +14,7 @@ pub(super) fn needed_scopes(g: &ApiState, method: &str, body: &Value) -> Vec<&'s
         "users.list" => vec!["users:read"],
         "users.lookupByEmail" => vec!["users:read.email"],
         "usergroups.list" | "usergroups.users.list" => vec!["usergroups:read"],
+        "openid.connect.userInfo" => vec!["openid"],
         "conversations.list" => {
             let types = body["types"].as_str().unwrap_or("public_channel");
             types

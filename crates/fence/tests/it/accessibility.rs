@@ -84,7 +84,8 @@ impl Browser {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_passes_the_accessibility_check_at_both_widths() {
     let axe = axe_source();
-    let t = TestApp::spawn(Db::Sqlite).await;
+    // With Sign in with Slack configured, so the log-in page shows its button too.
+    let t = TestApp::spawn_oidc(Db::Sqlite, "").await;
     add_user(&t, "ada@example.com", "correct horse battery", "admin").await;
     let (_, ch) = t
         .post(

@@ -32,6 +32,7 @@ mod routing;
 mod scan_limits;
 mod scheduled;
 mod secrets;
+mod sign_in;
 mod slack_access;
 mod slack_app;
 mod slack_install;

@@ -123,9 +123,33 @@ impl TestApp {
     /// `oauth_authorize_url` chosen by the test.
     pub async fn spawn_slack(db: Db, extra: &str, delivery: &str, slack_keys: &str) -> TestApp {
         let slack = FakeSlack::start().await.expect("fake slack");
+        Self::spawn_on(slack, db, extra, delivery, slack_keys, "").await
+    }
+
+    /// Sign in with Slack on: `[oidc]` names the fake's provider and Fence's client (`123.456`); `oidc_keys` adds
+    /// keys of that table.
+    pub async fn spawn_oidc(db: Db, oidc_keys: &str) -> TestApp {
+        let slack = FakeSlack::start().await.expect("fake slack");
+        let tail = format!(
+            "[oidc]\nissuer = \"{}\"\nclient_id = \"123.456\"\nclient_secret = \"test-client-secret\"\n{oidc_keys}\n",
+            slack.oidc_issuer()
+        );
+        let keys = format!("signing_secret = \"{SIGNING_SECRET}\"\nclient_id = \"123.456\"\nclient_secret = \"test-client-secret\"\nresponse_url_hosts = [\"hooks.slack.com\", \"127.0.0.1:*\"]");
+        Self::spawn_on(slack, db, "", "", &keys, &tail).await
+    }
+
+    /// Fence on `slack` with these keys; `tail` is TOML after the `[slack]` table (tables of its own).
+    async fn spawn_on(
+        slack: FakeSlack,
+        db: Db,
+        extra: &str,
+        delivery: &str,
+        slack_keys: &str,
+        tail: &str,
+    ) -> TestApp {
         let dir = tempfile::tempdir().expect("tempdir");
         let toml = format!(
-            "{}\n[slack]\napi_url = \"{}\"\noauth_authorize_url = \"https://slack.test/oauth/v2/authorize\"\n{slack_keys}\n",
+            "{}\n[slack]\napi_url = \"{}\"\noauth_authorize_url = \"https://slack.test/oauth/v2/authorize\"\n{slack_keys}\n{tail}",
             config_toml_full(dir.path(), &db, extra, delivery),
             slack.api_url(),
         );
