@@ -3,15 +3,12 @@
 //! per batch, a trigger one per status change (in its transaction), and [`Store::compact_finding_days`] sums them
 //! into one row per day. Reading 90 days sums a few hundred rows, however many findings there are.
 
-use crate::{get_i64, get_str, Result, Store};
+use crate::{get_i64, Result, Store};
 use sqlx::{Any, Transaction};
 use std::collections::BTreeMap;
 
 /// Milliseconds in a day: `day = ms / DAY_MS` (UTC).
 pub const DAY_MS: i64 = 86_400_000;
-
-/// Rows summed per compaction transaction.
-const COMPACT_BATCH: i64 = 10_000;
 
 /// One UTC day of an organization.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -38,17 +35,6 @@ const COLUMNS: [&str; 6] = [
 ];
 
 impl Day {
-    fn values(&self) -> [i64; 6] {
-        [
-            self.opened,
-            self.closed,
-            self.triaged,
-            self.triage_ms,
-            self.resolved,
-            self.resolve_ms,
-        ]
-    }
-
     fn add(&mut self, v: [i64; 6]) {
         self.opened += v[0];
         self.closed += v[1];
@@ -120,47 +106,9 @@ impl Store {
         Ok(by_day.into_values().collect())
     }
 
-    /// Sums the oldest change rows into one row per organization and day, `COMPACT_BATCH` at a time; returns how
-    /// many rows it removed (exactly the deleted rows are summed, as in `compact_finding_counts`).
+    /// Sums the oldest change rows into one row per organization and day (`deltas::compact`); returns how many
+    /// rows it removed.
     pub async fn compact_finding_days(&self) -> Result<u64> {
-        let mut removed = 0;
-        for _ in 0..100 {
-            let mut tx = self.pool.begin().await?;
-            let rows = sqlx::query(&format!(
-                "DELETE FROM finding_days WHERE seq IN (SELECT seq FROM finding_days ORDER BY seq LIMIT $1) RETURNING org_id, day, {}",
-                COLUMNS.join(", ")
-            ))
-            .bind(COMPACT_BATCH)
-            .fetch_all(&mut *tx)
-            .await?;
-            let mut sums: BTreeMap<(String, i64), Day> = BTreeMap::new();
-            for r in &rows {
-                let key = (get_str(r, "org_id")?, get_i64(r, "day")?);
-                sums.entry(key).or_default().add(values_of(r)?);
-            }
-            for ((org, day), d) in sums.into_iter().filter(|(_, d)| d.values() != [0; 6]) {
-                let v = d.values();
-                sqlx::query(&format!(
-                    "INSERT INTO finding_days (org_id, day, {}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                    COLUMNS.join(", ")
-                ))
-                .bind(org)
-                .bind(day)
-                .bind(v[0])
-                .bind(v[1])
-                .bind(v[2])
-                .bind(v[3])
-                .bind(v[4])
-                .bind(v[5])
-                .execute(&mut *tx)
-                .await?;
-            }
-            tx.commit().await?;
-            removed += rows.len() as u64;
-            if (rows.len() as i64) < COMPACT_BATCH {
-                break;
-            }
-        }
-        Ok(removed)
+        crate::deltas::compact(&self.pool, "finding_days", "day", &COLUMNS).await
     }
 }

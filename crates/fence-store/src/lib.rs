@@ -13,6 +13,7 @@ mod closing;
 pub mod counts;
 pub mod days;
 pub mod deliveries;
+mod deltas;
 pub mod digests;
 pub mod domains;
 pub mod findings;

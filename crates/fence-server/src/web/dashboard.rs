@@ -109,10 +109,14 @@ impl AffectedDomain {
     }
 }
 
-/// Delivery health: messages per hour over the last day, what waits or died, and the channels' states.
+/// Delivery health: messages per hour over the last day, 429s and failed attempts, what waits or died, and the
+/// channels' states.
 #[derive(Serialize)]
 struct Health {
     sent: super::trend::Sparkline,
+    /// 429 answers and failed attempts in the last 24 hours.
+    rate_limited: i64,
+    failed: i64,
     waiting: i64,
     retried: i64,
     dead: i64,
@@ -127,6 +131,8 @@ async fn health(state: &AppState, org: &str, now: i64) -> Option<Health> {
     let count = |s: fence_core::ChannelState| channels.iter().filter(|c| c.state == s).count();
     Some(Health {
         sent: super::trend::sparkline(&d.sent_per_hour),
+        rate_limited: d.rate_limited,
+        failed: d.failed,
         waiting: d.waiting,
         retried: d.retried,
         dead: d.dead,
@@ -223,6 +229,8 @@ mod tests {
             }])),
             health: Some(Health {
                 sent: super::super::trend::sparkline(&[0, 3, 1]),
+                rate_limited: 2,
+                failed: 1,
                 waiting: 4,
                 retried: 1,
                 dead: 2,
@@ -236,6 +244,10 @@ mod tests {
         let out = render("web/dashboard.html", ctx);
         assert!(out.contains("<h2 style=\"margin:.3em 0\">3</h2>"), "{out}");
         assert!(out.contains("expires in 7 days"));
+        assert!(
+            out.contains("slow down 2 times (429, each message sent later) and 1 attempt failed"),
+            "{out}"
+        );
         // The trend: one bar per value with its day in words, the totals, and the other period to switch to.
         assert!(
             out.contains("<title>Dec 1: 5 new, 2 closed</title>"),

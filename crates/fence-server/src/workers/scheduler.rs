@@ -16,7 +16,7 @@ const DIGESTS_EVERY_MS: i64 = 30_000;
 /// How often the certificate monitor looks for due domains (each is checked every `certificates.check_every`).
 const CERTIFICATES_EVERY_MS: i64 = 60_000;
 /// How often the finding counts' and daily trends' change rows are summed up (`Store::compact_finding_counts`,
-/// `Store::compact_finding_days`) and the most affected domains counted again (`Store::refresh_top_domains`).
+/// `Store::compact_finding_days`, `Store::compact_delivery_hours`) and the most affected domains counted again (`Store::refresh_top_domains`).
 const COUNTS_EVERY_MS: i64 = 60_000;
 
 pub struct Scheduler {
@@ -101,6 +101,9 @@ impl Scheduler {
             let mut result = st.store.compact_finding_counts().await;
             if result.is_ok() {
                 result = st.store.compact_finding_days().await;
+            }
+            if result.is_ok() {
+                result = st.store.compact_delivery_hours(now).await;
             }
             if result.is_ok() {
                 result = st.store.refresh_top_domains(now).await.map(|()| 0);

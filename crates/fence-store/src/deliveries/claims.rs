@@ -1,6 +1,7 @@
 //! Claims: what the next message of a destination carries (a batch of deliveries taken by one sender), and what
 //! became of it: sent, rate limited, retried, held, re-sent in plain text, or dead.
 
+use super::health::{count_claims_in, Hourly};
 use super::lanes::{release_in, LaneRelease};
 use super::{delivery_from, DeliveryRow};
 use crate::{get_i64, get_str, Result, Store};
@@ -91,32 +92,43 @@ impl Store {
         Ok(())
     }
 
-    /// Back to the queue after a 429; the attempt is not counted as a failure.
+    /// Back to the queue after a 429 at `now`; the attempt is not counted as a failure (but as a 429 of the hour).
     pub async fn mark_rate_limited(
         &self,
         claim_token: &str,
+        now: i64,
         lane: Option<&LaneRelease<'_>>,
     ) -> Result<()> {
-        self.finish_claim(
+        let mut tx = self.pool.begin().await?;
+        count_claims_in(&mut tx, &[claim_token], now, Hourly::RateLimited).await?;
+        finish_in(
+            &mut tx,
             claim_token,
             "state = 'pending', attempts = attempts - 1",
             vec![],
-            lane,
         )
-        .await
+        .await?;
+        if let Some(lane) = lane {
+            release_in(&mut tx, lane).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
-    /// A retryable failure: deliveries first tried at or before `give_up_before` are dead (none while the
+    /// A retryable failure at `now`: deliveries first tried at or before `give_up_before` are dead (none while the
     /// destination is in an outage: `None`); the rest are due again at `due_at`.
+    #[allow(clippy::too_many_arguments)]
     pub async fn mark_retry(
         &self,
         claim_token: &str,
+        now: i64,
         due_at: i64,
         give_up_before: Option<i64>,
         error: &str,
         lane: Option<&LaneRelease<'_>>,
     ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
+        count_claims_in(&mut tx, &[claim_token], now, Hourly::Failed).await?;
         if let Some(give_up_before) = give_up_before {
             sqlx::query("UPDATE deliveries SET state = 'dead', last_error = $1, claim_token = NULL, claim_until = NULL, template_renders = 0 WHERE claim_token = $2 AND state = 'sending' AND first_attempt_at <= $3")
                 .bind(error)

@@ -3,6 +3,7 @@
 //! one per message. Idle, a claim commits at once (nothing waits for a timer).
 
 use super::claims::finish_in;
+use super::health::{count_claims_in, Hourly};
 use super::lanes::{release_in, LaneRelease, Streak};
 use crate::{Result, Store, StoreError};
 use std::sync::Mutex;
@@ -126,6 +127,18 @@ impl Store {
 
     async fn commit_sents(&self, sents: &[&Sent]) -> Result<()> {
         let mut tx = self.pool.begin().await?;
+        // The messages per hour, counted before the claims are let go (one statement per hour the group covers).
+        let mut hours: Vec<(i64, Vec<&str>)> = Vec::new();
+        for s in sents {
+            let hour = s.at.div_euclid(3_600_000);
+            match hours.iter_mut().find(|(h, _)| *h == hour) {
+                Some((_, claims)) => claims.push(&s.claim),
+                None => hours.push((hour, vec![&s.claim])),
+            }
+        }
+        for (hour, claims) in &hours {
+            count_claims_in(&mut tx, claims, hour * 3_600_000, Hourly::Sent).await?;
+        }
         for s in sents {
             finish_in(
                 &mut tx,

@@ -107,6 +107,7 @@ async fn after_an_outage_the_waiting_deliveries_age_again_from_its_end() {
         .mark_retry(
             &lane.owner,
             T0 + t,
+            T0 + t,
             None,
             "http_503",
             Some(&fence_store::deliveries::LaneRelease {

@@ -101,9 +101,17 @@ async fn trends_follow_ingest_triage_resolve_and_reopen(db: Db) {
 }
 crate::both_dbs!(trends_follow_ingest_triage_resolve_and_reopen);
 
-/// Delivery health counts this organization's messages of the last day and the channels' states.
+/// Delivery health counts this organization's messages of the last day, the 429s and failed attempts on the way,
+/// and the channels' states; the minute job's compaction keeps the sums.
 async fn delivery_health_counts_what_was_sent(db: Db) {
     let t = TestApp::spawn(db).await;
+    t.slack.script(
+        "health",
+        [
+            fence_testkit::Answer::RateLimited(1),
+            fence_testkit::Answer::Status(503, "service_unavailable".into()),
+        ],
+    );
     let (s, v) = t
         .post(
             "/api/v1/channels",
@@ -118,7 +126,7 @@ async fn delivery_health_counts_what_was_sent(db: Db) {
     .await;
     let got = t
         .slack
-        .wait_accepted("health", 1, std::time::Duration::from_secs(10))
+        .wait_accepted("health", 1, std::time::Duration::from_secs(20))
         .await;
     assert_eq!(got.len(), 1);
     let org = t.org_id().await;
@@ -137,19 +145,38 @@ async fn delivery_health_counts_what_was_sent(db: Db) {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    let store = &t.app.state.store;
+    store
+        .compact_delivery_hours(t.app.state.clock.now_ms())
+        .await
+        .expect("compact");
+    let compacted = store
+        .delivery_health(&org, t.app.state.clock.now_ms())
+        .await
+        .expect("health");
+    assert_eq!(compacted, health, "compaction keeps the sums");
     let fence_store::deliveries::DeliveryHealth {
         sent_per_hour,
+        rate_limited,
+        failed,
         waiting,
         dead,
         ..
     } = health;
     assert_eq!(
-        (sent_per_hour.len(), sent_per_hour[23], waiting, dead),
-        (24, 1, 0, 0)
+        (
+            sent_per_hour.len(),
+            sent_per_hour[23],
+            rate_limited,
+            failed,
+            waiting,
+            dead
+        ),
+        (24, 1, 1, 1, 0, 0)
     );
     let page = crate::web_text::page_as(&t, "health@example.com", "/dashboard").await;
     assert!(
-        page.contains("1 message sent in the last 24 hours"),
+        page.contains("1 message sent in the last 24 hours (one bar per hour); Slack asked Fence to slow down 1 time (429, each message sent later) and 1 attempt failed (retried)."),
         "{page}"
     );
     assert!(page.contains("Channels: 1 healthy"), "{page}");

@@ -50,7 +50,7 @@ impl Dispatcher {
             SendOutcome::RateLimited { retry_after } => {
                 st.metrics.rate_limited.fetch_add(1, Ordering::Relaxed);
                 let lane = s.lane(done + retry_after.as_millis() as i64, Streak::Unchanged);
-                st.store.mark_rate_limited(claim, Some(&lane)).await?;
+                st.store.mark_rate_limited(claim, done, Some(&lane)).await?;
                 Ok(None)
             }
             SendOutcome::Retryable { error } => {
@@ -149,6 +149,7 @@ impl Dispatcher {
             .store
             .mark_retry(
                 &s.claim,
+                now,
                 due,
                 give_up_before,
                 error,
