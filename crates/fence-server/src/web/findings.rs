@@ -1,5 +1,6 @@
 //! Findings pages: the list with filters, and a finding with its history and triage buttons.
 
+use super::findings_sort::{self, Listed, Sort};
 use super::labels::{self, Action, Choice};
 use super::page::{message, page};
 use super::when::When;
@@ -15,7 +16,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 
 /// Findings per page of the list.
-const PAGE: i64 = 50;
+const PAGE: usize = 50;
 
 /// The findings list's filters as submitted (trimmed), and where the page starts (below this finding's id).
 #[derive(Serialize)]
@@ -24,6 +25,8 @@ struct Filter {
     status: String,
     category: String,
     domain: String,
+    /// `severity` (most severe first) or empty (newest first).
+    sort: String,
     after: String,
 }
 
@@ -41,6 +44,7 @@ impl Filter {
             status: get("status"),
             category: get("category"),
             domain: get("domain"),
+            sort: Sort::parse(&get("sort")).as_str().to_string(),
             after: get("after"),
         }
     }
@@ -53,6 +57,7 @@ impl Filter {
             ("status", &self.status),
             ("category", &self.category),
             ("domain", &self.domain),
+            ("sort", &self.sort),
         ] {
             if !v.is_empty() {
                 q.append_pair(k, v);
@@ -77,8 +82,6 @@ impl Filter {
             category: fence_core::Category::parse(&self.category)
                 .ok()
                 .map(|c| c.as_str().to_string()),
-            cursor: Some(self.after.clone()).filter(|a| !a.is_empty()),
-            limit: PAGE + 1,
             ..Default::default()
         }
     }
@@ -113,6 +116,8 @@ impl<'a> ListedFinding<'a> {
 #[derive(Serialize)]
 struct FindingsPage<'a> {
     filter: Filter,
+    /// The orders besides newest first.
+    sorts: Vec<Choice>,
     severities: Vec<Choice>,
     statuses: Vec<Choice>,
     categories: Vec<Choice>,
@@ -133,21 +138,20 @@ pub async fn list(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let filter = Filter::from_query(&q);
-    let found = state
-        .store
-        .list_findings_page(&session.user.org_id, &filter.query())
-        .await;
-    let (mut rows, scanned_to) = match found {
-        Ok(p) => (p.findings, p.scanned_to),
-        Err(_) => (Vec::new(), None),
-    };
-    let bounded = scanned_to.is_some();
-    let next = if rows.len() as i64 > PAGE {
-        rows.truncate(PAGE as usize);
-        rows.last().map(|r| r.id.clone())
-    } else {
-        scanned_to
-    };
+    let found = findings_sort::list(
+        &state.store,
+        &session.user.org_id,
+        filter.query(),
+        Sort::parse(&filter.sort),
+        &filter.after,
+        PAGE,
+    )
+    .await;
+    let Listed {
+        rows,
+        next,
+        bounded,
+    } = found.unwrap_or_default();
     let filtered = [
         &filter.severity,
         &filter.status,
@@ -162,6 +166,10 @@ pub async fn list(
         next_url,
         first_url,
         filter,
+        sorts: vec![Choice {
+            value: "severity",
+            label: "Most severe first",
+        }],
         severities: labels::severity_choices(),
         statuses: labels::status_choices(),
         categories: labels::category_choices(),
@@ -322,6 +330,10 @@ mod tests {
             .collect();
         let ctx = FindingsPage {
             filter: Filter::from_query(&q),
+            sorts: vec![Choice {
+                value: "severity",
+                label: "Most severe first",
+            }],
             severities: labels::severity_choices(),
             statuses: labels::status_choices(),
             categories: labels::category_choices(),
@@ -428,6 +440,10 @@ mod tests {
     fn a_bounded_search_says_so_instead_of_no_match() {
         let ctx = FindingsPage {
             filter: Filter::from_query(&HashMap::new()),
+            sorts: vec![Choice {
+                value: "severity",
+                label: "Most severe first",
+            }],
             severities: labels::severity_choices(),
             statuses: labels::status_choices(),
             categories: labels::category_choices(),
@@ -451,6 +467,10 @@ fn an_empty_list_says_what_to_do_next() {
     use crate::web::page::testing::render;
     let ctx = |filtered| FindingsPage {
         filter: Filter::from_query(&HashMap::new()),
+        sorts: vec![Choice {
+            value: "severity",
+            label: "Most severe first",
+        }],
         severities: labels::severity_choices(),
         statuses: labels::status_choices(),
         categories: labels::category_choices(),

@@ -6,6 +6,7 @@ mod auth;
 mod channel_form;
 mod dashboard;
 mod findings;
+mod findings_sort;
 mod labels;
 mod page;
 mod profile;

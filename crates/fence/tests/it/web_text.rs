@@ -263,6 +263,70 @@ async fn the_findings_list_pages_through_every_finding() {
     t.app.shutdown().await;
 }
 
+/// "Most severe first" lists every critical finding, then every high one, and so on, each severity newest first,
+/// across pages without a repeat or a gap, keeping the other filters.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_findings_list_sorts_most_severe_first_across_pages() {
+    let t = TestApp::spawn(Db::Sqlite).await;
+    let severities = ["low", "critical", "medium", "high", "info"];
+    // 130 findings, their severities interleaved so newest-first order is not severity order.
+    let findings: Vec<_> = (0..130)
+        .map(|i| {
+            serde_json::json!({"domain": "example.com", "title": format!("sorted {i:03}"),
+            "severity": severities[i % 5]})
+        })
+        .collect();
+    let (s, _) = t
+        .post(
+            "/api/v1/findings",
+            serde_json::json!({ "findings": findings }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let reader = Reader::new(&t, "sorter@example.com", "viewer").await;
+    let mut path = "/findings?status=open&sort=severity".to_string();
+    let mut shown: Vec<usize> = Vec::new();
+    for _ in 0..10 {
+        let html = reader.page(&path).await;
+        assert!(
+            html.contains("<option value=\"severity\" selected>Most severe first</option>"),
+            "{html}"
+        );
+        shown.extend(
+            html.split("\">sorted ")
+                .skip(1)
+                .filter_map(|s| s.get(..3).and_then(|n| n.parse::<usize>().ok())),
+        );
+        let next = html
+            .split("id=next-page href=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .map(|n| n.replace("&#x2f;", "/").replace("&amp;", "&"));
+        match next {
+            Some(n) => {
+                assert!(
+                    n.contains("status=open") && n.contains("sort=severity"),
+                    "{n}"
+                );
+                path = n;
+            }
+            None => break,
+        }
+    }
+    let rank = |i: usize| {
+        ["critical", "high", "medium", "low", "info"]
+            .iter()
+            .position(|s| *s == severities[i % 5])
+            .unwrap_or(9)
+    };
+    let mut expected: Vec<usize> = (0..130).collect();
+    // Most severe first; within a severity, newest first (a batch's findings are stored in order, so the later
+    // one is newer).
+    expected.sort_by_key(|i| (rank(*i), std::cmp::Reverse(*i)));
+    assert_eq!(shown, expected);
+    t.app.shutdown().await;
+}
+
 /// An admin changes roles on Settings → Users; the last admin stays one; members cannot see the page.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_changes_roles_but_not_away_from_the_last_admin() {
