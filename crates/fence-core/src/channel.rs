@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 mod parse;
 
 use parse::{
-    object_or_null, parse_alert_types, parse_digest_schedule, parse_filters_field, parse_format,
-    parse_mentions_field, parse_reminders, parse_resolved_mentions, parse_template,
+    object_or_null, parse_alert_types, parse_detail, parse_digest_schedule, parse_filters_field,
+    parse_format, parse_mentions_field, parse_reminders, parse_resolved_mentions, parse_template,
 };
 
 /// Where a channel's messages go.
@@ -46,6 +46,25 @@ impl ChannelKind {
 pub enum MessageFormat {
     Blocks,
     Attachments,
+}
+
+/// How much of a finding a channel's messages show: everything, or (`minimal`, for data-sensitive channels) only the
+/// alert type, severity, counts and a link to Fence with an opaque id.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Detail {
+    #[default]
+    Full,
+    Minimal,
+}
+
+impl Detail {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Detail::Full => "full",
+            Detail::Minimal => "minimal",
+        }
+    }
 }
 
 /// A weekly time window in a time zone; `end` before `start` crosses midnight.
@@ -265,6 +284,8 @@ pub struct ChannelConfig {
     /// Names in `mentions` resolved to Slack ids when the channel was saved (`@alice` → `<@U…>`).
     pub resolved_mentions: BTreeMap<String, String>,
     pub format: MessageFormat,
+    /// `detail`: `full` (the default) or `minimal`.
+    pub detail: Detail,
     pub template: Option<String>,
     pub identity: Option<Value>,
 }
@@ -287,6 +308,7 @@ impl ChannelConfig {
         let filters = parse_filters_field(obj, &mut errs);
         let mentions = parse_mentions_field(obj, &mut errs);
         let format = parse_format(obj, kind, &mut errs);
+        let detail = parse_detail(obj, &mut errs);
         let digest = object_or_null(obj, "digest", &mut errs);
         let reminders = object_or_null(obj, "reminders", &mut errs);
         let reminder_rules = reminders
@@ -306,6 +328,7 @@ impl ChannelConfig {
             digest_schedule,
             resolved_mentions,
             format,
+            detail,
             template,
             identity,
         })
@@ -456,6 +479,9 @@ mod tests {
         assert!(!c.wants(&vuln("example.com", Severity::Critical, None)));
         let c = config(json!({})).expect("valid");
         assert!(c.wants(&vuln("example.com", Severity::Info, None)));
+        assert_eq!(c.detail, Detail::Full);
+        let c = config(json!({"detail": "minimal"})).expect("valid");
+        assert_eq!(c.detail, Detail::Minimal);
     }
 
     #[test]
@@ -487,6 +513,8 @@ mod tests {
                 "mentions.critical[0]",
             ),
             (json!({"format": "html"}), "format"),
+            (json!({"detail": "redacted"}), "detail"),
+            (json!({"detail": true}), "detail"),
         ];
         for (v, field) in cases {
             let e = config(v.clone()).expect_err("invalid");

@@ -22,7 +22,7 @@ pub mod time;
 pub use access::{Role, Scope};
 pub use alert::{Alert, AlertType, VulnerabilityAlert};
 pub use category::Category;
-pub use channel::{ChannelConfig, ChannelKind, Filters, MessageFormat};
+pub use channel::{ChannelConfig, ChannelKind, Detail, Filters, MessageFormat};
 pub use cvss_score::Cvss;
 pub use domain::DomainName;
 pub use error::{too_many_items, FieldError, FieldErrors, MAX_LIST_ITEMS};

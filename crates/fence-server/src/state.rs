@@ -101,7 +101,8 @@ impl AppState {
         Ok(self.store.org(org_id).await?.plan())
     }
 
-    /// How messages of an organization render in a channel of this kind and format.
+    /// How messages of an organization render in a channel of this kind and format (with full detail; a minimal
+    /// channel's caller sets `detail`).
     pub fn render_context<'a>(
         &'a self,
         org_id: &'a str,
@@ -116,6 +117,7 @@ impl AppState {
             format,
             run_scan: plan.has_enterprise_features(),
             signer: &self.signer,
+            detail: fence_core::Detail::Full,
         }
     }
 }

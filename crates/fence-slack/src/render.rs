@@ -6,7 +6,7 @@ use crate::escape::{bounded, bounded_in, host};
 use crate::limits::{self, check_message};
 use fence_core::alert::ChannelBrokenAlert;
 use fence_core::channel::Mention;
-use fence_core::{Alert, ChannelKind, MessageFormat, VulnerabilityAlert};
+use fence_core::{Alert, ChannelKind, Detail, MessageFormat, VulnerabilityAlert};
 use serde_json::{json, Value};
 use std::borrow::Borrow;
 
@@ -24,6 +24,8 @@ pub struct RenderContext<'a> {
     /// Whether the organization's plan offers the Run Scan button.
     pub run_scan: bool,
     pub signer: &'a ButtonSigner,
+    /// The channel's `detail`: on `minimal` channels every message comes from [`minimal`].
+    pub detail: Detail,
 }
 
 impl RenderContext<'_> {
@@ -85,6 +87,11 @@ pub fn render<A: Borrow<Alert>>(
     let alerts: Vec<&Alert> = alerts.iter().map(Borrow::borrow).collect();
     let alerts = alerts.as_slice();
     let mention_text = render_mentions(ctx.kind, mentions);
+    if ctx.detail == Detail::Minimal {
+        let msg = minimal::render(ctx, alerts, &mention_text);
+        debug_assert!(check_message(&msg).is_ok(), "{:?}", check_message(&msg));
+        return msg;
+    }
     let vulns: Vec<&VulnerabilityAlert> = alerts
         .iter()
         .filter_map(|a| match a {
@@ -119,6 +126,14 @@ pub fn render<A: Borrow<Alert>>(
         no_unfurl(msg)
     } else {
         plain(ctx.kind, alerts)
+    }
+}
+
+/// The plain-text form for this channel (its detail level), used when Slack rejects the rich payload.
+pub fn plain_in<A: Borrow<Alert>>(ctx: &RenderContext<'_>, alerts: &[A]) -> Value {
+    match ctx.detail {
+        Detail::Minimal => minimal::plain(alerts),
+        Detail::Full => plain(ctx.kind, alerts),
     }
 }
 
@@ -374,6 +389,15 @@ pub fn test_message(kind: ChannelKind, summary: &str) -> Value {
     )
 }
 
+/// A follow-up posted in the thread of the message that announced a finding, as this channel shows it (on a
+/// minimal channel, the note without the fix instructions).
+pub fn followup_in(ctx: &RenderContext<'_>, f: &fence_core::alert::FollowUpAlert) -> Value {
+    match ctx.detail {
+        Detail::Minimal => minimal::followup(f),
+        Detail::Full => followup(f),
+    }
+}
+
 /// A follow-up posted in the thread of the message that announced a finding.
 pub fn followup(f: &fence_core::alert::FollowUpAlert) -> Value {
     let note = fence_core::text::truncate_chars(&f.note, 500);
@@ -387,6 +411,9 @@ pub fn followup(f: &fence_core::alert::FollowUpAlert) -> Value {
 
 /// The original single-finding message re-rendered with its new state (for `chat.update`).
 pub fn updated(ctx: &RenderContext<'_>, f: &fence_core::alert::FollowUpAlert) -> Value {
+    if ctx.detail == Detail::Minimal {
+        return minimal::updated(ctx, f);
+    }
     let mut msg = vulnerability(ctx, &f.finding, "");
     let note = fence_core::text::truncate_chars(&f.note, 500);
     match ctx.format {
@@ -414,6 +441,7 @@ pub fn updated(ctx: &RenderContext<'_>, f: &fence_core::alert::FollowUpAlert) ->
 
 mod coalesced;
 mod kinds;
+pub mod minimal;
 
 use coalesced::coalesced;
 pub use coalesced::{listed_findings, listed_note, replace_line, LINE_BLOCK};

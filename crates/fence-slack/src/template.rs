@@ -10,7 +10,9 @@ use serde_json::Value;
 
 pub mod bound;
 mod vars;
-pub use vars::{coalesced_variables, handles_coalesced, sample, sample_burst, variables};
+pub use vars::{
+    coalesced_variables, handles_coalesced, minimal_variables, sample, sample_burst, variables,
+};
 
 /// Instructions a template may execute before it is stopped.
 const FUEL: u64 = 50_000;

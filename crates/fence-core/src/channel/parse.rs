@@ -98,6 +98,22 @@ pub(super) fn parse_format(
 }
 
 /// The object at `key` as given, or `None` when absent or null.
+/// `detail`: `"full"` (or absent, or null) or `"minimal"`.
+pub(super) fn parse_detail(obj: &Map<String, Value>, errs: &mut FieldErrors) -> super::Detail {
+    match obj.get("detail") {
+        None | Some(Value::Null) => super::Detail::Full,
+        Some(Value::String(s)) if s == "full" => super::Detail::Full,
+        Some(Value::String(s)) if s == "minimal" => super::Detail::Minimal,
+        Some(_) => {
+            errs.push(FieldError::new(
+                "detail",
+                "must be \"full\" or \"minimal\" (only the alert type, severity, counts and a link)",
+            ));
+            super::Detail::Full
+        }
+    }
+}
+
 pub(super) fn object_or_null(
     obj: &Map<String, Value>,
     key: &str,

@@ -1,6 +1,7 @@
 //! `POST /api/slack/commands`: `/fence scan <domain>`, `/fence status`, `/fence vulnerabilities`, `/fence help`,
 //! answered in the conversation (scans in the channel, the rest ephemerally). `scan` and `vulnerabilities` are for
-//! full members of the organization's workspace (`services::slack_access`).
+//! full members of the organization's workspace (`services::slack_access`). In a data-sensitive conversation
+//! (`minimal_here`) the answers are counts and links only.
 
 use super::{ephemeral, form, org_of_team, response_url, verify};
 use crate::http::error::ApiError;
@@ -24,6 +25,30 @@ struct Command<'a> {
     user: &'a str,
     text: &'a str,
     response_url: &'a str,
+}
+
+/// Whether answers in the conversation `channel_id` must be minimal: a `detail: minimal` channel posts there, or the
+/// organization has a minimal webhook channel (which names no channel id) and no channel of Fence's is known to post
+/// there — Fence cannot tell that conversation is not the sensitive one.
+async fn minimal_here(state: &AppState, org: &Org, channel_id: &str) -> bool {
+    let Ok(channels) = state.store.list_channels(&org.id).await else {
+        return true;
+    };
+    let minimal = |c: &fence_store::channels::ChannelRow| {
+        c.rules()
+            .map(|r| r.detail == fence_core::Detail::Minimal)
+            .unwrap_or(true)
+    };
+    let here: Vec<_> = channels
+        .iter()
+        .filter(|c| !channel_id.is_empty() && c.slack_channel_id.as_deref() == Some(channel_id))
+        .collect();
+    if !here.is_empty() {
+        return here.iter().any(|c| minimal(c));
+    }
+    channels
+        .iter()
+        .any(|c| c.slack_channel_id.is_none() && minimal(c))
 }
 
 pub async fn commands(
@@ -55,7 +80,15 @@ pub async fn commands(
         response_url: response_url(&state, get("response_url")),
     };
     let (cmd, rest) = split_command(command.text);
-    match cmd.to_ascii_lowercase().as_str() {
+    let cmd = cmd.to_ascii_lowercase();
+    if matches!(
+        cmd.as_str(),
+        "scan" | "status" | "vulnerabilities" | "vulns"
+    ) && minimal_here(&state, &org, get("channel_id")).await
+    {
+        return minimal_answer(&state, &org, &command, &cmd).await;
+    }
+    match cmd.as_str() {
         "scan" => scan(&state, &org, &command, rest).await,
         "status" => status(&state, &org).await,
         "vulnerabilities" | "vulns" => {
@@ -78,6 +111,49 @@ pub async fn commands(
             bounded(other, 40)
         ))),
     }
+}
+
+/// A command's answer in a data-sensitive conversation: counts and a link to Fence, never a domain or a title; a
+/// scan (whose summary would name its domain here) is started from Fence's Scans page instead.
+async fn minimal_answer(
+    state: &AppState,
+    org: &Org,
+    command: &Command<'_>,
+    cmd: &str,
+) -> Result<Response, ApiError> {
+    let base = &state.config.base_url;
+    if cmd == "scan" {
+        return Ok(ephemeral(format!("This conversation is data-sensitive: scans are started from <{base}/scans|Fence's Scans page>, and their summaries stay there.")));
+    }
+    if cmd == "status" {
+        let scans = state.store.list_scans(&org.id, 50).await?;
+        let n = scans
+            .iter()
+            .filter(|s| matches!(s.status.as_str(), "queued" | "running" | "reporting"))
+            .count();
+        return Ok(ephemeral(format!(
+            "{n} {} queued or running. <{base}/scans|View in Fence>",
+            if n == 1 { "scan" } else { "scans" }
+        )));
+    }
+    if let Err(refusal) =
+        authorize(state, org, command.user, None, SlackAction::Vulnerabilities).await
+    {
+        return Ok(ephemeral(refusal));
+    }
+    let counts = state.store.finding_counts(&org.id).await?;
+    let open = |sev: Severity| -> i64 {
+        counts
+            .iter()
+            .filter(|c| c.severity == sev.as_str() && c.status == FindingStatus::Open.as_str())
+            .map(|c| c.n)
+            .sum()
+    };
+    Ok(ephemeral(format!(
+        "Open findings: {} critical, {} high. <{base}/findings?status=open|View in Fence>",
+        open(Severity::Critical),
+        open(Severity::High)
+    )))
 }
 
 /// A command's first word and the rest, trimmed.

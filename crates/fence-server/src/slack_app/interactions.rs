@@ -18,6 +18,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use fence_core::{Alert, DomainName, FindingStatus};
 use fence_slack::escape::{bounded, host};
+use fence_slack::render::minimal::{is_minimal, MARKER};
 use fence_slack::ButtonValue as SignedButton;
 use fence_store::orgs::Org;
 use serde_json::{json, Value};
@@ -66,6 +67,8 @@ struct Click {
     attachments: bool,
     /// The clicked line of a coalesced message (its `block_id`), with the message as Slack shows it.
     line: Option<(String, Value)>,
+    /// The message is a `detail: minimal` channel's: answers name nothing of the finding.
+    minimal: bool,
 }
 
 impl Click {
@@ -81,6 +84,7 @@ impl Click {
             .as_str()
             .filter(|b| b.starts_with(fence_slack::render::LINE_BLOCK))
             .map(|b| (b.to_string(), p["message"].clone()));
+        let minimal = is_minimal(&p["message"]) || is_minimal(&p["original_message"]);
         Click {
             value: s(value),
             response_url: s(&p["response_url"]),
@@ -98,9 +102,11 @@ impl Click {
                 .unwrap_or("")
                 .to_string(),
             single: p["actions"][0]["block_id"].as_str() == Some("fence_finding")
-                || p["callback_id"].as_str() == Some("fence_finding"),
+                || p["callback_id"].as_str() == Some("fence_finding")
+                || (minimal && p["callback_id"].as_str() == Some(MARKER)),
             attachments: p["type"] == "interactive_message",
             line,
+            minimal,
         }
     }
 
@@ -219,7 +225,11 @@ async fn triage(
         } else {
             fence_core::MessageFormat::Blocks
         };
-        let ctx = state.render_context(&org.id, fence_core::ChannelKind::Slack, format, org.plan());
+        let mut ctx =
+            state.render_context(&org.id, fence_core::ChannelKind::Slack, format, org.plan());
+        if click.minimal {
+            ctx.detail = fence_core::Detail::Minimal;
+        }
         let fu = fence_core::alert::FollowUpAlert {
             finding: v,
             note: note.clone(),
@@ -234,7 +244,8 @@ async fn triage(
     Ok(())
 }
 
-/// Fix Instructions: the finding's remediation in the alert's thread.
+/// Fix Instructions: the finding's remediation in the alert's thread (on a minimal channel's message, a link shown
+/// to the clicker alone).
 async fn fix_instructions(
     state: &AppState,
     org: &Org,
@@ -243,6 +254,22 @@ async fn fix_instructions(
     actor: &Actor,
 ) -> ServiceResult<()> {
     let f = findings::fix_instructions(state, &org.id, &button.target_id, &actor.audit).await?;
+    if click.minimal {
+        // A data-sensitive channel: only the clicker sees a link, nothing of the finding.
+        let ctx = state.render_context(
+            &org.id,
+            fence_core::ChannelKind::Slack,
+            fence_core::MessageFormat::Blocks,
+            org.plan(),
+        );
+        click
+            .respond(
+                state,
+                fence_slack::render::minimal::fix_instructions_link(&ctx, &f.id),
+            )
+            .await;
+        return Ok(());
+    }
     let text = match &f.remediation {
         Some(r) => format!(
             "🛠 *Fix instructions for {}*\n{}",

@@ -71,6 +71,8 @@ pub struct ChannelForm {
     pub digest: Digest,
     pub reminders: Reminders,
     pub format: String,
+    /// `full` or `minimal`.
+    pub detail: String,
     pub template: String,
     pub identity: Identity,
 }
@@ -211,6 +213,7 @@ impl ChannelForm {
                 severities: strs(&c["reminders"]["severities"]),
             },
             format: text(&c["format"], default_format),
+            detail: text(&c["detail"], "full"),
             template: text(&c["template"], ""),
             identity: Identity::from_json(&c["identity"]),
         }
@@ -244,6 +247,7 @@ impl ChannelForm {
                 severities: f.list("reminder_severities"),
             },
             format: f.text("format"),
+            detail: f.text("detail"),
             template: f.text("template"),
             identity: Identity::from_submitted(&f),
         }
@@ -269,6 +273,7 @@ impl ChannelForm {
             digest,
             reminders,
             format,
+            detail,
             template,
             identity,
         } = self;
@@ -279,6 +284,7 @@ impl ChannelForm {
             ("webhook_url", webhook_url),
             ("bot_token", bot_token),
             ("format", format),
+            ("detail", detail),
         ] {
             if !v.trim().is_empty() {
                 o.insert(k.into(), json!(v.trim()));

@@ -36,6 +36,7 @@ fn full_channel() -> Value {
         "digest": {"frequency": "weekly", "time": "10:15", "weekday": "tue", "timezone": "Europe/Paris"},
         "reminders": {"every": "12h", "severities": ["critical", "medium"]},
         "format": "attachments",
+        "detail": "minimal",
         "template": "{\"text\": \"{{ title }} <b>&</b>\"}\n",
         "identity": {"username": "Acme <Security>", "icon_url": "https://example.com/icon.png?a=1&b=2", "icon_emoji": ":shield:"}
     })

@@ -7,6 +7,7 @@ mod channel_form;
 mod dashboard;
 mod findings;
 mod findings_sort;
+mod form_choices;
 mod labels;
 mod page;
 mod profile;

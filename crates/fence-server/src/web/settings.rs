@@ -3,6 +3,7 @@
 //! API's rules, errors beside their fields), delete, and a preview of each alert type.
 
 use super::channel_form::ChannelForm;
+use super::form_choices::Choices;
 use super::page::{error, message, page};
 use super::{field, Session};
 use crate::services::channels::{self, channel_json, TestResult};
@@ -12,7 +13,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use fence_core::{Category, ChannelState, Plan};
+use fence_core::{ChannelState, Plan};
 use fence_store::channels::ChannelRow;
 use serde::Serialize;
 use serde_json::json;
@@ -171,43 +172,6 @@ impl<'a> Destination<'a> {
 struct Broken<'a> {
     error: &'a str,
     hint: &'a str,
-}
-
-/// The choices the form offers, as (value, label).
-#[derive(Serialize)]
-struct Choices {
-    alert_types: [(&'static str, &'static str); 5],
-    severities: [&'static str; 5],
-    categories: Vec<(&'static str, &'static str)>,
-    days: [&'static str; 7],
-    digest_frequencies: [(&'static str, &'static str); 5],
-    formats: [(&'static str, &'static str); 2],
-}
-
-impl Choices {
-    fn new() -> Choices {
-        Choices {
-            alert_types: fence_core::AlertType::ALL
-                .map(|a| (a.as_str(), super::labels::alert_type_label(a))),
-            severities: ["critical", "high", "medium", "low", "info"],
-            categories: Category::ALL
-                .iter()
-                .map(|c| (c.as_str(), c.display_name()))
-                .collect(),
-            days: ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-            digest_frequencies: [
-                ("", "none"),
-                ("daily", "daily"),
-                ("weekly", "weekly"),
-                ("monthly", "monthly"),
-                ("cron", "cron"),
-            ],
-            formats: [
-                ("blocks", "Block Kit"),
-                ("attachments", "Attachments (legacy, Mattermost)"),
-            ],
-        }
-    }
 }
 
 /// The add/edit form page (`channel_form.html`).

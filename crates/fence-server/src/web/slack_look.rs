@@ -457,6 +457,7 @@ mod tests {
             format: fence_core::MessageFormat::Blocks,
             run_scan: false,
             signer: &signer,
+            detail: fence_core::Detail::Full,
         };
         let alert = Alert::Vulnerability(VulnerabilityAlert {
             finding_id: "f1".into(),

@@ -24,6 +24,7 @@ fuzz_target!(|data: &[u8]| {
         format: MessageFormat::Blocks,
         run_scan: true,
         signer: &signer,
+        detail: fence_core::Detail::Full,
     };
     if let Some(msg) = replace_line(&ctx, &message, block_id, &v, "✓ Marked as false positive") {
         assert!(fence_slack::limits::check_message(&msg).is_ok(), "{msg}");

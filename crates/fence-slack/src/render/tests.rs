@@ -17,6 +17,7 @@ fn ctx<'a>(
         format,
         run_scan: false,
         signer,
+        detail: fence_core::Detail::Full,
     }
 }
 

@@ -65,6 +65,76 @@ pub fn variables(
     }
 }
 
+/// What a template on a `minimal` channel sees of `vars` (a single alert's or a burst's): the alert type, severity,
+/// colour, icon, mentions, counts and Fence links with opaque ids; every title is the alert type's, and nothing
+/// from a finding, certificate or scan (domain, title, CVE, URLs, description, remediation, SANs, issuer) is left.
+pub fn minimal_variables(vars: &Value) -> Value {
+    const KEEP: [&str; 10] = [
+        "alert_type",
+        "severity",
+        "severity_label",
+        "color",
+        "icon",
+        "mentions",
+        "reopened",
+        "days_open",
+        "reminder",
+        "finding_url",
+    ];
+    let pick = |v: &Value| -> Value {
+        let mut out = serde_json::Map::new();
+        for k in KEEP {
+            if let Some(x) = v.get(k) {
+                out.insert(k.to_string(), x.clone());
+            }
+        }
+        Value::Object(out)
+    };
+    let mut out = pick(vars);
+    let title = match vars["alert_type"].as_str().unwrap_or_default() {
+        "vulnerability" | "reminder" => {
+            format!("{} finding", vars["severity_label"].as_str().unwrap_or("A"))
+        }
+        "certificate_expiring" => "SSL certificate expiring".into(),
+        "scan_completed" => "Scan completed".into(),
+        "digest" => "Security digest".into(),
+        "coalesced" => format!("{} findings", vars["counts"]["total"]),
+        _ => "Fence alert".into(),
+    };
+    out["title"] = json!(title);
+    if let Some(c) = vars.get("counts") {
+        out["counts"] = c.clone();
+    }
+    if let Some(list) = vars["alerts"].as_array() {
+        out["alerts"] = json!(list.iter().map(pick).collect::<Vec<_>>());
+    }
+    if let Some(c) = vars.get("certificate") {
+        out["certificate"] = json!({"days_left": c["days_left"]});
+    }
+    if let Some(s) = vars.get("scan") {
+        let mut scan = serde_json::Map::new();
+        for k in [
+            "critical",
+            "high",
+            "medium",
+            "low",
+            "info",
+            "new",
+            "still_open",
+            "closed",
+            "report_url",
+        ] {
+            scan.insert(k.to_string(), s[k].clone());
+        }
+        out["scan"] = Value::Object(scan);
+    }
+    if let Some(d) = vars.get("digest") {
+        out["digest"] = json!({"label": d["label"], "scans_run": d["scans_run"], "domains_scanned": d["domains_scanned"],
+            "new_vulnerabilities": d["new_vulnerabilities"], "certificates": d["certificates"].as_array().map_or(0, Vec::len)});
+    }
+    out
+}
+
 /// One finding's variables, as single alerts and each entry of a burst's `alerts` have them.
 fn finding_vars(v: &VulnerabilityAlert, base_url: &str) -> Value {
     json!({

@@ -1,4 +1,4 @@
-//! A channel's rule fields (alert types, filters, mentions, digest, reminders, format, template, identity): how they
+//! A channel's rule fields (alert types, filters, mentions, digest, reminders, format, detail, template, identity): how they
 //! are stored and shown back, checks of the template and identity, and the plan's limits on them.
 
 use super::ChannelInput;
@@ -6,13 +6,14 @@ use crate::services::{ServiceError, ServiceResult};
 use fence_core::{AlertType, ChannelConfig, FieldError, FieldErrors, Plan};
 use serde_json::{json, Map, Value};
 
-pub(super) const RULE_KEYS: [&str; 8] = [
+pub(super) const RULE_KEYS: [&str; 9] = [
     "alert_types",
     "filters",
     "mentions",
     "digest",
     "reminders",
     "format",
+    "detail",
     "template",
     "identity",
 ];
@@ -38,6 +39,7 @@ pub(super) fn stored_rules(obj: &Map<String, Value>, config: &ChannelConfig) -> 
             fence_core::MessageFormat::Attachments => "attachments",
         }),
     );
+    out.insert("detail".into(), json!(config.detail.as_str()));
     for k in ["filters", "mentions"] {
         if out.get(k).is_some_and(Value::is_null) {
             out.insert(k.into(), json!({}));

@@ -79,11 +79,16 @@ pub async fn preview_message(
             Some("Description."),
             Some("Remediation."),
         );
+        let vars = match config.detail {
+            fence_core::Detail::Minimal => fence_slack::template::minimal_variables(&vars),
+            fence_core::Detail::Full => vars,
+        };
         return fence_slack::template::render(source, &vars)
             .map(|m| (m, true))
             .map_err(|e| ServiceError::invalid("template", e.to_string()));
     }
-    let ctx = state.render_context(&row.org_id, kind, config.format, plan);
+    let mut ctx = state.render_context(&row.org_id, kind, config.format, plan);
+    ctx.detail = config.detail;
     Ok((
         fence_slack::render::render(&ctx, std::slice::from_ref(alert), &mentions),
         false,

@@ -4,7 +4,7 @@
 
 use super::Dispatcher;
 use fence_core::{Alert, ChannelConfig, Plan};
-use fence_slack::render::{plain, render, RenderContext};
+use fence_slack::render::{plain_in, render, RenderContext};
 use fence_slack::SendOutcome;
 use fence_store::deliveries::AlertRef;
 
@@ -26,7 +26,7 @@ impl Dispatcher {
         let alerts: Vec<&Alert> = alerts.iter().map(|a| &**a).collect();
         let alerts = alerts.as_slice();
         if fallback {
-            return plain(ctx.kind, alerts);
+            return plain_in(ctx, alerts);
         }
         let template = config
             .template
@@ -34,6 +34,11 @@ impl Dispatcher {
             .filter(|_| plan.has_enterprise_features());
         if let Some(source) = template {
             if let Some(vars) = self.template_vars(ctx, source, alerts, mentions).await {
+                // A minimal channel's template sees only what its messages may show.
+                let vars = match ctx.detail {
+                    fence_core::Detail::Minimal => fence_slack::template::minimal_variables(&vars),
+                    fence_core::Detail::Full => vars,
+                };
                 match fence_slack::template::render(source, &vars) {
                     Ok(msg) => return msg,
                     Err(e) => {
@@ -103,7 +108,7 @@ impl Dispatcher {
         };
         // In the thread of a message listing several findings, the follow-up names its finding.
         let mut shown = f.clone();
-        if !pm.single {
+        if !pm.single && ctx.detail == fence_core::Detail::Full {
             shown.note = fence_slack::render::listed_note(&f.finding, &f.note);
         }
         let posted = st
@@ -111,7 +116,7 @@ impl Dispatcher {
             .post_message(
                 token,
                 &pm.slack_channel,
-                &fence_slack::render::followup(&shown),
+                &fence_slack::render::followup_in(ctx, &shown),
                 Some(&pm.ts),
                 false,
             )

@@ -90,7 +90,8 @@ impl Dispatcher {
                 .await?;
             return Ok(None);
         }
-        let ctx = st.render_context(&s.org_id, s.channel.kind, s.config.format, s.plan);
+        let mut ctx = st.render_context(&s.org_id, s.channel.kind, s.config.format, s.plan);
+        ctx.detail = s.config.detail;
         // A degraded channel's bot may not post there: its messages go through the webhook until the re-check.
         s.via_webhook = s.bot.is_some() && s.channel.state == ChannelState::Degraded;
         let bot = s.bot.clone().filter(|_| !s.via_webhook);

@@ -13,6 +13,7 @@ fn ctx(signer: &ButtonSigner, kind: ChannelKind, format: MessageFormat) -> Rende
         format,
         run_scan: true,
         signer,
+        detail: fence_core::Detail::Full,
     }
 }
 
