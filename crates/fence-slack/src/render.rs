@@ -441,10 +441,12 @@ pub fn updated(ctx: &RenderContext<'_>, f: &fence_core::alert::FollowUpAlert) ->
 
 mod coalesced;
 mod kinds;
+mod metadata;
 pub mod minimal;
 
 use coalesced::coalesced;
 pub use coalesced::{listed_findings, listed_note, replace_line, LINE_BLOCK};
 pub use kinds::{duration, expiry_phrase};
+pub use metadata::metadata;
 #[cfg(test)]
 mod tests;

@@ -3,8 +3,9 @@
 //! and Sign in with Slack (`oidc`: discovery, keys, `openid.connect.token`, `openid.connect.userInfo`),
 //! as strict as Slack (SLACK.md §6, §9 and the Addendum): every token has the scopes of its grant and a method outside
 //! them answers `missing_scope`; a bot posts only where it is a member unless it has `chat:write.public`; identity
-//! overrides need `chat:write.customize`; Block Kit is checked; methods are rate limited by tier (SLACK.md §2).
+//! overrides need `chat:write.customize`; Block Kit and message metadata (`metadata`) are checked; methods are rate limited by tier (SLACK.md §2).
 
+mod metadata;
 mod methods;
 pub(crate) mod oauth;
 pub(crate) mod oidc;

@@ -1,9 +1,11 @@
 //! The Slack app edge: slash commands (`/fence scan|status|vulnerabilities|help`), button clicks (triage, fix
-//! instructions, run scan), "Add to Slack" (OAuth v2) and the app manifest. Every Slack request is checked against
+//! instructions, run scan), "Add to Slack" (OAuth v2), the Events API URL of the metadata subscriptions, and the app
+//! manifest. Every Slack request is checked against
 //! the v0 signature first; an unsigned or stale one gets 401 and changes nothing (404 when
 //! `slack.signing_secret` is unset), and answers go only to `response_url`s on `slack.response_url_hosts`. The work is done by the services.
 
 mod commands;
+mod events;
 mod interactions;
 mod oauth;
 
@@ -21,6 +23,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/slack/commands", post(commands::commands))
         .route("/api/slack/interactions", post(interactions::interactions))
+        .route("/api/slack/events", post(events::events))
         .route("/api/slack/install", get(oauth::install))
         .route("/api/slack/oauth/callback", get(oauth::callback))
         .route("/api/slack/manifest", get(oauth::manifest))

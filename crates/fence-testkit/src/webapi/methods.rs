@@ -166,6 +166,10 @@ fn post_message(g: &mut ApiState, call: &mut ApiCall, token: &str) -> Value {
     if let Err(r) = check_message(body) {
         return invalid(r.error, r.details);
     }
+    let metadata = match super::metadata::read(body) {
+        Ok(m) => m,
+        Err(e) => return json!({"ok": false, "error": e}),
+    };
     let customize = has(g, token, "chat:write.customize");
     let mut shown = json!({"username": crate::manifest::bot_display_name()});
     for key in ["username", "icon_url", "icon_emoji"] {
@@ -179,7 +183,14 @@ fn post_message(g: &mut ApiState, call: &mut ApiCall, token: &str) -> Value {
     call.ts = Some(ts.clone());
     g.messages
         .insert((channel.clone(), ts.clone()), token.to_string());
-    json!({"ok": true, "channel": channel, "ts": ts, "message": {"text": body["text"]}})
+    let mut answer =
+        json!({"ok": true, "channel": channel, "ts": ts, "message": {"text": body["text"]}});
+    match metadata {
+        super::metadata::Read::Kept(m) => answer["message"]["metadata"] = m,
+        super::metadata::Read::Dropped(w) => answer["warning"] = json!(w),
+        super::metadata::Read::None => {}
+    }
+    answer
 }
 
 /// `chat.update`: only a message this bot posted, with valid blocks.

@@ -20,6 +20,7 @@ mod imports;
 mod links;
 mod login;
 mod mentions;
+mod metadata;
 mod minimal;
 mod openapi;
 mod outages;

@@ -14,7 +14,7 @@ use serde_json::json;
 /// `chat:write.public` posting to a public channel the bot was not invited to, `chat:write.customize` the white-label
 /// identity, `users:read` / `users:read.email` / `usergroups:read` / `channels:read` / `groups:read` turning
 /// `@name`, e-mail addresses and `#channel` into mentions.
-pub const SCOPES: &str = "incoming-webhook,commands,chat:write,chat:write.public,chat:write.customize,users:read,users:read.email,usergroups:read,channels:read,groups:read";
+pub const SCOPES: &str = "incoming-webhook,commands,chat:write,chat:write.public,chat:write.customize,users:read,users:read.email,usergroups:read,channels:read,groups:read,metadata.message:read";
 fn redirect_uri(state: &AppState) -> String {
     format!("{}/api/slack/oauth/callback", state.config.base_url)
 }

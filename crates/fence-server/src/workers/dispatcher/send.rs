@@ -131,7 +131,14 @@ impl Dispatcher {
             // A follow-up for a channel without a bot token has nowhere to go (webhooks cannot thread).
             (None, Some(Alert::FollowUp(_))) => (SendOutcome::Delivered, None, None),
             (Some((token, slack_channel)), _) => {
-                self.post_bot(&s, token, slack_channel, &message).await?
+                // Message metadata for Slack apps and workflows: on bot-token posts only (webhooks have none).
+                let mut posted_message = message.clone();
+                let alerts: Vec<&Alert> = s.alerts.iter().map(|a| &**a).collect();
+                if let Some(m) = fence_slack::render::metadata(&ctx, &alerts) {
+                    posted_message["metadata"] = m;
+                }
+                self.post_bot(&s, token, slack_channel, &posted_message)
+                    .await?
             }
             (None, _) => (st.client.post(&s.url, &message).await, None, None),
         };
