@@ -177,6 +177,10 @@ pub struct FollowUpAlert {
     pub body: Option<String>,
     /// Whether the original message should be updated to show `note`.
     pub update_original: bool,
+    /// Told even where there is no thread to reply in: a message of its own on webhooks (and on a bot channel
+    /// without the finding's message) — the snooze-ended follow-up.
+    #[serde(default)]
+    pub announce: bool,
 }
 
 /// One of a digest's top issues.

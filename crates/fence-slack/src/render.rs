@@ -409,6 +409,34 @@ pub fn followup(f: &fence_core::alert::FollowUpAlert) -> Value {
     })
 }
 
+/// A follow-up told as a message of its own (`announce`: a snooze that ended, on a webhook or a bot channel without the
+/// finding's message): the finding's alert with the note above it, and the note in the notification text.
+pub fn announced(ctx: &RenderContext<'_>, f: &fence_core::alert::FollowUpAlert) -> Value {
+    let note = fence_core::text::truncate_chars(&f.note, 300);
+    if ctx.detail == Detail::Minimal {
+        return minimal::announced(ctx, f);
+    }
+    let mut msg = vulnerability(ctx, &f.finding, "");
+    msg["text"] = json!(headline_text(
+        &format!("{note} {}", bounded_in(ctx.kind, &f.finding.title, 300)),
+        ""
+    ));
+    match ctx.format {
+        MessageFormat::Blocks => {
+            if let Some(blocks) = msg["attachments"][0]["blocks"].as_array_mut() {
+                blocks.insert(
+                    1,
+                    json!({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]}),
+                );
+            }
+        }
+        MessageFormat::Attachments => {
+            msg["attachments"][0]["pretext"] = json!(note);
+        }
+    }
+    no_unfurl(msg)
+}
+
 /// The original single-finding message re-rendered with its new state (for `chat.update`).
 pub fn updated(ctx: &RenderContext<'_>, f: &fence_core::alert::FollowUpAlert) -> Value {
     if ctx.detail == Detail::Minimal {

@@ -29,6 +29,7 @@ pub mod scans;
 pub mod sign_in;
 pub mod slack_directory;
 pub mod slack_installs;
+mod snoozes;
 pub mod threads;
 pub mod top_domains;
 pub mod users;

@@ -394,6 +394,7 @@ async fn announce_closed(
             note: note.to_string(),
             body: None,
             update_original: true,
+            announce: false,
         });
         queued += state
             .store

@@ -60,6 +60,7 @@ pub async fn change_status(
         note: note(status, hours, actor),
         body: None,
         update_original: true,
+        announce: false,
     });
     if state
         .store

@@ -235,6 +235,7 @@ async fn triage(
             note: note.clone(),
             body: None,
             update_original: true,
+            announce: false,
         };
         let mut updated = fence_slack::render::updated(&ctx, &fu);
         updated["replace_original"] = json!(true);

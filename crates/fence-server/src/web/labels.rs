@@ -130,6 +130,7 @@ pub fn audit_text(action: &str) -> String {
         "finding.open" => "Reopened",
         "finding.false_positive" => "Marked as false positive",
         "finding.snoozed" => "Snoozed",
+        "finding.snooze_ended" => "Snooze ended",
         "finding.resolved" => "Resolved",
         "finding.fix_instructions" => "Asked for fix instructions",
         "channel.create" => "Added a channel",

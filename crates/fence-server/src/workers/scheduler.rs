@@ -19,6 +19,10 @@ const CERTIFICATES_EVERY_MS: i64 = 60_000;
 /// `Store::compact_finding_days`, `Store::compact_delivery_hours`) and the most affected domains counted again (`Store::refresh_top_domains`).
 const COUNTS_EVERY_MS: i64 = 60_000;
 
+/// The follow-up of a snooze that ended, in the finding's thread or as a message of its own on webhooks (it names
+/// nothing of the finding: minimal channels show it as it is).
+pub const SNOOZE_ENDED: &str = "⏰ Snooze ended: this finding is still open.";
+
 pub struct Scheduler {
     state: AppState,
     owner: String,
@@ -74,6 +78,8 @@ impl Scheduler {
                 .await?;
             raised += result?;
         }
+        // Snoozes that ended: open again, with their follow-up queued in the same commit (once, across processes).
+        raised += st.store.end_snoozes(now, SNOOZE_ENDED).await?;
         self.certificates(now).await?;
         if st
             .store

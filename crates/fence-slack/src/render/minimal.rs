@@ -317,6 +317,12 @@ pub fn updated(ctx: &RenderContext<'_>, f: &fence_core::alert::FollowUpAlert) ->
     msg
 }
 
+/// A follow-up told as a message of its own on a minimal channel: the note, the severity and the link.
+pub fn announced(ctx: &RenderContext<'_>, f: &fence_core::alert::FollowUpAlert) -> Value {
+    let note = fence_core::text::truncate_chars(&f.note, 300);
+    one_finding(ctx, &f.finding, &note, "")
+}
+
 /// Fix Instructions clicked on a minimal channel: answered to the clicker alone, with a link instead of the text.
 pub fn fix_instructions_link(ctx: &RenderContext<'_>, finding_id: &str) -> Value {
     json!({"response_type": "ephemeral", "replace_original": false,
@@ -426,6 +432,7 @@ mod tests {
                 note: "✓ Marked as false positive by <@U123>".into(),
                 body: Some("SECRET FIX".into()),
                 update_original: true,
+                announce: false,
             })],
             vec![
                 Alert::Vulnerability(v.clone()),
@@ -490,12 +497,21 @@ mod tests {
                 note: "✓ Resolved by <@U1>".into(),
                 body: Some("SECRET FIX".into()),
                 update_original: true,
+                announce: false,
             };
             assert_clean("follow-up", &crate::render::followup_in(&ctx, &f));
             let updated = crate::render::updated(&ctx, &f);
             assert_clean("updated original", &updated);
             assert!(updated.to_string().contains("Resolved by"), "{updated}");
             assert_clean("fix instructions", &fix_instructions_link(&ctx, "f1"));
+            let ended = FollowUpAlert {
+                note: "⏰ Snooze ended: this finding is still open.".into(),
+                announce: true,
+                ..f.clone()
+            };
+            let told = crate::render::announced(&ctx, &ended);
+            assert_clean("snooze ended", &told);
+            assert!(told.to_string().contains("Snooze ended"), "{told}");
         }
     }
 

@@ -39,6 +39,7 @@ mod slack_access;
 mod slack_app;
 mod slack_install;
 mod slack_strict;
+mod snoozes;
 mod templates;
 mod trends;
 mod wakeups;

@@ -92,6 +92,7 @@ impl Dispatcher {
         ctx: &RenderContext<'_>,
         channel_id: &str,
         token: &fence_core::Secret<String>,
+        slack_channel: &str,
         f: &fence_core::alert::FollowUpAlert,
     ) -> anyhow::Result<fence_slack::Posted> {
         let st = &self.state;
@@ -100,6 +101,19 @@ impl Dispatcher {
             .posted_message(channel_id, &f.finding.finding_id)
             .await?
         else {
+            // No message to reply to: a follow-up that must be told is a message of its own.
+            if f.announce {
+                return Ok(st
+                    .webapi
+                    .post_message(
+                        token,
+                        slack_channel,
+                        &fence_slack::render::announced(ctx, f),
+                        None,
+                        false,
+                    )
+                    .await);
+            }
             return Ok(fence_slack::Posted {
                 outcome: SendOutcome::Delivered,
                 ts: None,

@@ -124,11 +124,18 @@ impl Dispatcher {
             return Ok(None);
         }
         let (mut outcome, posted, needed) = match (&bot, s.single()) {
-            (Some((token, _)), Some(Alert::FollowUp(f))) => {
-                let p = self.send_followup(&ctx, &s.channel.id, token, f).await?;
+            (Some((token, slack_channel)), Some(Alert::FollowUp(f))) => {
+                let p = self
+                    .send_followup(&ctx, &s.channel.id, token, slack_channel, f)
+                    .await?;
                 (p.outcome, None, p.needed)
             }
-            // A follow-up for a channel without a bot token has nowhere to go (webhooks cannot thread).
+            // A follow-up that must be told (a snooze that ended) is a message of its own on a webhook.
+            (None, Some(Alert::FollowUp(f))) if f.announce => {
+                let m = fence_slack::render::announced(&ctx, f);
+                (st.client.post(&s.url, &m).await, None, None)
+            }
+            // Any other follow-up for a channel without a bot token has nowhere to go (webhooks cannot thread).
             (None, Some(Alert::FollowUp(_))) => (SendOutcome::Delivered, None, None),
             (Some((token, slack_channel)), _) => {
                 // Message metadata for Slack apps and workflows: on bot-token posts only (webhooks have none).
