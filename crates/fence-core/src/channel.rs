@@ -135,10 +135,22 @@ pub struct Filters {
     /// Parsed once with the channel's rules, not per alert.
     pub domains: Vec<crate::domain::DomainPattern>,
     pub categories: Vec<Category>,
+    /// `filters.tags`: only alerts about a domain with one of these tags (alerts about no domain pass).
+    pub tags: Vec<String>,
     pub schedule: Option<Schedule>,
 }
 
 impl Filters {
+    /// Whether the tags filter lets through an alert about a domain with `domain_tags` (`None`: the alert is about
+    /// no domain, a digest or a notice).
+    pub fn admits_tags(&self, domain_tags: Option<&[String]>) -> bool {
+        match domain_tags {
+            _ if self.tags.is_empty() => true,
+            None => true,
+            Some(have) => have.iter().any(|t| self.tags.contains(t)),
+        }
+    }
+
     /// Whether an alert passes the severity, domain and category filters (the time window is separate).
     /// Severity and category filters apply to findings (alerts and reminders); the domain filter to every alert
     /// about a domain; system notices always pass.

@@ -15,10 +15,13 @@ mod claims;
 mod health;
 mod lanes;
 mod sent;
+mod tags;
 
 pub use health::DeliveryHealth;
 pub use lanes::{ClaimedLane, LaneRelease, Streak};
 pub(crate) use sent::SentGroup;
+pub(crate) use tags::domain_tags_for;
+pub use tags::DomainTags;
 
 /// A channel as routing sees it.
 #[derive(Debug, Clone)]
@@ -159,14 +162,32 @@ pub(crate) async fn load_routable_channels(
 /// Routes a set of alerts: each channel that wants some of them gets one delivery referring to those alerts, due
 /// now or when the channel's time window opens.
 pub fn route(channels: &[RoutableChannel], set: &AlertSet, now: i64) -> Vec<NewDelivery> {
+    route_tagged(channels, set, &DomainTags::new(), now)
+}
+
+/// [`route`], with the tags of the alerts' domains for channels that filter on them (a domain missing from
+/// `tags` has none).
+pub fn route_tagged(
+    channels: &[RoutableChannel],
+    set: &AlertSet,
+    tags: &DomainTags,
+    now: i64,
+) -> Vec<NewDelivery> {
     let now_ts = Timestamp::from_millisecond(now).unwrap_or(Timestamp::UNIX_EPOCH);
     let mut out = Vec::new();
+    let no_tags: Vec<String> = Vec::new();
     for c in channels {
         let wanted: Vec<u32> = set
             .alerts
             .iter()
             .enumerate()
             .filter(|(_, a)| c.config.wants(a))
+            .filter(|(_, a)| {
+                c.config.filters.admits_tags(
+                    a.domain()
+                        .map(|d| tags.get(d).unwrap_or(&no_tags).as_slice()),
+                )
+            })
             .map(|(i, _)| i as u32)
             .collect();
         let Some(&first) = wanted.first() else {
@@ -288,8 +309,9 @@ impl Store {
             org_id: org_id.to_string(),
             alerts,
         };
-        let ds = route(channels, &set, now);
         let mut tx = self.pool.begin().await?;
+        let tags = domain_tags_for(&mut tx, org_id, channels, &set.alerts).await?;
+        let ds = route_tagged(channels, &set, &tags, now);
         insert_routed(self.dialect, &mut tx, &set, &ds, now).await?;
         tx.commit().await?;
         Ok(ds.len())

@@ -1,7 +1,7 @@
 //! Ingest: a batch of findings deduplicated by fingerprint (new / duplicate / reopened / suppressed) and stored in
 //! one transaction with their domains and every delivery they cause.
 
-use crate::deliveries::{insert_routed, load_routable_channels, route, AlertSet};
+use crate::deliveries::{insert_routed, load_routable_channels, AlertSet};
 use crate::findings::{severity_rank, IngestOutcome};
 use crate::{
     get_opt_i64, get_str, new_id, placeholders, row_placeholders, Dialect, Result, Store,
@@ -187,7 +187,9 @@ impl Store {
                 org_id: org_id.to_string(),
                 alerts: std::mem::take(&mut s.alerts),
             };
-            let deliveries = route(&channels, &set, now);
+            let tags =
+                crate::deliveries::domain_tags_for(&mut tx, org_id, &channels, &set.alerts).await?;
+            let deliveries = crate::deliveries::route_tagged(&channels, &set, &tags, now);
             s.out.deliveries = deliveries.len();
             insert_routed(d, &mut tx, &set, &deliveries, now).await?;
         }

@@ -1,7 +1,7 @@
 //! Reminders: open findings still unhandled after a channel's `reminders.every`, raised once per period per
 //! channel and finding (marks remember the last one), in one transaction with their deliveries.
 
-use crate::deliveries::{insert_routed, route, AlertSet, RoutableChannel};
+use crate::deliveries::{insert_routed, AlertSet, RoutableChannel};
 use crate::findings::finding_from;
 use crate::{new_id, Result, Store, StoreError};
 use fence_core::alert::ReminderAlert;
@@ -83,7 +83,9 @@ impl Store {
                 destination: c.destination.clone(),
                 config,
             }];
-            let ds = route(&target, &set, now);
+            let tags = crate::deliveries::domain_tags_for(&mut tx, &c.org_id, &target, &set.alerts)
+                .await?;
+            let ds = crate::deliveries::route_tagged(&target, &set, &tags, now);
             insert_routed(self.dialect, &mut tx, &set, &ds, now).await?;
             tx.commit().await.map_err(StoreError::Db)?;
         }

@@ -2,7 +2,7 @@
 //! results a scanner posts, and imports; completing a scan stores its counts and queues its summary alert in the
 //! same transaction.
 
-use crate::deliveries::{insert_routed, load_routable_channels, route, AlertSet};
+use crate::deliveries::{insert_routed, load_routable_channels, AlertSet};
 use crate::{get_i64, get_opt_i64, get_opt_str, get_str, new_id, Result, Store, StoreError};
 use fence_core::alert::ScanAlert;
 use fence_core::Alert;
@@ -327,7 +327,9 @@ impl Store {
                 org_id: org_id.to_string(),
                 alerts: vec![alert],
             };
-            let ds = route(&channels, &set, now);
+            let tags =
+                crate::deliveries::domain_tags_for(&mut tx, org_id, &channels, &set.alerts).await?;
+            let ds = crate::deliveries::route_tagged(&channels, &set, &tags, now);
             insert_routed(self.dialect, &mut tx, &set, &ds, now).await?;
         }
         tx.commit().await?;

@@ -3,7 +3,9 @@
 //! follow-up is queued exactly once, whichever process wakes the finding and whenever it crashes (on PostgreSQL the
 //! rows are locked with `SKIP LOCKED`, so two processes split the work). Found by the partial index of migration 0113.
 
-use crate::deliveries::{insert_routed, load_routable_channels, route, AlertSet, RoutableChannel};
+use crate::deliveries::{
+    domain_tags_for, insert_routed, load_routable_channels, route_tagged, AlertSet, RoutableChannel,
+};
 use crate::findings::finding_from;
 use crate::{new_id, Dialect, Result, Store};
 use fence_core::alert::FollowUpAlert;
@@ -76,7 +78,8 @@ impl Store {
                         announce: true,
                     })],
                 };
-                let mut ds = route(&takers, &set, now);
+                let tags = domain_tags_for(&mut tx, &f.org_id, &takers, &set.alerts).await?;
+                let mut ds = route_tagged(&takers, &set, &tags, now);
                 for d in &mut ds {
                     d.alert_type = "followup".into();
                     d.finding_id = Some(f.id.clone());

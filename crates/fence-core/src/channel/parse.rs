@@ -217,11 +217,11 @@ pub(super) fn list<T>(
 }
 
 pub(super) fn parse_filters(f: &Map<String, Value>, errs: &mut FieldErrors) -> Filters {
-    const KEYS: [&str; 4] = ["severities", "domains", "categories", "schedule"];
+    const KEYS: [&str; 5] = ["severities", "domains", "categories", "tags", "schedule"];
     for k in f.keys().filter(|k| !KEYS.contains(&k.as_str())) {
         errs.push(FieldError::new(
             format!("filters.{k}"),
-            "unknown filter; expected severities, domains, categories or schedule",
+            "unknown filter; expected severities, domains, categories, tags or schedule",
         ));
     }
     let get = |k: &str| f.get(k).filter(|v| !v.is_null());
@@ -247,6 +247,18 @@ pub(super) fn parse_filters(f: &Map<String, Value>, errs: &mut FieldErrors) -> F
     let categories = get("categories")
         .map(|v| list(v, "filters.categories", errs, Category::parse))
         .unwrap_or_default();
+    let tags = get("tags")
+        .map(|v| {
+            list(v, "filters.tags", errs, |t| {
+                let t = t.trim();
+                if t.is_empty() || t.len() > 64 {
+                    Err("must be a domain tag of 1 to 64 characters".to_string())
+                } else {
+                    Ok(t.to_string())
+                }
+            })
+        })
+        .unwrap_or_default();
     let schedule = match get("schedule") {
         None => None,
         Some(Value::Object(s)) => parse_schedule(s, errs),
@@ -262,6 +274,7 @@ pub(super) fn parse_filters(f: &Map<String, Value>, errs: &mut FieldErrors) -> F
         severities,
         domains,
         categories,
+        tags,
         schedule,
     }
 }

@@ -64,6 +64,8 @@ pub struct ChannelForm {
     pub domains: String,
     /// `filters.categories`.
     pub categories: Vec<String>,
+    /// `filters.tags`, comma-separated.
+    pub tags: String,
     /// `filters.schedule`.
     pub schedule: Schedule,
     /// `mention_{key}`, one per key of [`MENTION_KEYS`].
@@ -199,6 +201,7 @@ impl ChannelForm {
             severities: strs(&filters["severities"]),
             domains: strs(&filters["domains"]).join("\n"),
             categories: strs(&filters["categories"]),
+            tags: strs(&filters["tags"]).join(", "),
             schedule: Schedule::from_json(&filters["schedule"]),
             mentions: MENTION_KEYS
                 .map(|key| MentionInput {
@@ -233,6 +236,7 @@ impl ChannelForm {
             severities: f.list("severities"),
             domains: f.text("domains"),
             categories: f.list("categories"),
+            tags: f.text("tags"),
             schedule: Schedule::from_submitted(&f),
             mentions: MENTION_KEYS
                 .map(|key| MentionInput {
@@ -268,6 +272,7 @@ impl ChannelForm {
             severities,
             domains,
             categories,
+            tags,
             schedule,
             mentions,
             digest,
@@ -301,6 +306,7 @@ impl ChannelForm {
             "severities": severities,
             "domains": split(domains, true),
             "categories": categories,
+            "tags": split(tags, false),
             "schedule": schedule.to_json(),
         });
         let template = match template.trim() {

@@ -19,6 +19,7 @@ fn full_channel() -> Value {
             "severities": ["critical", "high"],
             "domains": ["example.com", "*.example.org"],
             "categories": ["sql_injection", "xss"],
+            "tags": ["payments", "pci"],
             "schedule": {"days": ["mon", "wed", "fri"], "start": "08:30", "end": "17:45", "timezone": "Europe/Berlin"}
         },
         "mentions": {

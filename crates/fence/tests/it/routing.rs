@@ -253,3 +253,63 @@ async fn a_mattermost_channel_gets_attachments_and_its_own_mentions(db: Db) {
     t.app.shutdown().await;
 }
 both_dbs!(a_mattermost_channel_gets_attachments_and_its_own_mentions);
+
+/// `filters.tags`: a team's channel gets the alerts about its own assets (domains tagged for it), a channel without
+/// the filter gets everything; digests and notices, about no domain, pass.
+async fn a_channel_filtered_on_domain_tags_gets_only_its_assets_alerts(db: Db) {
+    let t = TestApp::spawn(db).await;
+    let (s, v) = t
+        .post(
+            "/api/v1/domains",
+            json!({"name": "pay.example.com", "tags": ["payments", "pci"]}),
+        )
+        .await;
+    assert!(s.is_success(), "{v}");
+    t.post(
+        "/api/v1/domains",
+        json!({"name": "blog.example.com", "tags": ["marketing"]}),
+    )
+    .await;
+    let (s, v) = t
+        .post(
+            "/api/v1/channels",
+            json!({"name": "payments", "webhook_url": t.slack.webhook_url("payments"),
+                   "filters": {"tags": ["payments"]}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["filters"]["tags"], json!(["payments"]), "{v}");
+    t.channel("everything", json!({})).await;
+    for domain in ["pay.example.com", "blog.example.com", "new.example.com"] {
+        t.post(
+            "/api/v1/findings",
+            json!({"domain": domain, "title": format!("Exposed panel on {domain}"), "severity": "critical"}),
+        )
+        .await;
+        // One message each, not coalesced, so what each channel got is plain.
+        tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    }
+    let all = t
+        .slack
+        .wait_accepted("everything", 3, std::time::Duration::from_secs(10))
+        .await;
+    assert_eq!(fence_testkit::count_findings(&all), 3);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let payments = t.slack.accepted("payments");
+    let text: String = payments.iter().map(|m| m.body.to_string()).collect();
+    assert!(text.contains("pay.example.com"), "{text}");
+    assert!(
+        !text.contains("blog.example.com") && !text.contains("new.example.com"),
+        "only the payments assets: {text}"
+    );
+    let (s, v) = t
+        .post(
+            "/api/v1/channels",
+            json!({"name": "bad", "webhook_url": t.slack.webhook_url("bad"), "filters": {"tags": [""]}}),
+        )
+        .await;
+    assert_eq!(s, 422, "{v}");
+    assert_eq!(v["error"]["field"], "filters.tags[0]", "{v}");
+    t.app.shutdown().await;
+}
+both_dbs!(a_channel_filtered_on_domain_tags_gets_only_its_assets_alerts);
