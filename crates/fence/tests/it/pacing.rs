@@ -315,8 +315,8 @@ async fn open_findings_are_reminded_every_period_until_handled() {
     r.clock.set_ms(T0 + 54 * HOUR);
     assert_eq!(
         r.scheduler.tick().await.expect("tick"),
-        1,
-        "reminded again once the snooze ended"
+        2,
+        "reminded again once the snooze ended, and told that it ended"
     );
 
     // False positive: never again.
