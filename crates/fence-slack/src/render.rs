@@ -92,20 +92,6 @@ pub fn render<A: Borrow<Alert>>(
         debug_assert!(check_message(&msg).is_ok(), "{:?}", check_message(&msg));
         return msg;
     }
-    let vulns: Vec<&VulnerabilityAlert> = alerts
-        .iter()
-        .filter_map(|a| match a {
-            Alert::Vulnerability(v) => Some(v),
-            _ => None,
-        })
-        .collect();
-    let reminders: Vec<&VulnerabilityAlert> = alerts
-        .iter()
-        .filter_map(|a| match a {
-            Alert::Reminder(r) => Some(&r.finding),
-            _ => None,
-        })
-        .collect();
     let msg = match alerts {
         [Alert::Vulnerability(v)] => vulnerability(ctx, v, &mention_text),
         [Alert::ChannelBroken(b)] => channel_broken(ctx, b, &mention_text),
@@ -113,13 +99,10 @@ pub fn render<A: Borrow<Alert>>(
         [Alert::ScanCompleted(sc)] => kinds::scan(ctx, sc, &mention_text),
         [Alert::Reminder(r)] => kinds::reminder(ctx, r, &mention_text),
         [Alert::Digest(d)] => kinds::digest(ctx, d, &mention_text),
-        _ if vulns.len() == alerts.len() && !vulns.is_empty() => {
-            coalesced(ctx, &vulns, &mention_text, false)
-        }
-        _ if reminders.len() == alerts.len() && !reminders.is_empty() => {
-            coalesced(ctx, &reminders, &mention_text, true)
-        }
-        _ => plain(ctx.kind, alerts),
+        _ => match burst_of(alerts) {
+            Some((findings, reminder)) => coalesced(ctx, &findings, &mention_text, reminder),
+            None => plain(ctx.kind, alerts),
+        },
     };
     debug_assert!(check_message(&msg).is_ok(), "{:?}", check_message(&msg));
     if check_message(&msg).is_ok() {
@@ -127,6 +110,29 @@ pub fn render<A: Borrow<Alert>>(
     } else {
         plain(ctx.kind, alerts)
     }
+}
+
+/// The findings of a burst — every alert a new finding (`false`) or every alert a reminder (`true`) — or `None`
+/// for anything else (a single alert counts too).
+pub fn burst_of<'a>(alerts: &[&'a Alert]) -> Option<(Vec<&'a VulnerabilityAlert>, bool)> {
+    let new: Vec<&VulnerabilityAlert> = alerts
+        .iter()
+        .filter_map(|a| match a {
+            Alert::Vulnerability(v) => Some(v),
+            _ => None,
+        })
+        .collect();
+    if !new.is_empty() && new.len() == alerts.len() {
+        return Some((new, false));
+    }
+    let open: Vec<&VulnerabilityAlert> = alerts
+        .iter()
+        .filter_map(|a| match a {
+            Alert::Reminder(r) => Some(&r.finding),
+            _ => None,
+        })
+        .collect();
+    (!open.is_empty() && open.len() == alerts.len()).then_some((open, true))
 }
 
 /// The plain-text form for this channel (its detail level), used when Slack rejects the rich payload.

@@ -87,6 +87,14 @@ impl Filter {
     }
 }
 
+/// The list's orders besides newest first (`?sort=`).
+fn sort_choices() -> Vec<Choice> {
+    vec![Choice {
+        value: Sort::Severity.as_str(),
+        label: "Most severe first",
+    }]
+}
+
 /// A finding in a list.
 #[derive(Serialize)]
 struct ListedFinding<'a> {
@@ -166,10 +174,7 @@ pub async fn list(
         next_url,
         first_url,
         filter,
-        sorts: vec![Choice {
-            value: "severity",
-            label: "Most severe first",
-        }],
+        sorts: sort_choices(),
         severities: labels::severity_choices(),
         statuses: labels::status_choices(),
         categories: labels::category_choices(),
@@ -330,10 +335,7 @@ mod tests {
             .collect();
         let ctx = FindingsPage {
             filter: Filter::from_query(&q),
-            sorts: vec![Choice {
-                value: "severity",
-                label: "Most severe first",
-            }],
+            sorts: sort_choices(),
             severities: labels::severity_choices(),
             statuses: labels::status_choices(),
             categories: labels::category_choices(),
@@ -440,10 +442,7 @@ mod tests {
     fn a_bounded_search_says_so_instead_of_no_match() {
         let ctx = FindingsPage {
             filter: Filter::from_query(&HashMap::new()),
-            sorts: vec![Choice {
-                value: "severity",
-                label: "Most severe first",
-            }],
+            sorts: sort_choices(),
             severities: labels::severity_choices(),
             statuses: labels::status_choices(),
             categories: labels::category_choices(),
@@ -467,10 +466,7 @@ fn an_empty_list_says_what_to_do_next() {
     use crate::web::page::testing::render;
     let ctx = |filtered| FindingsPage {
         filter: Filter::from_query(&HashMap::new()),
-        sorts: vec![Choice {
-            value: "severity",
-            label: "Most severe first",
-        }],
+        sorts: sort_choices(),
         severities: labels::severity_choices(),
         statuses: labels::status_choices(),
         categories: labels::category_choices(),

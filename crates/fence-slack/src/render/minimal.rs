@@ -244,26 +244,9 @@ fn summary(ctx: &RenderContext<'_>, alert: &Alert, mentions: &str) -> Value {
 
 /// Several alerts in one message: a burst of new findings or of reminders, counted; anything else, plain.
 fn several(ctx: &RenderContext<'_>, alerts: &[&Alert], mentions: &str) -> Value {
-    let vulns: Vec<&VulnerabilityAlert> = alerts
-        .iter()
-        .filter_map(|a| match a {
-            Alert::Vulnerability(v) => Some(v),
-            _ => None,
-        })
-        .collect();
-    let reminders: Vec<&VulnerabilityAlert> = alerts
-        .iter()
-        .filter_map(|a| match a {
-            Alert::Reminder(r) => Some(&r.finding),
-            _ => None,
-        })
-        .collect();
-    if !vulns.is_empty() && vulns.len() == alerts.len() {
-        burst(ctx, &vulns, false, mentions)
-    } else if !reminders.is_empty() && reminders.len() == alerts.len() {
-        burst(ctx, &reminders, true, mentions)
-    } else {
-        plain(alerts)
+    match super::burst_of(alerts) {
+        Some((findings, reminder)) => burst(ctx, &findings, reminder, mentions),
+        None => plain(alerts),
     }
 }
 

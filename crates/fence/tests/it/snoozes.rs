@@ -9,6 +9,21 @@ use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(20);
 
+/// The "Snooze ended" replies posted in the thread of `ts`.
+fn snooze_replies(t: &TestApp, ts: &str) -> Vec<fence_testkit::ApiCall> {
+    t.slack
+        .api_calls("chat.postMessage")
+        .into_iter()
+        .filter(|c| c.body["thread_ts"] == ts)
+        .filter(|c| {
+            c.body["text"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("Snooze ended")
+        })
+        .collect()
+}
+
 async fn a_snooze_that_ends_is_told_once_in_the_thread_or_as_a_message(db: Db) {
     let t = TestApp::spawn(db).await;
     t.slack.add_channel("C0BOT", "security-alerts");
@@ -51,18 +66,7 @@ async fn a_snooze_that_ends_is_told_once_in_the_thread_or_as_a_message(db: Db) {
     );
     let deadline = Instant::now() + WAIT;
     let reply = loop {
-        let replies: Vec<_> = t
-            .slack
-            .api_calls("chat.postMessage")
-            .into_iter()
-            .filter(|c| c.body["thread_ts"] == first_ts.as_str())
-            .filter(|c| {
-                c.body["text"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .contains("Snooze ended")
-            })
-            .collect();
+        let replies = snooze_replies(&t, &first_ts);
         if let Some(r) = replies.first() {
             break r.clone();
         }
@@ -91,18 +95,7 @@ async fn a_snooze_that_ends_is_told_once_in_the_thread_or_as_a_message(db: Db) {
     // The scheduler passes again (every 5 s): nothing more is told.
     tokio::time::sleep(Duration::from_secs(6)).await;
     assert_eq!(t.slack.accepted("hook").len(), 2, "told once");
-    let replies = t
-        .slack
-        .api_calls("chat.postMessage")
-        .into_iter()
-        .filter(|c| c.body["thread_ts"] == first_ts.as_str())
-        .filter(|c| {
-            c.body["text"]
-                .as_str()
-                .unwrap_or_default()
-                .contains("Snooze ended")
-        })
-        .count();
+    let replies = snooze_replies(&t, &first_ts).len();
     assert_eq!(replies, 1, "told once in the thread");
     t.app.shutdown().await;
 }

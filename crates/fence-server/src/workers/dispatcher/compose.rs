@@ -165,27 +165,7 @@ fn burst_vars(
     if !fence_slack::template::handles_coalesced(source) {
         return None;
     }
-    let new: Vec<_> = alerts
-        .iter()
-        .filter_map(|a| match a {
-            Alert::Vulnerability(v) => Some(v),
-            _ => None,
-        })
-        .collect();
-    let open: Vec<_> = alerts
-        .iter()
-        .filter_map(|a| match a {
-            Alert::Reminder(r) => Some(&r.finding),
-            _ => None,
-        })
-        .collect();
-    let (list, reminder) = if new.len() == alerts.len() {
-        (new, false)
-    } else if open.len() == alerts.len() {
-        (open, true)
-    } else {
-        return None;
-    };
+    let (list, reminder) = fence_slack::render::burst_of(alerts)?;
     Some(fence_slack::template::coalesced_variables(
         &list,
         ctx.base_url,
