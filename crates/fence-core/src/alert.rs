@@ -199,6 +199,14 @@ pub struct DigestCertificate {
     pub days_left: i64,
 }
 
+/// A silence a digest lists as ending soon: its matchers (`rule=… domain=…`), reason and end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DigestSilence {
+    pub matchers: String,
+    pub reason: String,
+    pub expires_at: i64,
+}
+
 /// A periodic summary of a channel's organization.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DigestAlert {
@@ -214,6 +222,12 @@ pub struct DigestAlert {
     pub certificates: Vec<DigestCertificate>,
     /// The period's findings as CSV, at a signed link.
     pub report_url: String,
+    /// Of the new vulnerabilities, those a silence kept from alerting (not among `top`).
+    #[serde(default)]
+    pub silenced: i64,
+    /// Silences that end within 7 days, soonest first.
+    #[serde(default)]
+    pub silences_ending: Vec<DigestSilence>,
 }
 
 /// Everything a delivery can carry.

@@ -100,6 +100,10 @@ pub struct NewFinding {
     pub scan_id: Option<String>,
     /// Milliseconds since the Unix epoch.
     pub detected_at: Option<i64>,
+    /// The scanner's rule or check id (SARIF `ruleId`, a nuclei template, a ZAP plugin): what silences match on.
+    pub rule: Option<String>,
+    /// The affected package (a Dependabot alert's), for silences.
+    pub package: Option<String>,
 }
 
 const FIELDS: &[&str] = &[
@@ -118,6 +122,8 @@ const FIELDS: &[&str] = &[
     "scanner",
     "scan_id",
     "detected_at",
+    "rule",
+    "package",
 ];
 
 impl NewFinding {
@@ -161,6 +167,8 @@ impl NewFinding {
         let scanner = r.string("scanner", false, 100);
         let scan_id = r.string("scan_id", false, 100);
         let detected_at = r.detected_at();
+        let rule = r.string("rule", false, MAX_SHORT_TEXT);
+        let package = r.string("package", false, MAX_SHORT_TEXT);
 
         let cvss = cvss.or(vector_score);
         let severity = r.severity_or_cvss(severity, cvss);
@@ -186,6 +194,8 @@ impl NewFinding {
                     scanner,
                     scan_id,
                     detected_at,
+                    rule,
+                    package,
                 })
             }
             _ => Err(errs),
@@ -318,7 +328,7 @@ impl Reader<'_> {
     }
 }
 
-fn parse_cve(s: &str) -> Result<String, String> {
+pub(crate) fn parse_cve(s: &str) -> Result<String, String> {
     let up = s.trim().to_ascii_uppercase();
     let ok = up
         .strip_prefix("CVE-")

@@ -16,6 +16,7 @@ pub mod finding;
 pub mod health;
 pub mod retry;
 pub mod severity;
+pub mod silence;
 pub mod text;
 pub mod time;
 

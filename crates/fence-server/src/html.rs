@@ -18,6 +18,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/web/users.html"),
     ),
     (
+        "web/silences.html",
+        include_str!("../templates/web/silences.html"),
+    ),
+    (
         "web/slack_look.html",
         include_str!("../templates/web/slack_look.html"),
     ),

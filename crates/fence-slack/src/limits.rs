@@ -22,6 +22,8 @@ pub const MAX_FOOTER: usize = 300;
 
 pub const MAX_OPTIONS: usize = 5;
 pub const MAX_OPTION_VALUE: usize = 150;
+/// Buttons of one legacy attachment.
+pub const MAX_ATTACHMENT_ACTIONS: usize = 5;
 
 fn chars(v: &Value) -> usize {
     v.as_str().map(|s| s.chars().count()).unwrap_or(0)
@@ -73,6 +75,12 @@ fn check_attachments(atts: &Value) -> Result<(), String> {
         }
         if chars(&a["footer"]) > MAX_FOOTER {
             return Err(format!("attachments[{i}].footer is too long"));
+        }
+        let actions = a["actions"].as_array().map_or(0, Vec::len);
+        if actions > MAX_ATTACHMENT_ACTIONS {
+            return Err(format!(
+                "attachments[{i}].actions has {actions} actions (max {MAX_ATTACHMENT_ACTIONS})"
+            ));
         }
     }
     Ok(())

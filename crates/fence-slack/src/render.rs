@@ -277,29 +277,6 @@ fn no_unfurl(mut msg: Value) -> Value {
     msg
 }
 
-fn button(text: &str, action_id: &str) -> Value {
-    json!({"type": "button", "text": {"type": "plain_text", "text": text, "emoji": true}, "action_id": action_id})
-}
-
-fn finding_buttons(ctx: &RenderContext<'_>, v: &VulnerabilityAlert, suffix: &str) -> Vec<Value> {
-    let sign = |action: &str| ctx.signer.sign(action, ctx.org_id, &v.finding_id);
-    let mut view = button("View Details", &format!("view_details{suffix}"));
-    view["url"] = json!(ctx.finding_url(&v.finding_id));
-    let mut fp = button("Mark as False Positive", &format!("false_positive{suffix}"));
-    fp["value"] = json!(sign("false_positive"));
-    let mut snooze = button("Snooze (24h)", &format!("snooze{suffix}"));
-    snooze["value"] = json!(sign("snooze"));
-    let mut fix = button("Fix Instructions", &format!("fix_instructions{suffix}"));
-    fix["value"] = json!(sign("fix_instructions"));
-    let mut out = vec![view, fp, snooze, fix];
-    if ctx.run_scan {
-        let mut scan = button("Run Scan", &format!("run_scan{suffix}"));
-        scan["value"] = json!(ctx.signer.sign("run_scan", ctx.org_id, &v.domain));
-        out.push(scan);
-    }
-    out
-}
-
 fn header(text: &str) -> Value {
     json!({"type": "header", "text": {"type": "plain_text", "text": fence_core::text::truncate_chars(text, limits::MAX_HEADER), "emoji": true}})
 }
@@ -347,6 +324,10 @@ fn vulnerability(ctx: &RenderContext<'_>, v: &VulnerabilityAlert, mentions: &str
                     ];
                     if ctx.run_scan {
                         actions.push(json!({"type": "button", "name": "run_scan", "text": "Run Scan", "value": ctx.signer.sign("run_scan", ctx.org_id, &v.domain)}));
+                    }
+                    // A legacy attachment holds five actions; Run Scan, where the plan has it, comes first.
+                    if actions.len() < 5 {
+                        actions.push(json!({"type": "button", "name": "mute_rule", "text": MUTE_RULE, "value": sign("mute_rule")}));
                     }
                     att["callback_id"] = json!("fence_finding");
                     att["actions"] = json!(actions);
@@ -473,6 +454,9 @@ pub fn updated(ctx: &RenderContext<'_>, f: &fence_core::alert::FollowUpAlert) ->
     no_unfurl(msg)
 }
 
+mod buttons;
+pub use buttons::MUTE_RULE;
+use buttons::{button, finding_buttons};
 mod coalesced;
 mod kinds;
 mod metadata;

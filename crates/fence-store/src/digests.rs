@@ -23,7 +23,7 @@ impl Store {
             .await?;
         // The top ones' ids from the index alone, then those few rows.
         let ids = sqlx::query(
-            "SELECT id FROM findings WHERE org_id = $1 AND first_seen > $2 AND first_seen <= $3
+            "SELECT id FROM findings WHERE org_id = $1 AND first_seen > $2 AND first_seen <= $3 AND silence_id IS NULL
              ORDER BY COALESCE(cvss, -1) DESC, severity_rank DESC, id LIMIT $4",
         )
         .bind(org_id)

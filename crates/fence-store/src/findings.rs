@@ -15,6 +15,8 @@ pub struct IngestOutcome {
     pub duplicates: usize,
     /// Seen again while false positive or snoozed: no alert.
     pub suppressed: usize,
+    /// Of `new`, those an active silence kept from alerting (stored and counted all the same).
+    pub silenced: usize,
     pub deliveries: usize,
 }
 
@@ -43,6 +45,10 @@ pub struct FindingRow {
     pub first_seen: i64,
     pub last_seen: i64,
     pub updated_at: i64,
+    pub rule: Option<String>,
+    pub package: Option<String>,
+    /// The silence that matched when the finding was stored or reopened (active or not).
+    pub silence_id: Option<String>,
 }
 
 impl FindingRow {
@@ -95,6 +101,9 @@ pub(crate) fn finding_from(r: &AnyRow) -> Result<FindingRow> {
         first_seen: get_i64(r, "first_seen")?,
         last_seen: get_i64(r, "last_seen")?,
         updated_at: get_i64(r, "updated_at")?,
+        rule: get_opt_str(r, "rule")?,
+        package: get_opt_str(r, "package")?,
+        silence_id: get_opt_str(r, "silence_id")?,
     })
 }
 

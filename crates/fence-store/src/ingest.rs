@@ -3,6 +3,7 @@
 
 use crate::deliveries::{insert_routed, load_routable_channels, AlertSet};
 use crate::findings::{severity_rank, IngestOutcome};
+use crate::silences::{record_silenced, Silencer};
 use crate::{
     get_opt_i64, get_str, new_id, placeholders, row_placeholders, Dialect, Result, Store,
     StoreError,
@@ -11,7 +12,7 @@ use fence_core::{Alert, Cvss, FindingStatus, NewFinding, VulnerabilityAlert};
 use sqlx::{Any, Transaction};
 use std::collections::HashMap;
 
-const FINDING_COLS: usize = 22;
+const FINDING_COLS: usize = 25;
 const INSERT_CHUNK: usize = 200;
 const SELECT_CHUNK: usize = 500;
 
@@ -22,16 +23,31 @@ type Existing = HashMap<String, (String, FindingStatus, Option<i64>)>;
 #[derive(Default)]
 struct Sorted<'a> {
     out: IngestOutcome,
-    inserts: Vec<(&'a NewFinding, String)>,
+    inserts: Vec<Stored<'a>>,
     /// Seen again: only `last_seen` (and the scan) change.
     touched: Vec<String>,
-    reopened: Vec<(&'a NewFinding, String)>,
+    reopened: Vec<Stored<'a>>,
     alerts: Vec<Alert>,
+    /// (finding id, silence id) of each new or reopened finding an active silence keeps quiet.
+    silenced: Vec<(String, String)>,
+}
+
+/// A finding to insert or reopen: its id and the silence that keeps it from alerting.
+struct Stored<'a> {
+    f: &'a NewFinding,
+    id: String,
+    silence: Option<String>,
 }
 
 /// Sorts a batch against what is stored: new, reopened (was resolved), suppressed (false positive, snoozed) or
-/// duplicate (also a fingerprint repeated inside the batch).
-fn sort_batch<'a>(batch: &'a [NewFinding], existing: &Existing, now: i64) -> Sorted<'a> {
+/// duplicate (also a fingerprint repeated inside the batch). A new or reopened finding that an active silence matches
+/// is stored without an alert.
+fn sort_batch<'a>(
+    batch: &'a [NewFinding],
+    existing: &Existing,
+    silencer: &Silencer,
+    now: i64,
+) -> Sorted<'a> {
     let mut s = Sorted::default();
     let mut seen_in_batch: HashMap<&str, String> = HashMap::new();
     for f in batch {
@@ -44,17 +60,23 @@ fn sort_batch<'a>(batch: &'a [NewFinding], existing: &Existing, now: i64) -> Sor
         let id = match existing.get(fp) {
             None => {
                 let id = new_id();
-                s.inserts.push((f, id.clone()));
-                s.out.new += 1;
-                s.alerts.push(alert_for(f, &id, false));
+                let silence = s.announce(f, &id, false, silencer);
+                s.inserts.push(Stored {
+                    f,
+                    id: id.clone(),
+                    silence,
+                });
                 id
             }
             Some((id, status, snoozed_until)) => {
                 match status {
                     FindingStatus::Resolved => {
-                        s.reopened.push((f, id.clone()));
-                        s.out.new += 1;
-                        s.alerts.push(alert_for(f, id, true));
+                        let silence = s.announce(f, id, true, silencer);
+                        s.reopened.push(Stored {
+                            f,
+                            id: id.clone(),
+                            silence,
+                        });
                     }
                     FindingStatus::FalsePositive => {
                         s.out.suppressed += 1;
@@ -76,6 +98,30 @@ fn sort_batch<'a>(batch: &'a [NewFinding], existing: &Existing, now: i64) -> Sor
         s.out.ids.push(id);
     }
     s
+}
+
+impl Sorted<'_> {
+    /// Counts a new or reopened finding and queues its alert, unless a silence matches it: then the silence's id.
+    fn announce(
+        &mut self,
+        f: &NewFinding,
+        id: &str,
+        reopened: bool,
+        silencer: &Silencer,
+    ) -> Option<String> {
+        self.out.new += 1;
+        match silencer.matching(f) {
+            Some(silence) => {
+                self.out.silenced += 1;
+                self.silenced.push((id.to_string(), silence.to_string()));
+                Some(silence.to_string())
+            }
+            None => {
+                self.alerts.push(alert_for(f, id, reopened));
+                None
+            }
+        }
+    }
 }
 
 fn alert_for(f: &NewFinding, id: &str, reopened: bool) -> Alert {
@@ -163,10 +209,11 @@ impl Store {
             }
         }
         let existing = existing_findings(d, &mut tx, org_id, batch).await?;
-        let mut s = sort_batch(batch, &existing, now);
+        let silencer = Silencer::load(d, &mut tx, org_id, batch, now).await?;
+        let mut s = sort_batch(batch, &existing, &silencer, now);
         insert_findings(d, &mut tx, org_id, &s.inserts, now).await?;
         let mut new_by_severity = std::collections::BTreeMap::new();
-        for (f, _) in &s.inserts {
+        for Stored { f, .. } in &s.inserts {
             *new_by_severity.entry(f.severity.as_str()).or_insert(0i64) += 1;
         }
         crate::counts::add_new(&mut tx, org_id, &new_by_severity).await?;
@@ -180,6 +227,9 @@ impl Store {
         touch_findings(d, &mut tx, org_id, &s.touched, batch_scan, now).await?;
         reopen_findings(&mut tx, org_id, &s.reopened, now).await?;
         insert_domains(d, &mut tx, org_id, &s.inserts, now).await?;
+        if !silencer.is_empty() && !s.silenced.is_empty() {
+            record_silenced(d, &mut tx, org_id, &silencer, &s.silenced, now).await?;
+        }
         if !s.alerts.is_empty() {
             let channels = load_routable_channels(&mut tx, org_id).await?;
             let set = AlertSet {
@@ -247,16 +297,16 @@ async fn insert_findings(
     d: Dialect,
     tx: &mut Transaction<'_, Any>,
     org_id: &str,
-    inserts: &[(&NewFinding, String)],
+    inserts: &[Stored<'_>],
     now: i64,
 ) -> Result<()> {
     for chunk in inserts.chunks(INSERT_CHUNK) {
         let sql = format!(
-            "INSERT INTO findings (id, org_id, fingerprint, domain, title, severity, severity_rank, cvss, cvss_vector, cve, owasp, category, affected_url, description, remediation, scanner, scan_id, detected_at, status, first_seen, last_seen, updated_at) VALUES {}",
+            "INSERT INTO findings (id, org_id, fingerprint, domain, title, severity, severity_rank, cvss, cvss_vector, cve, owasp, category, affected_url, description, remediation, scanner, scan_id, detected_at, status, first_seen, last_seen, updated_at, rule, package, silence_id) VALUES {}",
             row_placeholders(d, chunk.len(), FINDING_COLS)
         );
         let mut q = sqlx::query(&sql);
-        for (f, id) in chunk {
+        for Stored { f, id, silence } in chunk {
             q = q
                 .bind(id.as_str())
                 .bind(org_id)
@@ -279,7 +329,10 @@ async fn insert_findings(
                 .bind("open")
                 .bind(now)
                 .bind(now)
-                .bind(now);
+                .bind(now)
+                .bind(f.rule.as_deref())
+                .bind(f.package.as_deref())
+                .bind(silence.as_deref());
         }
         q.execute(&mut **tx).await?;
     }
@@ -316,12 +369,12 @@ async fn touch_findings(
 async fn reopen_findings(
     tx: &mut Transaction<'_, Any>,
     org_id: &str,
-    reopened: &[(&NewFinding, String)],
+    reopened: &[Stored<'_>],
     now: i64,
 ) -> Result<()> {
-    for (f, id) in reopened {
+    for Stored { f, id, silence } in reopened {
         sqlx::query(
-            "UPDATE findings SET status = 'open', snoozed_until = NULL, last_seen = $1, updated_at = $1, title = $2, severity = $3, severity_rank = $4, cvss = $5, cve = $6, owasp = $7, affected_url = $8, description = COALESCE($9, description), remediation = COALESCE($10, remediation), scan_id = COALESCE($13, scan_id) WHERE id = $11 AND org_id = $12",
+            "UPDATE findings SET status = 'open', snoozed_until = NULL, last_seen = $1, updated_at = $1, title = $2, severity = $3, severity_rank = $4, cvss = $5, cve = $6, owasp = $7, affected_url = $8, description = COALESCE($9, description), remediation = COALESCE($10, remediation), scan_id = COALESCE($13, scan_id), rule = COALESCE($14, rule), package = COALESCE($15, package), silence_id = $16 WHERE id = $11 AND org_id = $12",
         )
         .bind(now)
         .bind(f.title.as_str())
@@ -336,6 +389,9 @@ async fn reopen_findings(
         .bind(id.as_str())
         .bind(org_id)
         .bind(f.scan_id.as_deref())
+        .bind(f.rule.as_deref())
+        .bind(f.package.as_deref())
+        .bind(silence.as_deref())
         .execute(&mut **tx)
         .await?;
     }
@@ -347,10 +403,10 @@ async fn insert_domains(
     d: Dialect,
     tx: &mut Transaction<'_, Any>,
     org_id: &str,
-    inserts: &[(&NewFinding, String)],
+    inserts: &[Stored<'_>],
     now: i64,
 ) -> Result<()> {
-    let mut domains: Vec<&str> = inserts.iter().map(|(f, _)| f.domain.as_str()).collect();
+    let mut domains: Vec<&str> = inserts.iter().map(|s| s.f.domain.as_str()).collect();
     domains.sort_unstable();
     domains.dedup();
     for chunk in domains.chunks(INSERT_CHUNK) {

@@ -27,6 +27,7 @@ pub mod reminders;
 pub mod retention;
 pub mod scans;
 pub mod sign_in;
+pub mod silences;
 pub mod slack_directory;
 pub mod slack_installs;
 mod snoozes;

@@ -28,6 +28,7 @@ impl Store {
                 "SELECT f.* FROM findings f LEFT JOIN reminder_marks m ON m.channel_id = $1 AND m.finding_id = f.id
                  WHERE f.org_id = $2 AND (f.status = 'open' OR (f.status = 'snoozed' AND f.snoozed_until <= $3))
                    AND f.first_seen <= $4 AND (m.last_at IS NULL OR m.last_at <= $4)
+                   AND (f.silence_id IS NULL OR NOT EXISTS (SELECT 1 FROM silences s WHERE s.id = f.silence_id AND s.expires_at > $3))
                  ORDER BY f.severity_rank DESC, f.id LIMIT $5",
             )
             .bind(&c.id)

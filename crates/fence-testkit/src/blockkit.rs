@@ -62,6 +62,17 @@ pub fn check_message(msg: &Value) -> Result<(), Refusal> {
             return Err(refuse("too_many_attachments", "more than 100 attachments"));
         }
         for (i, a) in atts.iter().enumerate() {
+            // Legacy attachment buttons: at most five per attachment (SLACK.md §5).
+            let actions = a
+                .get("actions")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
+            if actions > 5 {
+                return Err(refuse(
+                    "invalid_attachments",
+                    &format!("attachments[{i}].actions has {actions} actions; at most 5"),
+                ));
+            }
             if let Some(b) = a.get("blocks") {
                 check_blocks(b, &format!("attachments[{i}].blocks"), &mut errors);
             }

@@ -41,6 +41,7 @@ fn alert(a: Obj<'_>, domain: &DomainName) -> Result<Pending, ImportError> {
     let summary = advisory.opt_str("summary")?;
 
     let mut d = Draft::new(domain, "dependabot");
+    d.identify(ghsa, name);
     d.severity(severity(&advisory, vulnerability.as_ref())?);
     d.category(Some(Category::VulnerableDependency));
     d.cves(cve_ids(&advisory, cve)?);
@@ -288,6 +289,9 @@ mod tests {
         assert_eq!(f.len(), 1);
         let django = &f[0];
         assert_eq!(django.title, "CVE-2024-24680 in django (pip)");
+        // What silences match on: the advisory as the rule, and the package.
+        assert_eq!(django.rule.as_deref(), Some("GHSA-xxj9-f6rv-m3x4"));
+        assert_eq!(django.package.as_deref(), Some("django"));
         assert_eq!(django.severity, Severity::High);
         assert_eq!(django.cve.as_deref(), Some("CVE-2024-24680"));
         assert_eq!(django.cvss.map(|c| c.value()), Some(7.5));

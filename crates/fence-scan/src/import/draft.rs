@@ -193,6 +193,28 @@ impl Draft {
         self.set("fingerprint", &format!("{kind}:{}", hash.as_str()));
     }
 
+    /// The scanner's rule or check id, bounded; silences match on it.
+    pub(crate) fn rule(&mut self, id: &str) {
+        self.bounded_id("rule", id);
+    }
+
+    /// The rule (an advisory id) and the affected package's name where known, bounded; silences match on them.
+    pub(crate) fn identify(&mut self, rule: Option<&str>, package: Option<&str>) {
+        if let Some(r) = rule {
+            self.rule(r);
+        }
+        if let Some(p) = package {
+            self.bounded_id("package", p);
+        }
+    }
+
+    fn bounded_id(&mut self, key: &str, value: &str) {
+        let value = value.trim();
+        if !value.is_empty() {
+            self.set(key, &truncate_chars(value, MAX_SHORT_TEXT));
+        }
+    }
+
     fn set(&mut self, key: &str, value: &str) {
         self.fields.insert(key.into(), Value::String(value.into()));
     }

@@ -67,6 +67,7 @@ fn result(v: &Value, loc: Loc, domain: &DomainName) -> Result<Pending, ImportErr
     };
 
     let mut d = Draft::new(domain, "nuclei");
+    d.rule(template);
     d.title([Some(name)]);
     d.severity(severity);
     classify(&info, &mut d)?;
@@ -175,6 +176,11 @@ mod tests {
         assert_eq!(log4j.title, "Apache Log4j2 Remote Code Injection");
         assert_eq!(log4j.severity, Severity::Critical);
         assert_eq!(log4j.cve.as_deref(), Some("CVE-2021-44228"));
+        assert_eq!(
+            log4j.rule.as_deref(),
+            Some("CVE-2021-44228"),
+            "the template id"
+        );
         assert_eq!(log4j.cvss.map(|c| c.value()), Some(10.0));
         assert_eq!(
             log4j.cvss_vector.as_deref(),

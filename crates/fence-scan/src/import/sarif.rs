@@ -204,6 +204,7 @@ impl<'a> Run<'a> {
         let message = message_text(&r, rule.messages.as_ref())?;
 
         let mut d = Draft::new(domain, self.tool);
+        d.rule(rule_id);
         let readable_name = rule.name.filter(|n| n.trim().contains(char::is_whitespace));
         d.title([
             rule.short,
@@ -601,6 +602,11 @@ mod tests {
                 json!({"ruleId": "r", "message": {"text": "m"}}),
             );
             assert_eq!(f.category, Some(want), "{cwe}");
+            assert_eq!(
+                f.rule.as_deref(),
+                Some("r"),
+                "the rule id is what silences match"
+            );
         }
         let f = one(
             json!([]),

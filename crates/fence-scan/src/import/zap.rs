@@ -93,6 +93,7 @@ fn alert(a: &Obj<'_>, site: &str, domain: &DomainName) -> Result<Pending, Import
         Some(r) => r,
         None => text(a, "pluginid")?.unwrap_or_default(),
     };
+    d.rule(&plugin);
     let evidence = Evidence {
         scope: "ZAP".into(),
         key: [
@@ -197,6 +198,11 @@ mod tests {
         assert_eq!(csp.title, "Content Security Policy (CSP) Header Not Set");
         assert_eq!(csp.severity, Severity::Medium);
         assert_eq!(csp.scanner.as_deref(), Some("ZAP"));
+        assert_eq!(
+            csp.rule.as_deref(),
+            Some("10038-1"),
+            "the alert's reference"
+        );
         assert_eq!(
             csp.affected_url.as_deref(),
             Some("https://shop.example.com/")

@@ -12,10 +12,38 @@ use axum::Json;
 use fence_core::time::fmt_ts;
 use fence_core::{FieldErrors, FindingStatus, NewFinding, Severity};
 use fence_store::findings::{FindingQuery, FindingRow};
+use fence_store::silences::SilenceRow;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 
-pub fn finding_json(state: &AppState, f: &FindingRow) -> Value {
+/// The silences a page of findings names, by id (one read for the page).
+pub async fn silences_of(
+    state: &AppState,
+    org_id: &str,
+    rows: &[FindingRow],
+) -> ApiResult<HashMap<String, SilenceRow>> {
+    let ids: Vec<&str> = rows
+        .iter()
+        .filter_map(|f| f.silence_id.as_deref())
+        .collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(state.store.silences_by_id(org_id, &ids).await?)
+}
+
+/// A finding as the API shows it; `silenced_by` names the silence that kept it from alerting, if any.
+pub fn finding_json(
+    state: &AppState,
+    f: &FindingRow,
+    silences: &HashMap<String, SilenceRow>,
+) -> Value {
+    let silenced_by = f
+        .silence_id
+        .as_deref()
+        .and_then(|id| silences.get(id))
+        .map(|s| json!({"id": s.id, "reason": s.reason, "expires_at": fmt_ts(s.expires_at)}));
     json!({
         "id": f.id,
         "domain": f.domain,
@@ -32,6 +60,9 @@ pub fn finding_json(state: &AppState, f: &FindingRow) -> Value {
         "fingerprint": f.fingerprint,
         "scanner": f.scanner,
         "scan_id": f.scan_id,
+        "rule": f.rule,
+        "package": f.package,
+        "silenced_by": silenced_by,
         "detected_at": f.detected_at.map(fmt_ts),
         "status": f.status.as_str(),
         "snoozed_until": f.snoozed_until.map(fmt_ts),
@@ -111,7 +142,7 @@ pub async fn ingest(
     Ok((
         StatusCode::ACCEPTED,
         Json(
-            json!({"accepted": batch.len(), "new": out.new, "duplicates": out.duplicates, "suppressed": out.suppressed, "ids": out.ids}),
+            json!({"accepted": batch.len(), "new": out.new, "duplicates": out.duplicates, "suppressed": out.suppressed, "silenced": out.silenced, "ids": out.ids}),
         ),
     ))
 }
@@ -190,8 +221,9 @@ pub async fn list(
         // A filter without an index of its own looked at a bounded window: the rest lies below it.
         page.scanned_to
     };
+    let silences = silences_of(&state, &caller.org_id, &rows).await?;
     Ok(Json(
-        json!({"findings": rows.iter().map(|f| finding_json(&state, f)).collect::<Vec<_>>(), "next_cursor": next}),
+        json!({"findings": rows.iter().map(|f| finding_json(&state, f, &silences)).collect::<Vec<_>>(), "next_cursor": next}),
     ))
 }
 
@@ -202,7 +234,8 @@ pub async fn get_one(
 ) -> ApiResult<Json<Value>> {
     caller.require(Scope::Read)?;
     let f = crate::services::findings::get(&state, &caller.org_id, &id).await?;
-    Ok(Json(finding_json(&state, &f)))
+    let silences = silences_of(&state, &caller.org_id, std::slice::from_ref(&f)).await?;
+    Ok(Json(finding_json(&state, &f, &silences)))
 }
 
 async fn change(
@@ -218,7 +251,8 @@ async fn change(
         shown: "an API token".into(),
     };
     let f = change_status(state, &caller.org_id, id, status, hours, &actor).await?;
-    Ok(Json(finding_json(state, &f)))
+    let silences = silences_of(state, &caller.org_id, std::slice::from_ref(&f)).await?;
+    Ok(Json(finding_json(state, &f, &silences)))
 }
 
 pub async fn false_positive(

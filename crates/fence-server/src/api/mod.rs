@@ -11,6 +11,7 @@ mod openapi;
 mod org;
 mod reports;
 mod scans;
+mod silences;
 mod tokens;
 
 pub use crate::http::body::{only_fields, read_limited, JsonBody, MAX_BODY, MAX_FINDINGS};
@@ -71,6 +72,14 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/scans", get(scans::list).post(scans::create))
         .route("/api/v1/scans/{id}", get(scans::get_one))
         .route("/api/v1/scans/{id}/results", post(scans::results))
+        .route(
+            "/api/v1/silences",
+            get(silences::list).post(silences::create),
+        )
+        .route(
+            "/api/v1/silences/{id}",
+            get(silences::get_one).delete(silences::expire),
+        )
         .route("/api/v1/org", get(org::get_org).patch(org::patch_org))
         .route("/api/v1/audit", get(org::audit))
         .route("/api/v1/tokens", get(tokens::list))

@@ -2,7 +2,7 @@
 //! missed while Fence was down, once), and the signed CSV report its Download Report button links to.
 
 use crate::state::AppState;
-use fence_core::alert::{DigestAlert, DigestCertificate, DigestIssue};
+use fence_core::alert::{DigestAlert, DigestCertificate, DigestIssue, DigestSilence};
 use fence_core::{Alert, ChannelConfig, Cvss};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -60,7 +60,19 @@ pub async fn build(
 ) -> anyhow::Result<Alert> {
     let (scans_run, domains_scanned) = state.store.scan_stats(org_id, from, to).await?;
     let (new_vulnerabilities, top) = state.store.new_findings(org_id, from, to, 5).await?;
+    let silenced = state.store.count_silenced_between(org_id, from, to).await?;
     let now = state.clock.now_ms();
+    let silences_ending = state
+        .store
+        .silences_ending(org_id, now, now + 7 * DAY_MS, 20)
+        .await?
+        .into_iter()
+        .map(|s| DigestSilence {
+            matchers: s.matchers.summary(),
+            reason: s.reason,
+            expires_at: s.expires_at,
+        })
+        .collect();
     let certificates = state
         .store
         .expiring_certificates(org_id, now + 30 * DAY_MS)
@@ -89,6 +101,8 @@ pub async fn build(
             .collect(),
         certificates,
         report_url: report_url(state, org_id, from, to),
+        silenced,
+        silences_ending,
     }))
 }
 

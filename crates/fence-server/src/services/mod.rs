@@ -15,6 +15,7 @@ pub mod org;
 pub mod retention;
 pub mod scans;
 pub mod sign_in;
+pub mod silences;
 pub mod slack_access;
 pub mod tokens;
 pub mod triage;

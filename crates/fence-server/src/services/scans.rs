@@ -255,6 +255,9 @@ pub struct ResultCounts {
     pub merged_why: Vec<String>,
     /// Suppressed in the file (SARIF suppressions, dismissed alerts).
     pub suppressed: usize,
+    /// Of `new`, those an active silence kept from alerting.
+    #[serde(default)]
+    pub silenced: usize,
     /// Not results: passes, not applicable, absent, fixed alerts.
     pub not_results: usize,
     pub closed: usize,
@@ -369,6 +372,7 @@ async fn close(
         merged: c.merged,
         merged_why: c.merged_why.clone(),
         suppressed: c.suppressed,
+        silenced: ingested.silenced,
         not_results: c.not_results,
         closed,
     })

@@ -166,8 +166,64 @@ async fn handle_click(state: &AppState, p: &Value) -> ServiceResult<()> {
         "false_positive" | "snooze" => triage(state, &org, &click, &button, &actor).await,
         "fix_instructions" => fix_instructions(state, &org, &click, &button, &actor).await,
         "run_scan" => run_scan(state, &org, &click, &button, &actor).await,
+        "mute_rule" => mute_rule(state, &org, &click, &button, &actor).await,
         _ => Ok(()),
     }
+}
+
+/// Mute this rule for 30 days: a silence on the finding's rule (or CVE) and domain, by the clicker (who must be
+/// allowed to triage). The thread says it happened without naming what; the clicker alone sees what was muted
+/// (nothing of it on a minimal channel) and where to end it.
+async fn mute_rule(
+    state: &AppState,
+    org: &Org,
+    click: &Click,
+    button: &SignedButton,
+    actor: &Actor,
+) -> ServiceResult<()> {
+    if let Err(refusal) = click.authorize(state, org, SlackAction::Triage).await {
+        click.ephemeral(state, refusal).await;
+        return Ok(());
+    }
+    let s =
+        match crate::services::silences::mute_rule(state, &org.id, &button.target_id, &actor.audit)
+            .await
+        {
+            Ok(s) => s,
+            Err(e @ crate::services::ServiceError::Conflict(_)) => {
+                click.ephemeral(state, e.public_message()).await;
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
+    let link = format!("{}/silences", state.config.base_url);
+    let what = if click.minimal {
+        String::new()
+    } else {
+        format!(
+            " ({})",
+            fence_slack::escape::bounded(&s.matchers.summary(), 300)
+        )
+    };
+    click
+        .ephemeral(
+            state,
+            format!(
+                "🔇 Muted for 30 days{what}, until {}. Matching findings are stored and counted but not alerted. End it early at {link}",
+                fence_core::time::fmt_ts(s.expires_at)
+            ),
+        )
+        .await;
+    click
+        .in_thread(
+            state,
+            format!(
+                "🔇 This finding's rule was muted for 30 days by {}",
+                actor.shown
+            ),
+        )
+        .await;
+    Ok(())
 }
 
 /// Mark as False Positive, Snooze (24h): the finding changes everywhere; a webhook-posted alert is replaced through

@@ -85,6 +85,9 @@ struct Dashboard {
     /// The domains with the most open findings (counted once a minute), and when they were counted.
     domains: Vec<AffectedDomain>,
     domains_counted: Option<super::when::When>,
+    /// Open findings an active silence keeps quiet (counted above too), and the active silences.
+    silenced: i64,
+    silences: usize,
 }
 
 #[derive(Serialize)]
@@ -191,7 +194,15 @@ pub async fn dashboard(
         .ok()
         .map(|d| super::trend::trend(&d));
     let top = state.store.top_domains(org).await.unwrap_or_default();
+    let silenced = state.store.count_silenced_open(org, now).await.unwrap_or(0);
+    let silences = state
+        .store
+        .list_silences(org, Some(now), 500)
+        .await
+        .map_or(0, |s| s.len());
     let ctx = Dashboard {
+        silenced,
+        silences,
         open,
         expiring,
         trend,
@@ -240,9 +251,15 @@ mod tests {
             }),
             domains: vec![AffectedDomain::new("<b>x.example".into(), 12)],
             domains_counted: None,
+            silenced: 2,
+            silences: 1,
         };
         let out = render("web/dashboard.html", ctx);
         assert!(out.contains("<h2 style=\"margin:.3em 0\">3</h2>"), "{out}");
+        assert!(
+            out.contains("2 open findings are kept quiet by 1 active silence"),
+            "{out}"
+        );
         assert!(out.contains("expires in 7 days"));
         assert!(
             out.contains("slow down 2 times (429, each message sent later) and 1 attempt failed"),
@@ -280,6 +297,8 @@ mod tests {
                 health: None,
                 domains: vec![],
                 domains_counted: None,
+                silenced: 0,
+                silences: 0,
             },
         );
         assert!(empty.contains("No certificate expires within 30 days."));

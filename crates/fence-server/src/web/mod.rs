@@ -14,6 +14,7 @@ mod profile;
 mod scans;
 mod settings;
 mod sign_in;
+mod silences;
 mod slack_look;
 mod trend;
 mod users;
@@ -59,6 +60,8 @@ pub fn router() -> Router<AppState> {
         .route("/domains/{name}", get(dashboard::domain))
         .route("/docs/certificates", get(dashboard::certificate_docs))
         .route("/settings/profile", get(profile::show).post(profile::save))
+        .route("/silences", get(silences::list).post(silences::create))
+        .route("/silences/{id}/expire", post(silences::expire))
         .route("/settings/users", get(users::list))
         .route("/settings/users/{id}/role", post(users::set_role))
         .route("/settings/notifications", get(settings::list))

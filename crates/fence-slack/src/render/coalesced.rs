@@ -13,10 +13,11 @@ use serde_json::{json, Map, Value};
 pub const LINE_BLOCK: &str = "fence_line_";
 
 /// The overflow options of a listed finding (Run Scan stays on single alerts): (text, signed action).
-const MENU: [(&str, &str); 3] = [
+const MENU: [(&str, &str); 4] = [
     ("Mark as false positive", "false_positive"),
     ("Snooze (24h)", "snooze"),
     ("Fix instructions", "fix_instructions"),
+    (super::MUTE_RULE, "mute_rule"),
 ];
 
 fn counts_phrase(vulns: &[&VulnerabilityAlert]) -> String {

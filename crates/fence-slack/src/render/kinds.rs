@@ -237,6 +237,27 @@ fn local_date(ms: i64, tz: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The digest's silences that end within 7 days, one line each: what they match, why, and when they end.
+fn silences_ending(ctx: &RenderContext<'_>, d: &DigestAlert) -> String {
+    let mut lines: Vec<String> = d
+        .silences_ending
+        .iter()
+        .take(5)
+        .map(|s| {
+            format!(
+                "🔇 {} — ends {} ({})",
+                bounded_in(ctx.kind, &s.matchers, 200),
+                local_date(s.expires_at, &d.timezone),
+                bounded_in(ctx.kind, &s.reason, 100)
+            )
+        })
+        .collect();
+    if d.silences_ending.len() > 5 {
+        lines.push(format!("…and {} more", d.silences_ending.len() - 5));
+    }
+    lines.join("\n")
+}
+
 pub fn digest(ctx: &RenderContext<'_>, d: &DigestAlert, mentions: &str) -> Value {
     let headline = format!(
         "📊 Fence Security {} Digest - {}",
@@ -281,17 +302,20 @@ pub fn digest(ctx: &RenderContext<'_>, d: &DigestAlert, mentions: &str) -> Value
         }
         lines.join("\n")
     };
-    let fields = vec![
+    let new = match d.silenced {
+        0 => d.new_vulnerabilities.to_string(),
+        n => format!("{} ({n} silenced)", d.new_vulnerabilities),
+    };
+    let mut fields = vec![
         ("Scans Run", d.scans_run.to_string(), true),
         ("Domains Scanned", d.domains_scanned.to_string(), true),
-        (
-            "New Vulnerabilities",
-            d.new_vulnerabilities.to_string(),
-            true,
-        ),
+        ("New Vulnerabilities", new, true),
         ("Top Issues", top, false),
         ("Certificates Expiring", certs, false),
     ];
+    if !d.silences_ending.is_empty() {
+        fields.push(("Silences Ending", silences_ending(ctx, d), false));
+    }
     let report = if d.report_url.starts_with(ctx.base_url) {
         d.report_url.clone()
     } else {

@@ -228,13 +228,20 @@ fn summary(ctx: &RenderContext<'_>, alert: &Alert, mentions: &str) -> Value {
             )
         }
         Alert::Digest(d) => {
-            let line = format!(
+            let mut line = format!(
                 "{} scans, {} domains scanned, {} new vulnerabilities, {} certificates expiring.",
                 d.scans_run,
                 d.domains_scanned,
                 d.new_vulnerabilities,
                 d.certificates.len()
             );
+            if d.silenced > 0 || !d.silences_ending.is_empty() {
+                line.push_str(&format!(
+                    " {} silenced, {} silences ending within 7 days.",
+                    d.silenced,
+                    d.silences_ending.len()
+                ));
+            }
             let headline = format!("📊 Fence Security {} Digest", d.label);
             message(ctx, &headline, &line, "#1E90FF", &dashboard, None, mentions)
         }
@@ -404,6 +411,12 @@ mod tests {
                     days_left: 3,
                 }],
                 report_url: "https://fence.test/reports/secret-domain.example".into(),
+                silenced: 2,
+                silences_ending: vec![fence_core::alert::DigestSilence {
+                    matchers: "rule=SECRET-RULE domain=secret-domain.example".into(),
+                    reason: "SECRET REASON".into(),
+                    expires_at: 1_737_363_600_000,
+                }],
             })],
             vec![Alert::ChannelBroken(ChannelBrokenAlert {
                 channel_name: "SECRET CHANNEL".into(),

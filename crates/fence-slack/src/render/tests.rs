@@ -317,6 +317,8 @@ fn every_alert_type_renders_in_both_formats_within_limits() {
                     days_left: 14,
                 }],
                 report_url: "https://fence.example.org/reports/findings.csv?sig=x".into(),
+                silenced: 0,
+                silences_ending: vec![],
             }),
         ),
         (

@@ -283,6 +283,8 @@ pub fn sample(alert_type: fence_core::AlertType) -> fence_core::Alert {
                 days_left: 14,
             }],
             report_url: String::new(),
+            silenced: 0,
+            silences_ending: Vec::new(),
         }),
     }
 }

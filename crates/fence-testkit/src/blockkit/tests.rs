@@ -141,3 +141,18 @@ fn a_message_with_nothing_to_show_is_no_text() {
     assert_eq!(refused(&json!({"text": ""})).0, "no_text");
     assert_eq!(refused(&json!({"blocks": []})).0, "no_text");
 }
+
+#[test]
+fn a_legacy_attachment_holds_five_actions() {
+    let actions = |n: usize| -> Vec<Value> {
+        (0..n)
+            .map(|i| json!({"type": "button", "name": format!("b{i}"), "text": "B", "value": "v"}))
+            .collect()
+    };
+    let five = json!({"text": "t", "attachments": [{"fallback": "f", "callback_id": "c", "actions": actions(5)}]});
+    assert!(check_message(&five).is_ok());
+    let six = json!({"text": "t", "attachments": [{"fallback": "f", "callback_id": "c", "actions": actions(6)}]});
+    let (error, detail) = refused(&six);
+    assert_eq!(error, "invalid_attachments");
+    assert!(detail.contains("6 actions"), "{detail}");
+}

@@ -102,6 +102,28 @@ async fn every_page_passes_the_accessibility_check_at_both_widths() {
             json!({"domain": "example.com", "external": true}),
         )
         .await;
+    // The Silences page with one active and one ended silence.
+    let (_, muted) = t
+        .post(
+            "/api/v1/silences",
+            json!({"matchers": {"rule": "js/xss", "domain": "*.example.com"}, "duration": "7d", "reason": "Reviewed"}),
+        )
+        .await;
+    t.request(
+        reqwest::Method::DELETE,
+        &format!(
+            "/api/v1/silences/{}",
+            muted["id"].as_str().unwrap_or_default()
+        ),
+        crate::support::ADMIN_TOKEN,
+        None,
+    )
+    .await;
+    t.post(
+        "/api/v1/silences",
+        json!({"matchers": {"severity": "low"}, "duration": "1d", "reason": "Triage week"}),
+    )
+    .await;
     let b = Browser::start().await;
     // The log-in page, then every page behind it.
     let mut pages: Vec<(String, String)> = vec![("login".into(), "/login".into())];
@@ -130,6 +152,7 @@ async fn every_page_passes_the_accessibility_check_at_both_widths() {
         ),
         ("profile", "/settings/profile".to_string()),
         ("users", "/settings/users".to_string()),
+        ("silences", "/silences".to_string()),
     ]
     .into_iter()
     .map(|(n, p)| (n.to_string(), p))

@@ -119,7 +119,8 @@ async fn a_burst_on_a_webhook_is_one_message_of_lines_with_menus() {
         .unwrap_or_default()
         .starts_with("🔴 <https://fence.test/findings/"));
     assert!(body.contains("…and 285 more (60 critical, 225 high). <https://fence.test/findings?status=open|View all open findings>"), "{body}");
-    assert!(body.len() < 14_000, "{} bytes", body.len());
+    // Four options per line's menu (the fourth mutes the rule): about 16.8 KB.
+    assert!(body.len() < 17_000, "{} bytes", body.len());
     t.app.shutdown().await;
 }
 

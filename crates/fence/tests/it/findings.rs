@@ -40,12 +40,23 @@ async fn a_critical_finding_reaches_slack_as_the_seeds_alert(db: Db) {
     ] {
         assert!(text.contains(needle), "missing {needle} in {text}");
     }
-    let buttons: Vec<String> = msg["attachments"][0]["blocks"][2]["elements"]
+    let elements = msg["attachments"][0]["blocks"][2]["elements"]
         .as_array()
-        .expect("buttons")
+        .cloned()
+        .expect("buttons");
+    let buttons: Vec<String> = elements
         .iter()
+        .filter(|e| e["type"] == "button")
         .map(|b| b["text"]["text"].as_str().unwrap_or_default().to_string())
         .collect();
+    // The seed's buttons, then a menu with what the seed does not have: muting the rule.
+    assert_eq!(
+        elements
+            .last()
+            .map(|e| e["options"][0]["text"]["text"].clone()),
+        Some(serde_json::json!("Mute this rule for 30 days")),
+        "{elements:?}"
+    );
     assert_eq!(
         buttons,
         [

@@ -35,6 +35,7 @@ mod scan_limits;
 mod scheduled;
 mod secrets;
 mod sign_in;
+mod silences;
 mod slack_access;
 mod slack_app;
 mod slack_install;

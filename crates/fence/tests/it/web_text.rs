@@ -7,14 +7,14 @@ use crate::support::{seed_finding, Db, TestApp};
 use reqwest::StatusCode;
 
 /// A logged-in reader of the pages over plain HTTP.
-struct Reader {
+pub(crate) struct Reader {
     http: reqwest::Client,
     cookie: String,
     base: String,
 }
 
 impl Reader {
-    async fn new(t: &TestApp, email: &str, role: &str) -> Reader {
+    pub(crate) async fn new(t: &TestApp, email: &str, role: &str) -> Reader {
         add_user(t, email, "correct horse battery", role).await;
         let (_, cookie) = login(t, email, "correct horse battery").await;
         Reader {
@@ -27,7 +27,7 @@ impl Reader {
         }
     }
 
-    async fn page(&self, path: &str) -> String {
+    pub(crate) async fn page(&self, path: &str) -> String {
         let r = self
             .http
             .get(format!("{}{path}", self.base))
@@ -40,7 +40,7 @@ impl Reader {
     }
 
     /// Posts `fields` to `path` with the CSRF token of the page at `form_page`.
-    async fn post_form(
+    pub(crate) async fn post_form(
         &self,
         form_page: &str,
         path: &str,

@@ -144,6 +144,7 @@ impl Stored {
         i.new += out.new;
         i.duplicates += out.duplicates;
         i.suppressed += out.suppressed;
+        i.silenced += out.silenced;
         i.deliveries += out.deliveries;
         Ok(())
     }

@@ -86,10 +86,11 @@ fn a_300_finding_burst_is_one_small_message_of_lines_with_menus_and_no_buttons()
     let mut old_buttons = Vec::new();
     elements(&old, "button", &mut old_buttons);
     let old_bytes = old.to_string().len();
-    // Measured: 13,871 bytes, no button and 15 menus of 3 options, where the old layout of the same burst is 20,779
-    // bytes with 75 buttons (issue 12 measured 21.5 KB / 75 buttons); 17 blocks instead of 32.
+    // Measured: 16,781 bytes, no button and 15 menus of 4 options (the fourth mutes the rule), where the old layout
+    // of the same burst is 24,609 bytes with 75 buttons (issue 12 measured 21.5 KB / 75 buttons); 17 blocks instead
+    // of 32.
     assert!(
-        bytes <= 14_000 && bytes * 10 < old_bytes * 7,
+        bytes <= 17_000 && bytes * 10 < old_bytes * 7,
         "{bytes} bytes, old {old_bytes}"
     );
     assert_eq!((buttons.len(), old_buttons.len()), (0, 75));
@@ -112,7 +113,7 @@ fn a_300_finding_burst_is_one_small_message_of_lines_with_menus_and_no_buttons()
         let actions: Vec<&str> = values.iter().map(|v| v.action.as_str()).collect();
         assert_eq!(
             actions,
-            ["false_positive", "snooze", "fix_instructions"],
+            ["false_positive", "snooze", "fix_instructions", "mute_rule"],
             "Run Scan stays on single alerts"
         );
         assert!(values.iter().all(|v| v.org == ORG));
