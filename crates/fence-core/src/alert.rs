@@ -199,6 +199,26 @@ pub struct DigestCertificate {
     pub days_left: i64,
 }
 
+/// Findings alerted to a channel that nobody acknowledged (or triaged) within its escalation's `after`: one message
+/// per channel and pass, however many findings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EscalationAlert {
+    /// The worst ones first, at most [`EscalationAlert::LISTED`].
+    pub findings: Vec<VulnerabilityAlert>,
+    /// All the findings it escalates, by severity (most severe first): (severity, count).
+    pub counts: Vec<(Severity, usize)>,
+    /// The escalation's delay as configured: "30m".
+    pub after: String,
+}
+
+impl EscalationAlert {
+    pub const LISTED: usize = 15;
+
+    pub fn total(&self) -> usize {
+        self.counts.iter().map(|(_, n)| n).sum()
+    }
+}
+
 /// A silence a digest lists as ending soon: its matchers (`rule=… domain=…`), reason and end.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DigestSilence {
@@ -241,6 +261,7 @@ pub enum Alert {
     Digest(DigestAlert),
     ChannelBroken(ChannelBrokenAlert),
     FollowUp(FollowUpAlert),
+    Escalation(EscalationAlert),
 }
 
 impl Alert {
@@ -252,7 +273,7 @@ impl Alert {
             Alert::ScanCompleted(_) => Some(AlertType::ScanCompleted),
             Alert::Reminder(_) => Some(AlertType::Reminder),
             Alert::Digest(_) => Some(AlertType::Digest),
-            Alert::ChannelBroken(_) | Alert::FollowUp(_) => None,
+            Alert::ChannelBroken(_) | Alert::FollowUp(_) | Alert::Escalation(_) => None,
         }
     }
 
@@ -265,6 +286,7 @@ impl Alert {
             Alert::Reminder(r) => r.finding.severity,
             Alert::ChannelBroken(_) => Severity::High,
             Alert::FollowUp(f) => f.finding.severity,
+            Alert::Escalation(e) => e.counts.first().map_or(Severity::Info, |(s, _)| *s),
             Alert::Digest(_) => Severity::Info,
         }
     }
@@ -276,7 +298,13 @@ impl Alert {
             Alert::CertificateExpiring(c) => Some(&c.domain),
             Alert::ScanCompleted(s) => Some(&s.domain),
             Alert::Reminder(r) => Some(&r.finding.domain),
-            Alert::ChannelBroken(_) | Alert::FollowUp(_) | Alert::Digest(_) => None,
+            Alert::Escalation(e) if e.findings.len() == 1 && e.total() == 1 => {
+                Some(&e.findings[0].domain)
+            }
+            Alert::ChannelBroken(_)
+            | Alert::FollowUp(_)
+            | Alert::Digest(_)
+            | Alert::Escalation(_) => None,
         }
     }
 }

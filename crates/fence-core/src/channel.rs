@@ -7,7 +7,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
+mod escalation;
 mod parse;
+
+pub use escalation::Escalation;
 
 use parse::{
     object_or_null, parse_alert_types, parse_detail, parse_digest_schedule, parse_filters_field,
@@ -300,6 +303,8 @@ pub struct ChannelConfig {
     pub detail: Detail,
     pub template: Option<String>,
     pub identity: Option<Value>,
+    /// `escalation`, parsed: who is told when findings alerted here stay unacknowledged.
+    pub escalation: Option<Escalation>,
 }
 
 impl ChannelConfig {
@@ -328,6 +333,8 @@ impl ChannelConfig {
             .and_then(|r| parse_reminders(r, &mut errs));
         let digest_schedule = parse_digest_schedule(digest.as_ref(), &mut errs);
         let identity = object_or_null(obj, "identity", &mut errs);
+        let escalation = object_or_null(obj, "escalation", &mut errs)
+            .and_then(|e| escalation::parse_escalation(&e, &mut errs));
         let resolved_mentions = parse_resolved_mentions(obj);
         let template = parse_template(obj, &mut errs);
         errs.into_result(ChannelConfig {
@@ -343,6 +350,7 @@ impl ChannelConfig {
             detail,
             template,
             identity,
+            escalation,
         })
     }
 
@@ -366,6 +374,9 @@ impl ChannelConfig {
 
     /// Mentions configured for an alert: by its severity and by its alert type, without repeats.
     pub fn mentions_for(&self, alert: &Alert) -> Vec<String> {
+        if let Alert::Escalation(_) = alert {
+            return self.escalation_mentions();
+        }
         let mut keys: Vec<&str> = Vec::new();
         match alert {
             Alert::Vulnerability(v) => keys.push(v.severity.as_str()),
@@ -421,6 +432,28 @@ impl ChannelConfig {
                 if let Ok(Mention::Name(n)) = Mention::parse(m) {
                     out.push((format!("mentions.{key}[{i}]"), n));
                 }
+            }
+        }
+        for (i, m) in self
+            .escalation
+            .iter()
+            .flat_map(|e| e.mentions.iter())
+            .enumerate()
+        {
+            if let Ok(Mention::Name(n)) = Mention::parse(m) {
+                out.push((format!("escalation.mentions[{i}]"), n));
+            }
+        }
+        out
+    }
+
+    /// The escalation's mentions, names resolved to ids, without repeats.
+    pub fn escalation_mentions(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for m in self.escalation.iter().flat_map(|e| e.mentions.iter()) {
+            let m = self.resolved_mentions.get(m).unwrap_or(m);
+            if !out.contains(m) {
+                out.push(m.clone());
             }
         }
         out

@@ -118,6 +118,7 @@ impl AppState {
             run_scan: plan.has_enterprise_features(),
             signer: &self.signer,
             detail: fence_core::Detail::Full,
+            acknowledge: false,
         }
     }
 }

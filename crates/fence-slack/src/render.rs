@@ -26,6 +26,8 @@ pub struct RenderContext<'a> {
     pub signer: &'a ButtonSigner,
     /// The channel's `detail`: on `minimal` channels every message comes from [`minimal`].
     pub detail: Detail,
+    /// The channel has an `escalation`: its finding alerts carry Acknowledge.
+    pub acknowledge: bool,
 }
 
 impl RenderContext<'_> {
@@ -99,6 +101,7 @@ pub fn render<A: Borrow<Alert>>(
         [Alert::ScanCompleted(sc)] => kinds::scan(ctx, sc, &mention_text),
         [Alert::Reminder(r)] => kinds::reminder(ctx, r, &mention_text),
         [Alert::Digest(d)] => kinds::digest(ctx, d, &mention_text),
+        [Alert::Escalation(e)] => escalation::escalation(ctx, e, &mention_text),
         _ => match burst_of(alerts) {
             Some((findings, reminder)) => coalesced(ctx, &findings, &mention_text, reminder),
             None => plain(ctx.kind, alerts),
@@ -184,6 +187,7 @@ pub fn plain<A: Borrow<Alert>>(kind: ChannelKind, alerts: &[A]) -> Value {
                 host(&r.finding.domain, 253)
             ),
             Alert::FollowUp(f) => fence_core::text::truncate_chars(&f.note, 500),
+            Alert::Escalation(e) => escalation::plain_line(kind, e),
             Alert::Digest(d) => format!(
                 "📊 Fence Security {} Digest: {} scans, {} domains, {} new vulnerabilities",
                 d.label, d.scans_run, d.domains_scanned, d.new_vulnerabilities
@@ -322,7 +326,12 @@ fn vulnerability(ctx: &RenderContext<'_>, v: &VulnerabilityAlert, mentions: &str
                         json!({"type": "button", "name": "snooze", "text": "Snooze (24h)", "value": sign("snooze")}),
                         json!({"type": "button", "name": "fix_instructions", "text": "Fix Instructions", "value": sign("fix_instructions")}),
                     ];
-                    if ctx.run_scan {
+                    // A legacy attachment holds five actions: Acknowledge where the channel escalates, then Run
+                    // Scan where the plan has it, then Mute.
+                    if ctx.acknowledge {
+                        actions.push(json!({"type": "button", "name": "acknowledge", "text": "Acknowledge", "style": "primary", "value": sign("acknowledge")}));
+                    }
+                    if ctx.run_scan && actions.len() < 5 {
                         actions.push(json!({"type": "button", "name": "run_scan", "text": "Run Scan", "value": ctx.signer.sign("run_scan", ctx.org_id, &v.domain)}));
                     }
                     // A legacy attachment holds five actions; Run Scan, where the plan has it, comes first.
@@ -424,18 +433,25 @@ pub fn announced(ctx: &RenderContext<'_>, f: &fence_core::alert::FollowUpAlert) 
     no_unfurl(msg)
 }
 
+/// How an acknowledgement's note starts: the updated alert keeps its other actions (the finding is still open).
+pub const ACKNOWLEDGED: &str = "👀 Acknowledged by";
+
 /// The original single-finding message re-rendered with its new state (for `chat.update`).
 pub fn updated(ctx: &RenderContext<'_>, f: &fence_core::alert::FollowUpAlert) -> Value {
     if ctx.detail == Detail::Minimal {
         return minimal::updated(ctx, f);
     }
-    let mut msg = vulnerability(ctx, &f.finding, "");
+    let acknowledged = f.note.starts_with(ACKNOWLEDGED);
+    let mut ctx = *ctx;
+    ctx.acknowledge = false;
+    let mut msg = vulnerability(&ctx, &f.finding, "");
     let note = fence_core::text::truncate_chars(&f.note, 500);
     match ctx.format {
         MessageFormat::Blocks => {
             if let Some(blocks) = msg["attachments"][0]["blocks"].as_array_mut() {
-                // The triage buttons have done their work; the state replaces them.
-                blocks.retain(|b| b["type"] != "actions");
+                // The triage buttons have done their work; the state replaces them (an acknowledged finding is
+                // still open: its actions stay, without Acknowledge).
+                blocks.retain(|b| acknowledged || b["type"] != "actions");
                 blocks.push(
                     json!({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]}),
                 );
@@ -443,7 +459,9 @@ pub fn updated(ctx: &RenderContext<'_>, f: &fence_core::alert::FollowUpAlert) ->
         }
         MessageFormat::Attachments => {
             if let Some(att) = msg["attachments"][0].as_object_mut() {
-                att.remove("actions");
+                if !acknowledged {
+                    att.remove("actions");
+                }
                 att.insert(
                     "footer".into(),
                     json!(fence_core::text::truncate_chars(&note, limits::MAX_FOOTER)),
@@ -458,6 +476,7 @@ mod buttons;
 pub use buttons::MUTE_RULE;
 use buttons::{button, finding_buttons};
 mod coalesced;
+mod escalation;
 mod kinds;
 mod metadata;
 pub mod minimal;

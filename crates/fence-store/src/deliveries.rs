@@ -106,7 +106,7 @@ pub struct DeliveryRow {
     pub template_renders: i64,
 }
 
-fn delivery_from(r: &AnyRow) -> Result<DeliveryRow> {
+pub(crate) fn delivery_from(r: &AnyRow) -> Result<DeliveryRow> {
     let indices = match get_opt_str(r, "alert_indices")? {
         None => None,
         Some(s) => Some(

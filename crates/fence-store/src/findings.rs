@@ -49,6 +49,9 @@ pub struct FindingRow {
     pub package: Option<String>,
     /// The silence that matched when the finding was stored or reopened (active or not).
     pub silence_id: Option<String>,
+    /// Who acknowledged it (`slack:U…`, `user:…`, `token:…`) and when; escalation stops there.
+    pub acknowledged_by: Option<String>,
+    pub acknowledged_at: Option<i64>,
 }
 
 impl FindingRow {
@@ -104,6 +107,8 @@ pub(crate) fn finding_from(r: &AnyRow) -> Result<FindingRow> {
         rule: get_opt_str(r, "rule")?,
         package: get_opt_str(r, "package")?,
         silence_id: get_opt_str(r, "silence_id")?,
+        acknowledged_by: get_opt_str(r, "acknowledged_by")?,
+        acknowledged_at: get_opt_i64(r, "acknowledged_at")?,
     })
 }
 

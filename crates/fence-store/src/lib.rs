@@ -16,6 +16,7 @@ pub mod deliveries;
 mod deltas;
 pub mod digests;
 pub mod domains;
+pub mod escalations;
 pub mod findings;
 mod ingest;
 pub mod jobs;

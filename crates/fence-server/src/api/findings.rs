@@ -66,6 +66,8 @@ pub fn finding_json(
         "detected_at": f.detected_at.map(fmt_ts),
         "status": f.status.as_str(),
         "snoozed_until": f.snoozed_until.map(fmt_ts),
+        "acknowledged_by": f.acknowledged_by,
+        "acknowledged_at": f.acknowledged_at.map(fmt_ts),
         "first_seen": fmt_ts(f.first_seen),
         "last_seen": fmt_ts(f.last_seen),
         "updated_at": fmt_ts(f.updated_at),
@@ -277,6 +279,22 @@ pub async fn reopen(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     change(&state, &caller, &id, FindingStatus::Open, None).await
+}
+
+/// Acknowledges an open finding (escalation stops; reminders go on).
+pub async fn acknowledge(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    caller.require_any(&[Scope::Ingest, Scope::Admin])?;
+    let actor = Actor {
+        audit: caller.actor(),
+        shown: "an API token".into(),
+    };
+    let (f, _) = crate::services::triage::acknowledge(&state, &caller.org_id, &id, &actor).await?;
+    let silences = silences_of(&state, &caller.org_id, std::slice::from_ref(&f)).await?;
+    Ok(Json(finding_json(&state, &f, &silences)))
 }
 
 pub async fn snooze(

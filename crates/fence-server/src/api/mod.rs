@@ -37,6 +37,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/findings/{id}/resolve", post(findings::resolve))
         .route("/api/v1/findings/{id}/reopen", post(findings::reopen))
         .route(
+            "/api/v1/findings/{id}/acknowledge",
+            post(findings::acknowledge),
+        )
+        .route(
             "/api/v1/channels",
             get(channels::list).post(channels::create),
         )

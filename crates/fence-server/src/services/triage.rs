@@ -73,6 +73,54 @@ pub async fn change_status(
     Ok(f)
 }
 
+/// Acknowledges an open finding: who and when are recorded (once) and audited, escalation stops for it (reminders go
+/// on), and every bot-posted alert of it is updated to say so, with a note in its thread. A finding that is not open
+/// has nothing to acknowledge (a conflict).
+pub async fn acknowledge(
+    state: &AppState,
+    org_id: &str,
+    finding_id: &str,
+    actor: &Actor,
+) -> ServiceResult<(FindingRow, String)> {
+    let now = state.clock.now_ms();
+    let f = crate::services::findings::get(state, org_id, finding_id).await?;
+    if f.status != FindingStatus::Open {
+        return Err(ServiceError::Conflict(format!(
+            "this finding is {}; only an open finding can be acknowledged",
+            f.status.as_str().replace('_', " ")
+        )));
+    }
+    let (f, done) = state
+        .store
+        .acknowledge_finding(org_id, finding_id, &actor.audit, now)
+        .await
+        .map_err(ServiceError::not_found_as("finding"))?;
+    let note = format!("{} {}", fence_slack::render::ACKNOWLEDGED, actor.shown);
+    if !done {
+        // Already acknowledged: nothing changes, and nothing is posted again.
+        return Ok((f, note));
+    }
+    let Alert::Vulnerability(v) = f.alert(false) else {
+        return Err(StoreError::Corrupt("finding alert".into()).into());
+    };
+    let followup = Alert::FollowUp(FollowUpAlert {
+        finding: v,
+        note: note.clone(),
+        body: None,
+        update_original: true,
+        announce: false,
+    });
+    if state
+        .store
+        .enqueue_followup(org_id, finding_id, followup, now)
+        .await?
+        > 0
+    {
+        state.wake.notify_one();
+    }
+    Ok((f, note))
+}
+
 /// Whether `triage_allow` lets a Slack user triage for `org`: every full member of the workspace when it is empty
 /// (`services::slack_access` decides who that is), else listed users and members of listed user groups (read with
 /// the organization's workspace token).

@@ -163,7 +163,9 @@ async fn handle_click(state: &AppState, p: &Value) -> ServiceResult<()> {
         shown: format!("<@{}>", click.user),
     };
     match button.action.as_str() {
-        "false_positive" | "snooze" => triage(state, &org, &click, &button, &actor).await,
+        "false_positive" | "snooze" | "acknowledge" => {
+            triage(state, &org, &click, &button, &actor).await
+        }
         "fix_instructions" => fix_instructions(state, &org, &click, &button, &actor).await,
         "run_scan" => run_scan(state, &org, &click, &button, &actor).await,
         "mute_rule" => mute_rule(state, &org, &click, &button, &actor).await,
@@ -226,6 +228,41 @@ async fn mute_rule(
     Ok(())
 }
 
+/// The click's change: Acknowledge, or the status change of False Positive / Snooze; `None` when it was refused and
+/// the clicker has been told why.
+async fn apply(
+    state: &AppState,
+    org: &Org,
+    click: &Click,
+    button: &SignedButton,
+    actor: &Actor,
+) -> ServiceResult<Option<(fence_store::findings::FindingRow, String)>> {
+    let done = match button.action.as_str() {
+        "acknowledge" => {
+            match crate::services::triage::acknowledge(state, &org.id, &button.target_id, actor)
+                .await
+            {
+                Ok(done) => done,
+                Err(e @ crate::services::ServiceError::Conflict(_)) => {
+                    click.ephemeral(state, e.public_message()).await;
+                    return Ok(None);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        action => {
+            let (status, hours) = if action == "snooze" {
+                (FindingStatus::Snoozed, Some(24.0))
+            } else {
+                (FindingStatus::FalsePositive, None)
+            };
+            let f = change_status(state, &org.id, &button.target_id, status, hours, actor).await?;
+            (f, note(status, hours, actor))
+        }
+    };
+    Ok(Some(done))
+}
+
 /// Mark as False Positive, Snooze (24h): the finding changes everywhere; a webhook-posted alert is replaced through
 /// the response URL (bot-posted ones are updated by the follow-up the change queues) and the note goes in its thread.
 /// In a coalesced message only the clicked line changes, on webhook and bot channels alike.
@@ -240,13 +277,9 @@ async fn triage(
         click.ephemeral(state, refusal).await;
         return Ok(());
     }
-    let (status, hours) = if button.action == "snooze" {
-        (FindingStatus::Snoozed, Some(24.0))
-    } else {
-        (FindingStatus::FalsePositive, None)
+    let Some((f, note)) = apply(state, org, click, button, actor).await? else {
+        return Ok(());
     };
-    let f = change_status(state, &org.id, &button.target_id, status, hours, actor).await?;
-    let note = note(status, hours, actor);
     let Alert::Vulnerability(v) = f.alert(false) else {
         return Ok(());
     };

@@ -36,6 +36,7 @@ fn full_channel() -> Value {
         },
         "digest": {"frequency": "weekly", "time": "10:15", "weekday": "tue", "timezone": "Europe/Paris"},
         "reminders": {"every": "12h", "severities": ["critical", "medium"]},
+        "escalation": {"after": "30m", "severities": ["critical"], "mentions": ["<!subteam^S0SEC>", "@oncall"]},
         "format": "attachments",
         "detail": "minimal",
         "template": "{\"text\": \"{{ title }} <b>&</b>\"}\n",

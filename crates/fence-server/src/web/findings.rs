@@ -208,6 +208,13 @@ struct FindingView<'a> {
     last_seen: Option<When>,
     description: Option<&'a str>,
     remediation: Option<&'a str>,
+    rule: Option<&'a str>,
+    package: Option<&'a str>,
+    /// "alice@example.com, Dec 2, 2026, 09:00 UTC" when someone acknowledged it.
+    acknowledged: Option<String>,
+    acknowledged_at: Option<When>,
+    /// The silence that kept it from alerting.
+    silence: Option<&'a str>,
 }
 
 impl<'a> FindingView<'a> {
@@ -232,6 +239,11 @@ impl<'a> FindingView<'a> {
             last_seen: session.when(f.last_seen),
             description: f.description.as_deref(),
             remediation: f.remediation.as_deref(),
+            rule: f.rule.as_deref(),
+            package: f.package.as_deref(),
+            acknowledged: f.acknowledged_by.as_deref().map(labels::actor_text),
+            acknowledged_at: f.acknowledged_at.and_then(|t| session.when(t)),
+            silence: f.silence_id.as_deref(),
         }
     }
 }
@@ -274,7 +286,11 @@ pub async fn show(
         })
         .collect();
     let actions = if session.can_edit() {
-        labels::actions_for(f.status)
+        let mut a = labels::actions_for(f.status);
+        if f.status == FindingStatus::Open && f.acknowledged_at.is_none() {
+            a.insert(0, labels::ACKNOWLEDGE);
+        }
+        a
     } else {
         Vec::new()
     };
@@ -296,16 +312,27 @@ pub async fn triage(
         Ok(f) => f,
         Err(r) => return r.into_response(),
     };
+    let actor = crate::services::triage::Actor {
+        audit: format!("user:{}", session.user.email),
+        shown: session.user.email.clone(),
+    };
+    if field(&f, "action") == "acknowledge" {
+        return match crate::services::triage::acknowledge(&state, &session.user.org_id, &id, &actor)
+            .await
+        {
+            Ok(_) => Redirect::to(&format!("/findings/{id}")).into_response(),
+            Err(crate::services::ServiceError::Conflict(m)) => {
+                (StatusCode::CONFLICT, m).into_response()
+            }
+            Err(_) => (StatusCode::NOT_FOUND, "no such finding").into_response(),
+        };
+    }
     let (status, hours) = match field(&f, "action") {
         "false_positive" => (FindingStatus::FalsePositive, None),
         "snooze" => (FindingStatus::Snoozed, Some(24.0)),
         "resolve" => (FindingStatus::Resolved, None),
         "reopen" => (FindingStatus::Open, None),
         _ => return (StatusCode::BAD_REQUEST, "unknown action").into_response(),
-    };
-    let actor = crate::services::triage::Actor {
-        audit: format!("user:{}", session.user.email),
-        shown: session.user.email.clone(),
     };
     match crate::services::triage::change_status(
         &state,
@@ -401,6 +428,11 @@ mod tests {
                 last_seen: at(1_704_067_200_000),
                 description: Some("<b>bold</b>"),
                 remediation: None,
+                rule: Some("js/xss"),
+                package: None,
+                acknowledged: Some(labels::actor_text("slack:U0ALICE")),
+                acknowledged_at: at(1_704_070_000_000),
+                silence: Some("s-1"),
             },
             history: vec![Change {
                 when: at(1_704_070_800_000),
@@ -412,6 +444,15 @@ mod tests {
         assert!(out.contains("id=\"triage-false_positive\""), "{out}");
         assert!(out.contains("id=\"triage-resolve\"") && !out.contains("triage-reopen"));
         assert!(out.contains("<tr><th>Category</th><td>XSS</td></tr>"));
+        assert!(
+            out.contains("<tr><th>Rule</th><td>js&#x2f;xss</td></tr>"),
+            "{out}"
+        );
+        assert!(
+            out.contains("<th>Acknowledged</th><td>by U0ALICE (in Slack)"),
+            "{out}"
+        );
+        assert!(out.contains("silence <code>s-1</code>"), "{out}");
         assert!(
             out.contains("<td>alice@example.com</td><td>Marked as false positive</td>"),
             "{out}"

@@ -96,6 +96,13 @@ pub struct Action {
 /// The triage actions a finding in status `s` allows: an open finding can be marked false positive, snoozed or
 /// resolved; a snoozed one marked false positive, resolved or woken up; a false positive or a resolved one only
 /// reopened.
+/// Acknowledge: an open finding nobody acknowledged yet (escalation stops there).
+pub const ACKNOWLEDGE: Action = Action {
+    action: "acknowledge",
+    label: "Acknowledge",
+    class: "",
+};
+
 pub fn actions_for(s: FindingStatus) -> Vec<Action> {
     let fp = Action {
         action: "false_positive",
@@ -134,6 +141,7 @@ pub fn audit_text(action: &str) -> String {
         "finding.resolved" => "Resolved",
         "finding.fix_instructions" => "Asked for fix instructions",
         "finding.silenced" => "Kept quiet by a silence",
+        "finding.acknowledged" => "Acknowledged",
         "silence.create" => "Created a silence",
         "silence.expire" => "Ended a silence",
         "channel.create" => "Added a channel",

@@ -5,6 +5,7 @@
 mod auth;
 mod channel_form;
 mod dashboard;
+mod escalation_form;
 mod findings;
 mod findings_sort;
 mod form_choices;

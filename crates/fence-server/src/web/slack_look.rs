@@ -458,6 +458,7 @@ mod tests {
             run_scan: false,
             signer: &signer,
             detail: fence_core::Detail::Full,
+            acknowledge: false,
         };
         let alert = Alert::Vulnerability(VulnerabilityAlert {
             finding_id: "f1".into(),

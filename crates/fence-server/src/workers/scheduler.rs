@@ -1,4 +1,4 @@
-//! The scheduler: periodic jobs (reminders, digests, the certificate monitor, the membership re-check of degraded
+//! The scheduler: periodic jobs (reminders, escalations, digests, the certificate monitor, the membership re-check of degraded
 //! channels, retention, summing the finding counts) that run once across every process sharing the database, each claimed through the store's
 //! job lease at its due time.
 
@@ -80,6 +80,9 @@ impl Scheduler {
         }
         // Snoozes that ended: open again, with their follow-up queued in the same commit (once, across processes).
         raised += st.store.end_snoozes(now, SNOOZE_ENDED).await?;
+        // Escalations of what nobody acknowledged: each channel's sent alerts looked at once (its mark, moved by
+        // compare-and-set in the commit that queues the escalation), so every pass of every process may look.
+        raised += st.store.raise_escalations(now).await?;
         self.certificates(now).await?;
         if st
             .store

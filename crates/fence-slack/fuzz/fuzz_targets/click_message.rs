@@ -25,6 +25,7 @@ fuzz_target!(|data: &[u8]| {
         run_scan: true,
         signer: &signer,
         detail: fence_core::Detail::Full,
+        acknowledge: false,
     };
     if let Some(msg) = replace_line(&ctx, &message, block_id, &v, "✓ Marked as false positive") {
         assert!(fence_slack::limits::check_message(&msg).is_ok(), "{msg}");

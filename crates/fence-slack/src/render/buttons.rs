@@ -25,6 +25,12 @@ pub(super) fn finding_buttons(
     let mut fix = button("Fix Instructions", &format!("fix_instructions{suffix}"));
     fix["value"] = json!(sign("fix_instructions"));
     let mut out = vec![view, fp, snooze, fix];
+    if ctx.acknowledge {
+        let mut ack = button("Acknowledge", &format!("acknowledge{suffix}"));
+        ack["value"] = json!(sign("acknowledge"));
+        ack["style"] = json!("primary");
+        out.insert(1, ack);
+    }
     if ctx.run_scan {
         let mut scan = button("Run Scan", &format!("run_scan{suffix}"));
         scan["value"] = json!(ctx.signer.sign("run_scan", ctx.org_id, &v.domain));

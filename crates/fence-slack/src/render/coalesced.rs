@@ -78,7 +78,7 @@ pub fn listed_findings<A: std::borrow::Borrow<Alert>>(alerts: &[A]) -> Vec<Strin
 
 /// One finding's line: severity dot, title (on Slack the link to the finding in Fence), domain, severity and CVSS.
 /// The title is scanner text: escaped and bounded, on one line so the link stays one link.
-fn coalesced_line(ctx: &RenderContext<'_>, v: &VulnerabilityAlert) -> String {
+pub(super) fn coalesced_line(ctx: &RenderContext<'_>, v: &VulnerabilityAlert) -> String {
     let reopened = if v.reopened { " _(reopened)_" } else { "" };
     let one_line: String = v
         .title
@@ -102,7 +102,8 @@ fn coalesced_line(ctx: &RenderContext<'_>, v: &VulnerabilityAlert) -> String {
 /// not fit an option's 150 characters (the finding's page offers the same actions).
 fn line_menu(ctx: &RenderContext<'_>, v: &VulnerabilityAlert) -> Option<Value> {
     let mut options = Vec::new();
-    for (text, action) in MENU {
+    let ack = ctx.acknowledge.then_some(("Acknowledge", "acknowledge"));
+    for (text, action) in ack.into_iter().chain(MENU) {
         let value = ctx.signer.sign(action, ctx.org_id, &v.finding_id);
         if value.chars().count() > limits::MAX_OPTION_VALUE {
             return None;

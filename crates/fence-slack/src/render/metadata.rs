@@ -21,6 +21,17 @@ pub fn metadata<A: std::borrow::Borrow<Alert>>(
         }
     };
     let event_type = match alert.borrow() {
+        Alert::Escalation(e) if e.findings.len() == 1 && e.total() == 1 => {
+            let v = &e.findings[0];
+            put("id", json!(v.finding_id));
+            put("domain", json!(v.domain));
+            put("severity", json!(v.severity.as_str()));
+            put("cvss", json!(v.cvss.map(|c| c.value())));
+            put("cve", json!(v.cve));
+            put("status", json!("open"));
+            put("url", json!(ctx.finding_url(&v.finding_id)));
+            "fence_finding"
+        }
         Alert::Vulnerability(v)
         | Alert::Reminder(fence_core::alert::ReminderAlert { finding: v, .. }) => {
             put("id", json!(v.finding_id));
@@ -69,7 +80,7 @@ pub fn metadata<A: std::borrow::Borrow<Alert>>(
             put("url", json!(format!("{}/dashboard", ctx.base_url)));
             "fence_digest"
         }
-        Alert::ChannelBroken(_) | Alert::FollowUp(_) => return None,
+        Alert::ChannelBroken(_) | Alert::FollowUp(_) | Alert::Escalation(_) => return None,
     };
     if ctx.detail == Detail::Minimal {
         p.retain(|k, _| matches!(k.as_str(), "id" | "severity" | "url"));
@@ -92,6 +103,7 @@ mod tests {
             run_scan: false,
             signer,
             detail,
+            acknowledge: false,
         }
     }
 

@@ -41,6 +41,13 @@ fn link(kind: ChannelKind, url: &str, text: &str) -> String {
     }
 }
 
+/// The triage actions of a minimal message about one finding (Acknowledge goes first where the channel escalates).
+const ACTIONS: [(&str, &str); 3] = [
+    ("Mark as False Positive", "false_positive"),
+    ("Snooze (24h)", "snooze"),
+    ("Fix Instructions", "fix_instructions"),
+];
+
 /// One minimal message: a headline, a line of counts, a link, and (Slack, Block Kit or attachments) the triage
 /// buttons of one finding.
 fn message(
@@ -65,11 +72,12 @@ fn message(
             let mut view = button("View Details", "view_details");
             view["url"] = json!(url);
             elements.push(view);
-            for (text, action) in [
-                ("Mark as False Positive", "false_positive"),
-                ("Snooze (24h)", "snooze"),
-                ("Fix Instructions", "fix_instructions"),
-            ] {
+            for (text, action) in ctx
+                .acknowledge
+                .then_some(("Acknowledge", "acknowledge"))
+                .into_iter()
+                .chain(ACTIONS)
+            {
                 if let Some(v) = signed(action) {
                     let mut b = button(text, action);
                     b["value"] = json!(v);
@@ -87,11 +95,12 @@ fn message(
         }
         (MessageFormat::Attachments, ChannelKind::Slack) => {
             let mut actions = vec![json!({"type": "button", "text": "View Details", "url": url})];
-            for (text, action) in [
-                ("Mark as False Positive", "false_positive"),
-                ("Snooze (24h)", "snooze"),
-                ("Fix Instructions", "fix_instructions"),
-            ] {
+            for (text, action) in ctx
+                .acknowledge
+                .then_some(("Acknowledge", "acknowledge"))
+                .into_iter()
+                .chain(ACTIONS)
+            {
                 if let Some(v) = signed(action) {
                     actions
                         .push(json!({"type": "button", "name": action, "text": text, "value": v}));
@@ -171,6 +180,23 @@ pub fn render(ctx: &RenderContext<'_>, alerts: &[&Alert], mentions: &str) -> Val
             one_finding(ctx, &r.finding, &line, mentions)
         }
         [Alert::FollowUp(f)] => followup(f),
+        [Alert::Escalation(e)] => {
+            let counts: Vec<String> = e
+                .counts
+                .iter()
+                .map(|(s, n)| format!("{n} {}", s.as_str()))
+                .collect();
+            let line = format!("{} still unacknowledged.", counts.join(", "));
+            let headline = format!("⏰ Unacknowledged for {}", e.after);
+            let single = (e.total() == 1)
+                .then(|| e.findings.first().map(|v| v.finding_id.as_str()))
+                .flatten();
+            let url = match single {
+                Some(id) => ctx.finding_url(id),
+                None => ctx.findings_url(),
+            };
+            message(ctx, &headline, &line, "#FF8C00", &url, single, mentions)
+        }
         [a @ (Alert::CertificateExpiring(_) | Alert::ScanCompleted(_) | Alert::Digest(_))] => {
             summary(ctx, a, mentions)
         }
@@ -274,6 +300,9 @@ pub fn plain<A: std::borrow::Borrow<Alert>>(alerts: &[A]) -> Value {
             Alert::Digest(d) => format!("📊 Fence Security {} Digest", d.label),
             Alert::ChannelBroken(_) => "🔌 A channel stopped accepting messages".into(),
             Alert::FollowUp(f) => fence_core::text::truncate_chars(&f.note, 500),
+            Alert::Escalation(e) => {
+                format!("⏰ Unacknowledged for {}: {} findings", e.after, e.total())
+            }
         })
         .collect();
     if alerts.len() > 50 {
@@ -471,6 +500,7 @@ mod tests {
                 run_scan: true,
                 signer: &signer,
                 detail: fence_core::Detail::Minimal,
+                acknowledge: false,
             };
             for alerts in every_kind() {
                 let what = format!("{kind:?}/{format:?} {:?}", alerts[0].alert_type());

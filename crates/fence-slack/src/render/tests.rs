@@ -18,6 +18,7 @@ fn ctx<'a>(
         run_scan: false,
         signer,
         detail: fence_core::Detail::Full,
+        acknowledge: false,
     }
 }
 

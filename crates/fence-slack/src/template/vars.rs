@@ -61,7 +61,9 @@ pub fn variables(
                        "certificates": d.certificates.iter().map(|c| json!({"domain": c.domain, "days_left": c.days_left})).collect::<Vec<_>>(),
                        "report_url": d.report_url},
         }),
-        Alert::ChannelBroken(_) | Alert::FollowUp(_) => json!({"alert_type": "notice"}),
+        Alert::ChannelBroken(_) | Alert::FollowUp(_) | Alert::Escalation(_) => {
+            json!({"alert_type": "notice"})
+        }
     }
 }
 

@@ -14,6 +14,7 @@ mod coalesced;
 mod counts;
 mod degraded;
 mod delivery;
+mod escalations;
 mod findings;
 mod hardening;
 mod imports;

@@ -45,10 +45,15 @@ impl Rig {
 
     /// A rig with `extra` top-level configuration and `delivery` in its `[delivery]` section.
     pub async fn with_config(start: i64, extra: &str, delivery: &str) -> Rig {
+        Self::on(&Db::Sqlite, start, extra, delivery).await
+    }
+
+    /// A rig on `db`: several rigs on one PostgreSQL database are several processes sharing it.
+    pub async fn on(db: &Db, start: i64, extra: &str, delivery: &str) -> Rig {
         let slack = FakeSlack::start().await.expect("fake slack");
         let dir = tempfile::tempdir().expect("tempdir");
         let config = fence_server::Config::from_sources(
-            Some(&config_toml_full(dir.path(), &Db::Sqlite, extra, delivery)),
+            Some(&config_toml_full(dir.path(), db, extra, delivery)),
             None,
             &[],
         )

@@ -6,7 +6,7 @@ use crate::services::{ServiceError, ServiceResult};
 use fence_core::{AlertType, ChannelConfig, FieldError, FieldErrors, Plan};
 use serde_json::{json, Map, Value};
 
-pub(super) const RULE_KEYS: [&str; 9] = [
+pub(super) const RULE_KEYS: [&str; 10] = [
     "alert_types",
     "filters",
     "mentions",
@@ -16,6 +16,7 @@ pub(super) const RULE_KEYS: [&str; 9] = [
     "detail",
     "template",
     "identity",
+    "escalation",
 ];
 
 /// The rule fields as stored: every key present (null when unset), alert types and format normalized.

@@ -89,6 +89,7 @@ pub async fn preview_message(
     }
     let mut ctx = state.render_context(&row.org_id, kind, config.format, plan);
     ctx.detail = config.detail;
+    ctx.acknowledge = config.escalation.is_some();
     Ok((
         fence_slack::render::render(&ctx, std::slice::from_ref(alert), &mentions),
         false,

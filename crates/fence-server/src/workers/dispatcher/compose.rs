@@ -67,7 +67,7 @@ impl Dispatcher {
     ) -> Option<serde_json::Value> {
         let mention_text = fence_slack::render::render_mentions(ctx.kind, mentions);
         let finding_id = match alerts {
-            [Alert::ChannelBroken(_) | Alert::FollowUp(_)] => return None,
+            [Alert::ChannelBroken(_) | Alert::FollowUp(_) | Alert::Escalation(_)] => return None,
             [Alert::Vulnerability(v)] => Some(v.finding_id.as_str()),
             [Alert::Reminder(r)] => Some(r.finding.finding_id.as_str()),
             [_] => None,

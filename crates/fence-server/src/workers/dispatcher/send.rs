@@ -92,6 +92,7 @@ impl Dispatcher {
         }
         let mut ctx = st.render_context(&s.org_id, s.channel.kind, s.config.format, s.plan);
         ctx.detail = s.config.detail;
+        ctx.acknowledge = s.config.escalation.is_some();
         // A degraded channel's bot may not post there: its messages go through the webhook until the re-check.
         s.via_webhook = s.bot.is_some() && s.channel.state == ChannelState::Degraded;
         let bot = s.bot.clone().filter(|_| !s.via_webhook);
@@ -282,6 +283,10 @@ impl Dispatcher {
         let (thread_of, broadcast) = match s.single() {
             Some(Alert::Reminder(r)) => (Some(r.finding.finding_id.as_str()), false),
             Some(Alert::Vulnerability(v)) if v.reopened => (Some(v.finding_id.as_str()), true),
+            // One finding's escalation: in its thread, and broadcast to the channel.
+            Some(Alert::Escalation(e)) if e.total() == 1 => {
+                (e.findings.first().map(|v| v.finding_id.as_str()), true)
+            }
             _ => (None, false),
         };
         let thread = match thread_of {

@@ -14,6 +14,7 @@ fn ctx(signer: &ButtonSigner, kind: ChannelKind, format: MessageFormat) -> Rende
         run_scan: true,
         signer,
         detail: fence_core::Detail::Full,
+        acknowledge: false,
     }
 }
 
