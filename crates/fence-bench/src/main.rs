@@ -12,6 +12,7 @@ mod fleet;
 mod growth;
 mod import;
 mod ingest;
+mod intel;
 mod latency;
 mod load;
 mod recovery;
@@ -124,6 +125,14 @@ enum What {
         channels: usize,
         #[arg(long, default_value_t = 10)]
         workspaces: usize,
+    },
+    /// Full-size synthetic exploitability feeds (KEV JSON, EPSS CSV) loaded and reloaded: time, peak memory, and the
+    /// ingest rate with both loaded.
+    Intel {
+        #[arg(long, default_value_t = 1_500)]
+        kev: usize,
+        #[arg(long, default_value_t = 300_000)]
+        epss: usize,
     },
     /// The certificate monitor over `domains` monitored domains, `blackholed`% of them never answering.
     Certificates {
@@ -319,6 +328,9 @@ async fn scale(
             "channels".into(),
             burst::channels(&bin, *channels, *workspaces, cli.burst).await?,
         );
+    }
+    if let What::Intel { kev, epss } = what {
+        report.insert("intel".into(), intel::run(&bin, *kev, *epss).await?);
     }
     if let What::Certificates {
         domains,

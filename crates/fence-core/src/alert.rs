@@ -55,6 +55,12 @@ pub struct VulnerabilityAlert {
     pub affected_url: Option<String>,
     pub has_remediation: bool,
     pub reopened: bool,
+    /// What the KEV and EPSS feeds say of its CVE, when they say anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intel: Option<crate::intel::Intel>,
+    /// A feed has just listed its CVE as known exploited: "🔥 Now Known Exploited" (told once per finding).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub now_exploited: bool,
 }
 
 /// A channel stopped accepting messages; told to the organization's other healthy channels.

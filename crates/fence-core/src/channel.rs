@@ -141,6 +141,10 @@ pub struct Filters {
     /// `filters.tags`: only alerts about a domain with one of these tags (alerts about no domain pass).
     pub tags: Vec<String>,
     pub schedule: Option<Schedule>,
+    /// `filters.known_exploited`: only findings whose CVE is in CISA's KEV catalog.
+    pub known_exploited: bool,
+    /// `filters.min_epss`: only findings whose CVE's EPSS score is at least this (0–1).
+    pub min_epss: Option<f64>,
 }
 
 impl Filters {
@@ -175,9 +179,19 @@ impl Filters {
             ),
             None => (true, true),
         };
-        dom && sev && cat
+        let intel = finding.and_then(|v| v.intel.as_ref());
+        let exploited = !self.known_exploited
+            || finding.is_none()
+            || intel.is_some_and(|i| i.known_exploited.is_some());
+        let likely = self.min_epss.is_none_or(|min| {
+            finding.is_none() || intel.and_then(|i| i.epss).is_some_and(|e| e.score >= min)
+        });
+        dom && sev && cat && exploited && likely
     }
 }
+
+/// The mention key added to a finding's severity mentions when its CVE is in CISA's KEV catalog.
+pub const KNOWN_EXPLOITED: &str = "known_exploited";
 
 /// A mention as Slack needs it, or a name still to be resolved to an id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -378,7 +392,16 @@ impl ChannelConfig {
             return self.escalation_mentions();
         }
         let mut keys: Vec<&str> = Vec::new();
+        let exploited = |v: &crate::VulnerabilityAlert| {
+            v.intel
+                .as_ref()
+                .is_some_and(|i| i.known_exploited.is_some())
+        };
         match alert {
+            Alert::Vulnerability(v) if exploited(v) => {
+                keys.push(v.severity.as_str());
+                keys.push(KNOWN_EXPLOITED);
+            }
             Alert::Vulnerability(v) => keys.push(v.severity.as_str()),
             Alert::Reminder(r) => keys.push(r.finding.severity.as_str()),
             _ => {}
@@ -402,15 +425,20 @@ impl ChannelConfig {
     /// The mentions of a message carrying `alerts`, each once, in first-seen order. Alerts of the same severity
     /// and type share their mentions, so a burst of thousands is looked up once per kind, not once per alert.
     pub fn mentions_for_all<'a>(&self, alerts: impl IntoIterator<Item = &'a Alert>) -> Vec<String> {
-        let mut seen: Vec<(Option<crate::Severity>, Option<&'static str>)> = Vec::new();
+        let mut seen: Vec<(Option<crate::Severity>, Option<&'static str>, bool)> = Vec::new();
         let mut out: Vec<String> = Vec::new();
         for a in alerts {
-            let severity = match a {
-                Alert::Vulnerability(v) => Some(v.severity),
-                Alert::Reminder(r) => Some(r.finding.severity),
-                _ => None,
+            let (severity, exploited) = match a {
+                Alert::Vulnerability(v) => (
+                    Some(v.severity),
+                    v.intel
+                        .as_ref()
+                        .is_some_and(|i| i.known_exploited.is_some()),
+                ),
+                Alert::Reminder(r) => (Some(r.finding.severity), false),
+                _ => (None, false),
             };
-            let key = (severity, a.alert_type().map(|t| t.as_str()));
+            let key = (severity, a.alert_type().map(|t| t.as_str()), exploited);
             if seen.contains(&key) {
                 continue;
             }
@@ -483,6 +511,8 @@ mod tests {
             affected_url: None,
             has_remediation: false,
             reopened: false,
+            intel: None,
+            now_exploited: false,
         })
     }
 

@@ -14,6 +14,7 @@ pub mod domain;
 pub mod error;
 pub mod finding;
 pub mod health;
+pub mod intel;
 pub mod retry;
 pub mod severity;
 pub mod silence;

@@ -6,11 +6,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod intel;
 mod keys;
 mod oidc;
 mod retention;
 mod sizes;
 mod slack;
+pub use intel::IntelConfig;
 use keys::KEYS;
 pub use oidc::OidcConfig;
 pub use retention::RetentionConfig;
@@ -67,6 +69,8 @@ pub struct Config {
     pub retention: RetentionConfig,
     /// Sign in with Slack / OpenID Connect (`[oidc]`); none: passwords only.
     pub oidc: Option<OidcConfig>,
+    /// Exploitability feeds loaded from files (`[intel]`).
+    pub intel: IntelConfig,
 }
 
 /// A configuration problem, naming the key and where it came from.
@@ -169,6 +173,7 @@ impl Config {
             import_max_bytes: import_max_bytes(&r)?,
             retention: RetentionConfig::read(&r)?,
             oidc: OidcConfig::read(&r)?,
+            intel: IntelConfig::read(&r)?,
             sizes: Sizes::read(&r)?,
         })
     }

@@ -220,6 +220,9 @@ fn severity_value(v: &VulnerabilityAlert) -> String {
 
 fn vuln_headline(v: &VulnerabilityAlert) -> String {
     let reopened = if v.reopened { " (Reopened)" } else { "" };
+    if v.now_exploited {
+        return format!("🔥 Now Known Exploited: {}", v.severity.headline());
+    }
     format!("{} {}{reopened}", v.severity.icon(), v.severity.headline())
 }
 
@@ -232,6 +235,14 @@ fn vuln_fields(v: &VulnerabilityAlert, kind: ChannelKind) -> Vec<(&'static str, 
     ];
     if let Some(cve) = &v.cve {
         f.push(("CVE", bounded_in(kind, cve, 40), true));
+    }
+    // The feeds' own words: validated dates and numbers, nothing from the scanner.
+    if let Some(i) = v.intel.as_ref().filter(|i| !i.is_empty()) {
+        let lines: Vec<String> = [i.kev_line(), i.epss_line()]
+            .into_iter()
+            .flatten()
+            .collect();
+        f.push(("Exploitation", lines.join("\n"), false));
     }
     if let Some(o) = &v.owasp {
         f.push(("OWASP", bounded_in(kind, o, 200), true));

@@ -72,6 +72,8 @@ impl FindingRow {
             affected_url: self.affected_url.clone(),
             has_remediation: self.remediation.is_some(),
             reopened,
+            intel: None,
+            now_exploited: false,
         })
     }
 }
@@ -120,8 +122,39 @@ pub struct FindingQuery {
     pub status: Option<FindingStatus>,
     pub category: Option<String>,
     pub since: Option<i64>,
+    /// Only findings whose CVE is in the KEV catalog.
+    pub known_exploited: bool,
+    /// Only findings whose CVE's EPSS score is at least this.
+    pub min_epss: Option<f64>,
     pub cursor: Option<String>,
     pub limit: i64,
+}
+
+impl FindingQuery {
+    /// Whether the filters have an index of their own (no filter; severity; domain; status; severity and status;
+    /// domain, severity and status; known exploited with severity and status at most): such pages read only what
+    /// they return.
+    fn indexed(&self) -> bool {
+        let q = self;
+        // Known exploited: the catalog's CVEs (a few thousand) lead to their findings by the CVE index.
+        let by_cve = q.known_exploited
+            && q.min_epss.is_none()
+            && q.category.is_none()
+            && q.since.is_none()
+            && q.domain.is_none();
+        by_cve
+            || q.category.is_none()
+                && q.since.is_none()
+                && !q.known_exploited
+                && q.min_epss.is_none()
+                && matches!(
+                    (q.severity.is_some(), q.domain.is_some(), q.status.is_some()),
+                    (false, false, _)
+                        | (true, false, _)
+                        | (false, true, false)
+                        | (true, true, true)
+                )
+    }
 }
 
 /// Findings a filter without an index of its own looks at per page.
@@ -164,12 +197,7 @@ impl Store {
 
     /// [`Store::list_findings`] with where a bounded scan stopped.
     pub async fn list_findings_page(&self, org_id: &str, q: &FindingQuery) -> Result<FindingPage> {
-        let indexed = q.category.is_none()
-            && q.since.is_none()
-            && matches!(
-                (q.severity.is_some(), q.domain.is_some(), q.status.is_some()),
-                (false, false, _) | (true, false, _) | (false, true, false) | (true, true, true)
-            );
+        let indexed = q.indexed();
         // Binds in order: the organization ($1), the cursor ($2) when there is one, then the filters.
         let cursor = if q.cursor.is_some() {
             " AND id < $2"
@@ -200,8 +228,17 @@ impl Store {
         if let Some(c) = &q.category {
             add(&mut sql, " AND category = ?", c.clone());
         }
+        if q.known_exploited {
+            sql.push_str(" AND cve IN (SELECT cve FROM intel_kev)");
+        }
         if q.since.is_some() {
             sql.push_str(&format!(" AND first_seen >= ${n}"));
+            n += 1;
+        }
+        if q.min_epss.is_some() {
+            sql.push_str(&format!(
+                " AND cve IN (SELECT cve FROM intel_epss WHERE score >= ${n})"
+            ));
             n += 1;
         }
         sql.push_str(&format!(" ORDER BY id DESC LIMIT ${n}"));
@@ -214,6 +251,9 @@ impl Store {
         }
         if let Some(s) = q.since {
             query = query.bind(s);
+        }
+        if let Some(e) = q.min_epss {
+            query = query.bind(e);
         }
         query = query.bind(q.limit);
         let rows = query.fetch_all(self.reader()).await?;
@@ -297,5 +337,74 @@ impl Store {
             .fetch_one(self.reader())
             .await?;
         get_i64(&row, "n")
+    }
+}
+
+impl Store {
+    /// Findings most exploitable first — in the KEV catalog, then by EPSS score, then by CVSS, then newest — with
+    /// the list's filters; `offset` pages through them (the order has no single column to resume from). This sorts
+    /// every finding the filters select, so it costs what they select, not what one page holds.
+    pub async fn list_by_exploitability(
+        &self,
+        org_id: &str,
+        q: &FindingQuery,
+        offset: i64,
+    ) -> Result<Vec<FindingRow>> {
+        let mut sql = String::from(
+            "SELECT f.* FROM findings f LEFT JOIN intel_kev k ON k.cve = f.cve LEFT JOIN intel_epss e ON e.cve = f.cve WHERE f.org_id = $1",
+        );
+        let mut n = 2;
+        let mut text: Vec<String> = Vec::new();
+        let mut add = |sql: &mut String, clause: &str, v: String| {
+            sql.push_str(&clause.replace('?', &format!("${n}")));
+            text.push(v);
+            n += 1;
+        };
+        if let Some(s) = q.severity {
+            add(&mut sql, " AND f.severity = ?", s.as_str().into());
+        }
+        if let Some(d) = &q.domain {
+            add(&mut sql, " AND f.domain = ?", d.clone());
+        }
+        if let Some(s) = q.status {
+            add(&mut sql, " AND f.status = ?", s.as_str().into());
+        }
+        if let Some(c) = &q.category {
+            add(&mut sql, " AND f.category = ?", c.clone());
+        }
+        if q.known_exploited {
+            sql.push_str(" AND k.cve IS NOT NULL");
+        }
+        let mut numbers: Vec<f64> = Vec::new();
+        if let Some(e) = q.min_epss {
+            sql.push_str(&format!(" AND e.score >= ${n}"));
+            numbers.push(e);
+            n += 1;
+        }
+        if q.since.is_some() {
+            sql.push_str(&format!(" AND f.first_seen >= ${n}"));
+            n += 1;
+        }
+        sql.push_str(&format!(
+            " ORDER BY CASE WHEN k.cve IS NULL THEN 1 ELSE 0 END, COALESCE(e.score, -1) DESC, COALESCE(f.cvss, -1) DESC, f.id DESC LIMIT ${} OFFSET ${}",
+            n,
+            n + 1
+        ));
+        let mut query = sqlx::query(&sql).bind(org_id);
+        for t in &text {
+            query = query.bind(t.as_str());
+        }
+        for e in numbers {
+            query = query.bind(e);
+        }
+        if let Some(s) = q.since {
+            query = query.bind(s);
+        }
+        let rows = query
+            .bind(q.limit)
+            .bind(offset)
+            .fetch_all(self.reader())
+            .await?;
+        rows.iter().map(finding_from).collect()
     }
 }

@@ -137,6 +137,8 @@ fn alert_for(f: &NewFinding, id: &str, reopened: bool) -> Alert {
         affected_url: f.affected_url.clone(),
         has_remediation: f.remediation.is_some(),
         reopened,
+        intel: None,
+        now_exploited: false,
     })
 }
 
@@ -231,6 +233,7 @@ impl Store {
             record_silenced(d, &mut tx, org_id, &silencer, &s.silenced, now).await?;
         }
         if !s.alerts.is_empty() {
+            crate::intel::attach_intel(d, &mut tx, &mut s.alerts).await?;
             let channels = load_routable_channels(&mut tx, org_id).await?;
             let set = AlertSet {
                 id: new_id(),

@@ -19,6 +19,7 @@ pub mod domains;
 pub mod escalations;
 pub mod findings;
 mod ingest;
+pub mod intel;
 pub mod jobs;
 mod key_check;
 pub mod notify;

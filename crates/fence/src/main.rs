@@ -4,6 +4,7 @@
 
 mod admin;
 mod import;
+mod intel;
 mod scan;
 mod webhook;
 
@@ -91,8 +92,27 @@ enum Command {
         #[arg(long)]
         allow_private: bool,
     },
+    /// Load an exploitability feed: CISA's KEV catalog (JSON) or FIRST's EPSS scores (CSV).
+    #[command(subcommand)]
+    Intel(IntelCommand),
     /// Print the version.
     Version,
+}
+
+#[derive(Subcommand, Debug)]
+enum IntelCommand {
+    /// Replace the stored feed with FILE: `fence intel import kev known_exploited_vulnerabilities.json`.
+    Import {
+        /// kev or epss.
+        feed: String,
+        file: PathBuf,
+        /// Send to a running Fence instead of writing the local database.
+        #[arg(long)]
+        server: Option<String>,
+        /// API token for --server (an admin token; or FENCE_TOKEN).
+        #[arg(long, env = "FENCE_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -242,6 +262,12 @@ async fn run_without_config(cli: &Cli) -> Option<anyhow::Result<()>> {
             let target = import::Target::new(format, domain, *no_close);
             Some(import::import_remote(file, &target, server, token.as_deref(), cli.json).await)
         }
+        Command::Intel(IntelCommand::Import {
+            feed,
+            file,
+            server: Some(server),
+            token,
+        }) => Some(intel::import_remote(feed, file, server, token.as_deref(), cli.json).await),
         _ => None,
     }
 }
@@ -286,6 +312,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let target = import::Target::new(&format, &domain, no_close);
             import::import_local(config, &file, &target, &org, cli.json).await
+        }
+        Command::Intel(IntelCommand::Import { feed, file, .. }) => {
+            intel::import_local(config, &feed, &file, cli.json).await
         }
         Command::Version | Command::Scan { .. } => Ok(()),
     }

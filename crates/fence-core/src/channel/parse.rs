@@ -216,12 +216,50 @@ pub(super) fn list<T>(
     out
 }
 
+/// `filters.known_exploited` (a bool) and `filters.min_epss` (0–1).
+fn parse_exploitability(f: &Map<String, Value>, errs: &mut FieldErrors) -> (bool, Option<f64>) {
+    let get = |k: &str| f.get(k).filter(|v| !v.is_null());
+    let known_exploited = match get("known_exploited") {
+        None => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            errs.push(FieldError::new(
+                "filters.known_exploited",
+                "must be true or false",
+            ));
+            false
+        }
+    };
+    let min_epss = match get("min_epss") {
+        None => None,
+        Some(v) => match v.as_f64().filter(|x| (0.0..=1.0).contains(x)) {
+            Some(x) => Some(x),
+            None => {
+                errs.push(FieldError::new(
+                    "filters.min_epss",
+                    "must be a number from 0 to 1",
+                ));
+                None
+            }
+        },
+    };
+    (known_exploited, min_epss)
+}
+
 pub(super) fn parse_filters(f: &Map<String, Value>, errs: &mut FieldErrors) -> Filters {
-    const KEYS: [&str; 5] = ["severities", "domains", "categories", "tags", "schedule"];
+    const KEYS: [&str; 7] = [
+        "severities",
+        "domains",
+        "categories",
+        "tags",
+        "schedule",
+        "known_exploited",
+        "min_epss",
+    ];
     for k in f.keys().filter(|k| !KEYS.contains(&k.as_str())) {
         errs.push(FieldError::new(
             format!("filters.{k}"),
-            "unknown filter; expected severities, domains, categories, tags or schedule",
+            "unknown filter; expected severities, domains, categories, tags, schedule, known_exploited or min_epss",
         ));
     }
     let get = |k: &str| f.get(k).filter(|v| !v.is_null());
@@ -259,6 +297,7 @@ pub(super) fn parse_filters(f: &Map<String, Value>, errs: &mut FieldErrors) -> F
             })
         })
         .unwrap_or_default();
+    let (known_exploited, min_epss) = parse_exploitability(f, errs);
     let schedule = match get("schedule") {
         None => None,
         Some(Value::Object(s)) => parse_schedule(s, errs),
@@ -271,6 +310,8 @@ pub(super) fn parse_filters(f: &Map<String, Value>, errs: &mut FieldErrors) -> F
         }
     };
     Filters {
+        known_exploited,
+        min_epss,
         severities,
         domains,
         categories,
@@ -408,10 +449,13 @@ pub(super) fn parse_mentions(
     let mut out = BTreeMap::new();
     for (key, v) in m {
         let field = format!("mentions.{key}");
-        if key.parse::<Severity>().is_err() && AlertType::parse(key).is_err() {
+        if key.parse::<Severity>().is_err()
+            && AlertType::parse(key).is_err()
+            && key != super::KNOWN_EXPLOITED
+        {
             errs.push(FieldError::new(
                 &field,
-                "unknown key; use a severity (critical, high, …) or an alert type",
+                "unknown key; use a severity (critical, high, …), an alert type or known_exploited",
             ));
             continue;
         }

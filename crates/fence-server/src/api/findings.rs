@@ -17,6 +17,29 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
+/// What a page's findings' feeds say, by CVE, and the silences they name: one read each for the page.
+pub struct PageContext {
+    pub silences: HashMap<String, SilenceRow>,
+    pub intel: HashMap<String, fence_core::intel::Intel>,
+}
+
+pub async fn context_of(
+    state: &AppState,
+    org_id: &str,
+    rows: &[FindingRow],
+) -> ApiResult<PageContext> {
+    let cves: Vec<&str> = rows.iter().filter_map(|f| f.cve.as_deref()).collect();
+    let intel = if cves.is_empty() {
+        HashMap::new()
+    } else {
+        state.store.intel_for(&cves).await?
+    };
+    Ok(PageContext {
+        silences: silences_of(state, org_id, rows).await?,
+        intel,
+    })
+}
+
 /// The silences a page of findings names, by id (one read for the page).
 pub async fn silences_of(
     state: &AppState,
@@ -34,11 +57,9 @@ pub async fn silences_of(
 }
 
 /// A finding as the API shows it; `silenced_by` names the silence that kept it from alerting, if any.
-pub fn finding_json(
-    state: &AppState,
-    f: &FindingRow,
-    silences: &HashMap<String, SilenceRow>,
-) -> Value {
+pub fn finding_json(state: &AppState, f: &FindingRow, cx: &PageContext) -> Value {
+    let silences = &cx.silences;
+    let intel = f.cve.as_deref().and_then(|c| cx.intel.get(c));
     let silenced_by = f
         .silence_id
         .as_deref()
@@ -63,6 +84,8 @@ pub fn finding_json(
         "rule": f.rule,
         "package": f.package,
         "silenced_by": silenced_by,
+        "known_exploited": intel.and_then(|i| i.known_exploited.as_ref()),
+        "epss": intel.and_then(|i| i.epss),
         "detected_at": f.detected_at.map(fmt_ts),
         "status": f.status.as_str(),
         "snoozed_until": f.snoozed_until.map(fmt_ts),
@@ -158,14 +181,13 @@ pub struct ListParams {
     since: Option<String>,
     limit: Option<String>,
     cursor: Option<String>,
+    known_exploited: Option<String>,
+    min_epss: Option<String>,
+    sort: Option<String>,
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiQuery(p): ApiQuery<ListParams>,
-) -> ApiResult<Json<Value>> {
-    caller.require(Scope::Read)?;
+/// The list's filters and page size from its query string; each bad parameter is named.
+fn query_of(p: ListParams) -> Result<(FindingQuery, i64), ApiError> {
     let nonempty = |o: Option<String>| o.filter(|s| !s.trim().is_empty());
     let limit = match nonempty(p.limit) {
         None => 50,
@@ -211,9 +233,48 @@ pub async fn list(
                     })
             })
             .transpose()?,
+        known_exploited: match nonempty(p.known_exploited).as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(_) => {
+                return Err(ApiError::invalid(
+                    "known_exploited",
+                    "must be true or false",
+                ))
+            }
+        },
+        min_epss: nonempty(p.min_epss)
+            .map(|e| {
+                e.parse::<f64>()
+                    .ok()
+                    .filter(|x| (0.0..=1.0).contains(x))
+                    .ok_or_else(|| ApiError::invalid("min_epss", "must be a number from 0 to 1"))
+            })
+            .transpose()?,
         cursor: nonempty(p.cursor),
         limit: limit + 1,
     };
+    Ok((q, limit))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(p): ApiQuery<ListParams>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Scope::Read)?;
+    let sort = p.sort.clone().filter(|s| !s.trim().is_empty());
+    let (q, limit) = query_of(p)?;
+    match sort.as_deref() {
+        None | Some("newest") => {}
+        Some("exploitability") => return by_exploitability(&state, &caller, q, limit).await,
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "sort",
+                "must be newest or exploitability",
+            ));
+        }
+    }
     let page = state.store.list_findings_page(&caller.org_id, &q).await?;
     let mut rows = page.findings;
     let next = if rows.len() as i64 > limit {
@@ -223,9 +284,36 @@ pub async fn list(
         // A filter without an index of its own looked at a bounded window: the rest lies below it.
         page.scanned_to
     };
-    let silences = silences_of(&state, &caller.org_id, &rows).await?;
+    let cx = context_of(&state, &caller.org_id, &rows).await?;
     Ok(Json(
-        json!({"findings": rows.iter().map(|f| finding_json(&state, f, &silences)).collect::<Vec<_>>(), "next_cursor": next}),
+        json!({"findings": rows.iter().map(|f| finding_json(&state, f, &cx)).collect::<Vec<_>>(), "next_cursor": next}),
+    ))
+}
+
+/// `sort=exploitability`: KEV-listed first, then by EPSS score, then by CVSS; the cursor is `o:` and an offset.
+async fn by_exploitability(
+    state: &AppState,
+    caller: &Caller,
+    mut q: FindingQuery,
+    limit: i64,
+) -> ApiResult<Json<Value>> {
+    let offset = match q.cursor.take() {
+        None => 0,
+        Some(c) => c
+            .strip_prefix("o:")
+            .and_then(|n| n.parse::<i64>().ok())
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor of this order"))?,
+    };
+    let mut rows = state
+        .store
+        .list_by_exploitability(&caller.org_id, &q, offset)
+        .await?;
+    let next = (rows.len() as i64 > limit).then(|| format!("o:{}", offset + limit));
+    rows.truncate(limit as usize);
+    let cx = context_of(state, &caller.org_id, &rows).await?;
+    Ok(Json(
+        json!({"findings": rows.iter().map(|f| finding_json(state, f, &cx)).collect::<Vec<_>>(), "next_cursor": next}),
     ))
 }
 
@@ -236,8 +324,8 @@ pub async fn get_one(
 ) -> ApiResult<Json<Value>> {
     caller.require(Scope::Read)?;
     let f = crate::services::findings::get(&state, &caller.org_id, &id).await?;
-    let silences = silences_of(&state, &caller.org_id, std::slice::from_ref(&f)).await?;
-    Ok(Json(finding_json(&state, &f, &silences)))
+    let cx = context_of(&state, &caller.org_id, std::slice::from_ref(&f)).await?;
+    Ok(Json(finding_json(&state, &f, &cx)))
 }
 
 async fn change(
@@ -253,8 +341,8 @@ async fn change(
         shown: "an API token".into(),
     };
     let f = change_status(state, &caller.org_id, id, status, hours, &actor).await?;
-    let silences = silences_of(state, &caller.org_id, std::slice::from_ref(&f)).await?;
-    Ok(Json(finding_json(state, &f, &silences)))
+    let cx = context_of(state, &caller.org_id, std::slice::from_ref(&f)).await?;
+    Ok(Json(finding_json(state, &f, &cx)))
 }
 
 pub async fn false_positive(
@@ -293,8 +381,8 @@ pub async fn acknowledge(
         shown: "an API token".into(),
     };
     let (f, _) = crate::services::triage::acknowledge(&state, &caller.org_id, &id, &actor).await?;
-    let silences = silences_of(&state, &caller.org_id, std::slice::from_ref(&f)).await?;
-    Ok(Json(finding_json(&state, &f, &silences)))
+    let cx = context_of(&state, &caller.org_id, std::slice::from_ref(&f)).await?;
+    Ok(Json(finding_json(&state, &f, &cx)))
 }
 
 pub async fn snooze(

@@ -7,6 +7,7 @@ mod deliveries;
 mod domains;
 mod findings;
 mod health;
+mod intel;
 mod openapi;
 mod org;
 mod reports;
@@ -84,6 +85,8 @@ pub fn router() -> Router<AppState> {
             "/api/v1/silences/{id}",
             get(silences::get_one).delete(silences::expire),
         )
+        .route("/api/v1/intel/kev", post(intel::kev))
+        .route("/api/v1/intel/epss", post(intel::epss))
         .route("/api/v1/org", get(org::get_org).patch(org::patch_org))
         .route("/api/v1/audit", get(org::audit))
         .route("/api/v1/tokens", get(tokens::list))

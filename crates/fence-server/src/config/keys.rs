@@ -37,4 +37,7 @@ pub(super) const KEYS: &[&str] = &[
     "oidc.client_secret",
     "oidc.default_role",
     "oidc.allowed_team",
+    "intel.kev_file",
+    "intel.epss_file",
+    "intel.reload_every",
 ];

@@ -10,6 +10,7 @@ pub mod digests;
 pub mod directory;
 mod error;
 pub mod findings;
+pub mod intel;
 pub mod membership;
 pub mod org;
 pub mod retention;

@@ -216,9 +216,10 @@ async fn status(state: &AppState, org: &Org) -> Result<Response, ApiError> {
     }))
 }
 
-/// `/fence vulnerabilities`: up to ten recent open critical and high findings with links to their pages.
+/// `/fence vulnerabilities`: up to ten recent open critical and high findings with links to their pages, the known
+/// exploited first (then by EPSS score), each marked with what the feeds say.
 async fn vulnerabilities(state: &AppState, org: &Org) -> Result<Response, ApiError> {
-    let mut lines = Vec::new();
+    let mut found = Vec::new();
     for sev in [Severity::Critical, Severity::High] {
         let q = fence_store::findings::FindingQuery {
             severity: Some(sev),
@@ -226,20 +227,53 @@ async fn vulnerabilities(state: &AppState, org: &Org) -> Result<Response, ApiErr
             limit: 10,
             ..Default::default()
         };
-        for f in state.store.list_findings(&org.id, &q).await? {
-            let cvss = f
-                .cvss
-                .map(|c| format!(" (CVSS {c:.1})"))
-                .unwrap_or_default();
-            lines.push(format!(
-                "{} {} — {}{cvss} <{}/findings/{}|details>",
-                sev.dot(),
-                bounded(&f.title, 150),
-                host(&f.domain, 253),
-                state.config.base_url,
-                f.id
-            ));
-        }
+        found.extend(state.store.list_findings(&org.id, &q).await?);
+    }
+    let cves: Vec<&str> = found.iter().filter_map(|f| f.cve.as_deref()).collect();
+    let intel = state.store.intel_for(&cves).await.unwrap_or_default();
+    let of = |f: &fence_store::findings::FindingRow| f.cve.as_deref().and_then(|c| intel.get(c));
+    let rank = |f: &fence_store::findings::FindingRow| {
+        let i = of(f);
+        (
+            i.is_some_and(|i| i.known_exploited.is_some()),
+            i.and_then(|i| i.epss).map_or(-1.0, |e| e.score),
+        )
+    };
+    // Stable: within the same exploitability, critical before high and newest first, as listed.
+    found.sort_by(|a, b| {
+        let (ka, ea) = rank(a);
+        let (kb, eb) = rank(b);
+        kb.cmp(&ka).then(eb.total_cmp(&ea))
+    });
+    let mut lines = Vec::new();
+    for f in &found {
+        let cvss = f
+            .cvss
+            .map(|c| format!(" (CVSS {c:.1})"))
+            .unwrap_or_default();
+        let marks: Vec<String> = of(f)
+            .map(|i| {
+                let kev = i
+                    .known_exploited
+                    .as_ref()
+                    .map(|_| "🔥 known exploited".to_string());
+                let epss = i.epss.map(|e| format!("EPSS {:.2}", e.score));
+                [kev, epss].into_iter().flatten().collect()
+            })
+            .unwrap_or_default();
+        let marks = if marks.is_empty() {
+            String::new()
+        } else {
+            format!(" · {}", marks.join(" · "))
+        };
+        lines.push(format!(
+            "{} {} — {}{cvss}{marks} <{}/findings/{}|details>",
+            f.severity.dot(),
+            bounded(&f.title, 150),
+            host(&f.domain, 253),
+            state.config.base_url,
+            f.id
+        ));
     }
     lines.truncate(10);
     Ok(ephemeral(if lines.is_empty() {

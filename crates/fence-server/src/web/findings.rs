@@ -215,6 +215,8 @@ struct FindingView<'a> {
     acknowledged_at: Option<When>,
     /// The silence that kept it from alerting.
     silence: Option<&'a str>,
+    /// What the KEV and EPSS feeds say of its CVE, in words.
+    exploitation: Option<String>,
 }
 
 impl<'a> FindingView<'a> {
@@ -244,6 +246,7 @@ impl<'a> FindingView<'a> {
             acknowledged: f.acknowledged_by.as_deref().map(labels::actor_text),
             acknowledged_at: f.acknowledged_at.and_then(|t| session.when(t)),
             silence: f.silence_id.as_deref(),
+            exploitation: None,
         }
     }
 }
@@ -294,9 +297,20 @@ pub async fn show(
     } else {
         Vec::new()
     };
+    let mut finding = FindingView::of(&f, &session);
+    if let Some(cve) = f.cve.as_deref() {
+        let intel = state.store.intel_for(&[cve]).await.unwrap_or_default();
+        finding.exploitation = intel.get(cve).map(|i| {
+            [i.kev_line(), i.epss_line()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" · ")
+        });
+    }
     let ctx = FindingPage {
         actions,
-        finding: FindingView::of(&f, &session),
+        finding,
         history,
     };
     page("web/finding.html", &f.title, &session, ctx).into_response()
@@ -433,6 +447,7 @@ mod tests {
                 acknowledged: Some(labels::actor_text("slack:U0ALICE")),
                 acknowledged_at: at(1_704_070_000_000),
                 silence: Some("s-1"),
+                exploitation: Some("🔥 Known exploited (CISA KEV, added 2021-12-10)".into()),
             },
             history: vec![Change {
                 when: at(1_704_070_800_000),
@@ -453,6 +468,7 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("silence <code>s-1</code>"), "{out}");
+        assert!(out.contains("<tr><th>Exploitation</th><td>🔥 Known exploited (CISA KEV, added 2021-12-10)</td></tr>"), "{out}");
         assert!(
             out.contains("<td>alice@example.com</td><td>Marked as false positive</td>"),
             "{out}"

@@ -472,6 +472,8 @@ mod tests {
             affected_url: Some("javascript:alert(2)".into()),
             has_remediation: true,
             reopened: false,
+            intel: None,
+            now_exploited: false,
         });
         let ours = fence_slack::render::render(&ctx, &[&alert], &["<!here>".to_string()]);
         let theirs = json!({"text": "<javascript:alert(3)|x> <!channel>", "blocks": [

@@ -51,6 +51,41 @@ impl Scheduler {
         }
     }
 
+    /// Reloads the configured exploitability feeds when due (at start, then every `intel.reload_every`), once across
+    /// processes; a feed that fails to load keeps the stored one and is logged.
+    async fn intel(&self, now: i64) -> anyhow::Result<()> {
+        let st = &self.state;
+        let cfg = &st.config.intel;
+        if !cfg.configured()
+            || !st
+                .store
+                .claim_job("intel", &self.owner, now, JOB_LEASE_MS)
+                .await?
+        {
+            return Ok(());
+        }
+        use crate::services::intel::{import_file, Feed};
+        for (feed, file) in [(Feed::Kev, &cfg.kev_file), (Feed::Epss, &cfg.epss_file)] {
+            let Some(path) = file else { continue };
+            match import_file(st, feed, path, None).await {
+                Ok(l) => tracing::info!(
+                    feed = feed.as_str(),
+                    entries = l.entries,
+                    newly_flagged = l.newly_flagged,
+                    "exploitability feed loaded"
+                ),
+                Err(e) => {
+                    tracing::warn!(feed = feed.as_str(), error = %e.public_message(), "exploitability feed not loaded; the stored one stays")
+                }
+            }
+        }
+        let every = i64::try_from(cfg.reload_every.as_millis()).unwrap_or(i64::MAX);
+        st.store
+            .finish_job("intel", &self.owner, now.saturating_add(every))
+            .await?;
+        Ok(())
+    }
+
     /// Runs every job that is due now; returns how many alerts they raised.
     pub async fn tick(&self) -> anyhow::Result<usize> {
         let st = &self.state;
@@ -102,6 +137,7 @@ impl Scheduler {
             }
         }
         self.retention(now).await?;
+        self.intel(now).await?;
         if st
             .store
             .claim_job("finding-counts", &self.owner, now, JOB_LEASE_MS)

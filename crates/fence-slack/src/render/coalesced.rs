@@ -79,7 +79,15 @@ pub fn listed_findings<A: std::borrow::Borrow<Alert>>(alerts: &[A]) -> Vec<Strin
 /// One finding's line: severity dot, title (on Slack the link to the finding in Fence), domain, severity and CVSS.
 /// The title is scanner text: escaped and bounded, on one line so the link stays one link.
 pub(super) fn coalesced_line(ctx: &RenderContext<'_>, v: &VulnerabilityAlert) -> String {
-    let reopened = if v.reopened { " _(reopened)_" } else { "" };
+    let reopened = match (
+        v.reopened,
+        v.intel.as_ref().and_then(|i| i.known_exploited.as_ref()),
+    ) {
+        _ if v.now_exploited => " 🔥 _now known exploited_",
+        (_, Some(_)) => " 🔥 _known exploited_",
+        (true, None) => " _(reopened)_",
+        (false, None) => "",
+    };
     let one_line: String = v
         .title
         .chars()

@@ -385,6 +385,8 @@ mod tests {
             affected_url: Some("https://shop.secret-domain.example/secret-path".into()),
             has_remediation: true,
             reopened: false,
+            intel: None,
+            now_exploited: false,
         }
     }
 

@@ -35,6 +35,8 @@ fn seed_vuln(severity: Severity, cvss: f64) -> VulnerabilityAlert {
         affected_url: Some("https://example.com/login".into()),
         has_remediation: true,
         reopened: false,
+        intel: None,
+        now_exploited: false,
     }
 }
 

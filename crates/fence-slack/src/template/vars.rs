@@ -238,6 +238,8 @@ pub fn sample(alert_type: fence_core::AlertType) -> fence_core::Alert {
         affected_url: Some("https://example.com/login".into()),
         has_remediation: true,
         reopened: false,
+        intel: None,
+        now_exploited: false,
     };
     match alert_type {
         AlertType::Vulnerability => Alert::Vulnerability(vuln),

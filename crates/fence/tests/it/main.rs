@@ -18,6 +18,7 @@ mod escalations;
 mod findings;
 mod hardening;
 mod imports;
+mod intel;
 mod links;
 mod login;
 mod mentions;

@@ -282,7 +282,9 @@ impl Dispatcher {
         let st = &self.state;
         let (thread_of, broadcast) = match s.single() {
             Some(Alert::Reminder(r)) => (Some(r.finding.finding_id.as_str()), false),
-            Some(Alert::Vulnerability(v)) if v.reopened => (Some(v.finding_id.as_str()), true),
+            Some(Alert::Vulnerability(v)) if v.reopened || v.now_exploited => {
+                (Some(v.finding_id.as_str()), true)
+            }
             // One finding's escalation: in its thread, and broadcast to the channel.
             Some(Alert::Escalation(e)) if e.total() == 1 => {
                 (e.findings.first().map(|v| v.finding_id.as_str()), true)

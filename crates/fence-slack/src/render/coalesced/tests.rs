@@ -42,6 +42,8 @@ fn finding(i: usize) -> VulnerabilityAlert {
         affected_url: Some(format!("https://app{}.example.com/login", i % 7)),
         has_remediation: true,
         reopened: false,
+        intel: None,
+        now_exploited: false,
     }
 }
 

@@ -1,0 +1,98 @@
+//! Exploitability feeds in: CISA's KEV catalog (JSON) and FIRST's EPSS scores (CSV) from a file — uploaded through
+//! the API, named on the command line, or configured (`intel.kev_file`, `intel.epss_file`, reloaded every
+//! `intel.reload_every`). A malformed feed is refused naming its JSON path or line, and the stored feed stays.
+
+use crate::services::{ServiceError, ServiceResult};
+use crate::state::AppState;
+use fence_core::intel::{epss_rows, parse_kev, FeedError};
+use fence_core::FieldError;
+use fence_store::intel::FeedLoad;
+use std::path::Path;
+
+/// Which feed a file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Feed {
+    Kev,
+    Epss,
+}
+
+impl Feed {
+    pub fn parse(s: &str) -> Result<Feed, String> {
+        match s {
+            "kev" => Ok(Feed::Kev),
+            "epss" => Ok(Feed::Epss),
+            other => Err(format!("unknown feed {other:?}; expected kev or epss")),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Feed::Kev => "kev",
+            Feed::Epss => "epss",
+        }
+    }
+}
+
+fn refused(e: FeedError) -> ServiceError {
+    ServiceError::Invalid(FieldError::new(e.at, e.message).into())
+}
+
+/// Loads `path` as `feed`, replacing the stored one in one commit; `actor` (with `org_id`) is audited when given.
+pub async fn import_file(
+    state: &AppState,
+    feed: Feed,
+    path: &Path,
+    audit: Option<(&str, &str)>,
+) -> ServiceResult<FeedLoad> {
+    let bytes = tokio::fs::read(path).await.map_err(|e| {
+        ServiceError::Malformed(format!("cannot read the {} file: {e}", feed.as_str()))
+    })?;
+    let now = state.clock.now_ms();
+    let load = match feed {
+        Feed::Kev => {
+            let doc: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+                refused(FeedError {
+                    at: format!("line {}", e.line()),
+                    message: format!("not JSON: {e}"),
+                })
+            })?;
+            let entries = parse_kev(&doc).map_err(refused)?;
+            drop(doc);
+            state.store.replace_kev(&entries, now).await?
+        }
+        Feed::Epss => {
+            let text = std::str::from_utf8(&bytes).map_err(|_| {
+                refused(FeedError {
+                    at: "body".into(),
+                    message: "is not UTF-8 text".into(),
+                })
+            })?;
+            state
+                .store
+                .replace_epss(epss_rows(text), now)
+                .await?
+                .map_err(refused)?
+        }
+    };
+    if load.newly_flagged > 0 {
+        state.wake.notify_one();
+    }
+    if let Some((org_id, actor)) = audit {
+        let detail = format!(
+            "{} entries, {} open findings matched, {} newly known exploited",
+            load.entries, load.matched_open_findings, load.newly_flagged
+        );
+        state
+            .store
+            .audit(
+                org_id,
+                actor,
+                &format!("intel.{}", feed.as_str()),
+                None,
+                Some(&detail),
+                now,
+            )
+            .await?;
+    }
+    Ok(load)
+}
