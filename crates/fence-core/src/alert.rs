@@ -196,6 +196,9 @@ pub struct DigestIssue {
     pub title: String,
     pub domain: String,
     pub cvss: Option<Cvss>,
+    /// What the KEV and EPSS feeds say of its CVE (top issues list the exploited first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intel: Option<crate::intel::Intel>,
 }
 
 /// A certificate a digest lists as expiring.

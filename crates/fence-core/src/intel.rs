@@ -226,7 +226,7 @@ mod tests {
              "notes": "", "cwes": ["CWE-77"]},
             {"cveID": "cve-2021-44228", "dateAdded": "2021-12-10", "knownRansomwareCampaignUse": "Unknown"}
         ]});
-        let kev = parse_kev(&doc).unwrap();
+        let kev = parse_kev(&doc).expect("valid");
         assert_eq!(kev[0].cve, "CVE-2024-3400");
         assert!(kev[0].known.ransomware);
         assert_eq!(kev[1].cve, "CVE-2021-44228");
@@ -234,25 +234,33 @@ mod tests {
         let mut bad = doc.clone();
         bad["vulnerabilities"][1]["dateAdded"] = json!("yesterday");
         assert_eq!(
-            parse_kev(&bad).unwrap_err().at,
+            parse_kev(&bad).expect_err("refused").at,
             "vulnerabilities[1].dateAdded"
         );
         bad["vulnerabilities"][0]["cveID"] = json!("CVE-24");
-        assert_eq!(parse_kev(&bad).unwrap_err().at, "vulnerabilities[0].cveID");
-        assert_eq!(parse_kev(&json!({})).unwrap_err().at, "vulnerabilities");
+        assert_eq!(
+            parse_kev(&bad).expect_err("refused").at,
+            "vulnerabilities[0].cveID"
+        );
+        assert_eq!(
+            parse_kev(&json!({})).expect_err("refused").at,
+            "vulnerabilities"
+        );
     }
 
     #[test]
     fn the_published_epss_csv_is_read_and_errors_name_the_line() {
         let csv = "#model_version:v2023.03.01,score_date:2024-05-01T00:00:00+0000\ncve,epss,percentile\nCVE-2021-44228,0.97565,0.99996\nCVE-1999-0001,0.0113,0.8\n";
-        let rows: Vec<EpssRow> = epss_rows(csv).collect::<Result<_, _>>().unwrap();
+        let rows: Vec<EpssRow> = epss_rows(csv).collect::<Result<_, _>>().expect("valid");
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].cve, "CVE-2021-44228");
         assert!((rows[0].epss.score - 0.97565).abs() < 1e-9);
         let broken = "cve,epss,percentile\nCVE-2021-44228,0.9,0.99\nCVE-2021-1,1.5,0.2\n";
-        let e = epss_rows(broken).find_map(Result::err).unwrap();
+        let e = epss_rows(broken).find_map(Result::err).expect("valid");
         assert_eq!(e.at, "line 3");
-        let e = epss_rows("cve,score\n").find_map(Result::err).unwrap();
+        let e = epss_rows("cve,score\n")
+            .find_map(Result::err)
+            .expect("valid");
         assert_eq!(e.at, "line 1");
     }
 

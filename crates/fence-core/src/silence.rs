@@ -181,24 +181,25 @@ mod tests {
 
     #[test]
     fn every_given_matcher_must_match() {
-        let m = Matchers::parse(&json!({"rule": "js/xss", "domain": "*.example.com"})).unwrap();
+        let m =
+            Matchers::parse(&json!({"rule": "js/xss", "domain": "*.example.com"})).expect("valid");
         assert!(m.matches(&subject("app.example.com", None)));
         assert!(
             !m.matches(&subject("example.com", None)),
             "the wildcard is subdomains only"
         );
-        let m = Matchers::parse(&json!({"rule": "js/xss", "severity": "critical"})).unwrap();
+        let m = Matchers::parse(&json!({"rule": "js/xss", "severity": "critical"})).expect("valid");
         assert!(!m.matches(&subject("example.com", None)));
         let m = Matchers::parse(
             &json!({"package": "lodash", "cve": "cve-2024-1234", "category": "XSS"}),
         )
-        .unwrap();
+        .expect("valid");
         assert!(m.matches(&subject("example.com", None)));
     }
 
     #[test]
     fn tags_match_only_when_the_domain_has_them() {
-        let m = Matchers::parse(&json!({"tag": "payments"})).unwrap();
+        let m = Matchers::parse(&json!({"tag": "payments"})).expect("valid");
         let tags = vec!["payments".to_string()];
         assert!(m.matches(&subject("a.example", Some(&tags))));
         assert!(!m.matches(&subject("a.example", Some(&[]))));
@@ -208,15 +209,15 @@ mod tests {
 
     #[test]
     fn errors_name_the_matcher_and_an_empty_set_is_refused() {
-        let e =
-            Matchers::parse(&json!({"cve": "nope", "colour": "red", "severity": 3})).unwrap_err();
+        let e = Matchers::parse(&json!({"cve": "nope", "colour": "red", "severity": 3}))
+            .expect_err("refused");
         let mut fields: Vec<&str> = e.0.iter().map(|f| f.field.as_str()).collect();
         fields.sort_unstable();
         assert_eq!(
             fields,
             ["matchers.colour", "matchers.cve", "matchers.severity"]
         );
-        let e = Matchers::parse(&json!({})).unwrap_err();
+        let e = Matchers::parse(&json!({})).expect_err("refused");
         assert_eq!(e.0[0].field, "matchers");
         assert!(Matchers::parse(&json!([])).is_err());
     }
@@ -225,12 +226,12 @@ mod tests {
     fn the_stored_shape_reads_back_the_same() {
         let m =
             Matchers::parse(&json!({"domain": "*.Example.com", "severity": "HIGH", "rule": "r1"}))
-                .unwrap();
+                .expect("valid");
         assert_eq!(
             m.to_json(),
             json!({"domain": "*.example.com", "severity": "high", "rule": "r1"})
         );
-        assert_eq!(Matchers::parse(&m.to_json()).unwrap(), m);
+        assert_eq!(Matchers::parse(&m.to_json()).expect("valid"), m);
         assert_eq!(m.summary(), "rule=r1 domain=*.example.com severity=high");
     }
 }

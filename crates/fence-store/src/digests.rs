@@ -21,10 +21,11 @@ impl Store {
             .bind(to)
             .fetch_one(self.reader())
             .await?;
-        // The top ones' ids from the index alone, then those few rows.
+        // The top ones' ids (the known exploited first, then by EPSS score, then by CVSS), then those few rows.
         let ids = sqlx::query(
-            "SELECT id FROM findings WHERE org_id = $1 AND first_seen > $2 AND first_seen <= $3 AND silence_id IS NULL
-             ORDER BY COALESCE(cvss, -1) DESC, severity_rank DESC, id LIMIT $4",
+            "SELECT f.id AS id FROM findings f LEFT JOIN intel_kev k ON k.cve = f.cve LEFT JOIN intel_epss e ON e.cve = f.cve
+             WHERE f.org_id = $1 AND f.first_seen > $2 AND f.first_seen <= $3 AND f.silence_id IS NULL
+             ORDER BY CASE WHEN k.cve IS NULL THEN 1 ELSE 0 END, COALESCE(e.score, -1) DESC, COALESCE(f.cvss, -1) DESC, f.severity_rank DESC, f.id LIMIT $4",
         )
         .bind(org_id)
         .bind(from)

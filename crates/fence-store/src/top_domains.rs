@@ -37,7 +37,9 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             for r in &rows {
-                sqlx::query("INSERT INTO top_domains (org_id, domain, open_findings, counted_at) VALUES ($1, $2, $3, $4)")
+                // Two refreshes at once (the minute job of two processes) each delete then insert: on PostgreSQL
+                // the second's insert meets the first's rows, so it updates them instead of failing.
+                sqlx::query("INSERT INTO top_domains (org_id, domain, open_findings, counted_at) VALUES ($1, $2, $3, $4) ON CONFLICT (org_id, domain) DO UPDATE SET open_findings = excluded.open_findings, counted_at = excluded.counted_at")
                     .bind(&org_id)
                     .bind(get_str(r, "domain")?)
                     .bind(get_i64(r, "n")?)

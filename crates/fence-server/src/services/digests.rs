@@ -60,6 +60,8 @@ pub async fn build(
 ) -> anyhow::Result<Alert> {
     let (scans_run, domains_scanned) = state.store.scan_stats(org_id, from, to).await?;
     let (new_vulnerabilities, top) = state.store.new_findings(org_id, from, to, 5).await?;
+    let cves: Vec<&str> = top.iter().filter_map(|f| f.cve.as_deref()).collect();
+    let intel = state.store.intel_for(&cves).await?;
     let silenced = state.store.count_silenced_between(org_id, from, to).await?;
     let now = state.clock.now_ms();
     let silences_ending = state
@@ -94,9 +96,10 @@ pub async fn build(
             .into_iter()
             .map(|f| DigestIssue {
                 severity: f.severity,
+                cvss: f.cvss.and_then(|c| Cvss::new(c).ok()),
+                intel: f.cve.as_deref().and_then(|c| intel.get(c)).cloned(),
                 title: f.title,
                 domain: f.domain,
-                cvss: f.cvss.and_then(|c| Cvss::new(c).ok()),
             })
             .collect(),
         certificates,

@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 /// Keys of `mentions`: severities, then alert types.
-pub const MENTION_KEYS: [&str; 10] = [
+pub const MENTION_KEYS: [&str; 11] = [
     "critical",
     "high",
     "medium",
@@ -22,6 +22,7 @@ pub const MENTION_KEYS: [&str; 10] = [
     "scan_completed",
     "digest",
     "reminder",
+    "known_exploited",
 ];
 
 /// One `mention_{key}` input: the key's mentions, space-separated.
@@ -66,6 +67,7 @@ pub struct ChannelForm {
     pub categories: Vec<String>,
     /// `filters.tags`, comma-separated.
     pub tags: String,
+    pub exploit: super::exploit_form::ExploitFilters,
     /// `filters.schedule`.
     pub schedule: Schedule,
     /// `mention_{key}`, one per key of [`MENTION_KEYS`].
@@ -203,6 +205,7 @@ impl ChannelForm {
             domains: strs(&filters["domains"]).join("\n"),
             categories: strs(&filters["categories"]),
             tags: strs(&filters["tags"]).join(", "),
+            exploit: super::exploit_form::ExploitFilters::from_json(filters),
             schedule: Schedule::from_json(&filters["schedule"]),
             mentions: MENTION_KEYS
                 .map(|key| MentionInput {
@@ -239,6 +242,7 @@ impl ChannelForm {
             domains: f.text("domains"),
             categories: f.list("categories"),
             tags: f.text("tags"),
+            exploit: super::exploit_form::ExploitFilters::from_submitted(f.0),
             schedule: Schedule::from_submitted(&f),
             mentions: MENTION_KEYS
                 .map(|key| MentionInput {
@@ -276,6 +280,7 @@ impl ChannelForm {
             domains,
             categories,
             tags,
+            exploit,
             schedule,
             mentions,
             digest,
@@ -306,13 +311,16 @@ impl ChannelForm {
         ] {
             o.insert(k.into(), or_null(v));
         }
-        let filters = json!({
+        let mut filters = json!({
             "severities": severities,
             "domains": split(domains, true),
             "categories": categories,
             "tags": split(tags, false),
             "schedule": schedule.to_json(),
         });
+        if let Some(m) = filters.as_object_mut() {
+            exploit.add_to(m);
+        }
         let template = match template.trim() {
             "" => Value::Null,
             _ => json!(template),

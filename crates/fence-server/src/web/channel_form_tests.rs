@@ -19,7 +19,7 @@ fn full_channel() -> Value {
             "severities": ["critical", "high"],
             "domains": ["example.com", "*.example.org"],
             "categories": ["sql_injection", "xss"],
-            "tags": ["payments", "pci"],
+            "tags": ["payments", "pci"], "known_exploited": true, "min_epss": 0.5,
             "schedule": {"days": ["mon", "wed", "fri"], "start": "08:30", "end": "17:45", "timezone": "Europe/Berlin"}
         },
         "mentions": {
@@ -32,7 +32,8 @@ fn full_channel() -> Value {
             "certificate_expiring": ["@ops"],
             "scan_completed": ["<!channel>"],
             "digest": ["@lead"],
-            "reminder": ["@oncall"]
+            "reminder": ["@oncall"],
+            "known_exploited": ["@vuln-mgmt"]
         },
         "digest": {"frequency": "weekly", "time": "10:15", "weekday": "tue", "timezone": "Europe/Paris"},
         "reminders": {"every": "12h", "severities": ["critical", "medium"]},

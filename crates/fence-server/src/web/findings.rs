@@ -89,10 +89,16 @@ impl Filter {
 
 /// The list's orders besides newest first (`?sort=`).
 fn sort_choices() -> Vec<Choice> {
-    vec![Choice {
-        value: Sort::Severity.as_str(),
-        label: "Most severe first",
-    }]
+    vec![
+        Choice {
+            value: Sort::Severity.as_str(),
+            label: "Most severe first",
+        },
+        Choice {
+            value: Sort::Exploitability.as_str(),
+            label: "Most exploitable first (known exploited, then EPSS)",
+        },
+    ]
 }
 
 /// A finding in a list.

@@ -1,6 +1,7 @@
 //! The findings list's orders: newest first (the store's order), or most severe first — each severity's findings
 //! newest first, read through the same indexed queries as a severity filter, one severity after the other, with a
-//! cursor (`critical:<id>`) that says where the page stopped.
+//! cursor (`critical:<id>`) that says where the page stopped; or most exploitable first (known exploited, then by
+//! EPSS score, then by CVSS: `Store::list_by_exploitability`, an offset cursor `o:<n>`).
 
 use fence_core::Severity;
 use fence_store::findings::{FindingQuery, FindingRow};
@@ -11,12 +12,14 @@ use fence_store::Store;
 pub enum Sort {
     Newest,
     Severity,
+    Exploitability,
 }
 
 impl Sort {
     pub fn parse(s: &str) -> Sort {
         match s {
             "severity" => Sort::Severity,
+            "exploitability" => Sort::Exploitability,
             _ => Sort::Newest,
         }
     }
@@ -26,6 +29,7 @@ impl Sort {
         match self {
             Sort::Newest => "",
             Sort::Severity => "severity",
+            Sort::Exploitability => "exploitability",
         }
     }
 }
@@ -59,6 +63,23 @@ pub async fn list(
     page: usize,
 ) -> fence_store::Result<Listed> {
     let limit = i64::try_from(page).unwrap_or(i64::MAX).saturating_add(1);
+    if sort == Sort::Exploitability {
+        let offset = after
+            .strip_prefix("o:")
+            .and_then(|n| n.parse::<i64>().ok())
+            .unwrap_or(0)
+            .max(0);
+        query.cursor = None;
+        query.limit = limit;
+        let mut rows = store.list_by_exploitability(org_id, &query, offset).await?;
+        let next = (rows.len() > page).then(|| format!("o:{}", offset + limit - 1));
+        rows.truncate(page);
+        return Ok(Listed {
+            rows,
+            next,
+            bounded: false,
+        });
+    }
     if sort == Sort::Newest || query.severity.is_some() {
         query.cursor = Some(after.to_string()).filter(|a| !a.is_empty());
         query.limit = limit;
@@ -114,6 +135,7 @@ mod tests {
         assert_eq!(parse_cursor("medium:"), (2, None));
         assert_eq!(parse_cursor("nonsense:f1"), (0, Some("f1".into())));
         assert_eq!(Sort::parse("severity"), Sort::Severity);
+        assert_eq!(Sort::parse("exploitability").as_str(), "exploitability");
         assert_eq!(Sort::parse("anything"), Sort::Newest);
     }
 }

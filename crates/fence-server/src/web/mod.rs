@@ -6,6 +6,7 @@ mod auth;
 mod channel_form;
 mod dashboard;
 mod escalation_form;
+mod exploit_form;
 mod findings;
 mod findings_sort;
 mod form_choices;

@@ -273,8 +273,17 @@ pub fn digest(ctx: &RenderContext<'_>, d: &DigestAlert, mentions: &str) -> Value
             .enumerate()
             .map(|(i, t)| {
                 let cvss = t.cvss.map(|c| format!(" (CVSS {c})")).unwrap_or_default();
+                let intel = t.intel.as_ref();
+                let kev = intel
+                    .and_then(|i| i.known_exploited.as_ref())
+                    .map(|_| " 🔥 known exploited".to_string())
+                    .unwrap_or_default();
+                let epss = intel
+                    .and_then(|i| i.epss)
+                    .map(|e| format!(" · EPSS {:.2}", e.score))
+                    .unwrap_or_default();
                 format!(
-                    "{}. {} {} in {}{cvss}",
+                    "{}. {} {} in {}{cvss}{kev}{epss}",
                     i + 1,
                     t.severity.dot(),
                     bounded_in(ctx.kind, &t.title, 150),

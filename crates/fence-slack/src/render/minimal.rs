@@ -436,6 +436,7 @@ mod tests {
                     title: "SECRET TITLE".into(),
                     domain: "secret-domain.example".into(),
                     cvss: None,
+                    intel: None,
                 }],
                 certificates: vec![DigestCertificate {
                     domain: "secret-domain.example".into(),

@@ -307,12 +307,14 @@ fn every_alert_type_renders_in_both_formats_within_limits() {
                         title: "SQL Injection".into(),
                         domain: "example.com".into(),
                         cvss: Cvss::new(9.8).ok(),
+                        intel: None,
                     },
                     fence_core::alert::DigestIssue {
                         severity: Severity::High,
                         title: "Weak TLS Ciphers".into(),
                         domain: "api.example.com".into(),
                         cvss: Cvss::new(7.5).ok(),
+                        intel: None,
                     },
                 ],
                 certificates: vec![fence_core::alert::DigestCertificate {

@@ -57,7 +57,8 @@ pub fn variables(
             "icon": "📊",
             "mentions": mentions,
             "digest": {"label": d.label, "scans_run": d.scans_run, "domains_scanned": d.domains_scanned, "new_vulnerabilities": d.new_vulnerabilities,
-                       "top": d.top.iter().map(|t| json!({"severity": t.severity.as_str(), "title": t.title, "domain": t.domain, "cvss": t.cvss.map(|c| c.value())})).collect::<Vec<_>>(),
+                       "top": d.top.iter().map(|t| json!({"severity": t.severity.as_str(), "title": t.title, "domain": t.domain, "cvss": t.cvss.map(|c| c.value()),
+                                                      "known_exploited": t.intel.as_ref().and_then(|i| i.known_exploited.as_ref()), "epss": t.intel.as_ref().and_then(|i| i.epss)})).collect::<Vec<_>>(),
                        "certificates": d.certificates.iter().map(|c| json!({"domain": c.domain, "days_left": c.days_left})).collect::<Vec<_>>(),
                        "report_url": d.report_url},
         }),
@@ -153,6 +154,9 @@ fn finding_vars(v: &VulnerabilityAlert, base_url: &str) -> Value {
         "color": v.severity.color(),
         "icon": v.severity.icon(),
         "reopened": v.reopened,
+        "known_exploited": v.intel.as_ref().and_then(|i| i.known_exploited.as_ref()),
+        "epss": v.intel.as_ref().and_then(|i| i.epss),
+        "now_exploited": v.now_exploited,
     })
 }
 
@@ -238,7 +242,18 @@ pub fn sample(alert_type: fence_core::AlertType) -> fence_core::Alert {
         affected_url: Some("https://example.com/login".into()),
         has_remediation: true,
         reopened: false,
-        intel: None,
+        // Sample feeds, so a template that reads `known_exploited.date_added` or `epss.score` validates.
+        intel: Some(fence_core::intel::Intel {
+            known_exploited: Some(fence_core::intel::KnownExploited {
+                date_added: "2024-05-01".into(),
+                due_date: Some("2024-05-22".into()),
+                ransomware: false,
+            }),
+            epss: Some(fence_core::intel::Epss {
+                score: 0.97,
+                percentile: 0.99,
+            }),
+        }),
         now_exploited: false,
     };
     match alert_type {
@@ -281,6 +296,7 @@ pub fn sample(alert_type: fence_core::AlertType) -> fence_core::Alert {
                 title: "SQL Injection".into(),
                 domain: "example.com".into(),
                 cvss: Cvss::new(9.8).ok(),
+                intel: None,
             }],
             certificates: vec![DigestCertificate {
                 domain: "example.com".into(),

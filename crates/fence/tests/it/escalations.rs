@@ -274,3 +274,77 @@ async fn acknowledge_from_slack_records_the_member_and_updates_the_alert() {
     assert_eq!(f["acknowledged_by"], "slack:U0ALICE", "{f}");
     t.app.shutdown().await;
 }
+
+/// An escalation due outside the channel's time window waits for it to open, like any alert.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_escalation_waits_for_the_channels_time_window() {
+    let r = Rig::new(T0).await;
+    // Monday 12:00–12:20 UTC only (T0 is Monday 12:00 UTC).
+    r.channel(
+        "windowed",
+        json!({"escalation": {"after": "30m"},
+               "filters": {"schedule": {"days": ["mon"], "start": "12:00", "end": "12:20", "timezone": "UTC"}}}),
+    )
+    .await;
+    finding(&r, "Exposed admin panel", "critical").await;
+    assert_eq!(r.at(0).await, 1, "the alert, inside the window");
+    pass(&r, 31 * MIN).await;
+    assert!(
+        escalations(&r, "windowed").is_empty(),
+        "12:31 is outside the window"
+    );
+    // The next Monday at 12:00 the window opens again.
+    let week = 7 * 24 * 60 * MIN;
+    pass(&r, week + MIN).await;
+    let esc = escalations(&r, "windowed");
+    assert_eq!(esc.len(), 1, "{esc:?}");
+    assert!(esc[0].to_string().contains("Exposed admin panel"));
+    r.app.shutdown().await;
+}
+
+/// On Mattermost (no buttons) and legacy Slack attachments, the escalation is plain lines with links; the Slack one
+/// keeps its Acknowledge button.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escalations_on_mattermost_and_legacy_attachments() {
+    let r = Rig::new(T0).await;
+    let (s, v) = r
+        .post(
+            "/api/v1/channels",
+            json!({"name": "mm", "type": "mattermost", "webhook_url": r.slack.mattermost_url("mm"), "escalation": {"after": "5m", "mentions": ["@channel"]}}),
+        )
+        .await;
+    assert!(s.is_success(), "{v}");
+    r.channel(
+        "legacy",
+        json!({"format": "attachments", "escalation": {"after": "5m"}}),
+    )
+    .await;
+    finding(&r, "Default credentials on the router", "high").await;
+    r.at(0).await;
+    r.at(2_000).await;
+    pass(&r, 6 * MIN).await;
+    pass(&r, 6 * MIN + 2_000).await;
+    let mm = escalations(&r, "mm");
+    assert_eq!(mm.len(), 1, "{mm:?}");
+    let text = mm[0].to_string();
+    assert!(
+        text.contains("Unacknowledged for 5m: Default credentials on the router"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[View Details](https://fence.test/findings/") && text.contains("@channel"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("\"actions\"") && !text.contains("\"blocks\""),
+        "{text}"
+    );
+    let legacy = escalations(&r, "legacy");
+    assert_eq!(legacy.len(), 1, "{legacy:?}");
+    assert_eq!(
+        legacy[0]["attachments"][0]["actions"][0]["name"], "acknowledge",
+        "{}",
+        legacy[0]
+    );
+    r.app.shutdown().await;
+}

@@ -214,3 +214,125 @@ async fn feeds_mark_findings_announce_once_and_sort_first(db: Db) {
     t.app.shutdown().await;
 }
 crate::both_dbs!(feeds_mark_findings_announce_once_and_sort_first);
+
+/// `fence intel import` into the local database and through a running Fence, and a malformed file refused with
+/// its line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fence_intel_import_loads_locally_and_through_a_server() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let epss = dir.path().join("epss.csv");
+    std::fs::write(&epss, EPSS).expect("write");
+    let run = |args: Vec<String>| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_fence"))
+            .current_dir(dir.path())
+            .args(args)
+            .env_remove("FENCE_CONFIG")
+            .output()
+            .expect("run fence")
+    };
+    let path = epss.display().to_string();
+    let out = run(vec![
+        "intel".into(),
+        "import".into(),
+        "epss".into(),
+        path.clone(),
+        "--json".into(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["entries"], 2, "{v}");
+    let broken = dir.path().join("broken.csv");
+    std::fs::write(&broken, "cve,epss,percentile\nCVE-2021-44228,9,0.1\n").expect("write");
+    let out = run(vec![
+        "intel".into(),
+        "import".into(),
+        "epss".into(),
+        broken.display().to_string(),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("line 2"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let t = TestApp::spawn(Db::Sqlite).await;
+    let kev_file = dir.path().join("kev.json");
+    std::fs::write(
+        &kev_file,
+        kev(&[("CVE-2021-44228", "2021-12-10", "2021-12-24")]),
+    )
+    .expect("write");
+    let out = run(vec![
+        "intel".into(),
+        "import".into(),
+        "kev".into(),
+        kev_file.display().to_string(),
+        "--server".into(),
+        t.url.clone(),
+        "--token".into(),
+        ADMIN_TOKEN.into(),
+        "--json".into(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["entries"], 1, "{v}");
+    let (_, f) = t
+        .post(
+            "/api/v1/findings",
+            json!({"domain": "example.com", "title": "Log4Shell", "severity": "critical", "cve": "CVE-2021-44228"}),
+        )
+        .await;
+    let id = f["ids"][0].as_str().expect("id");
+    let (_, f) = t.get(&format!("/api/v1/findings/{id}")).await;
+    assert_eq!(f["known_exploited"]["date_added"], "2021-12-10", "{f}");
+    t.app.shutdown().await;
+}
+
+/// `intel.kev_file` is loaded when the server starts (the scheduler's first pass).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configured_feed_file_is_loaded_at_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kev_file = dir.path().join("kev.json");
+    std::fs::write(
+        &kev_file,
+        kev(&[("CVE-2024-3400", "2024-04-12", "2024-04-19")]),
+    )
+    .expect("write");
+    let t = TestApp::spawn_with(
+        Db::Sqlite,
+        &format!(
+            "[intel]\nkev_file = \"{}\"\nreload_every = \"1h\"",
+            kev_file.display()
+        ),
+    )
+    .await;
+    let (_, f) = t
+        .post(
+            "/api/v1/findings",
+            json!({"domain": "example.com", "title": "PAN-OS", "severity": "critical", "cve": "CVE-2024-3400"}),
+        )
+        .await;
+    let id = f["ids"][0].as_str().expect("id").to_string();
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let (_, f) = t.get(&format!("/api/v1/findings/{id}")).await;
+        if f["known_exploited"].is_object() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the configured catalog was not loaded: {f}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    t.app.shutdown().await;
+}
