@@ -470,6 +470,21 @@ mod tests {
                     hint: "y".into(),
                 }),
             ],
+            // An escalation of one finding and of several, and a "Now Known Exploited" alert.
+            vec![Alert::Escalation(fence_core::alert::EscalationAlert {
+                findings: vec![v.clone()],
+                counts: vec![(v.severity, 1)],
+                after: "30m".into(),
+            })],
+            vec![Alert::Escalation(fence_core::alert::EscalationAlert {
+                findings: vec![v.clone(), v.clone()],
+                counts: vec![(v.severity, 40)],
+                after: "30m".into(),
+            })],
+            vec![Alert::Vulnerability(VulnerabilityAlert {
+                now_exploited: true,
+                ..v.clone()
+            })],
         ]
     }
 
@@ -503,7 +518,7 @@ mod tests {
                 run_scan: true,
                 signer: &signer,
                 detail: fence_core::Detail::Minimal,
-                acknowledge: false,
+                acknowledge: true,
             };
             for alerts in every_kind() {
                 let what = format!("{kind:?}/{format:?} {:?}", alerts[0].alert_type());

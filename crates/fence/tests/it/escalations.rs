@@ -348,3 +348,58 @@ async fn escalations_on_mattermost_and_legacy_attachments() {
     );
     r.app.shutdown().await;
 }
+
+/// On a bot-token channel the escalation of one finding, and its "Now Known Exploited" alert, go in the finding's
+/// thread and are broadcast to the channel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_bot_channel_escalations_and_now_exploited_go_in_the_thread_and_are_broadcast() {
+    use std::time::{Duration, Instant};
+    let t = crate::support::TestApp::spawn(Db::Sqlite).await;
+    t.slack.add_channel("C0BOT", "security-alerts");
+    t.channel(
+        "bot",
+        json!({"bot_token": fence_testkit::BOT_TOKEN, "channel_id": "C0BOT", "escalation": {"after": "1s"}}),
+    )
+    .await;
+    t.post(
+        "/api/v1/findings",
+        json!({"domain": "shop.example.com", "title": "Log4Shell in search", "severity": "critical", "cve": "CVE-2021-44228"}),
+    )
+    .await;
+    let wait_for = |what: &'static str| {
+        let slack = t.slack.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                let posts = slack.api_calls("chat.postMessage");
+                let first = posts.iter().find_map(|c| c.ts.clone());
+                let found = posts
+                    .iter()
+                    .find(|c| c.body.to_string().contains(what) && c.body["thread_ts"].is_string());
+                if let (Some(ts), Some(c)) = (first, found) {
+                    return (ts, c.body.clone());
+                }
+                assert!(Instant::now() < deadline, "no threaded {what:?}: {posts:?}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    let (ts, esc) = wait_for("Unacknowledged for 1s").await;
+    assert_eq!(esc["thread_ts"], ts.as_str(), "{esc}");
+    assert_eq!(esc["reply_broadcast"], true, "{esc}");
+    let catalog = json!({"vulnerabilities": [{"cveID": "CVE-2021-44228", "dateAdded": "2021-12-10", "knownRansomwareCampaignUse": "Known"}]});
+    let r = t
+        .http
+        .post(format!("{}/api/v1/intel/kev", t.url))
+        .bearer_auth(ADMIN_TOKEN)
+        .body(catalog.to_string())
+        .send()
+        .await
+        .expect("kev");
+    assert!(r.status().is_success());
+    let (ts2, hot) = wait_for("Now Known Exploited").await;
+    assert_eq!(ts2, ts);
+    assert_eq!(hot["thread_ts"], ts.as_str(), "{hot}");
+    assert_eq!(hot["reply_broadcast"], true, "{hot}");
+    t.app.shutdown().await;
+}

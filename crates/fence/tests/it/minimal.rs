@@ -48,7 +48,7 @@ async fn minimal_channel(db: Db) {
     );
     let id = ch["id"].as_str().expect("id").to_string();
 
-    // One finding, then a burst of 30 while the channel's pace holds it.
+    // One finding, then a burst of 30 that the channel's pace holds.
     let (_, f) = t
         .post(
             "/api/v1/findings",
@@ -56,6 +56,8 @@ async fn minimal_channel(db: Db) {
         )
         .await;
     let finding_id = f["ids"][0].as_str().expect("id").to_string();
+    // The single alert is out before the burst comes (else the two would be one coalesced message).
+    t.slack.wait_accepted("restricted", 1, WAIT).await;
     let burst: Vec<Value> = (0..30)
         .map(|i| finding(&format!("Secret injection {i}"), ["high", "medium"][i % 2]))
         .collect();
