@@ -167,15 +167,27 @@ pub struct EpssRow {
 /// Reads EPSS's CSV line by line: an optional `#model_version:…` comment, the `cve,epss,percentile` header, then one
 /// row per CVE. Lines are numbered from 1 as an editor shows them.
 pub fn epss_rows(text: &str) -> impl Iterator<Item = Result<EpssRow, FeedError>> + '_ {
-    let mut header_seen = false;
-    text.lines().enumerate().filter_map(move |(i, line)| {
-        let n = i + 1;
+    let mut reader = EpssReader::default();
+    text.lines()
+        .enumerate()
+        .filter_map(move |(i, line)| reader.line(i + 1, line))
+}
+
+/// The same reading one line at a time, for a caller that streams a file instead of holding it.
+#[derive(Debug, Default)]
+pub struct EpssReader {
+    header_seen: bool,
+}
+
+impl EpssReader {
+    /// Line `n` of the file: a row, an error naming the line, or nothing (a comment, a blank line, the header).
+    pub fn line(&mut self, n: usize, line: &str) -> Option<Result<EpssRow, FeedError>> {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             return None;
         }
-        if !header_seen {
-            header_seen = true;
+        if !self.header_seen {
+            self.header_seen = true;
             let cols: Vec<&str> = line.split(',').map(str::trim).collect();
             return (cols != ["cve", "epss", "percentile"]).then(|| {
                 Err(err(
@@ -185,7 +197,7 @@ pub fn epss_rows(text: &str) -> impl Iterator<Item = Result<EpssRow, FeedError>>
             });
         }
         Some(epss_row(line).map_err(|m| err(format!("line {n}"), m)))
-    })
+    }
 }
 
 fn epss_row(line: &str) -> Result<EpssRow, String> {
