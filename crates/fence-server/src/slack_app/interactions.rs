@@ -239,6 +239,17 @@ async fn apply(
 ) -> ServiceResult<Option<(fence_store::findings::FindingRow, String)>> {
     let done = match button.action.as_str() {
         "acknowledge" => {
+            // Once: a second click tells the clicker who did, and posts nothing again.
+            let f = crate::services::findings::get(state, &org.id, &button.target_id).await?;
+            if let Some(by) = &f.acknowledged_by {
+                let who = by
+                    .strip_prefix("slack:")
+                    .map_or_else(|| "someone in Fence".to_string(), |u| format!("<@{u}>"));
+                click
+                    .ephemeral(state, format!("👀 Already acknowledged by {who}."))
+                    .await;
+                return Ok(None);
+            }
             match crate::services::triage::acknowledge(state, &org.id, &button.target_id, actor)
                 .await
             {

@@ -272,6 +272,36 @@ async fn acknowledge_from_slack_records_the_member_and_updates_the_alert() {
     );
     let (_, f) = t.get(&format!("/api/v1/findings/{id}")).await;
     assert_eq!(f["acknowledged_by"], "slack:U0ALICE", "{f}");
+    // A second click is told who acknowledged it, and nothing is posted again.
+    let again = t.slack.response_url("again");
+    slack_post(
+        &t,
+        "/api/slack/interactions",
+        &click(
+            "T0ACME",
+            "U0ALICE",
+            "acknowledge",
+            "fence_finding",
+            &value_of(&buttons, "acknowledge"),
+            &again,
+        ),
+        None,
+    )
+    .await;
+    let answers = t
+        .slack
+        .wait_responses("again", 1, std::time::Duration::from_secs(10))
+        .await;
+    assert_eq!(answers[0]["response_type"], "ephemeral", "{answers:?}");
+    assert!(
+        answers[0]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Already acknowledged by <@U0ALICE>"),
+        "{answers:?}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(t.slack.responses("again").len(), 1, "no second thread note");
     t.app.shutdown().await;
 }
 
