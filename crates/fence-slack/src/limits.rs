@@ -21,6 +21,8 @@ pub const MAX_ATTACHMENTS: usize = 100;
 pub const MAX_FOOTER: usize = 300;
 
 pub const MAX_OPTIONS: usize = 5;
+/// The fewest options an overflow menu may have.
+pub const MIN_OPTIONS: usize = 2;
 pub const MAX_OPTION_VALUE: usize = 150;
 /// Buttons of one legacy attachment.
 pub const MAX_ATTACHMENT_ACTIONS: usize = 5;
@@ -266,9 +268,9 @@ fn check_button(e: &Value, at: &str) -> Result<(), String> {
 
 fn check_overflow(e: &Value, at: &str) -> Result<(), String> {
     let options = e["options"].as_array().map(Vec::as_slice).unwrap_or(&[]);
-    if options.is_empty() || options.len() > MAX_OPTIONS {
+    if options.len() < MIN_OPTIONS || options.len() > MAX_OPTIONS {
         return Err(format!(
-            "{at}.options must have 1–{MAX_OPTIONS} items, has {}",
+            "{at}.options must have {MIN_OPTIONS}–{MAX_OPTIONS} items, has {}",
             options.len()
         ));
     }

@@ -211,7 +211,17 @@ impl Store {
             }
         }
         let existing = existing_findings(d, &mut tx, org_id, batch).await?;
-        let silencer = Silencer::load(d, &mut tx, org_id, batch, now).await?;
+        // Silences matter only to what would alert: a batch of findings seen again reads none.
+        let announces = batch.iter().any(|f| {
+            existing
+                .get(f.fingerprint.as_str())
+                .is_none_or(|(_, status, _)| *status == FindingStatus::Resolved)
+        });
+        let silencer = if announces {
+            Silencer::load(d, &mut tx, org_id, batch, now).await?
+        } else {
+            Silencer::none()
+        };
         let mut s = sort_batch(batch, &existing, &silencer, now);
         insert_findings(d, &mut tx, org_id, &s.inserts, now).await?;
         let mut new_by_severity = std::collections::BTreeMap::new();

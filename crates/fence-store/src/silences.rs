@@ -64,6 +64,15 @@ pub(crate) struct Silencer {
 }
 
 impl Silencer {
+    /// No silence applies (nothing in the batch would alert).
+    pub(crate) fn none() -> Silencer {
+        Silencer {
+            silences: Vec::new(),
+            tags: HashMap::new(),
+            uses_tags: false,
+        }
+    }
+
     pub(crate) async fn load(
         d: Dialect,
         tx: &mut Transaction<'_, Any>,

@@ -246,9 +246,10 @@ fn check_element(e: &Value, at: &str, errors: &mut Vec<String>) {
         }
         "overflow" => {
             let options = e["options"].as_array().map_or(&[][..], Vec::as_slice);
-            if options.is_empty() || options.len() > 5 {
+            // Slack's reference (and its SDKs' validators) ask for two to five options.
+            if options.len() < 2 || options.len() > 5 {
                 errors.push(format!(
-                    "{at}.options must have 1–5 items, has {}",
+                    "{at}.options must have 2–5 items, has {}",
                     options.len()
                 ));
             }

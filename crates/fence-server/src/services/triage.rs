@@ -52,25 +52,38 @@ pub async fn change_status(
         .set_finding_status(org_id, finding_id, status, until, &actor.audit, now)
         .await
         .map_err(ServiceError::not_found_as("finding"))?;
+    update_alerts(state, org_id, &f, note(status, hours, actor), now).await?;
+    Ok(f)
+}
+
+/// Queues, for every channel where Fence posted the finding with a bot token, `note` in the alert's thread and the
+/// alert updated to show it.
+async fn update_alerts(
+    state: &AppState,
+    org_id: &str,
+    f: &FindingRow,
+    note: String,
+    now: i64,
+) -> ServiceResult<()> {
     let Alert::Vulnerability(v) = f.alert(false) else {
         return Err(StoreError::Corrupt("finding alert".into()).into());
     };
     let followup = Alert::FollowUp(FollowUpAlert {
         finding: v,
-        note: note(status, hours, actor),
+        note,
         body: None,
         update_original: true,
         announce: false,
     });
     if state
         .store
-        .enqueue_followup(org_id, finding_id, followup, now)
+        .enqueue_followup(org_id, &f.id, followup, now)
         .await?
         > 0
     {
         state.wake.notify_one();
     }
-    Ok(f)
+    Ok(())
 }
 
 /// Acknowledges an open finding: who and when are recorded (once) and audited, escalation stops for it (reminders go
@@ -100,24 +113,7 @@ pub async fn acknowledge(
         // Already acknowledged: nothing changes, and nothing is posted again.
         return Ok((f, note));
     }
-    let Alert::Vulnerability(v) = f.alert(false) else {
-        return Err(StoreError::Corrupt("finding alert".into()).into());
-    };
-    let followup = Alert::FollowUp(FollowUpAlert {
-        finding: v,
-        note: note.clone(),
-        body: None,
-        update_original: true,
-        announce: false,
-    });
-    if state
-        .store
-        .enqueue_followup(org_id, finding_id, followup, now)
-        .await?
-        > 0
-    {
-        state.wake.notify_one();
-    }
+    update_alerts(state, org_id, &f, note.clone(), now).await?;
     Ok((f, note))
 }
 

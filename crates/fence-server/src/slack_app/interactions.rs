@@ -1,5 +1,5 @@
-//! `POST /api/slack/interactions`: button clicks — Mark as False Positive, Snooze (24h), Fix Instructions, Run Scan —
-//! and the same actions chosen in a coalesced message's overflow menus. Answered at once; the work continues in the
+//! `POST /api/slack/interactions`: button clicks — Mark as False Positive, Snooze (24h), Acknowledge, Fix Instructions,
+//! Run Scan, Mute this rule for 30 days — and the same actions chosen in overflow menus. Answered at once; the work continues in the
 //! background and answers through the click's `response_url`. Only values Fence signed, clicked in the workspace of
 //! the organization they name, do anything; triage and Run Scan also need a full member of that workspace
 //! (`services::slack_access`).

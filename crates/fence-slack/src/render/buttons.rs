@@ -38,11 +38,14 @@ pub(super) fn finding_buttons(
     }
     // An option's value holds 150 characters; a finding id too long for it leaves the menu out (the finding's page
     // offers the same).
+    // An overflow menu holds two to five options: muting, and the finding's page as a link option.
     let mute = sign("mute_rule");
-    if mute.chars().count() <= limits::MAX_OPTION_VALUE {
+    let open = sign("view_details");
+    if mute.chars().count().max(open.chars().count()) <= limits::MAX_OPTION_VALUE {
         out.push(
             json!({"type": "overflow", "action_id": format!("finding_more{suffix}"), "options": [
-                {"text": {"type": "plain_text", "text": MUTE_RULE}, "value": mute}
+                {"text": {"type": "plain_text", "text": MUTE_RULE}, "value": mute},
+                {"text": {"type": "plain_text", "text": "Open in Fence"}, "value": open, "url": ctx.finding_url(&v.finding_id)}
             ]}),
         );
     }

@@ -1,8 +1,8 @@
 //! Slack message metadata (SPEC §11) on messages posted with a bot token, so a Slack app or workflow function can
-//! act on an alert: `event_type` `fence_finding` (a new finding or a reminder), `fence_certificate`, `fence_scan`
+//! act on an alert: `event_type` `fence_finding` (a new finding, a reminder, an escalation of one), `fence_certificate`, `fence_scan`
 //! or `fence_digest`, and an `event_payload` of `id`, `domain`, `severity`, `cvss`, `cve`, `status`, `url` — absent
-//! fields left out, never null; on a `minimal` channel only `id`, `severity` and `url`. Bursts, follow-ups and
-//! notices carry none.
+//! fields left out, never null; on a `minimal` channel only `id`, `severity` and `url`. A one-finding escalation and
+//! a "Now Known Exploited" alert are `fence_finding` too; bursts, follow-ups and notices carry none.
 
 use super::RenderContext;
 use fence_core::{Alert, Detail};
@@ -20,20 +20,15 @@ pub fn metadata<A: std::borrow::Borrow<Alert>>(
             p.insert(k.to_string(), v);
         }
     };
-    let event_type = match alert.borrow() {
-        Alert::Escalation(e) if e.findings.len() == 1 && e.total() == 1 => {
-            let v = &e.findings[0];
-            put("id", json!(v.finding_id));
-            put("domain", json!(v.domain));
-            put("severity", json!(v.severity.as_str()));
-            put("cvss", json!(v.cvss.map(|c| c.value())));
-            put("cve", json!(v.cve));
-            put("status", json!("open"));
-            put("url", json!(ctx.finding_url(&v.finding_id)));
-            "fence_finding"
-        }
+    // A new finding, a reminder, or the escalation of one finding: all about one finding.
+    let finding = match alert.borrow() {
         Alert::Vulnerability(v)
-        | Alert::Reminder(fence_core::alert::ReminderAlert { finding: v, .. }) => {
+        | Alert::Reminder(fence_core::alert::ReminderAlert { finding: v, .. }) => Some(v),
+        Alert::Escalation(e) if e.findings.len() == 1 && e.total() == 1 => e.findings.first(),
+        _ => None,
+    };
+    let event_type = match (finding, alert.borrow()) {
+        (Some(v), _) => {
             put("id", json!(v.finding_id));
             put("domain", json!(v.domain));
             put("severity", json!(v.severity.as_str()));
@@ -43,7 +38,7 @@ pub fn metadata<A: std::borrow::Borrow<Alert>>(
             put("url", json!(ctx.finding_url(&v.finding_id)));
             "fence_finding"
         }
-        Alert::CertificateExpiring(c) => {
+        (None, Alert::CertificateExpiring(c)) => {
             put("id", json!(c.fingerprint));
             put("domain", json!(c.domain));
             put("severity", json!(c.severity().as_str()));
@@ -57,7 +52,7 @@ pub fn metadata<A: std::borrow::Borrow<Alert>>(
             );
             "fence_certificate"
         }
-        Alert::ScanCompleted(s) => {
+        (None, Alert::ScanCompleted(s)) => {
             put("id", json!(s.scan_id));
             put("domain", json!(s.domain));
             put("severity", json!(s.severity().as_str()));
@@ -72,7 +67,7 @@ pub fn metadata<A: std::borrow::Borrow<Alert>>(
             );
             "fence_scan"
         }
-        Alert::Digest(d) => {
+        (None, Alert::Digest(d)) => {
             put(
                 "id",
                 json!(format!("{}-{}", d.label.to_ascii_lowercase(), d.period_end)),
@@ -80,7 +75,7 @@ pub fn metadata<A: std::borrow::Borrow<Alert>>(
             put("url", json!(format!("{}/dashboard", ctx.base_url)));
             "fence_digest"
         }
-        Alert::ChannelBroken(_) | Alert::FollowUp(_) | Alert::Escalation(_) => return None,
+        (None, _) => return None,
     };
     if ctx.detail == Detail::Minimal {
         p.retain(|k, _| matches!(k.as_str(), "id" | "severity" | "url"));

@@ -106,6 +106,10 @@ fn each_rule_slack_enforces_refuses_the_message() {
             Box::new(|m| m["blocks"][2]["elements"][2] = overflow(6)),
         ),
         (
+            "overflow of 1",
+            Box::new(|m| m["blocks"][2]["elements"][2] = overflow(1)),
+        ),
+        (
             "option value of 151",
             Box::new(|m| {
                 m["blocks"][2]["elements"][2]["options"][0]["value"] = json!("v".repeat(151))
