@@ -250,7 +250,8 @@ pub(crate) async fn insert_routed(
         .await?;
     for chunk in ds.chunks(200) {
         let sql = format!(
-            "INSERT INTO deliveries (id, org_id, channel_id, destination, alert_type, finding_id, alert_set_id, alert_indices, alert_count, severity_rank, state, due_at, created_at) VALUES {}",
+            "{} deliveries (id, org_id, channel_id, destination, alert_type, finding_id, alert_set_id, alert_indices, alert_count, severity_rank, state, due_at, created_at) VALUES {}",
+            crate::insert_into(dialect),
             row_placeholders(dialect, chunk.len(), DELIVERY_COLS)
         );
         let mut q = sqlx::query(&sql);

@@ -315,7 +315,8 @@ async fn insert_findings(
 ) -> Result<()> {
     for chunk in inserts.chunks(INSERT_CHUNK) {
         let sql = format!(
-            "INSERT INTO findings (id, org_id, fingerprint, domain, title, severity, severity_rank, cvss, cvss_vector, cve, owasp, category, affected_url, description, remediation, scanner, scan_id, detected_at, status, first_seen, last_seen, updated_at, rule, package, silence_id) VALUES {}",
+            "{} findings (id, org_id, fingerprint, domain, title, severity, severity_rank, cvss, cvss_vector, cve, owasp, category, affected_url, description, remediation, scanner, scan_id, detected_at, status, first_seen, last_seen, updated_at, rule, package, silence_id) VALUES {}",
+            crate::insert_into(d),
             row_placeholders(d, chunk.len(), FINDING_COLS)
         );
         let mut q = sqlx::query(&sql);
@@ -424,7 +425,8 @@ async fn insert_domains(
     domains.dedup();
     for chunk in domains.chunks(INSERT_CHUNK) {
         let sql = format!(
-            "INSERT INTO domains (id, org_id, name, created_at) VALUES {} ON CONFLICT (org_id, name) DO NOTHING",
+            "{} domains (id, org_id, name, created_at) VALUES {} ON CONFLICT (org_id, name) DO NOTHING",
+            crate::insert_into(d),
             row_placeholders(d, chunk.len(), 4)
         );
         let mut q = sqlx::query(&sql);

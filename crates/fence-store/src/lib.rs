@@ -141,7 +141,11 @@ impl Store {
                             conn.execute("PRAGMA journal_mode=WAL").await?;
                             conn.execute("PRAGMA synchronous=FULL").await?;
                             conn.execute("PRAGMA busy_timeout=10000").await?;
-                            conn.execute("PRAGMA foreign_keys=ON").await?;
+                            // Foreign keys are declared in the schema (and enforced on PostgreSQL) but not checked
+                            // by the SQLite writer: an immediate foreign-key check makes SQLite journal every page a
+                            // multi-row statement changes (see `insert_into`). Every `org_id` written comes from an
+                            // organization the request was authenticated for, and organizations are never deleted.
+                            conn.execute("PRAGMA foreign_keys=OFF").await?;
                             // Statement journals stay in SQLite's temporary files (`temp_store` at its default):
                             // keeping them in memory cost 13 MiB of resident memory at 100,000 findings and no
                             // measurable speed (BENCHMARKS.md, "Memory").
@@ -230,6 +234,18 @@ pub fn new_id() -> String {
 /// The placeholder for bind number `i`: `$i` on PostgreSQL, a plain `?` on SQLite. SQLite's parser looks `$N` and
 /// `?N` up in a list one by one, which makes a statement with thousands of them quadratic to prepare; plain `?`
 /// binds in order of appearance, so statements built with these helpers must list their binds in text order.
+/// The start of a multi-row insert inside a transaction. On SQLite it is `INSERT OR FAIL`: a constraint that fails
+/// still ends the statement with an error (and the caller's transaction is rolled back), but SQLite need not keep a
+/// statement journal — a copy of every page the statement changes, written to a temporary file — to undo just that
+/// statement. At a million findings a 200-row insert changes a page or more per index per row, so the journal was
+/// twice the writes of the WAL itself (BENCHMARKS.md, "Ingest at a million").
+pub(crate) fn insert_into(d: Dialect) -> &'static str {
+    match d {
+        Dialect::Sqlite => "INSERT OR FAIL INTO",
+        Dialect::Postgres => "INSERT INTO",
+    }
+}
+
 pub(crate) fn ph(d: Dialect, i: usize) -> String {
     match d {
         Dialect::Sqlite => "?".to_string(),

@@ -9,7 +9,7 @@ pub struct Sizes {
     /// PostgreSQL pool size of one process (1–100, default 10); each process opens one more to `LISTEN`. SQLite
     /// always has one writer and up to four readers.
     pub database_max_connections: u32,
-    /// Decoded alerts the alert-set cache holds at most (0–1,000,000, default 50,000; 0 turns the cache off).
+    /// Decoded alerts the alert-set cache holds at most (0–1,000,000, default 10,000; 0 turns the cache off).
     pub cache_alerts: usize,
 }
 
@@ -19,7 +19,9 @@ impl Sizes {
         if !(1..=100).contains(&database_max_connections) {
             return Err(r.err("database_max_connections", "must be between 1 and 100"));
         }
-        let cache_alerts = r.int("cache.alerts")?.unwrap_or(50_000);
+        let cache_alerts = r
+            .int("cache.alerts")?
+            .unwrap_or(fence_store::StoreSizes::default().cache_alerts as i64);
         if !(0..=1_000_000).contains(&cache_alerts) {
             return Err(r.err("cache.alerts", "must be between 0 and 1000000"));
         }
@@ -38,7 +40,7 @@ mod tests {
     fn sizes_default_and_refuse_what_is_out_of_range_naming_the_key() {
         let c = Config::from_sources(None, None, &[]).expect("defaults");
         assert_eq!(c.sizes.database_max_connections, 10);
-        assert_eq!(c.sizes.cache_alerts, 50_000);
+        assert_eq!(c.sizes.cache_alerts, 10_000);
         let c = Config::from_sources(
             Some("database_max_connections = 4\n[cache]\nalerts = 0\n"),
             None,

@@ -117,10 +117,13 @@ impl Dispatcher {
                 apply_identity(&mut message, &s.config, s.plan);
             }
         }
-        let sent_at = st.clock.now_ms();
         // The fencing check: a sender whose lease lapsed (its heartbeat stopped long enough for another process to
         // take the lane) does not send; the claim is someone else's now, or returns to the queue.
-        if !st.store.holds_lane(destination, claim, sent_at).await? {
+        if !st
+            .store
+            .holds_lane(destination, claim, st.clock.now_ms())
+            .await?
+        {
             tracing::warn!(channel = %s.channel.id, "lost this destination's lease before sending; not sending");
             return Ok(None);
         }
@@ -160,7 +163,11 @@ impl Dispatcher {
         if let (SendOutcome::Delivered, Some((slack_channel, ts))) = (&outcome, &posted) {
             self.remember_posted(&s, slack_channel, ts, done).await?;
         }
-        let next_slot = sent_at + st.send_interval_ms(s.bot.is_some());
+        // The pace counts from Slack's answer: the request reached Slack at some moment before it, so the next one,
+        // sent `1/rate` later, reaches it at least `1/rate` after this one however long this one took to leave.
+        // Counted from before the send, a request that waited (for a database connection under a burst, or for the
+        // client) let two messages reach the fake Slack less than `1/rate` apart (429s in `fence-bench burst`).
+        let next_slot = done + st.send_interval_ms(s.bot.is_some());
         self.apply_outcome(&s, outcome, done, next_slot).await
     }
 
