@@ -190,6 +190,11 @@ impl FakeSlack {
         lock(&self.inner).received.clone()
     }
 
+    /// Webhook requests that have arrived so far, counted as each arrives (before a slow answer is given).
+    pub fn arrived(&self) -> u64 {
+        lock(&self.inner).answered
+    }
+
     /// How many 429s the fake answered.
     pub fn rejected_429(&self) -> u64 {
         lock(&self.inner).rejected_429

@@ -137,6 +137,47 @@ async fn one_message_per_second_per_destination_and_what_waits_is_coalesced() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_next_slot_counts_from_slacks_answer_so_a_slow_send_never_crowds_the_next() {
+    let r = Rig::new(T0).await;
+    r.channel("slowpoke", json!({})).await;
+    r.slack.script(
+        "slowpoke",
+        [Answer::Slow(std::time::Duration::from_millis(400))],
+    );
+    r.finding("first", "high").await;
+    r.clock.set_ms(T0);
+    let pass = {
+        let d = r.dispatcher.clone();
+        tokio::spawn(async move { d.run_once().await })
+    };
+    // Slack takes its time: 700 ms pass on the clock between the request's arrival and Slack's answer.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while r.slack.arrived() == 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert_eq!(r.slack.arrived(), 1, "the first message is on its way");
+    r.clock.set_ms(T0 + 700);
+    assert_eq!(pass.await.expect("pass"), 1);
+    assert_eq!(r.slack.accepted("slowpoke").len(), 1);
+    r.finding("second", "critical").await;
+    // The request may have reached Slack as late as its answer: a second second counted from the start would let
+    // the next message arrive 300 ms after it.
+    assert_eq!(
+        r.at(1000).await,
+        0,
+        "a second after the send began is too soon"
+    );
+    assert_eq!(
+        r.at(1699).await,
+        0,
+        "not a millisecond before a second after the answer"
+    );
+    assert_eq!(r.at(1700).await, 1);
+    assert_eq!(r.slack.accepted("slowpoke").len(), 2);
+    r.app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_429_waits_exactly_retry_after() {
     let r = Rig::new(T0).await;
     r.channel("limited", json!({})).await;
