@@ -211,6 +211,36 @@ async fn feeds_mark_findings_announce_once_and_sort_first(db: Db) {
         first.contains("Known exploited (CISA KEV") && !first.contains("Now Known Exploited"),
         "{first}"
     );
+
+    // A digest's Top Issues: the known exploited first (the medium one before the high one), then by EPSS score,
+    // then the findings without a CVE.
+    let digest_id = t
+        .channel(
+            "digest",
+            json!({"digest": {"frequency": "daily", "time": "09:00", "timezone": "UTC"}}),
+        )
+        .await;
+    let (s, preview) = t
+        .post(
+            &format!("/api/v1/channels/{digest_id}/digest/preview"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{preview}");
+    let text = preview["message"].to_string();
+    let at = |title: &str| {
+        text.find(title)
+            .unwrap_or_else(|| panic!("{title} is not in the digest: {text}"))
+    };
+    assert!(at("Log4Shell in the") < at("Old listed bug"), "{text}");
+    assert!(
+        at("Old listed bug") < at("PAN-OS command injection"),
+        "{text}"
+    );
+    assert!(
+        at("PAN-OS command injection") < at("Missing CSP header"),
+        "{text}"
+    );
     t.app.shutdown().await;
 }
 crate::both_dbs!(feeds_mark_findings_announce_once_and_sort_first);
