@@ -11,7 +11,7 @@ use tokio::sync::OnceCell;
 /// Alert sets kept at most.
 const MAX_SETS: usize = 512;
 /// Alerts kept at most by default, over all sets: a 10,000-finding burst (10,000) fits; each alert is about 450 bytes
-/// decoded, so this holds about 4.5 MB (50,000 held 19 MiB more at 100,000 findings, BENCHMARKS.md "Memory").
+/// decoded, so this holds about 4.5 MB (50,000 held 19 MiB more at 100,000 findings, BENCHMARKS.md, "Memory: the alert-set cache").
 pub const DEFAULT_MAX_ALERTS: usize = 10_000;
 
 type Cell = Arc<OnceCell<Arc<Vec<Alert>>>>;

@@ -23,33 +23,30 @@ impl Store {
             .bind(to)
             .fetch_one(self.reader())
             .await?;
-        // The top ones' ids: the known exploited first, then by EPSS score, then by CVSS. Both halves read only the
-        // covering index's range for the period (migration 0117); only findings with a CVE look the feeds up.
-        let with_cve = sqlx::query(
+        // The top ones' ids: the known exploited first, then by EPSS score, then by CVSS. The top of the findings with a
+        // CVE (which look the feeds up) and of those without, each read from the covering index's range for the
+        // period alone (migration 0117), merged.
+        let mut candidates = Vec::new();
+        for sql in [
             "SELECT f.id AS id, f.cvss AS cvss, f.severity_rank AS severity_rank,
                     CAST(CASE WHEN k.cve IS NULL THEN 0 ELSE 1 END AS BIGINT) AS kev, e.score AS epss
              FROM findings f LEFT JOIN intel_kev k ON k.cve = f.cve LEFT JOIN intel_epss e ON e.cve = f.cve
              WHERE f.org_id = $1 AND f.first_seen > $2 AND f.first_seen <= $3 AND f.cve IS NOT NULL AND f.silence_id IS NULL
              ORDER BY CASE WHEN k.cve IS NULL THEN 1 ELSE 0 END, COALESCE(e.score, -1) DESC, COALESCE(f.cvss, -1) DESC, f.severity_rank DESC, f.id LIMIT $4",
-        )
-        .bind(org_id)
-        .bind(from)
-        .bind(to)
-        .bind(top)
-        .fetch_all(self.reader())
-        .await?;
-        let without_cve = sqlx::query(
             "SELECT id, cvss, severity_rank, CAST(0 AS BIGINT) AS kev, CAST(NULL AS DOUBLE PRECISION) AS epss FROM findings
              WHERE org_id = $1 AND first_seen > $2 AND first_seen <= $3 AND cve IS NULL AND silence_id IS NULL
              ORDER BY COALESCE(cvss, -1) DESC, severity_rank DESC, id LIMIT $4",
-        )
-        .bind(org_id)
-        .bind(from)
-        .bind(to)
-        .bind(top)
-        .fetch_all(self.reader())
-        .await?;
-        let ids = top_issues(&with_cve, &without_cve, top)?;
+        ] {
+            let rows = sqlx::query(sql)
+                .bind(org_id)
+                .bind(from)
+                .bind(to)
+                .bind(top)
+                .fetch_all(self.reader())
+                .await?;
+            candidates.extend(rows);
+        }
+        let ids = top_issues(&candidates, top)?;
         let mut found = Vec::with_capacity(ids.len());
         for r in &ids {
             let row = sqlx::query("SELECT * FROM findings WHERE id = $1")
@@ -270,11 +267,11 @@ fn cert_from(r: &sqlx::any::AnyRow) -> Result<CertificateRow> {
     })
 }
 
-/// The `top` first of two lists each already in Top Issues order, in that order: the known exploited first, then by
-/// EPSS score, then CVSS, severity and id (a finding without a score or a CVSS sorts as -1).
-fn top_issues(a: &[AnyRow], b: &[AnyRow], top: i64) -> Result<Vec<String>> {
-    let mut all = Vec::with_capacity(a.len() + b.len());
-    for r in a.iter().chain(b) {
+/// The ids of the `top` first of `rows` in Top Issues order: the known exploited first, then by EPSS score, then
+/// CVSS, severity and id (a finding without a score or a CVSS sorts as -1).
+fn top_issues(rows: &[AnyRow], top: i64) -> Result<Vec<String>> {
+    let mut all = Vec::with_capacity(rows.len());
+    for r in rows {
         all.push((
             -get_i64(r, "kev")?,
             -r.try_get::<Option<f64>, _>("epss")?.unwrap_or(-1.0),
