@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 pub enum Outage {
     /// `503 Service Unavailable`.
     Unavailable,
-    /// The request is never answered (Fence's 10 s timeout ends it).
+    /// The request is never answered (Fence's 10 s timeout ends a message; a probe gives up sooner).
     Blackhole,
 }
 
@@ -65,11 +65,17 @@ pub async fn run(
     slack.set_default(HOOK, Answer::Ok);
     let up_at = Instant::now();
     let counted = wait_counted(&slack, &hooks, findings + 1, Duration::from_secs(120)).await;
-    let during: Vec<Instant> = slack.requests(HOOK)[before..]
+    let requests: Vec<_> = slack.requests(HOOK)[before..]
         .iter()
-        .map(|r| r.at)
-        .filter(|at| *at < up_at)
+        .filter(|r| r.at < up_at)
+        .cloned()
         .collect();
+    let during: Vec<Instant> = requests.iter().map(|r| r.at).collect();
+    // Probes post nothing (a message without text, which the webhook refuses); the rest carried the message.
+    let probes = requests
+        .iter()
+        .filter(|r| r.body == json!({"text": ""}))
+        .count();
     let closest = during
         .windows(2)
         .map(|w| w[1].duration_since(w[0]).as_secs_f64())
@@ -85,12 +91,12 @@ pub async fn run(
         .map_or(0, Vec::len);
     let secs = counted.map_or(f64::NAN, |s| s);
     println!(
-        "{mode:?} outage of {outage_secs} s, {findings} findings waiting, max_retry_age {max_age}: {} attempts during the outage (closest {closest:.2} s apart; after the back-off {closest_probe:.2} s); {dead} dead; every finding counted {secs:.2} s after recovery",
+        "{mode:?} outage of {outage_secs} s, {findings} findings waiting, max_retry_age {max_age}: {} attempts during the outage ({probes} of them probes that post nothing; closest {closest:.2} s apart; after the back-off {closest_probe:.2} s); {dead} dead; every finding counted {secs:.2} s after recovery",
         during.len()
     );
     Ok(json!({
         "mode": format!("{mode:?}"), "outage_seconds": outage_secs, "findings": findings, "max_retry_age": max_age,
-        "attempts_during_outage": during.len(), "closest_attempts_seconds": closest,
+        "attempts_during_outage": during.len(), "probes_during_outage": probes, "closest_attempts_seconds": closest,
         "closest_probes_seconds": closest_probe, "dead": dead, "seconds_until_counted_after_recovery": counted,
     }))
 }

@@ -57,4 +57,30 @@ impl WebhookClient {
         };
         classify(status, retry_after.as_deref(), &body)
     }
+
+    /// Asks a webhook in an outage whether it answers again, without posting anything: a message with no text, which
+    /// Slack refuses before posting (`400 no_text`, SLACK.md §1) and so does Mattermost (400, text required, §10).
+    /// Any answer but a server error says the destination is back; a 5xx, a timeout (`timeout` here, not the
+    /// client's, so a blackhole is noticed soon) or a connection error is returned as the error that says it is not.
+    pub async fn probe(&self, url: &WebhookUrl, timeout: Duration) -> Result<(), String> {
+        let sent = self
+            .http
+            .post(url.expose())
+            .timeout(timeout)
+            .json(&serde_json::json!({"text": ""}))
+            .send()
+            .await;
+        let resp = match sent {
+            Ok(r) => r,
+            Err(e) if e.is_timeout() => return Err("timeout".into()),
+            Err(e) if e.is_connect() => return Err("connection_error".into()),
+            Err(_) => return Err("request_error".into()),
+        };
+        let status = resp.status().as_u16();
+        let body = resp.text().await.unwrap_or_default();
+        match classify(status, None, &body) {
+            SendOutcome::Retryable { error } => Err(error),
+            _ => Ok(()),
+        }
+    }
 }

@@ -236,25 +236,36 @@ impl FakeSlack {
     }
 }
 
-async fn answer_for(inner: &Arc<Mutex<Inner>>, hook: &str, body: &Bytes) -> (Answer, bool) {
+/// The answer to a webhook request: its script, else its default; a message the webhook refuses before posting
+/// (`refusal`) gets that 400 instead of an `Ok`. Only a message it would post takes the hook's pace slot: Slack's
+/// limit is on posting messages (SLACK.md §2), and a refused one posts nothing. Returns the answer and whether the
+/// pace turned it away (a 429).
+async fn answer_for(
+    inner: &Arc<Mutex<Inner>>,
+    hook: &str,
+    refusal: Option<Answer>,
+) -> (Answer, bool) {
     let mut g = lock(inner);
     let scripted = g.scripts.get_mut(hook).and_then(VecDeque::pop_front);
     let answer = scripted.unwrap_or_else(|| g.defaults.get(hook).cloned().unwrap_or(Answer::Ok));
+    if !matches!(answer, Answer::Ok | Answer::Slow(_)) {
+        return (answer, false);
+    }
+    if let Some(refused) = refusal {
+        return (refused, false);
+    }
     let mut paced_out = false;
-    if matches!(answer, Answer::Ok | Answer::Slow(_)) {
-        if let Some(min) = g.min_interval {
-            let now = Instant::now();
-            if g.last_accepted
-                .get(hook)
-                .is_some_and(|last| now.duration_since(*last) < min)
-            {
-                paced_out = true;
-            } else {
-                g.last_accepted.insert(hook.to_string(), now);
-            }
+    if let Some(min) = g.min_interval {
+        let now = Instant::now();
+        if g.last_accepted
+            .get(hook)
+            .is_some_and(|last| now.duration_since(*last) < min)
+        {
+            paced_out = true;
+        } else {
+            g.last_accepted.insert(hook.to_string(), now);
         }
     }
-    let _ = body;
     (answer, paced_out)
 }
 
@@ -289,8 +300,35 @@ fn slack_refusal(body: &Bytes) -> Option<&'static str> {
     }
 }
 
+/// What Mattermost's webhook refuses before posting (SLACK.md §10): a body that is not a JSON object, or one with
+/// neither `text` nor `attachments` — a 400 with its JSON `AppError`.
+fn mattermost_refusal(body: &Bytes) -> Option<Value> {
+    let error = |id: &str, message: &str| serde_json::json!({"id": id, "message": message, "detailed_error": "", "request_id": "fake", "status_code": 400});
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return Some(error(
+            "web.incoming_webhook.parse.app_error",
+            "Unable to parse incoming data.",
+        ));
+    };
+    let text = v.get("text").and_then(Value::as_str).unwrap_or("");
+    let attachments = v
+        .get("attachments")
+        .and_then(Value::as_array)
+        .is_some_and(|a| !a.is_empty());
+    (text.is_empty() && !attachments)
+        .then(|| error("web.incoming_webhook.text.app_error", "No text specified."))
+}
+
+/// The 400 a webhook of `kind` gives `body` instead of posting it, if it refuses it.
+fn refusal(kind: Hook, body: &Bytes) -> Option<Answer> {
+    match kind {
+        Hook::Slack => slack_refusal(body).map(|code| Answer::Status(400, code.to_string())),
+        Hook::Mattermost => mattermost_refusal(body).map(|e| Answer::Json(400, e)),
+    }
+}
+
 async fn respond(inner: Arc<Mutex<Inner>>, hook: String, body: Bytes, kind: Hook) -> Response {
-    let (mut answer, paced_out) = answer_for(&inner, &hook, &body).await;
+    let (answer, paced_out) = answer_for(&inner, &hook, refusal(kind, &body)).await;
     let wait = {
         let mut g = lock(&inner);
         g.answered += 1;
@@ -302,11 +340,6 @@ async fn respond(inner: Arc<Mutex<Inner>>, hook: String, body: Bytes, kind: Hook
     };
     if let Some(wait) = wait {
         tokio::time::sleep(wait).await;
-    }
-    if kind == Hook::Slack && matches!(answer, Answer::Ok | Answer::Slow(_)) {
-        if let Some(code) = slack_refusal(&body) {
-            answer = Answer::Status(400, code.to_string());
-        }
     }
     if paced_out {
         record(&inner, &hook, &body, 429);

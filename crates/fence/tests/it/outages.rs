@@ -1,6 +1,6 @@
 //! A destination in an outage, with a controlled clock: the back-off turns into one probe per `probe_interval`, new
 //! alerts do not probe it sooner, waiting out the outage makes nothing dead, and once it answers, everything that
-//! waited goes out in one message. Also the lease primitives behind the heartbeat and the fencing check.
+//! waited goes out in one message; a webhook that never answers is probed with requests that post nothing. Also the lease primitives behind the heartbeat and the fencing check.
 
 use crate::pacing::{Rig, T0};
 use crate::retention::deliveries;
@@ -69,6 +69,98 @@ async fn an_outage_is_probed_once_per_interval_and_ages_nothing_toward_max_retry
         text.contains("\nfence_destinations_in_outage 0\n"),
         "and over"
     );
+    r.app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blackholed_webhook_is_probed_with_requests_that_post_nothing_and_sent_to_by_the_first_probe_it_answers(
+) {
+    let r = Rig::with_delivery(T0, "probe_interval = \"2s\"").await;
+    r.channel("dark", json!({})).await;
+    r.channel(
+        "mm",
+        json!({"type": "mattermost", "webhook_url": r.slack.mattermost_url("mm")}),
+    )
+    .await;
+    for hook in ["dark", "mm"] {
+        r.slack
+            .set_default(hook, Answer::Status(503, "service_unavailable".into()));
+    }
+    r.finding("first", "high").await;
+    let mut t = 0;
+    while t < 6_000 {
+        r.at(t).await;
+        t += 100;
+    }
+    // Now the destinations never answer. Each probe gives up after a second (half the interval), so they keep
+    // coming once per interval, and none of them posts anything.
+    let before: Vec<usize> = ["dark", "mm"].map(|h| r.slack.requests(h).len()).to_vec();
+    for hook in ["dark", "mm"] {
+        r.slack.set_default(hook, Answer::Drop);
+    }
+    r.finding("second", "critical").await;
+    // When each destination was tried: the passes after which it had one more request.
+    let mut probes: [Vec<i64>; 2] = Default::default();
+    while t < 14_000 {
+        let seen = ["dark", "mm"].map(|h| r.slack.requests(h).len());
+        r.at(t).await;
+        for (i, h) in ["dark", "mm"].iter().enumerate() {
+            if r.slack.requests(h).len() > seen[i] {
+                probes[i].push(t);
+            }
+        }
+        t += 100;
+    }
+    for p in &probes {
+        assert!(p.len() >= 3, "probed all along: {probes:?}");
+        for w in p.windows(2) {
+            assert!(
+                (2_000..=2_350).contains(&(w[1] - w[0])),
+                "once per interval, though each probe hung until it gave up: {probes:?}"
+            );
+        }
+    }
+    for (hook, before) in ["dark", "mm"].iter().zip(before) {
+        let dark = r.slack.requests(hook)[before..].to_vec();
+        assert!(!dark.is_empty(), "{hook} was probed");
+        assert!(
+            dark.iter().all(|q| q.body == json!({"text": ""})),
+            "a probe of {hook} carries nothing to post: {:?}",
+            dark.iter().map(|q| q.body.to_string()).collect::<Vec<_>>()
+        );
+        assert!(r.slack.accepted(hook).is_empty());
+    }
+    // It answers again: the first probe after that is refused as empty (nothing posted), and the message that waited
+    // goes out in the same pass.
+    for hook in ["dark", "mm"] {
+        r.slack.set_default(hook, Answer::Ok);
+    }
+    let recovered = t;
+    while r.slack.accepted("dark").is_empty() || r.slack.accepted("mm").is_empty() {
+        assert!(
+            t <= recovered + 2_350,
+            "sent within one probe interval of recovery"
+        );
+        r.at(t).await;
+        t += 100;
+    }
+    for hook in ["dark", "mm"] {
+        let all = r.slack.requests(hook);
+        let [.., probe, message] = all.as_slice() else {
+            panic!("{hook}: a probe and the message")
+        };
+        assert_eq!(
+            (probe.body.clone(), probe.status),
+            (json!({"text": ""}), 400)
+        );
+        assert_eq!(message.status, 200);
+        assert_eq!(
+            count_findings(&r.slack.accepted(hook)),
+            2,
+            "{hook}: both findings, in one message"
+        );
+    }
+    assert_eq!(deliveries(&r, "pending").await, 0);
     r.app.shutdown().await;
 }
 

@@ -159,6 +159,38 @@ impl Dispatcher {
         Ok(())
     }
 
+    /// A webhook destination in an outage (its back-off reached the probe interval) is first asked whether it answers
+    /// at all, with a request that posts nothing (`WebhookClient::probe`) bounded by the shorter of 3 s and half the
+    /// interval, instead of with the waiting message under the client's 10 s timeout. Probes then come once per
+    /// interval counted from each probe's start, a blackhole included, and a recovery is seen by the next one; the
+    /// message itself still gets the full timeout, so a slow Slack does not post it twice. Bot-token channels post to
+    /// the Web API, not the webhook, and are probed with the message. Returns whether a probe failed (then its
+    /// outcome is applied: the next probe is one interval after `now`, and the message waits for it).
+    pub(super) async fn probe_outage(&self, s: &Sending, now: i64) -> anyhow::Result<bool> {
+        if s.bot.is_some() || s.failures == 0 {
+            return Ok(false);
+        }
+        let streak_for = s.streak_since.map_or(0, |since| (now - since).max(0)) as u64;
+        let wait = self.retry.after_failure_for(
+            s.failures,
+            std::time::Duration::from_millis(streak_for),
+            0.0,
+        );
+        if !wait.probing {
+            return Ok(false);
+        }
+        let timeout = (self.retry.probe / 2).min(std::time::Duration::from_secs(3));
+        let Err(error) = self.state.client.probe(&s.url, timeout).await else {
+            return Ok(false);
+        };
+        self.state
+            .metrics
+            .send_failures
+            .fetch_add(1, Ordering::Relaxed);
+        self.retry_or_die(s, now, &error, now).await?;
+        Ok(true)
+    }
+
     /// Tells the organization's other healthy channels that one stopped accepting messages.
     async fn report_broken(
         &self,

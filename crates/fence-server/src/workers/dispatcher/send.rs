@@ -83,11 +83,7 @@ impl Dispatcher {
         let Some(mut s) = self.prepare(destination, claim, batch, streak, now).await? else {
             return Ok(Some(now));
         };
-        if s.alerts.is_empty() {
-            let lane = s.lane(now, Streak::Unchanged);
-            st.store
-                .mark_sent(claim, st.clock.now_ms(), Some(&lane))
-                .await?;
+        if self.settled_before_sending(&s, now).await? {
             return Ok(None);
         }
         let mut ctx = st.render_context(&s.org_id, s.channel.kind, s.config.format, s.plan);
@@ -171,6 +167,21 @@ impl Dispatcher {
         self.apply_outcome(&s, outcome, done, next_slot).await
     }
 
+    /// Whether the send ends before a message is composed: a batch with nothing left to announce (its findings were
+    /// triaged meanwhile) is marked sent, and a webhook in an outage that does not answer its probe gets the probe's
+    /// outcome.
+    async fn settled_before_sending(&self, s: &Sending, now: i64) -> anyhow::Result<bool> {
+        if s.alerts.is_empty() {
+            let lane = s.lane(now, Streak::Unchanged);
+            let st = &self.state;
+            st.store
+                .mark_sent(&s.claim, st.clock.now_ms(), Some(&lane))
+                .await?;
+            return Ok(true);
+        }
+        self.probe_outage(s, now).await
+    }
+
     /// When sends of these deliveries were begun twice and never finished — the process died while rendering or
     /// posting them (each claim counts one; its outcome, or a failure this process survived, takes it back) — the
     /// template is left out (a copy of the rules without it is returned): Fence's default message goes out, and the
@@ -217,8 +228,14 @@ impl Dispatcher {
             return Ok(None);
         };
         let fallback = first.plain_fallback;
-        let channel = st.store.channel_by_id(&first.channel_id).await?;
-        let org = st.store.org(&channel.org_id).await?;
+        // The four reads at once: on PostgreSQL each is a round trip, and they stand between the wake-up and the send.
+        let since = batch.iter().map(|d| d.created_at).min().unwrap_or(now);
+        let (channel, org, alerts, quiet) = tokio::try_join!(
+            st.store.channel_by_id(&first.channel_id),
+            st.store.org(&first.org_id),
+            st.store.alerts_of(&batch),
+            st.store.quiet_findings(&first.org_id, since, now),
+        )?;
         let config = channel.rules()?;
         let url = WebhookUrl::from_trusted(
             st.secrets
@@ -226,7 +243,7 @@ impl Dispatcher {
                 .expose()
                 .clone(),
         );
-        let alerts = self.still_news(&channel.org_id, &batch, now).await?;
+        let alerts = still_news(alerts, &quiet);
         let mentions = config.mentions_for_all(alerts.iter().map(|a| &**a));
         let bot = match (&channel.bot_token_enc, &channel.slack_channel_id) {
             (Some(t), Some(c)) => Some((st.secrets.decrypt(t)?, c.clone())),
@@ -250,31 +267,6 @@ impl Dispatcher {
             via_webhook: false,
             refusal: None,
         }))
-    }
-
-    /// The batch's alerts, without those of findings triaged since they were queued (false positive, snoozed,
-    /// resolved): those are not announced.
-    async fn still_news(
-        &self,
-        org_id: &str,
-        batch: &[DeliveryRow],
-        now: i64,
-    ) -> anyhow::Result<Vec<AlertRef>> {
-        let st = &self.state;
-        let alerts = st.store.alerts_of(batch).await?;
-        let since = batch.iter().map(|d| d.created_at).min().unwrap_or(now);
-        let quiet = st.store.quiet_findings(org_id, since, now).await?;
-        if quiet.is_empty() {
-            return Ok(alerts);
-        }
-        Ok(alerts
-            .into_iter()
-            .filter(|a| match &**a {
-                Alert::Vulnerability(v) => !quiet.contains(&v.finding_id),
-                Alert::Reminder(r) => !quiet.contains(&r.finding.finding_id),
-                _ => true,
-            })
-            .collect())
     }
 
     /// Posts with the bot token. Reminders and re-detections of a finding go in the thread of the message that
@@ -337,4 +329,20 @@ impl Dispatcher {
         }
         Ok(())
     }
+}
+
+/// The batch's alerts, without those of findings triaged since they were queued (`quiet`: false positive, snoozed,
+/// resolved): those are not announced.
+fn still_news(alerts: Vec<AlertRef>, quiet: &std::collections::HashSet<String>) -> Vec<AlertRef> {
+    if quiet.is_empty() {
+        return alerts;
+    }
+    alerts
+        .into_iter()
+        .filter(|a| match &**a {
+            Alert::Vulnerability(v) => !quiet.contains(&v.finding_id),
+            Alert::Reminder(r) => !quiet.contains(&r.finding.finding_id),
+            _ => true,
+        })
+        .collect()
 }
