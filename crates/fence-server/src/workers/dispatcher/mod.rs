@@ -91,11 +91,14 @@ impl Dispatcher {
         let _ = beat.await;
     }
 
-    /// One pass at `now`: return abandoned claims to the queue, take every free lane whose slot has come together
-    /// with its next message (one commit for the whole pass), and start each send. Returns the started sends
+    /// One pass at `now`: take every free lane whose slot has come together with its next message (one commit for
+    /// the whole pass), start each send, then return abandoned claims to the queue. Returns the started sends
     /// (tests await them; `run` lets them finish on their own).
     pub async fn pass(self: &Arc<Self>, now: i64) -> Vec<tokio::task::JoinHandle<()>> {
         let mut started = Vec::new();
+        self.start_sends(now, &mut started).await;
+        // After the sends are on their way, so that nothing stands between a wake-up and the message; what it returns
+        // is sent by the next pass.
         let last = self.recovered_at.load(Ordering::Relaxed);
         if now < last || now.saturating_sub(last) >= RECOVER_EVERY_MS {
             self.recovered_at.store(now, Ordering::Relaxed);
@@ -103,25 +106,34 @@ impl Dispatcher {
                 tracing::warn!(error = %e, "cannot recover expired claims");
             }
         }
+        started
+    }
+
+    /// Claims the lanes of due destinations (as many as there are free senders) and starts a send for each.
+    async fn start_sends(
+        self: &Arc<Self>,
+        now: i64,
+        started: &mut Vec<tokio::task::JoinHandle<()>>,
+    ) {
         let free = self.lanes.available_permits();
         if free == 0 {
-            return started;
+            return;
         }
         let dests = match self.state.store.due_destinations(now, free as i64).await {
             Ok(d) => d,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read due deliveries");
-                return started;
+                return;
             }
         };
         if dests.is_empty() {
-            return started;
+            return;
         }
         let claimed = match self.state.store.claim_lanes(&dests, now, LEASE_MS).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot claim lanes");
-                return started;
+                return;
             }
         };
         for lane in claimed {
@@ -139,7 +151,6 @@ impl Dispatcher {
                 me.state.wake.notify_one();
             }));
         }
-        started
     }
 
     /// Runs one pass and waits for its sends (deterministic tests drive the dispatcher with this).
