@@ -28,16 +28,9 @@ impl WebhookClient {
         let resp = match self.http.post(url.expose()).json(message).send().await {
             Ok(r) => r,
             Err(e) => {
-                let error = if e.is_timeout() {
-                    "timeout"
-                } else if e.is_connect() {
-                    "connection_error"
-                } else {
-                    "request_error"
-                };
                 return SendOutcome::Retryable {
-                    error: error.into(),
-                };
+                    error: network_error(&e).into(),
+                }
             }
         };
         let status = resp.status().as_u16();
@@ -70,17 +63,23 @@ impl WebhookClient {
             .json(&serde_json::json!({"text": ""}))
             .send()
             .await;
-        let resp = match sent {
-            Ok(r) => r,
-            Err(e) if e.is_timeout() => return Err("timeout".into()),
-            Err(e) if e.is_connect() => return Err("connection_error".into()),
-            Err(_) => return Err("request_error".into()),
-        };
+        let resp = sent.map_err(|e| network_error(&e).to_string())?;
         let status = resp.status().as_u16();
         let body = resp.text().await.unwrap_or_default();
         match classify(status, None, &body) {
             SendOutcome::Retryable { error } => Err(error),
             _ => Ok(()),
         }
+    }
+}
+
+/// The retryable error a request that got no answer is recorded with; never the URL.
+fn network_error(e: &reqwest::Error) -> &'static str {
+    if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "connection_error"
+    } else {
+        "request_error"
     }
 }

@@ -474,3 +474,38 @@ async fn the_fake_refuses_invalid_blocks_on_every_path() {
         .expect("mattermost");
     assert_eq!(r.status().as_u16(), 200);
 }
+
+/// SLACK.md §1, §2 and §10: a message with nothing to show is refused before posting — Slack with `400 no_text`,
+/// Mattermost with a 400 `AppError` — and, posting nothing, does not use the webhook's one message a second; a second
+/// message within the second does. Fence's outage probes rely on both.
+#[tokio::test]
+async fn the_fake_refuses_an_empty_message_before_posting_and_paces_only_what_it_posts() {
+    let slack = fence_testkit::FakeSlack::start().await.expect("fake slack");
+    slack.enforce_rate(1.0);
+    let http = reqwest::Client::new();
+    let post = |url: String, body: Value| {
+        let http = http.clone();
+        async move {
+            let r = http.post(url).json(&body).send().await.expect("post");
+            (r.status().as_u16(), r.text().await.expect("body"))
+        }
+    };
+    let hook = slack.webhook_url("paced");
+    assert_eq!(
+        post(hook.clone(), json!({"text": ""})).await,
+        (400, "no_text".to_string())
+    );
+    assert_eq!(post(hook.clone(), json!({"text": "hi"})).await.0, 200);
+    assert_eq!(
+        post(hook, json!({"text": "again"})).await.0,
+        429,
+        "the second message within the second"
+    );
+    let (status, body) = post(slack.mattermost_url("mm"), json!({"text": ""})).await;
+    assert_eq!(status, 400);
+    assert!(
+        body.contains("web.incoming_webhook.text.app_error"),
+        "{body}"
+    );
+    assert!(slack.accepted("mm").is_empty() && slack.accepted("paced").len() == 1);
+}

@@ -95,8 +95,7 @@ impl Dispatcher {
     /// the whole pass), start each send, then return abandoned claims to the queue. Returns the started sends
     /// (tests await them; `run` lets them finish on their own).
     pub async fn pass(self: &Arc<Self>, now: i64) -> Vec<tokio::task::JoinHandle<()>> {
-        let mut started = Vec::new();
-        self.start_sends(now, &mut started).await;
+        let started = self.start_sends(now).await;
         // After the sends are on their way, so that nothing stands between a wake-up and the message; what it returns
         // is sent by the next pass.
         let last = self.recovered_at.load(Ordering::Relaxed);
@@ -110,30 +109,27 @@ impl Dispatcher {
     }
 
     /// Claims the lanes of due destinations (as many as there are free senders) and starts a send for each.
-    async fn start_sends(
-        self: &Arc<Self>,
-        now: i64,
-        started: &mut Vec<tokio::task::JoinHandle<()>>,
-    ) {
+    async fn start_sends(self: &Arc<Self>, now: i64) -> Vec<tokio::task::JoinHandle<()>> {
+        let mut started = Vec::new();
         let free = self.lanes.available_permits();
         if free == 0 {
-            return;
+            return started;
         }
         let dests = match self.state.store.due_destinations(now, free as i64).await {
             Ok(d) => d,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read due deliveries");
-                return;
+                return started;
             }
         };
         if dests.is_empty() {
-            return;
+            return started;
         }
         let claimed = match self.state.store.claim_lanes(&dests, now, LEASE_MS).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot claim lanes");
-                return;
+                return started;
             }
         };
         for lane in claimed {
@@ -151,6 +147,7 @@ impl Dispatcher {
                 me.state.wake.notify_one();
             }));
         }
+        started
     }
 
     /// Runs one pass and waits for its sends (deterministic tests drive the dispatcher with this).

@@ -14,6 +14,9 @@ use fence_store::deliveries::{RoutableChannel, Streak};
 use rand::Rng;
 use std::sync::atomic::Ordering;
 
+/// The longest a probe of a webhook in an outage waits for an answer (half the probe interval when that is shorter).
+const PROBE_TIMEOUT_MAX: std::time::Duration = std::time::Duration::from_secs(3);
+
 impl Dispatcher {
     /// Applies the outcome to the whole claim, giving the lane back in the same commit (`None`), except for a
     /// broken channel, whose lane waits until the channel is marked (returns when it may be sent to next).
@@ -129,12 +132,9 @@ impl Dispatcher {
     ) -> anyhow::Result<()> {
         let failures = s.failures.saturating_add(1);
         let jitter: f64 = rand::thread_rng().gen();
-        let streak_for = s.streak_since.map_or(0, |since| (now - since).max(0)) as u64;
-        let wait = self.retry.after_failure_for(
-            failures,
-            std::time::Duration::from_millis(streak_for),
-            jitter,
-        );
+        let wait = self
+            .retry
+            .after_failure_for(failures, s.streak_for(now), jitter);
         let due = now + wait.delay.as_millis() as i64;
         let give_up_before = (!wait.probing).then(|| now - self.retry.max_age.as_millis() as i64);
         if wait.probing {
@@ -170,16 +170,14 @@ impl Dispatcher {
         if s.bot.is_some() || s.failures == 0 {
             return Ok(false);
         }
-        let streak_for = s.streak_since.map_or(0, |since| (now - since).max(0)) as u64;
-        let wait = self.retry.after_failure_for(
-            s.failures,
-            std::time::Duration::from_millis(streak_for),
-            0.0,
-        );
-        if !wait.probing {
+        if !self
+            .retry
+            .after_failure_for(s.failures, s.streak_for(now), 0.0)
+            .probing
+        {
             return Ok(false);
         }
-        let timeout = (self.retry.probe / 2).min(std::time::Duration::from_secs(3));
+        let timeout = (self.retry.probe / 2).min(PROBE_TIMEOUT_MAX);
         let Err(error) = self.state.client.probe(&s.url, timeout).await else {
             return Ok(false);
         };

@@ -57,6 +57,12 @@ impl Sending {
         }
     }
 
+    /// How long the destination's failing streak has lasted at `now` (zero without one).
+    pub fn streak_for(&self, now: i64) -> std::time::Duration {
+        let ms = self.streak_since.map_or(0, |since| (now - since).max(0));
+        std::time::Duration::from_millis(ms as u64)
+    }
+
     /// The lane given back, sendable again from `next_slot_at`, with what the send did to its failing streak.
     pub fn lane(&self, next_slot_at: i64, streak: Streak) -> LaneRelease<'_> {
         LaneRelease {
