@@ -31,15 +31,9 @@ impl App {
             std::fs::create_dir_all(&config.data_dir)
                 .with_context(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
         }
-        let store = Store::connect_with(
-            &config.database_url,
-            fence_store::StoreSizes {
-                max_connections: config.sizes.database_max_connections,
-                cache_alerts: config.sizes.cache_alerts,
-            },
-        )
-        .await
-        .context("cannot open the database (database_url)")?;
+        let store = Store::connect_with(&config.database_url, config.sizes.store())
+            .await
+            .context("cannot open the database (database_url)")?;
         store
             .migrate()
             .await

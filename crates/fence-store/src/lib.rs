@@ -82,8 +82,9 @@ pub struct Store {
     sent_group: Arc<deliveries::SentGroup>,
 }
 
-/// SQLite read-only connections (each with SQLite's default page cache).
-const READ_CONNECTIONS: u32 = 4;
+/// SQLite read-only connections by default (`database_read_connections`; each fills SQLite's default 2 MiB page
+/// cache).
+pub const DEFAULT_READ_CONNECTIONS: u32 = 2;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -91,8 +92,10 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 /// How big a store's pools and caches are (`database_max_connections`, `cache.alerts`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoreSizes {
-    /// PostgreSQL connections in the pool (SQLite: one writer, up to four readers, whatever this says).
+    /// PostgreSQL connections in the pool (SQLite: one writer and `read_connections` readers, whatever this says).
     pub max_connections: u32,
+    /// SQLite read-only connections beside the writer (at least 1; PostgreSQL reads from its pool).
+    pub read_connections: u32,
     /// Decoded alerts the alert-set cache holds at most; 0 turns it off.
     pub cache_alerts: usize,
 }
@@ -101,6 +104,7 @@ impl Default for StoreSizes {
     fn default() -> Self {
         StoreSizes {
             max_connections: 10,
+            read_connections: DEFAULT_READ_CONNECTIONS,
             cache_alerts: alert_cache::DEFAULT_MAX_ALERTS,
         }
     }
@@ -156,7 +160,7 @@ impl Store {
                     .await?;
                 // Opened after the writer has made the database WAL; each connection refuses to write.
                 let read = AnyPoolOptions::new()
-                    .max_connections(READ_CONNECTIONS)
+                    .max_connections(sizes.read_connections.max(1))
                     .min_connections(0)
                     .acquire_timeout(Duration::from_secs(30))
                     .after_connect(|conn, _| {

@@ -3,6 +3,7 @@
 #![cfg_attr(test, allow(clippy::too_many_lines))] // test scenarios and tables read top to bottom
 
 mod admin;
+mod allocator;
 mod import;
 mod intel;
 mod scan;
@@ -187,11 +188,22 @@ fn init_tracing() {
         .init();
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    // Before the runtime starts its threads: glibc creates arenas as threads first contend.
+    allocator::configure();
     let cli = Cli::parse();
     init_tracing();
-    if let Err(e) = run(cli).await {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(e) = runtime.block_on(run(cli)) {
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }
@@ -202,15 +214,9 @@ async fn open_store(config: &Config) -> anyhow::Result<Store> {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
     }
-    let store = Store::connect_with(
-        &config.database_url,
-        fence_store::StoreSizes {
-            max_connections: config.sizes.database_max_connections,
-            cache_alerts: config.sizes.cache_alerts,
-        },
-    )
-    .await
-    .context("cannot open the database (database_url)")?;
+    let store = Store::connect_with(&config.database_url, config.sizes.store())
+        .await
+        .context("cannot open the database (database_url)")?;
     store
         .migrate()
         .await

@@ -7,6 +7,7 @@ pub(super) const KEYS: &[&str] = &[
     "data_dir",
     "database_url",
     "database_max_connections",
+    "database_read_connections",
     "cache.alerts",
     "secret_key",
     "bootstrap_token",

@@ -1,14 +1,17 @@
 //! The sizing keys: how many database connections a process opens (`database_max_connections`, PostgreSQL: the
 //! processes sharing a database must fit its `max_connections` together) and how many decoded alerts the alert-set
-//! cache holds (`cache.alerts`, shown on `/metrics` as `fence_alert_cache_alerts`).
+//! cache holds (`cache.alerts`, shown on `/metrics` as `fence_alert_cache_alerts`); SQLite: how many read-only
+//! connections read beside the one writer (`database_read_connections`).
 
 use super::{ConfigError, Reader};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Sizes {
-    /// PostgreSQL pool size of one process (1–100, default 10); each process opens one more to `LISTEN`. SQLite
-    /// always has one writer and up to four readers.
+    /// PostgreSQL pool size of one process (1–100, default 10); each process opens one more to `LISTEN`.
     pub database_max_connections: u32,
+    /// SQLite read-only connections beside the one writer (1–16, default 2); each holds SQLite's default 2 MiB page
+    /// cache once it has read that much.
+    pub database_read_connections: u32,
     /// Decoded alerts the alert-set cache holds at most (0–1,000,000, default 10,000; 0 turns the cache off).
     pub cache_alerts: usize,
 }
@@ -19,6 +22,12 @@ impl Sizes {
         if !(1..=100).contains(&database_max_connections) {
             return Err(r.err("database_max_connections", "must be between 1 and 100"));
         }
+        let database_read_connections = r
+            .int("database_read_connections")?
+            .unwrap_or(fence_store::DEFAULT_READ_CONNECTIONS as i64);
+        if !(1..=16).contains(&database_read_connections) {
+            return Err(r.err("database_read_connections", "must be between 1 and 16"));
+        }
         let cache_alerts = r
             .int("cache.alerts")?
             .unwrap_or(fence_store::StoreSizes::default().cache_alerts as i64);
@@ -27,8 +36,18 @@ impl Sizes {
         }
         Ok(Sizes {
             database_max_connections: database_max_connections as u32,
+            database_read_connections: database_read_connections as u32,
             cache_alerts: cache_alerts as usize,
         })
+    }
+
+    /// The store's pools and cache as these keys size them.
+    pub fn store(&self) -> fence_store::StoreSizes {
+        fence_store::StoreSizes {
+            max_connections: self.database_max_connections,
+            read_connections: self.database_read_connections,
+            cache_alerts: self.cache_alerts,
+        }
     }
 }
 
@@ -41,21 +60,34 @@ mod tests {
         let c = Config::from_sources(None, None, &[]).expect("defaults");
         assert_eq!(c.sizes.database_max_connections, 10);
         assert_eq!(c.sizes.cache_alerts, 10_000);
+        assert_eq!(c.sizes.database_read_connections, 2);
         let c = Config::from_sources(
-            Some("database_max_connections = 4\n[cache]\nalerts = 0\n"),
+            Some("database_max_connections = 4\ndatabase_read_connections = 5\n[cache]\nalerts = 0\n"),
             None,
             &[],
         )
         .expect("set");
         assert_eq!(
-            (c.sizes.database_max_connections, c.sizes.cache_alerts),
-            (4, 0)
+            (
+                c.sizes.database_max_connections,
+                c.sizes.database_read_connections,
+                c.sizes.cache_alerts
+            ),
+            (4, 5, 0)
         );
         for (toml, key) in [
             ("database_max_connections = 0\n", "database_max_connections"),
             (
                 "database_max_connections = 500\n",
                 "database_max_connections",
+            ),
+            (
+                "database_read_connections = 0\n",
+                "database_read_connections",
+            ),
+            (
+                "database_read_connections = 17\n",
+                "database_read_connections",
             ),
             ("[cache]\nalerts = -1\n", "cache.alerts"),
             ("[cache]\nalerts = 2000000\n", "cache.alerts"),
