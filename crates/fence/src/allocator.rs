@@ -5,25 +5,30 @@
 //! is freed there for that arena. Fence's threads — tokio's workers and one per SQLite connection — take turns at
 //! the transient peaks of an ingest, a send or a report, so the process kept every arena's peak at once. glibc also
 //! raises its mapping threshold to the largest block freed so far (the 19 MiB of a password hash, at the first
-//! sign-in), after which every block below that stays in an arena when freed. At 100,000 findings the server held
-//! 55 MiB with glibc's defaults, 39–43 with one arena, 35 with the threshold fixed too, at the same ingest rate
-//! (BENCHMARKS.md, "Memory: the C allocator").
+//! sign-in), after which every block below that stays in an arena when freed. One arena per core keeps threads from
+//! waiting on each other (one arena for all made the 1,000-channel burst 0.8 s slower); the fixed threshold gives
+//! large blocks back. At 100,000 findings the server held 55–61 MiB with glibc's defaults and 41 with these, and the
+//! 1,000-channel burst peaked at 118–125 MiB instead of 134–140 (BENCHMARKS.md, "Memory: the C allocator").
 
-/// The arenas Fence asks for when the operator has not chosen (`MALLOC_ARENA_MAX`).
-pub const ARENAS: i32 = 1;
+/// The arenas Fence asks for when the operator has not chosen (`MALLOC_ARENA_MAX`): one per core the process may
+/// run on, as many as tokio has workers.
+pub fn arenas() -> i32 {
+    std::thread::available_parallelism()
+        .map_or(2, |n| i32::try_from(n.get()).unwrap_or(64).clamp(1, 64))
+}
 
 /// Blocks of this size and more are mapped on their own and given back when freed (`MALLOC_MMAP_THRESHOLD_`);
 /// glibc's own starting value, kept fixed.
 pub const MMAP_THRESHOLD: i32 = 128 * 1024;
 
-/// Applies [`ARENAS`] and [`MMAP_THRESHOLD`], each unless the operator set it in the environment (glibc has read
+/// Applies [`arenas`] and [`MMAP_THRESHOLD`], each unless the operator set it in the environment (glibc has read
 /// that already). Call first in `main`, before any thread starts.
 pub fn configure() {
     let tunables = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
     let chosen =
         |env: &str, tunable: &str| std::env::var_os(env).is_some() || tunables.contains(tunable);
     if !chosen("MALLOC_ARENA_MAX", "glibc.malloc.arena_max") {
-        set(Setting::ArenaMax, ARENAS);
+        set(Setting::ArenaMax, arenas());
     }
     if !chosen("MALLOC_MMAP_THRESHOLD_", "glibc.malloc.mmap_threshold") {
         set(Setting::MmapThreshold, MMAP_THRESHOLD);
