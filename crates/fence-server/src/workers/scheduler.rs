@@ -1,5 +1,5 @@
 //! The scheduler: periodic jobs (reminders, escalations, digests, the certificate monitor, the membership re-check of degraded
-//! channels, retention, summing the finding counts) that run once across every process sharing the database, each claimed through the store's
+//! channels, retention, summing the finding counts, PostgreSQL's planner statistics) that run once across every process sharing the database, each claimed through the store's
 //! job lease at its due time.
 
 use crate::state::AppState;
@@ -18,6 +18,8 @@ const CERTIFICATES_EVERY_MS: i64 = 60_000;
 /// How often the finding counts' and daily trends' change rows are summed up (`Store::compact_finding_counts`,
 /// `Store::compact_finding_days`, `Store::compact_delivery_hours`) and the most affected domains counted again (`Store::refresh_top_domains`).
 const COUNTS_EVERY_MS: i64 = 60_000;
+/// How often PostgreSQL's planner statistics are looked at (`Store::analyze_if_stale`).
+const PLANNER_STATS_EVERY_MS: i64 = 5_000;
 
 /// The follow-up of a snooze that ended, in the finding's thread or as a message of its own on webhooks (it names
 /// nothing of the finding: minimal channels show it as it is).
@@ -153,9 +155,6 @@ impl Scheduler {
             if result.is_ok() {
                 result = st.store.refresh_top_domains(now).await.map(|()| 0);
             }
-            if let Err(e) = st.store.analyze_if_stale().await {
-                tracing::warn!(error = %e, "cannot refresh the planner's statistics");
-            }
             st.store
                 .finish_job("finding-counts", &self.owner, now + COUNTS_EVERY_MS)
                 .await?;
@@ -163,10 +162,33 @@ impl Scheduler {
                 tracing::warn!(error = %e, "finding counts compaction failed");
             }
         }
+        self.planner_stats(now).await?;
         if raised > 0 {
             st.wake.notify_one();
         }
         Ok(raised)
+    }
+
+    /// PostgreSQL: the planner's statistics of the busiest tables refreshed when stale, looked at every pass (5 s)
+    /// once across processes. Once a minute, a new database's first minute of ingest ran at 3,700 findings/s instead
+    /// of 19,000: the planner, told the table was empty, scanned it for each batch's fingerprints.
+    async fn planner_stats(&self, now: i64) -> anyhow::Result<()> {
+        let st = &self.state;
+        if st.store.dialect() != fence_store::Dialect::Postgres
+            || !st
+                .store
+                .claim_job("planner-stats", &self.owner, now, JOB_LEASE_MS)
+                .await?
+        {
+            return Ok(());
+        }
+        if let Err(e) = st.store.analyze_if_stale().await {
+            tracing::warn!(error = %e, "cannot refresh the planner's statistics");
+        }
+        st.store
+            .finish_job("planner-stats", &self.owner, now + PLANNER_STATS_EVERY_MS)
+            .await?;
+        Ok(())
     }
 
     /// The certificate monitor: once a minute across processes, a pass over the domains that are due (each every
