@@ -24,20 +24,27 @@ pub struct App {
     pub state: AppState,
 }
 
+/// Opens the configured database with the configured sizes (creating `data_dir` for SQLite) and migrates it: for
+/// `fence serve` and for every command that works on the database directly.
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    if config.database_url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
+    }
+    let store = Store::connect_with(&config.database_url, config.sizes.store())
+        .await
+        .context("cannot open the database (database_url)")?;
+    store
+        .migrate()
+        .await
+        .context("cannot migrate the database")?;
+    Ok(store)
+}
+
 impl App {
     /// Connects to the database, migrates it, loads the secret key and bootstraps the default organization.
     pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<(App, Bootstrap)> {
-        if config.database_url.starts_with("sqlite:") {
-            std::fs::create_dir_all(&config.data_dir)
-                .with_context(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
-        }
-        let store = Store::connect_with(&config.database_url, config.sizes.store())
-            .await
-            .context("cannot open the database (database_url)")?;
-        store
-            .migrate()
-            .await
-            .context("cannot migrate the database")?;
+        let store = open_store(&config).await?;
         let secrets = SecretBox::load_or_create(config.secret_key.as_ref(), &config.data_dir)?;
         if store.claim_key_check(&secrets.check_value()).await? != secrets.check_value() {
             anyhow::bail!("configuration key `secret_key`: this is not the key the database was first used with (every process sharing a database needs the same secret_key; on SQLite, the one in data_dir/secret.key); refusing to start rather than break stored secrets, buttons and links");

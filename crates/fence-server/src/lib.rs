@@ -20,7 +20,7 @@ pub mod state;
 pub mod web;
 pub mod workers;
 
-pub use app::{App, RunningApp};
+pub use app::{open_store, App, RunningApp};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
 pub use services::bootstrap::{bootstrap, Bootstrap};

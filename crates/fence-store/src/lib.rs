@@ -84,7 +84,7 @@ pub struct Store {
 
 /// SQLite read-only connections by default (`database_read_connections`; each fills SQLite's default 2 MiB page
 /// cache).
-pub const DEFAULT_READ_CONNECTIONS: u32 = 2;
+const DEFAULT_READ_CONNECTIONS: u32 = 2;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");

@@ -1,9 +1,9 @@
 //! Administration commands: migrate, organizations and their plans, web UI users, API tokens, configuration check.
 
-use crate::open_store;
 use anyhow::Context;
 use fence_core::Plan;
 use fence_server::config::Config;
+use fence_server::open_store;
 
 /// `fence migrate`.
 pub async fn migrate(config: &Config, json: bool) -> anyhow::Result<()> {

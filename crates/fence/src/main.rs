@@ -9,11 +9,9 @@ mod intel;
 mod scan;
 mod webhook;
 
-use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use fence_server::config::Config;
 use fence_server::{App, Clock, SystemClock};
-use fence_store::Store;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -207,21 +205,6 @@ fn main() {
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }
-}
-
-async fn open_store(config: &Config) -> anyhow::Result<Store> {
-    if config.database_url.starts_with("sqlite:") {
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
-    }
-    let store = Store::connect_with(&config.database_url, config.sizes.store())
-        .await
-        .context("cannot open the database (database_url)")?;
-    store
-        .migrate()
-        .await
-        .context("cannot migrate the database")?;
-    Ok(store)
 }
 
 /// Commands that need no configuration: the version, local scans, imports into a running Fence. `None` when the

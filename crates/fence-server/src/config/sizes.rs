@@ -22,9 +22,9 @@ impl Sizes {
         if !(1..=100).contains(&database_max_connections) {
             return Err(r.err("database_max_connections", "must be between 1 and 100"));
         }
-        let database_read_connections = r
-            .int("database_read_connections")?
-            .unwrap_or(fence_store::DEFAULT_READ_CONNECTIONS as i64);
+        let database_read_connections = r.int("database_read_connections")?.unwrap_or(i64::from(
+            fence_store::StoreSizes::default().read_connections,
+        ));
         if !(1..=16).contains(&database_read_connections) {
             return Err(r.err("database_read_connections", "must be between 1 and 16"));
         }

@@ -153,6 +153,17 @@ async fn dashboard(t: &TestApp) -> String {
         .expect("text")
 }
 
+/// Whether PostgreSQL's statistics of `findings` say `analysed` (an expression over `pg_stat_user_tables`).
+async fn findings_analysed(store: &fence_store::Store, analysed: &str) -> bool {
+    let row: (bool,) = sqlx::query_as(&format!(
+        "SELECT {analysed} FROM pg_stat_user_tables WHERE relname = 'findings'"
+    ))
+    .fetch_one(store.pool())
+    .await
+    .expect("stats");
+    row.0
+}
+
 /// On PostgreSQL, `analyze_if_stale` refreshes stale statistics (without them, looking a batch's fingerprints up scanned
 /// the organization's findings instead of the unique index, so ingest slowed down with every batch on a server with
 /// autovacuum off), and leaves fresh ones alone.
@@ -174,13 +185,12 @@ async fn stale_planner_statistics_are_refreshed_on_postgres() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
         store.analyze_if_stale().await.expect("analyze");
-        let analysed: (bool,) = sqlx::query_as(
-            "SELECT last_analyze IS NOT NULL OR last_autoanalyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'findings'",
+        if findings_analysed(
+            store,
+            "last_analyze IS NOT NULL OR last_autoanalyze IS NOT NULL",
         )
-        .fetch_one(store.pool())
         .await
-        .expect("stats");
-        if analysed.0 {
+        {
             break;
         }
         assert!(
@@ -220,13 +230,7 @@ async fn the_scheduler_refreshes_stale_planner_statistics_within_seconds() {
     }
     let started = std::time::Instant::now();
     loop {
-        let analysed: (bool,) = sqlx::query_as(
-            "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'findings'",
-        )
-        .fetch_one(store.pool())
-        .await
-        .expect("stats");
-        if analysed.0 {
+        if findings_analysed(store, "last_analyze IS NOT NULL").await {
             break;
         }
         // Statistics reach pg_stat_user_tables up to 10 s after the ingest's commit; the job looks every 5 s.
