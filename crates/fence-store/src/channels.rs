@@ -136,7 +136,7 @@ impl Store {
         let row = sqlx::query("SELECT * FROM channels WHERE id = $1 AND org_id = $2")
             .bind(id)
             .bind(org_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?;
         row.as_ref()
             .map(channel_from)
@@ -158,7 +158,7 @@ impl Store {
     pub async fn list_channels(&self, org_id: &str) -> Result<Vec<ChannelRow>> {
         let rows = sqlx::query("SELECT * FROM channels WHERE org_id = $1 ORDER BY id")
             .bind(org_id)
-            .fetch_all(&self.pool)
+            .fetch_all(self.reader())
             .await?;
         rows.iter().map(channel_from).collect()
     }
@@ -176,7 +176,7 @@ impl Store {
     pub async fn template_warning(&self, id: &str) -> Result<Option<String>> {
         let row = sqlx::query("SELECT template_warning FROM channels WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?;
         Ok(row
             .map(|r| get_opt_str(&r, "template_warning"))
@@ -187,7 +187,7 @@ impl Store {
     /// Every channel of every organization (the scheduler's view).
     pub async fn all_channels(&self) -> Result<Vec<ChannelRow>> {
         let rows = sqlx::query("SELECT * FROM channels ORDER BY id")
-            .fetch_all(&self.pool)
+            .fetch_all(self.reader())
             .await?;
         rows.iter().map(channel_from).collect()
     }
@@ -195,7 +195,7 @@ impl Store {
     pub async fn count_channels(&self, org_id: &str) -> Result<i64> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM channels WHERE org_id = $1")
             .bind(org_id)
-            .fetch_one(&self.pool)
+            .fetch_one(self.reader())
             .await?;
         get_i64(&row, "n")
     }

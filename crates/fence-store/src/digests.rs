@@ -84,7 +84,7 @@ impl Store {
     pub async fn digest_mark(&self, channel_id: &str) -> Result<Option<i64>> {
         let row = sqlx::query("SELECT last_fire_at FROM digest_marks WHERE channel_id = $1")
             .bind(channel_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?;
         row.map(|r| get_i64(&r, "last_fire_at")).transpose()
     }
@@ -196,7 +196,7 @@ impl Store {
         let r = sqlx::query("SELECT * FROM certificates WHERE org_id = $1 AND domain = $2")
             .bind(org_id)
             .bind(domain)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?;
         let r = r.ok_or(crate::StoreError::NotFound)?;
         cert_from(&r)
@@ -249,7 +249,7 @@ impl Store {
         )
         .bind(org_id)
         .bind(before)
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         rows.iter().map(cert_from).collect()
     }

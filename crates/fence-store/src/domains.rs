@@ -52,7 +52,7 @@ impl Store {
         let r = sqlx::query("SELECT * FROM domains WHERE org_id = $1 AND name = $2")
             .bind(org_id)
             .bind(name)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?;
         r.as_ref()
             .map(domain_from)
@@ -63,7 +63,7 @@ impl Store {
     pub async fn list_domains(&self, org_id: &str) -> Result<Vec<DomainRow>> {
         let rows = sqlx::query("SELECT * FROM domains WHERE org_id = $1 ORDER BY name")
             .bind(org_id)
-            .fetch_all(&self.pool)
+            .fetch_all(self.reader())
             .await?;
         rows.iter().map(domain_from).collect()
     }

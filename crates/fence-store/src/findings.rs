@@ -326,7 +326,7 @@ impl Store {
         let rows = sqlx::query("SELECT * FROM findings WHERE org_id = $1 AND scan_id = $2 ORDER BY severity_rank DESC, id LIMIT 100000")
             .bind(org_id)
             .bind(scan_id)
-            .fetch_all(&self.pool)
+            .fetch_all(self.reader())
             .await?;
         rows.iter().map(finding_from).collect()
     }

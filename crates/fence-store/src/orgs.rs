@@ -100,7 +100,7 @@ impl Store {
     pub async fn org_by_name(&self, name: &str) -> Result<Org> {
         let row = sqlx::query("SELECT * FROM organizations WHERE name = $1")
             .bind(name)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?;
         row.as_ref()
             .map(org_from)
@@ -133,14 +133,14 @@ impl Store {
     pub async fn list_org_ids(&self, limit: i64) -> Result<Vec<String>> {
         let rows = sqlx::query("SELECT id FROM organizations ORDER BY created_at, id LIMIT $1")
             .bind(limit)
-            .fetch_all(&self.pool)
+            .fetch_all(self.reader())
             .await?;
         rows.iter().map(|r| crate::get_str(r, "id")).collect()
     }
 
     pub async fn count_orgs(&self) -> Result<i64> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM organizations")
-            .fetch_one(&self.pool)
+            .fetch_one(self.reader())
             .await?;
         crate::get_i64(&row, "n")
     }
@@ -273,7 +273,7 @@ impl Store {
     pub async fn token_exists(&self, token: &str) -> Result<bool> {
         let row = sqlx::query("SELECT id FROM api_tokens WHERE token_hash = $1")
             .bind(hash_token(token))
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?;
         Ok(row.is_some())
     }
@@ -299,7 +299,7 @@ impl Store {
             "SELECT id, label, scopes, created_at, expires_at FROM api_tokens WHERE org_id = $1 ORDER BY created_at, id",
         )
         .bind(org_id)
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         rows.iter()
             .map(|r| {
@@ -349,7 +349,7 @@ impl Store {
         let row = sqlx::query("SELECT renew_url FROM domains WHERE org_id = $1 AND name = $2")
             .bind(org_id)
             .bind(domain)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?;
         Ok(row
             .map(|r| get_opt_str(&r, "renew_url"))
@@ -365,7 +365,7 @@ impl Store {
             "SELECT * FROM organizations WHERE slack_team_id = $1 ORDER BY created_at LIMIT 1",
         )
         .bind(team_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.reader())
         .await?;
         row.as_ref().map(org_from).transpose()
     }

@@ -125,7 +125,7 @@ impl Store {
         let row = sqlx::query("SELECT * FROM scans WHERE id = $1 AND org_id = $2")
             .bind(id)
             .bind(org_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?;
         row.as_ref()
             .map(scan_from)
@@ -150,7 +150,7 @@ impl Store {
              AND (q.created_at < me.created_at OR (q.created_at = me.created_at AND q.id <= me.id))",
         )
         .bind(id)
-        .fetch_one(&self.pool)
+        .fetch_one(self.reader())
         .await?;
         get_i64(&row, "n")
     }
@@ -160,7 +160,7 @@ impl Store {
         let rows = sqlx::query("SELECT * FROM scans WHERE org_id = $1 ORDER BY id DESC LIMIT $2")
             .bind(org_id)
             .bind(limit)
-            .fetch_all(&self.pool)
+            .fetch_all(self.reader())
             .await?;
         rows.iter().map(scan_from).collect()
     }
@@ -342,7 +342,7 @@ impl Store {
             .bind(org_id)
             .bind(from)
             .bind(to)
-            .fetch_one(&self.pool)
+            .fetch_one(self.reader())
             .await?;
         Ok((get_i64(&row, "n")?, get_i64(&row, "d")?))
     }

@@ -68,7 +68,7 @@ impl Store {
         let r = sqlx::query("SELECT * FROM users WHERE oidc_issuer = $1 AND oidc_subject = $2")
             .bind(issuer)
             .bind(subject)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?;
         r.as_ref().map(user_from).transpose()
     }

@@ -85,7 +85,7 @@ impl Store {
     pub async fn workspace(&self, key: &str) -> Result<Option<Workspace>> {
         let row = sqlx::query("SELECT * FROM slack_workspaces WHERE workspace = $1")
             .bind(key)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?;
         row.as_ref().map(workspace_from).transpose()
     }
@@ -93,7 +93,7 @@ impl Store {
     /// Every workspace with a directory, for the background refresh.
     pub async fn workspaces(&self) -> Result<Vec<Workspace>> {
         let rows = sqlx::query("SELECT * FROM slack_workspaces ORDER BY workspace")
-            .fetch_all(&self.pool)
+            .fetch_all(self.reader())
             .await?;
         rows.iter().map(workspace_from).collect()
     }
@@ -167,7 +167,7 @@ impl Store {
             .bind(key)
             .bind(kind.as_str())
             .bind(name.to_lowercase())
-            .fetch_all(&self.pool)
+            .fetch_all(self.reader())
             .await?;
         rows.iter()
             .map(|r| {
@@ -216,7 +216,7 @@ impl Store {
         let row =
             sqlx::query("SELECT team_id, bot_token_enc FROM slack_org_installs WHERE org_id = $1")
                 .bind(org_id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.reader())
                 .await?;
         row.map(|r| {
             Ok(OrgInstall {

@@ -56,7 +56,7 @@ impl Store {
     pub async fn slack_install(&self, id: &str) -> Result<Option<SlackInstallRow>> {
         let row = sqlx::query("SELECT * FROM slack_installs WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?;
         row.map(|r| {
             Ok(SlackInstallRow {

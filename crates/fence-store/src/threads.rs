@@ -75,7 +75,7 @@ impl Store {
         let row = sqlx::query("SELECT 1 AS one FROM slack_messages m JOIN channels c ON c.id = m.channel_id WHERE m.ts = $1 AND c.org_id = $2 LIMIT 1")
             .bind(ts)
             .bind(org_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?;
         Ok(row.is_some())
     }

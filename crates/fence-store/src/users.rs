@@ -135,7 +135,7 @@ impl Store {
     pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRow>> {
         let r = sqlx::query("SELECT * FROM users WHERE email = $1")
             .bind(email)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?;
         r.as_ref().map(user_from).transpose()
     }
@@ -247,7 +247,7 @@ impl Store {
             sqlx::query("SELECT COUNT(*) AS n FROM login_failures WHERE email = $1 AND at > $2")
                 .bind(email)
                 .bind(since)
-                .fetch_one(&self.pool)
+                .fetch_one(self.reader())
                 .await?;
         get_i64(&r, "n")
     }
@@ -272,7 +272,7 @@ impl Store {
             sqlx::query("SELECT * FROM audit_log WHERE org_id = $1 AND target = $2 ORDER BY id")
                 .bind(org_id)
                 .bind(target)
-                .fetch_all(&self.pool)
+                .fetch_all(self.reader())
                 .await?;
         rows.iter()
             .map(|r| {
