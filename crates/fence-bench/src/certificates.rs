@@ -11,21 +11,11 @@ use std::time::{Duration, Instant};
 
 /// The monitor's two counters from `/metrics`: checked, could not check.
 async fn counters(fence: &Fence) -> anyhow::Result<(u64, u64)> {
-    let text = fence
-        .http
-        .get(format!("{}/metrics", fence.base))
-        .send()
-        .await?
-        .text()
-        .await?;
-    let value = |name: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
-            .unwrap_or(0)
-    };
     Ok((
-        value("fence_certificate_checks_total "),
-        value("fence_certificate_check_failures_total "),
+        fence.counter("fence_certificate_checks_total").await?,
+        fence
+            .counter("fence_certificate_check_failures_total")
+            .await?,
     ))
 }
 

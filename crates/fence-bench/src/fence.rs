@@ -123,6 +123,25 @@ impl Fence {
             .await?)
     }
 
+    /// The value of the counter `name` on `/metrics` (0 when it is not there).
+    pub async fn counter(&self, name: &str) -> anyhow::Result<u64> {
+        let text = self
+            .http
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await?
+            .text()
+            .await?;
+        Ok(text
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix(name)
+                    .and_then(|v| v.strip_prefix(' '))
+                    .and_then(|v| v.trim().parse().ok())
+            })
+            .unwrap_or(0))
+    }
+
     /// Adds a channel named `hook` posting to the fake Slack's webhook `hook`, with `extra` fields.
     pub async fn channel(&self, slack: &FakeSlack, hook: &str, extra: Value) -> anyhow::Result<()> {
         let mut body = json!({"name": hook, "webhook_url": slack.webhook_url(hook)});

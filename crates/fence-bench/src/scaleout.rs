@@ -1,6 +1,7 @@
 //! The scale-out scenario on PostgreSQL: how soon another process takes over a destination whose sender was killed
 //! in the middle of a send (heartbeats and 5 s leases), and the idle latency when two processes share the database
-//! and findings arrive at either (whichever process is free sends, woken by `LISTEN/NOTIFY`).
+//! and findings arrive at either (whichever process is free sends, woken by `LISTEN/NOTIFY`), told apart by which
+//! process sent each message.
 
 use crate::fence::Fence;
 use crate::load::{one_latency, percentile};
@@ -29,31 +30,100 @@ pub async fn run(
     let fb = Fence::start(bin, &dir.0, &url).await?;
     fa.channel(&slack, "shared", json!({})).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let mut lat = Vec::new();
+    // Each sample is told apart by the process that sent it (its `fence_messages_sent_total` went up): the issue's
+    // figure is for a process that did not ingest the finding, woken by `LISTEN/NOTIFY`.
+    let (mut other, mut same) = (Vec::new(), Vec::new());
     for s in 0..samples {
-        let via = if s % 2 == 0 { &fa } else { &fb };
+        let (via, peer) = if s % 2 == 0 { (&fa, &fb) } else { (&fb, &fa) };
+        let before = (sent(via).await?, sent(peer).await?);
         let finding = json!({"domain": "example.com", "title": format!("latency {s}"), "severity": "critical"});
-        lat.push(one_latency(via, &slack, "shared", &finding).await?);
+        let ms = one_latency(via, &slack, "shared", &finding).await?;
+        match sender(via, peer, before).await? {
+            Sender::Other => other.push(ms),
+            Sender::Same => same.push(ms),
+        }
         // Past the destination's one-second pace, so each sample finds it idle.
         tokio::time::sleep(Duration::from_millis(1050)).await;
     }
-    lat.sort_by(f64::total_cmp);
-    let (p50, p90, p99) = (
-        percentile(&lat, 0.5),
-        percentile(&lat, 0.9),
-        percentile(&lat, 0.99),
-    );
-    let max = lat.last().copied().unwrap_or(f64::NAN);
+    let mut all: Vec<f64> = other.iter().chain(&same).copied().collect();
+    let [all, other, same] = [&mut all, &mut other, &mut same].map(|v| {
+        v.sort_by(f64::total_cmp);
+        Spread::of(v)
+    });
     let (t50, tmax) = (
         percentile(&takeovers, 0.5),
         takeovers.last().copied().unwrap_or(f64::NAN),
     );
     println!(
-        "scale-out on PostgreSQL: a killed sender's destination taken over after {t50:.2} s (median of {rounds}, max {tmax:.2} s); two processes, findings posted to either: idle latency p50 {p50:.1} ms, p90 {p90:.1} ms, p99 {p99:.1} ms, max {max:.1} ms ({samples} samples)"
+        "scale-out on PostgreSQL: a killed sender's destination taken over after {t50:.2} s (median of {rounds}, max {tmax:.2} s); two processes, findings posted to either ({samples} samples): idle latency when the other process sent ({} samples) {}; when the one that ingested sent ({} samples) {}; all {}",
+        other.n, other.text(), same.n, same.text(), all.text()
     );
-    Ok(
-        json!({"takeover_seconds": takeovers, "latency_p50_ms": p50, "latency_p90_ms": p90, "latency_p99_ms": p99, "latency_max_ms": max, "samples": samples}),
-    )
+    Ok(json!({
+        "takeover_seconds": takeovers,
+        "samples": samples,
+        "other_process": other.json(),
+        "same_process": same.json(),
+        "latency_p50_ms": all.p50, "latency_p90_ms": all.p90, "latency_p99_ms": all.p99, "latency_max_ms": all.max,
+    }))
+}
+
+/// p50, p90, p99 and max of sorted latencies in ms.
+struct Spread {
+    n: usize,
+    p50: f64,
+    p90: f64,
+    p99: f64,
+    max: f64,
+}
+
+impl Spread {
+    fn of(sorted: &[f64]) -> Spread {
+        Spread {
+            n: sorted.len(),
+            p50: percentile(sorted, 0.5),
+            p90: percentile(sorted, 0.9),
+            p99: percentile(sorted, 0.99),
+            max: sorted.last().copied().unwrap_or(f64::NAN),
+        }
+    }
+
+    fn text(&self) -> String {
+        format!(
+            "p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            self.p50, self.p90, self.p99, self.max
+        )
+    }
+
+    fn json(&self) -> Value {
+        json!({"samples": self.n, "p50_ms": self.p50, "p90_ms": self.p90, "p99_ms": self.p99, "max_ms": self.max})
+    }
+}
+
+enum Sender {
+    Other,
+    Same,
+}
+
+async fn sent(fence: &Fence) -> anyhow::Result<u64> {
+    fence.counter("fence_messages_sent_total").await
+}
+
+/// Which of the two processes counted the sample's message as sent (each counts after Slack accepted it).
+async fn sender(via: &Fence, peer: &Fence, before: (u64, u64)) -> anyhow::Result<Sender> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if sent(peer).await? > before.1 {
+            return Ok(Sender::Other);
+        }
+        if sent(via).await? > before.0 {
+            return Ok(Sender::Same);
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "neither process counted the message as sent"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 /// One process starts sending a message that never gets an answer; a second process starts; the first is killed.
