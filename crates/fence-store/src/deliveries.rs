@@ -11,11 +11,13 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
 
+mod batch_alerts;
 mod claims;
 mod health;
 mod lanes;
 mod sent;
 mod tags;
+pub use batch_alerts::BatchAlerts;
 
 pub use health::DeliveryHealth;
 pub use lanes::{ClaimedLane, LaneRelease, Streak};
@@ -54,27 +56,6 @@ pub struct AlertSet {
     pub id: String,
     pub org_id: String,
     pub alerts: Vec<Alert>,
-}
-
-/// One alert of a stored alert set, shared with every delivery of that set: cloning it counts a reference.
-/// The index is within the set (checked where it is made).
-#[derive(Debug, Clone)]
-pub struct AlertRef {
-    set: std::sync::Arc<Vec<Alert>>,
-    index: usize,
-}
-
-impl std::ops::Deref for AlertRef {
-    type Target = Alert;
-    fn deref(&self) -> &Alert {
-        &self.set[self.index]
-    }
-}
-
-impl std::borrow::Borrow<Alert> for AlertRef {
-    fn borrow(&self) -> &Alert {
-        self
-    }
 }
 
 /// A stored delivery.
@@ -318,28 +299,12 @@ impl Store {
         Ok(ds.len())
     }
 
-    /// The alerts a claimed batch carries, in order. Alert sets are immutable, so they are cached.
     /// The alerts a batch carries, as views into the cached alert sets: a burst shared by a thousand channels is
-    /// decoded once and never copied per channel.
-    pub async fn alerts_of(&self, batch: &[DeliveryRow]) -> Result<Vec<AlertRef>> {
-        let mut out = Vec::new();
+    /// decoded once and never copied per channel, nor listed alert by alert for each.
+    pub async fn alerts_of(&self, batch: &[DeliveryRow]) -> Result<BatchAlerts> {
+        let mut out = BatchAlerts::default();
         for d in batch {
-            let set = self.alert_set(&d.alert_set_id).await?;
-            match &d.indices {
-                None => out.extend((0..set.len()).map(|index| AlertRef {
-                    set: set.clone(),
-                    index,
-                })),
-                Some(idx) => out.extend(
-                    idx.iter()
-                        .map(|i| *i as usize)
-                        .filter(|i| *i < set.len())
-                        .map(|index| AlertRef {
-                            set: set.clone(),
-                            index,
-                        }),
-                ),
-            }
+            out.push(self.alert_set(&d.alert_set_id).await?, d.indices.as_deref());
         }
         Ok(out)
     }

@@ -79,8 +79,8 @@ impl Store {
         let scanned_to = batch.iter().filter_map(|b| b.sent_at).max().unwrap_or(from);
         let mut ids: Vec<String> = Vec::new();
         let mut seen = HashSet::new();
-        for a in self.alerts_of(&batch).await? {
-            if let Alert::Vulnerability(v) = &*a {
+        for a in self.alerts_of(&batch).await?.iter() {
+            if let Alert::Vulnerability(v) = a {
                 if rule.covers(v.severity) && seen.insert(v.finding_id.clone()) {
                     ids.push(v.finding_id.clone());
                 }

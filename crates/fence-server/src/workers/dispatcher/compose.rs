@@ -6,7 +6,7 @@ use super::Dispatcher;
 use fence_core::{Alert, ChannelConfig, Plan};
 use fence_slack::render::{plain_in, render, RenderContext};
 use fence_slack::SendOutcome;
-use fence_store::deliveries::AlertRef;
+use fence_store::deliveries::BatchAlerts;
 
 impl Dispatcher {
     /// The message for these alerts: plain text after a payload refusal, the channel's custom template for a single
@@ -19,11 +19,11 @@ impl Dispatcher {
         channel_id: &str,
         config: &ChannelConfig,
         plan: Plan,
-        alerts: &[AlertRef],
+        alerts: &BatchAlerts,
         mentions: &[String],
         fallback: bool,
     ) -> serde_json::Value {
-        let alerts: Vec<&Alert> = alerts.iter().map(|a| &**a).collect();
+        let alerts: Vec<&Alert> = alerts.iter().collect();
         let alerts = alerts.as_slice();
         if fallback {
             return plain_in(ctx, alerts);

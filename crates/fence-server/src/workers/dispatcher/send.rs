@@ -8,7 +8,7 @@ use super::Dispatcher;
 use fence_core::{Alert, ChannelConfig, ChannelKind, ChannelState, Plan, Secret};
 use fence_slack::{SendOutcome, WebhookUrl};
 use fence_store::channels::ChannelRow;
-use fence_store::deliveries::{AlertRef, DeliveryRow, LaneRelease, Streak};
+use fence_store::deliveries::{BatchAlerts, DeliveryRow, LaneRelease, Streak};
 
 /// A claimed batch with what sending it needs.
 pub(super) struct Sending {
@@ -29,7 +29,7 @@ pub(super) struct Sending {
     pub bot: Option<(Secret<String>, String)>,
     /// The claim was refused as a payload once: send plain text.
     pub fallback: bool,
-    pub alerts: Vec<AlertRef>,
+    pub alerts: BatchAlerts,
     pub mentions: Vec<String>,
     /// A bot-token channel that sent through its webhook: degraded before this send, or refused in it. A success
     /// then leaves the channel's state to the refusal (or the membership re-check), not `healthy`.
@@ -41,10 +41,7 @@ pub(super) struct Sending {
 impl Sending {
     /// The alert when the message carries exactly one.
     pub fn single(&self) -> Option<&Alert> {
-        match self.alerts.as_slice() {
-            [a] => Some(a),
-            _ => None,
-        }
+        self.alerts.single()
     }
 
     /// The streak after Slack answered at `at`: ended, or nothing to end when the destination had no failing streak
@@ -146,10 +143,11 @@ impl Dispatcher {
             (Some((token, slack_channel)), _) => {
                 // Message metadata for Slack apps and workflows: on bot-token posts only (webhooks have none).
                 let mut posted_message = message.clone();
-                let alerts: Vec<&Alert> = s.alerts.iter().map(|a| &**a).collect();
+                let alerts: Vec<&Alert> = s.alerts.iter().collect();
                 if let Some(m) = fence_slack::render::metadata(&ctx, &alerts) {
                     posted_message["metadata"] = m;
                 }
+                drop(alerts);
                 self.post_bot(&s, token, slack_channel, &posted_message)
                     .await?
             }
@@ -250,7 +248,7 @@ impl Dispatcher {
                 .clone(),
         );
         let alerts = still_news(alerts, &quiet);
-        let mentions = config.mentions_for_all(alerts.iter().map(|a| &**a));
+        let mentions = config.mentions_for_all(alerts.iter());
         let bot = match (&channel.bot_token_enc, &channel.slack_channel_id) {
             (Some(t), Some(c)) => Some((st.secrets.decrypt(t)?, c.clone())),
             _ => None,
@@ -326,7 +324,7 @@ impl Dispatcher {
         ts: &str,
         done: i64,
     ) -> anyhow::Result<()> {
-        let ids = fence_slack::render::listed_findings(&s.alerts);
+        let ids = fence_slack::render::listed_findings(&s.alerts.iter().collect::<Vec<_>>());
         if !ids.is_empty() {
             self.state
                 .store
@@ -339,16 +337,13 @@ impl Dispatcher {
 
 /// The batch's alerts, without those of findings triaged since they were queued (`quiet`: false positive, snoozed,
 /// resolved): those are not announced.
-fn still_news(alerts: Vec<AlertRef>, quiet: &std::collections::HashSet<String>) -> Vec<AlertRef> {
-    if quiet.is_empty() {
-        return alerts;
-    }
-    alerts
-        .into_iter()
-        .filter(|a| match &**a {
+fn still_news(mut alerts: BatchAlerts, quiet: &std::collections::HashSet<String>) -> BatchAlerts {
+    if !quiet.is_empty() {
+        alerts.retain(|a| match a {
             Alert::Vulnerability(v) => !quiet.contains(&v.finding_id),
             Alert::Reminder(r) => !quiet.contains(&r.finding.finding_id),
             _ => true,
-        })
-        .collect()
+        });
+    }
+    alerts
 }
