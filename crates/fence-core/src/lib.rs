@@ -15,6 +15,7 @@ pub mod error;
 pub mod finding;
 pub mod health;
 pub mod intel;
+pub mod json_budget;
 pub mod retry;
 pub mod severity;
 pub mod silence;

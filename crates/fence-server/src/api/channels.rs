@@ -40,7 +40,7 @@ pub async fn get_one(
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    JsonBody(body): JsonBody,
+    JsonBody(body, _memory): JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require(Scope::Admin)?;
     let row = channels::create(&state, &caller.org_id, &caller.actor(), &body).await?;
@@ -51,7 +51,7 @@ pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    JsonBody(body, _memory): JsonBody,
 ) -> ApiResult<Json<Value>> {
     caller.require(Scope::Admin)?;
     let row = channels::update(&state, &caller.org_id, &caller.actor(), &id, &body).await?;
@@ -81,7 +81,7 @@ pub async fn test_saved(
 pub async fn test_unsaved(
     State(state): State<AppState>,
     caller: Caller,
-    JsonBody(body): JsonBody,
+    JsonBody(body, _memory): JsonBody,
 ) -> ApiResult<Json<Value>> {
     caller.require(Scope::Admin)?;
     let result = channels::test_unsaved(&state, &caller.org_id, &body).await?;

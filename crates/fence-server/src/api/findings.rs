@@ -159,10 +159,12 @@ pub fn parse_batch(body: &Value) -> Result<Vec<NewFinding>, ApiError> {
 pub async fn ingest(
     State(state): State<AppState>,
     caller: Caller,
-    JsonBody(body): JsonBody,
+    JsonBody(body, memory): JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require(Scope::Ingest)?;
     let batch = parse_batch(&body)?;
+    // The parsed body is let go before the batch waits for the database.
+    drop((body, memory));
     let out = crate::services::findings::ingest(&state, &caller.org_id, &batch).await?;
     Ok((
         StatusCode::ACCEPTED,
@@ -389,7 +391,7 @@ pub async fn snooze(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    JsonBody(body, _memory): JsonBody,
 ) -> ApiResult<Json<Value>> {
     let obj = body
         .as_object()

@@ -43,7 +43,7 @@ pub async fn get_org(State(state): State<AppState>, caller: Caller) -> ApiResult
 pub async fn patch_org(
     State(state): State<AppState>,
     caller: Caller,
-    JsonBody(body): JsonBody,
+    JsonBody(body, _memory): JsonBody,
 ) -> ApiResult<Json<Value>> {
     caller.require(Scope::Admin)?;
     let obj = body

@@ -117,7 +117,7 @@ pub async fn report(
 pub async fn observe_certificate(
     State(state): State<AppState>,
     caller: Caller,
-    JsonBody(body): JsonBody,
+    JsonBody(body, _memory): JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require_any(&[Scope::Ingest, Scope::Admin])?;
     let cert = certificate_of(&body)?;
@@ -217,7 +217,7 @@ pub async fn preview(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    JsonBody(body, _memory): JsonBody,
 ) -> ApiResult<Json<Value>> {
     caller.require(Scope::Read)?;
     if let Some(obj) = body.as_object() {

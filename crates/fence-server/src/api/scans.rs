@@ -21,7 +21,7 @@ async fn scan_json(state: &AppState, s: &ScanRow) -> Value {
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    JsonBody(body): JsonBody,
+    JsonBody(body, _memory): JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require_any(&[Scope::Ingest, Scope::Admin])?;
     let obj = body
@@ -85,7 +85,7 @@ pub async fn results(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    JsonBody(body, _memory): JsonBody,
 ) -> ApiResult<Json<Value>> {
     caller.require_any(&[Scope::Ingest, Scope::Admin])?;
     let scan = state

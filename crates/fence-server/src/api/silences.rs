@@ -62,7 +62,7 @@ fn expiry(obj: &serde_json::Map<String, Value>) -> Result<Expiry, ApiError> {
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    JsonBody(body): JsonBody,
+    JsonBody(body, _memory): JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require_any(&[Scope::Ingest, Scope::Admin])?;
     let obj = body

@@ -1,9 +1,11 @@
 //! Request bodies for the HTTP edges: the size limit (a larger body is read to its end and refused with 413), JSON
-//! bodies, the check that refuses unknown fields by name, and large uploads spooled to a temporary file.
+//! bodies within the memory budget of `json_budget`, the check that refuses unknown fields by name, and large uploads spooled to a temporary file.
 
 use crate::http::error::ApiError;
+use crate::http::json_budget::BodyMemory;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
+use fence_core::json_budget;
 use serde_json::Value;
 
 /// Largest accepted request body (SPEC §3).
@@ -33,7 +35,7 @@ pub fn only_fields(obj: &serde_json::Map<String, Value>, allowed: &[&str]) -> Re
 
 /// Reads a body of at most [`MAX_BODY`] bytes. A larger one is read to its end (up to a bound) and discarded, so the
 /// client receives the 413 instead of a connection closed under it.
-pub async fn read_limited(req: Request) -> Result<Bytes, ApiError> {
+pub async fn read_limited(req: Request, memory: &mut BodyMemory) -> Result<Bytes, ApiError> {
     use futures_util::StreamExt;
     const DRAIN_MAX: usize = 8 * MAX_BODY;
     let mut stream = req.into_body().into_data_stream();
@@ -43,6 +45,7 @@ pub async fn read_limited(req: Request) -> Result<Bytes, ApiError> {
         let chunk = chunk.map_err(|_| ApiError::malformed("cannot read the request body"))?;
         seen += chunk.len();
         if seen <= MAX_BODY {
+            memory.grow(chunk.len()).ok_or_else(busy)?;
             buf.extend_from_slice(&chunk);
         } else if seen > DRAIN_MAX {
             break;
@@ -103,19 +106,45 @@ pub async fn spool(req: Request, max: u64, key: &str) -> Result<tempfile::TempPa
     Ok(path)
 }
 
-/// A JSON body: 413 over the size limit, 400 when it is not JSON. An empty body reads as `{}`.
-pub struct JsonBody(pub Value);
+/// A JSON body: 413 over the size limit or when its values would cost more than `fence_core::json_budget::MAX_TREE` parsed,
+/// 400 when it is not JSON, 503 while request bodies in flight hold the memory they may. An empty body reads as `{}`.
+/// The second field is the body's share of that memory: a handler keeps it as long as it keeps the value.
+pub struct JsonBody(pub Value, pub BodyMemory);
+
+/// The answer while request bodies in flight hold all the memory they may (`json_budget`).
+fn busy() -> ApiError {
+    ApiError {
+        retry_after: Some(1),
+        ..ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "retry_later",
+            "the server is holding as many request bodies as it takes at once; retry in a moment",
+        )
+    }
+}
 
 impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = read_limited(req).await?;
+        let mut raw = BodyMemory::none();
+        let bytes = read_limited(req, &mut raw).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(JsonBody(Value::Object(Default::default())));
+            return Ok(JsonBody(Value::Object(Default::default()), raw));
         }
-        serde_json::from_slice(&bytes)
-            .map(JsonBody)
-            .map_err(|e| ApiError::malformed(format!("the body is not valid JSON: {e}")))
+        let (value, cost) = json_budget::parse(&bytes, json_budget::MAX_TREE).map_err(|e| match e {
+            json_budget::ParseError::Syntax(e) => {
+                ApiError::malformed(format!("the body is not valid JSON: {e}"))
+            }
+            json_budget::ParseError::TooManyValues => ApiError::too_large(format!(
+                "the body holds too many JSON values (more than {} MiB once parsed); send fewer findings per request",
+                json_budget::MAX_TREE / 1024 / 1024
+            )),
+        })?;
+        drop(bytes);
+        let mut parsed = BodyMemory::none();
+        parsed.grow(cost).ok_or_else(busy)?;
+        drop(raw);
+        Ok(JsonBody(value, parsed))
     }
 }

@@ -6,5 +6,6 @@ pub mod auth;
 pub mod body;
 pub mod client_ip;
 pub mod error;
+pub mod json_budget;
 pub mod query;
 pub mod session;

@@ -222,6 +222,16 @@ async fn oversized_requests_get_413_and_store_nothing() {
         StatusCode::UNPROCESSABLE_ENTITY,
         "empty body: {body}"
     );
+    // Nine MiB of `{"a":0},` would take about 800 MiB parsed: refused once its values cost 64 MiB.
+    let bomb: Vec<Value> = (0..1_000_000).map(|_| json!({"a": 0})).collect();
+    let (status, body) = t.post("/api/v1/findings", json!({"findings": bomb})).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("too many JSON values")),
+        "{body}"
+    );
     let (_, list) = t.get("/api/v1/findings").await;
     assert_eq!(list["findings"].as_array().map(Vec::len), Some(0));
     t.app.shutdown().await;

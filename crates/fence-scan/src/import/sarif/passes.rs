@@ -25,7 +25,8 @@ pub(in crate::import) fn import(
             "is empty; expected a JSON document",
         ));
     }
-    let doc = src.read(Skeleton::new())?;
+    let budget = fence_core::json_budget::Budget::new(fence_core::json_budget::MAX_TREE);
+    let doc = src.read(Skeleton::new(&budget))?;
     let runs = runs_of(&doc)?;
     for run in &runs {
         out.tool(run.tool);

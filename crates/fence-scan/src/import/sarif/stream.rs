@@ -1,6 +1,8 @@
 //! A SARIF log read as a stream: first the log without its results (each `runs[i].results` read and dropped), then
-//! each result on its own, handed over as a small JSON tree — so a 100 MB log is never one tree in memory.
+//! each result on its own, handed over as a small JSON tree — so a 100 MB log is never one tree in memory. The log
+//! without its results, and each result, may cost `json_budget::MAX_TREE` parsed.
 
+use fence_core::json_budget::{Budget, MAX_TREE};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use std::fmt;
@@ -37,26 +39,27 @@ fn duplicate<E: de::Error>(key: &str) -> E {
 
 /// The log as a JSON tree with every run's results left out: a `results` array reads as `[]` (and an object as
 /// `{}`, so the error about its type still names what it was). `runs` and `results` may each appear once.
-pub(super) struct Skeleton(Level);
+pub(super) struct Skeleton<'b>(Level, &'b Budget);
 
-impl Skeleton {
-    pub(super) fn new() -> Self {
-        Skeleton(Level::Root)
+impl<'b> Skeleton<'b> {
+    /// The log, its values built from `budget`.
+    pub(super) fn new(budget: &'b Budget) -> Self {
+        Skeleton(Level::Root, budget)
     }
 }
 
-impl<'de> DeserializeSeed<'de> for Skeleton {
+impl<'de> DeserializeSeed<'de> for Skeleton<'_> {
     type Value = Value;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
         match self.0 {
-            Level::Other => serde::Deserialize::deserialize(d),
+            Level::Other => self.1.value().deserialize(d),
             _ => d.deserialize_any(self),
         }
     }
 }
 
-impl<'de> Visitor<'de> for Skeleton {
+impl<'de> Visitor<'de> for Skeleton<'_> {
     type Value = Value;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -91,7 +94,7 @@ impl<'de> Visitor<'de> for Skeleton {
         match self.0 {
             Level::Runs => {
                 let mut runs = Vec::new();
-                while let Some(run) = seq.next_element_seed(Skeleton(Level::Run))? {
+                while let Some(run) = seq.next_element_seed(Skeleton(Level::Run, self.1))? {
                     runs.push(run);
                 }
                 Ok(Value::Array(runs))
@@ -100,7 +103,7 @@ impl<'de> Visitor<'de> for Skeleton {
                 while seq.next_element::<IgnoredAny>()?.is_some() {}
                 Ok(Value::Array(Vec::new()))
             }
-            _ => serde::Deserialize::deserialize(de::value::SeqAccessDeserializer::new(seq)),
+            _ => self.1.value().visit_seq(seq),
         }
     }
 
@@ -115,7 +118,7 @@ impl<'de> Visitor<'de> for Skeleton {
             if level != Level::Other && out.contains_key(&key) {
                 return Err(duplicate(&key));
             }
-            let v = map.next_value_seed(Skeleton(level))?;
+            let v = map.next_value_seed(Skeleton(level, self.1))?;
             out.insert(key, v);
         }
         Ok(Value::Object(out))
@@ -210,7 +213,7 @@ impl<'de> Visitor<'de> for Walker<'_, '_> {
             }
             Level::Results => {
                 let mut j = 0;
-                while let Some(result) = seq.next_element::<Value>()? {
+                while let Some(result) = seq.next_element_seed(Budget::new(MAX_TREE).value())? {
                     if let Err(e) = (self.on_result)(self.run, j, result) {
                         *self.raised = Some(e);
                         return Err(de::Error::custom("the import stopped"));
@@ -243,7 +246,38 @@ mod tests {
     use serde_json::json;
 
     fn skeleton(text: &str) -> Result<Value, serde_json::Error> {
-        Skeleton::new().deserialize(&mut serde_json::Deserializer::from_str(text))
+        let budget = Budget::new(MAX_TREE);
+        Skeleton::new(&budget).deserialize(&mut serde_json::Deserializer::from_str(text))
+    }
+
+    /// 100,000 one-member objects: under a megabyte of JSON, about 80 MB parsed.
+    fn tiny_objects() -> String {
+        format!("[{}]", vec![r#"{"a":0}"#; 100_000].join(","))
+    }
+
+    #[test]
+    fn the_log_and_each_result_stop_at_the_budget() {
+        let rules = format!(
+            r#"{{"runs": [{{"tool": {{"driver": {{"rules": {}}}}}}}]}}"#,
+            tiny_objects()
+        );
+        let e = skeleton(&rules).expect_err("the rules parsed");
+        assert!(e.to_string().contains("too many JSON values"), "{e}");
+        let results = format!(
+            r#"{{"runs": [{{"results": [{{"ok": 1}}, {}]}}]}}"#,
+            tiny_objects()
+        );
+        let mut seen = 0;
+        let mut raised = None;
+        let mut f = |_: usize, _: usize, _: Value| {
+            seen += 1;
+            Ok(())
+        };
+        let e = Walker::new(&mut f, &mut raised)
+            .deserialize(&mut serde_json::Deserializer::from_str(&results))
+            .expect_err("the result parsed");
+        assert!(e.to_string().contains("too many JSON values"), "{e}");
+        assert_eq!(seen, 1, "the result before it was handed over");
     }
 
     #[test]
