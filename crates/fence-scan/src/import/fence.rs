@@ -98,10 +98,16 @@ mod tests {
     #[test]
     fn a_file_of_tiny_objects_is_refused_before_it_is_built() {
         // Under a megabyte of JSON that would take about 80 MB parsed.
-        let bomb = format!(r#"{{"findings": [{}]}}"#, vec![r#"{"a":0}"#; 100_000].join(","));
+        let bomb = format!(
+            r#"{{"findings": [{}]}}"#,
+            vec![r#"{"a":0}"#; 100_000].join(",")
+        );
         for format in [FENCE, Format::Nuclei, Format::Zap, Format::Dependabot] {
             let e = super::super::testing::err(format, bomb.as_bytes());
-            assert!(e.message.contains("too many JSON values"), "{format:?}: {e:?}");
+            assert!(
+                e.message.contains("too many JSON values"),
+                "{format:?}: {e:?}"
+            );
         }
     }
 

@@ -51,10 +51,20 @@ pub async fn import_file(
     let load = match feed {
         Feed::Kev => {
             let bytes = tokio::fs::read(path).await.map_err(unreadable)?;
-            let doc: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
-                refused(FeedError {
-                    at: format!("line {}", e.line()),
-                    message: format!("not JSON: {e}"),
+            use fence_core::json_budget::{parse, ParseError, MAX_TREE};
+            let (doc, _) = parse(&bytes, MAX_TREE).map_err(|e| {
+                refused(match e {
+                    ParseError::Syntax(e) => FeedError {
+                        at: format!("line {}", e.line()),
+                        message: format!("not JSON: {e}"),
+                    },
+                    ParseError::TooManyValues => FeedError {
+                        at: "input".into(),
+                        message: format!(
+                            "holds too many JSON values (more than {} MiB once parsed)",
+                            MAX_TREE / 1024 / 1024
+                        ),
+                    },
                 })
             })?;
             drop(bytes);
