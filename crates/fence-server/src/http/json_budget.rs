@@ -14,6 +14,9 @@ static BODY_MEMORY: Semaphore = Semaphore::const_new(BODY_MEMORY_KIB);
 #[derive(Debug)]
 pub struct BodyMemory {
     from: &'static Semaphore,
+    /// Bytes counted so far; the permits held are their KiB, rounded up (a body that arrives a byte at a time costs
+    /// what it holds, not a KiB per piece).
+    bytes: usize,
     held: Option<SemaphorePermit<'static>>,
 }
 
@@ -24,20 +27,25 @@ impl BodyMemory {
     }
 
     fn of(from: &'static Semaphore) -> Self {
-        BodyMemory { from, held: None }
+        BodyMemory {
+            from,
+            bytes: 0,
+            held: None,
+        }
     }
 
     /// `bytes` more of the budget, or `None` while requests in flight hold it.
     pub fn grow(&mut self, bytes: usize) -> Option<()> {
-        let kib = u32::try_from(bytes.div_ceil(1024)).ok()?;
-        if kib == 0 {
-            return Some(());
+        let total = self.bytes.checked_add(bytes)?;
+        let kib = u32::try_from(total.div_ceil(1024).saturating_sub(self.kib())).ok()?;
+        if kib > 0 {
+            let more = self.from.try_acquire_many(kib).ok()?;
+            match &mut self.held {
+                Some(held) => held.merge(more),
+                None => self.held = Some(more),
+            }
         }
-        let more = self.from.try_acquire_many(kib).ok()?;
-        match &mut self.held {
-            Some(held) => held.merge(more),
-            None => self.held = Some(more),
-        }
+        self.bytes = total;
         Some(())
     }
 
@@ -61,6 +69,12 @@ mod tests {
         let mut b = BodyMemory::of(pool);
         assert!(b.grow(40 * 1024).is_none(), "more than is left is refused");
         assert_eq!(b.kib(), 0);
+        for _ in 0..3 * 1024 {
+            b.grow(1).expect("a byte at a time");
+        }
+        assert_eq!(b.kib(), 3, "3 KiB that arrived a byte at a time hold 3 KiB");
+        drop(b);
+        let mut b = BodyMemory::of(pool);
         drop(a);
         b.grow(100 * 1024).expect("all of it once given back");
         assert_eq!(pool.available_permits(), 0);
