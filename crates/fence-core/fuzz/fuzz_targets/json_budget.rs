@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
             assert!(cost <= 2_000);
             assert_eq!(Some(ours), theirs);
         }
-        Err(ParseError::TooManyValues) => {}
+        Err(ParseError::TooManyValues(_)) => {}
         Err(ParseError::Syntax(_)) => assert!(theirs.is_none()),
     }
 });

@@ -68,14 +68,11 @@ impl std::fmt::Display for Loc {
 /// in the message; for JSON-lines input `line` is the document's own line number, used instead.
 /// Its values may cost `json_budget::MAX_TREE` parsed (a file of tiny objects is refused, not built).
 pub(crate) fn parse(bytes: &[u8], line: Option<usize>) -> Result<Value, ImportError> {
-    use serde::de::DeserializeSeed;
-    let budget = fence_core::json_budget::Budget::new(fence_core::json_budget::MAX_TREE);
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    budget
-        .value()
-        .deserialize(&mut de)
-        .and_then(|v| de.end().map(|()| v))
-        .map_err(|e| syntax_error(&e, line))
+    use fence_core::json_budget::{parse, ParseError, MAX_TREE};
+    match parse(bytes, MAX_TREE) {
+        Ok((v, _)) => Ok(v),
+        Err(ParseError::Syntax(e) | ParseError::TooManyValues(e)) => Err(syntax_error(&e, line)),
+    }
 }
 
 /// A JSON syntax error at the line where reading stopped (or at `line`, a JSON-lines input's own line number).

@@ -136,7 +136,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
             json_budget::ParseError::Syntax(e) => {
                 ApiError::malformed(format!("the body is not valid JSON: {e}"))
             }
-            json_budget::ParseError::TooManyValues => ApiError::too_large(format!(
+            json_budget::ParseError::TooManyValues(_) => ApiError::too_large(format!(
                 "the body holds too many JSON values (more than {} MiB once parsed); send fewer findings per request",
                 json_budget::MAX_TREE / 1024 / 1024
             )),

@@ -58,12 +58,9 @@ pub async fn import_file(
                         at: format!("line {}", e.line()),
                         message: format!("not JSON: {e}"),
                     },
-                    ParseError::TooManyValues => FeedError {
-                        at: "input".into(),
-                        message: format!(
-                            "holds too many JSON values (more than {} MiB once parsed)",
-                            MAX_TREE / 1024 / 1024
-                        ),
+                    ParseError::TooManyValues(e) => FeedError {
+                        at: format!("line {}", e.line()),
+                        message: e.to_string(),
                     },
                 })
             })?;
