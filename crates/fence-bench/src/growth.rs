@@ -318,12 +318,12 @@ pub async fn run(
     fence.channel(&slack, "growth", json!({})).await?;
     let _ = WEB_COOKIE.set(web_session(bin, &scratch.0, &url, &fence).await?);
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    let (idle, sign_in_peak, ..) = memory(&fence);
+    let (idle, sign_in_peak, idle_anon, idle_file) = memory(&fence);
     // The peak so far is the sign-in's password hash (argon2, 19 MiB while it runs), the same at any history: the
     // steps' peaks are counted from here.
     fence.reset_peak();
     println!(
-        "growth [{label}]: idle RSS {idle:.1} MiB (peak {sign_in_peak:.1} with the sign-in); {samples} samples per read"
+        "growth [{label}]: idle RSS {idle:.1} MiB (anon {idle_anon:.1}, file {idle_file:.1}; peak {sign_in_peak:.1} with the sign-in); {samples} samples per read"
     );
     let mut steps = Vec::new();
     let mut stored = 0;
@@ -381,6 +381,6 @@ pub async fn run(
         );
     }
     Ok(
-        json!({"database": label, "idle_rss_mib": idle, "sign_in_peak_rss_mib": sign_in_peak, "steps": steps, "sqlite_file_bytes": db_bytes, "sqlite_wal_bytes": wal_bytes, "history": history}),
+        json!({"database": label, "idle_rss_mib": idle, "idle_anon_mib": idle_anon, "idle_file_mib": idle_file, "sign_in_peak_rss_mib": sign_in_peak, "steps": steps, "sqlite_file_bytes": db_bytes, "sqlite_wal_bytes": wal_bytes, "history": history}),
     )
 }

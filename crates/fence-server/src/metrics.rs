@@ -82,11 +82,11 @@ impl Metrics {
         );
     }
 
-    /// `cached_alerts`: alerts held now in the store's alert-set cache (bounded, see `fence-store::alert_cache`).
+    /// `cached`: alerts and bytes held now in the store's alert-set cache (bounded, see `fence-store::alert_cache`).
     pub fn render(
         &self,
         stats: &fence_store::deliveries::OutboxStats,
-        cached_alerts: usize,
+        cached: fence_store::CacheHeld,
     ) -> String {
         let (by_state, held, broken_channels) =
             (&stats.by_state, stats.held, stats.broken_channels);
@@ -111,7 +111,8 @@ impl Metrics {
         s.push_str(&format!("# HELP fence_channels_broken Channels Slack stopped accepting messages for.\n# TYPE fence_channels_broken gauge\nfence_channels_broken {broken_channels}\n"));
         s.push_str(&format!("# HELP fence_channels_degraded Bot-token channels whose bot may not post, posting through their webhook.\n# TYPE fence_channels_degraded gauge\nfence_channels_degraded {}\n", stats.degraded_channels));
         s.push_str(&format!("# HELP fence_destinations_in_outage Destinations whose back-off reached the probe interval: tried once per interval until they answer.\n# TYPE fence_destinations_in_outage gauge\nfence_destinations_in_outage {}\n", stats.destinations_in_outage));
-        s.push_str(&format!("# HELP fence_alert_cache_alerts Alerts held in the decoded alert-set cache (at most cache.alerts).\n# TYPE fence_alert_cache_alerts gauge\nfence_alert_cache_alerts {cached_alerts}\n"));
+        s.push_str(&format!("# HELP fence_alert_cache_alerts Alerts held in the decoded alert-set cache (at most cache.alerts beyond the sets a send is using).\n# TYPE fence_alert_cache_alerts gauge\nfence_alert_cache_alerts {}\n", cached.alerts));
+        s.push_str(&format!("# HELP fence_alert_cache_bytes Estimated bytes of the decoded alert sets cached (at most cache.alert_bytes beyond the sets a send is using).\n# TYPE fence_alert_cache_bytes gauge\nfence_alert_cache_bytes {}\n", cached.bytes));
         s.push_str("# HELP fence_delivery_latency_seconds Time from a delivery's creation to Slack's acceptance.\n# TYPE fence_delivery_latency_seconds histogram\n");
         for (i, b) in BUCKETS.iter().enumerate() {
             s.push_str(&format!(

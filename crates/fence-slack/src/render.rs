@@ -86,13 +86,37 @@ pub fn render<A: Borrow<Alert>>(
     alerts: &[A],
     mentions: &[String],
 ) -> Value {
+    render_gathered(ctx, alerts, Unlisted::default(), mentions)
+}
+
+/// [`render`] for alerts gathered by [`Gathered`]: a burst's kept findings, the others counted in `unlisted`.
+pub fn render_gathered<A: Borrow<Alert>>(
+    ctx: &RenderContext<'_>,
+    alerts: &[A],
+    unlisted: Unlisted,
+    mentions: &[String],
+) -> Value {
     let alerts: Vec<&Alert> = alerts.iter().map(Borrow::borrow).collect();
     let alerts = alerts.as_slice();
     let mention_text = render_mentions(ctx.kind, mentions);
     if ctx.detail == Detail::Minimal {
-        let msg = minimal::render(ctx, alerts, &mention_text);
+        let msg = minimal::render(ctx, alerts, unlisted, &mention_text);
         debug_assert!(check_message(&msg).is_ok(), "{:?}", check_message(&msg));
         return msg;
+    }
+    if unlisted.total() > 0 {
+        let msg = match burst_of(alerts) {
+            Some((findings, reminder)) => {
+                coalesced(ctx, &findings, unlisted, &mention_text, reminder)
+            }
+            None => plain_gathered(ctx.kind, alerts, unlisted),
+        };
+        debug_assert!(check_message(&msg).is_ok(), "{:?}", check_message(&msg));
+        return if check_message(&msg).is_ok() {
+            no_unfurl(msg)
+        } else {
+            plain_gathered(ctx.kind, alerts, unlisted)
+        };
     }
     let msg = match alerts {
         [Alert::Vulnerability(v)] => vulnerability(ctx, v, &mention_text),
@@ -103,7 +127,9 @@ pub fn render<A: Borrow<Alert>>(
         [Alert::Digest(d)] => kinds::digest(ctx, d, &mention_text),
         [Alert::Escalation(e)] => escalation::escalation(ctx, e, &mention_text),
         _ => match burst_of(alerts) {
-            Some((findings, reminder)) => coalesced(ctx, &findings, &mention_text, reminder),
+            Some((findings, reminder)) => {
+                coalesced(ctx, &findings, Unlisted::default(), &mention_text, reminder)
+            }
             None => plain(ctx.kind, alerts),
         },
     };
@@ -136,70 +162,6 @@ pub fn burst_of<'a>(alerts: &[&'a Alert]) -> Option<(Vec<&'a VulnerabilityAlert>
         })
         .collect();
     (!open.is_empty() && open.len() == alerts.len()).then_some((open, true))
-}
-
-/// The plain-text form for this channel (its detail level), used when Slack rejects the rich payload.
-pub fn plain_in<A: Borrow<Alert>>(ctx: &RenderContext<'_>, alerts: &[A]) -> Value {
-    match ctx.detail {
-        Detail::Minimal => minimal::plain(alerts),
-        Detail::Full => plain(ctx.kind, alerts),
-    }
-}
-
-/// The minimal plain-text form, used when Slack rejects the rich payload.
-pub fn plain<A: Borrow<Alert>>(kind: ChannelKind, alerts: &[A]) -> Value {
-    let mut lines = Vec::new();
-    for a in alerts.iter().take(50) {
-        lines.push(match a.borrow() {
-            Alert::Vulnerability(v) => format!(
-                "{} {}: {} ({}){}",
-                v.severity.icon(),
-                v.severity.label(),
-                bounded_in(kind, &v.title, 200),
-                host(&v.domain, 253),
-                v.cvss.map(|c| format!(" CVSS {c}")).unwrap_or_default()
-            ),
-            Alert::ChannelBroken(b) => format!(
-                "🔌 Channel {} stopped accepting messages: {}",
-                bounded_in(kind, &b.channel_name, 100),
-                bounded_in(kind, &b.error, 100)
-            ),
-            Alert::CertificateExpiring(c) => {
-                format!(
-                    "⚠️ SSL certificate of {} expires {}",
-                    host(&c.domain, 253),
-                    kinds::expiry_phrase(c.not_after, c.days_left)
-                )
-            }
-            Alert::ScanCompleted(sc) => format!(
-                "✅ Scan of {} completed: {} critical, {} high, {} medium, {} low, {} info",
-                host(&sc.domain, 253),
-                sc.counts[0],
-                sc.counts[1],
-                sc.counts[2],
-                sc.counts[3],
-                sc.counts[4]
-            ),
-            Alert::Reminder(r) => format!(
-                "⏰ Still open: {} {} ({})",
-                r.finding.severity.label(),
-                bounded_in(kind, &r.finding.title, 200),
-                host(&r.finding.domain, 253)
-            ),
-            Alert::FollowUp(f) => fence_core::text::truncate_chars(&f.note, 500),
-            Alert::Escalation(e) => escalation::plain_line(kind, e),
-            Alert::Digest(d) => format!(
-                "📊 Fence Security {} Digest: {} scans, {} domains, {} new vulnerabilities",
-                d.label, d.scans_run, d.domains_scanned, d.new_vulnerabilities
-            ),
-        });
-    }
-    if alerts.len() > 50 {
-        lines.push(format!("…and {} more", alerts.len() - 50));
-    }
-    no_unfurl(
-        json!({ "text": fence_core::text::truncate_chars(&lines.join("\n"), limits::MAX_TEXT) }),
-    )
 }
 
 fn headline_text(headline: &str, mentions: &str) -> String {
@@ -488,11 +450,17 @@ pub use buttons::MUTE_RULE;
 use buttons::{button, finding_buttons};
 mod coalesced;
 mod escalation;
+pub mod gather;
+pub use gather::{Gathered, Unlisted};
 mod kinds;
 mod metadata;
+mod plain;
+use plain::plain_gathered;
+pub use plain::{plain, plain_in};
 pub mod minimal;
 
 use coalesced::coalesced;
+pub(crate) use coalesced::worst_first;
 pub use coalesced::{listed_findings, listed_note, replace_line, LINE_BLOCK};
 pub use kinds::{duration, expiry_phrase};
 pub use metadata::metadata;

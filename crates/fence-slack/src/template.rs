@@ -11,7 +11,8 @@ use serde_json::Value;
 pub mod bound;
 mod vars;
 pub use vars::{
-    coalesced_variables, handles_coalesced, minimal_variables, sample, sample_burst, variables,
+    coalesced_variables, gathered_variables, handles_coalesced, minimal_variables, sample,
+    sample_burst, variables,
 };
 
 /// Instructions a template may execute before it is stopped.

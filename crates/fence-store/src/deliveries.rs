@@ -309,6 +309,27 @@ impl Store {
         Ok(out)
     }
 
+    /// Calls `each` with every alert a batch carries, in order, one alert set at a time (from the cache, or read
+    /// and decoded once for every sender that asks at the same moment) and holding none past its turn: what a
+    /// send keeps of a backlog is up to `each`, not the size of the backlog.
+    pub async fn for_each_alert(
+        &self,
+        batch: &[DeliveryRow],
+        mut each: impl FnMut(&Alert),
+    ) -> Result<()> {
+        for d in batch {
+            let set = self.alert_set(&d.alert_set_id).await?;
+            match d.indices.as_deref() {
+                None => set.iter().for_each(&mut each),
+                Some(idx) => idx
+                    .iter()
+                    .filter_map(|i| set.get(*i as usize))
+                    .for_each(&mut each),
+            }
+        }
+        Ok(())
+    }
+
     async fn alert_set(&self, id: &str) -> Result<std::sync::Arc<Vec<Alert>>> {
         self.alert_cache
             .get_or_load(id, || async {
@@ -318,8 +339,10 @@ impl Store {
                     .await?;
                 let row =
                     row.ok_or_else(|| StoreError::Corrupt(format!("alert set {id} is missing")))?;
-                serde_json::from_str(&get_str(&row, "alerts")?)
-                    .map_err(|e| StoreError::Corrupt(format!("alert set: {e}")))
+                let text = get_str(&row, "alerts")?;
+                let alerts = serde_json::from_str(&text)
+                    .map_err(|e| StoreError::Corrupt(format!("alert set: {e}")))?;
+                Ok((alerts, text.len()))
             })
             .await
     }

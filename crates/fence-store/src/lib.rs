@@ -6,6 +6,7 @@
 #![cfg_attr(test, allow(clippy::too_many_lines))] // test scenarios and tables read top to bottom
 
 mod alert_cache;
+pub use alert_cache::CacheHeld;
 pub mod audit;
 pub mod certificate_checks;
 pub mod channels;
@@ -89,7 +90,7 @@ const DEFAULT_READ_CONNECTIONS: u32 = 2;
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
-/// How big a store's pools and caches are (`database_max_connections`, `cache.alerts`).
+/// How big a store's pools and caches are (`database_max_connections`, `cache.alerts`, `cache.alert_bytes`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoreSizes {
     /// PostgreSQL connections in the pool (SQLite: one writer and `read_connections` readers, whatever this says).
@@ -98,6 +99,8 @@ pub struct StoreSizes {
     pub read_connections: u32,
     /// Decoded alerts the alert-set cache holds at most; 0 turns it off.
     pub cache_alerts: usize,
+    /// Estimated bytes of decoded alerts the alert-set cache holds at most; 0 turns it off.
+    pub cache_alert_bytes: usize,
 }
 
 impl Default for StoreSizes {
@@ -106,6 +109,7 @@ impl Default for StoreSizes {
             max_connections: 10,
             read_connections: DEFAULT_READ_CONNECTIONS,
             cache_alerts: alert_cache::DEFAULT_MAX_ALERTS,
+            cache_alert_bytes: alert_cache::DEFAULT_MAX_BYTES,
         }
     }
 }
@@ -186,16 +190,19 @@ impl Store {
             pool,
             read,
             dialect,
-            alert_cache: Arc::new(alert_cache::AlertCache::new(sizes.cache_alerts)),
+            alert_cache: Arc::new(alert_cache::AlertCache::new(
+                sizes.cache_alerts,
+                sizes.cache_alert_bytes,
+            )),
             listen_url: (dialect == Dialect::Postgres)
                 .then(|| Arc::new(fence_core::Secret::new(url.to_string()))),
             sent_group: Arc::default(),
         })
     }
 
-    /// Alerts held in the alert-set cache now.
-    pub fn cached_alerts(&self) -> usize {
-        self.alert_cache.alerts_held()
+    /// Alerts held in the alert-set cache now, and their estimated bytes.
+    pub fn cached_alerts(&self) -> CacheHeld {
+        self.alert_cache.held()
     }
 
     /// Applies the dialect's pending migrations.

@@ -221,6 +221,7 @@ pub fn check_config(config: &Config, json: bool) -> anyhow::Result<()> {
         "database": if config.database_url.starts_with("sqlite:") { "sqlite" } else { "postgres" },
         "database_max_connections": config.sizes.database_max_connections,
         "cache_alerts": config.sizes.cache_alerts,
+        "cache_alert_bytes": config.sizes.cache_alert_bytes,
         "secret_key": if config.secret_key.is_some() { "configured" } else { "generated in data_dir" },
         "bootstrap_token": config.bootstrap_token.is_some(),
         "default_plan": config.default_plan.as_str(),

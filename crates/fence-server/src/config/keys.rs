@@ -9,6 +9,7 @@ pub(super) const KEYS: &[&str] = &[
     "database_max_connections",
     "database_read_connections",
     "cache.alerts",
+    "cache.alert_bytes",
     "secret_key",
     "bootstrap_token",
     "default_plan",

@@ -1,7 +1,8 @@
 //! The sizing keys: how many database connections a process opens (`database_max_connections`, PostgreSQL: the
-//! processes sharing a database must fit its `max_connections` together) and how many decoded alerts the alert-set
-//! cache holds (`cache.alerts`, shown on `/metrics` as `fence_alert_cache_alerts`); SQLite: how many read-only
-//! connections read beside the one writer (`database_read_connections`).
+//! processes sharing a database must fit its `max_connections` together) and how many decoded alerts and bytes the
+//! alert-set cache holds (`cache.alerts`, `cache.alert_bytes`, shown on `/metrics` as `fence_alert_cache_alerts` and
+//! `fence_alert_cache_bytes`); SQLite: how many read-only connections read beside the one writer
+//! (`database_read_connections`).
 
 use super::{ConfigError, Reader};
 
@@ -14,6 +15,9 @@ pub struct Sizes {
     pub database_read_connections: u32,
     /// Decoded alerts the alert-set cache holds at most (0–1,000,000, default 10,000; 0 turns the cache off).
     pub cache_alerts: usize,
+    /// Estimated bytes of decoded alerts the cache holds at most beyond the sets in use (0–1 GiB, default 1 MiB;
+    /// 0 turns the cache off).
+    pub cache_alert_bytes: usize,
 }
 
 impl Sizes {
@@ -34,10 +38,17 @@ impl Sizes {
         if !(0..=1_000_000).contains(&cache_alerts) {
             return Err(r.err("cache.alerts", "must be between 0 and 1000000"));
         }
+        let cache_alert_bytes = r
+            .int("cache.alert_bytes")?
+            .unwrap_or(fence_store::StoreSizes::default().cache_alert_bytes as i64);
+        if !(0..=1 << 30).contains(&cache_alert_bytes) {
+            return Err(r.err("cache.alert_bytes", "must be between 0 and 1073741824"));
+        }
         Ok(Sizes {
             database_max_connections: database_max_connections as u32,
             database_read_connections: database_read_connections as u32,
             cache_alerts: cache_alerts as usize,
+            cache_alert_bytes: cache_alert_bytes as usize,
         })
     }
 
@@ -47,6 +58,7 @@ impl Sizes {
             max_connections: self.database_max_connections,
             read_connections: self.database_read_connections,
             cache_alerts: self.cache_alerts,
+            cache_alert_bytes: self.cache_alert_bytes,
         }
     }
 }
@@ -61,8 +73,9 @@ mod tests {
         assert_eq!(c.sizes.database_max_connections, 10);
         assert_eq!(c.sizes.cache_alerts, 10_000);
         assert_eq!(c.sizes.database_read_connections, 2);
+        assert_eq!(c.sizes.cache_alert_bytes, 1 << 20);
         let c = Config::from_sources(
-            Some("database_max_connections = 4\ndatabase_read_connections = 5\n[cache]\nalerts = 0\n"),
+            Some("database_max_connections = 4\ndatabase_read_connections = 5\n[cache]\nalerts = 0\nalert_bytes = 4096\n"),
             None,
             &[],
         )
@@ -71,9 +84,10 @@ mod tests {
             (
                 c.sizes.database_max_connections,
                 c.sizes.database_read_connections,
-                c.sizes.cache_alerts
+                c.sizes.cache_alerts,
+                c.sizes.cache_alert_bytes
             ),
-            (4, 5, 0)
+            (4, 5, 0, 4096)
         );
         for (toml, key) in [
             ("database_max_connections = 0\n", "database_max_connections"),
@@ -91,6 +105,8 @@ mod tests {
             ),
             ("[cache]\nalerts = -1\n", "cache.alerts"),
             ("[cache]\nalerts = 2000000\n", "cache.alerts"),
+            ("[cache]\nalert_bytes = -1\n", "cache.alert_bytes"),
+            ("[cache]\nalert_bytes = 2000000000\n", "cache.alert_bytes"),
         ] {
             let e = Config::from_sources(Some(toml), None, &[]).expect_err(toml);
             assert!(e.to_string().contains(key), "{toml}: {e}");

@@ -180,14 +180,15 @@ fn csv(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
-/// Findings per page of the streamed report.
-const REPORT_PAGE: i64 = 1_000;
+/// Findings per page of the streamed report: a page of 1,000 decoded rows was 2 MiB of the server's peak memory
+/// (BENCHMARKS.md, "A send's memory and the backlog"); 250 cost the million-row report no measurable time.
+const REPORT_PAGE: i64 = 250;
 
 /// The CSV report's first line.
 const CSV_HEADER: &str =
     "id,domain,title,severity,cvss,cve,owasp,category,affected_url,status,first_seen,last_seen\n";
 
-/// The report: the period's findings as CSV, streamed a page of 1,000 at a time (a period of a million findings
+/// The report: the period's findings as CSV, streamed a page of 250 at a time (a period of a million findings
 /// is sent whole in constant memory). A database error ends the stream with an error, so the download fails instead
 /// of looking complete.
 pub fn report_csv(

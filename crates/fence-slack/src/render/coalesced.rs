@@ -3,7 +3,9 @@
 //! Kit) or as plain lines with links (attachments, Mattermost), and a counted tail linking to the rest in Fence. A
 //! click on a line's menu replaces that line with its new state ([`replace_line`]).
 
-use super::{header, headline_text, no_unfurl, severity_value, RenderContext, COALESCE_LISTED};
+use super::{
+    header, headline_text, no_unfurl, severity_value, RenderContext, Unlisted, COALESCE_LISTED,
+};
 use crate::escape::{bounded, bounded_in, host};
 use crate::limits::{self, check_message};
 use fence_core::{Alert, ChannelKind, MessageFormat, Severity, VulnerabilityAlert};
@@ -20,11 +22,12 @@ const MENU: [(&str, &str); 4] = [
     (super::MUTE_RULE, "mute_rule"),
 ];
 
-fn counts_phrase(vulns: &[&VulnerabilityAlert]) -> String {
+/// "12 critical, 25 high": the findings in `vulns` and those only counted in `unlisted`.
+fn counts_phrase(vulns: &[&VulnerabilityAlert], unlisted: Unlisted) -> String {
     Severity::ALL
         .iter()
         .filter_map(|s| {
-            let n = vulns.iter().filter(|v| v.severity == *s).count();
+            let n = vulns.iter().filter(|v| v.severity == *s).count() + unlisted.of(*s);
             (n > 0).then(|| format!("{n} {}", s.as_str()))
         })
         .collect::<Vec<_>>()
@@ -33,7 +36,10 @@ fn counts_phrase(vulns: &[&VulnerabilityAlert]) -> String {
 
 /// Findings with the worst `listed` first, in order (by severity, then by CVSS score, then as they came), then the
 /// rest in no particular order: a burst of 10,000 sorts its ten worst, not all of them.
-fn worst_first<'a>(vulns: &[&'a VulnerabilityAlert], listed: usize) -> Vec<&'a VulnerabilityAlert> {
+pub(crate) fn worst_first<'a>(
+    vulns: &[&'a VulnerabilityAlert],
+    listed: usize,
+) -> Vec<&'a VulnerabilityAlert> {
     let mut order: Vec<(usize, &VulnerabilityAlert)> = vulns.iter().copied().enumerate().collect();
     // A total order (the arrival index breaks ties), so the partial selection lists what a full sort would.
     let worse = |(i, a): &(usize, &VulnerabilityAlert), (j, b): &(usize, &VulnerabilityAlert)| {
@@ -136,30 +142,27 @@ struct Coalesced<'a> {
     top: Severity,
     listed: &'a [&'a VulnerabilityAlert],
     rest: &'a [&'a VulnerabilityAlert],
+    /// Findings of the burst counted but not carried (see [`super::Gathered`]): part of the rest.
+    unlisted: Unlisted,
 }
 
-/// Several findings in one message: new ones (`reminder == false`) or still-open ones.
+/// Several findings in one message: new ones (`reminder == false`) or still-open ones; `vulns` with the worst of
+/// the burst, `unlisted` the others, counted.
 pub(super) fn coalesced(
     ctx: &RenderContext<'_>,
     vulns: &[&VulnerabilityAlert],
+    unlisted: Unlisted,
     mentions: &str,
     reminder: bool,
 ) -> Value {
     let sorted = worst_first(vulns, COALESCE_LISTED);
     let top = sorted.first().map(|v| v.severity).unwrap_or(Severity::Info);
+    let total = vulns.len() + unlisted.total();
+    let counts = counts_phrase(vulns, unlisted);
     let headline = if reminder {
-        format!(
-            "⏰ {} findings still open: {}",
-            vulns.len(),
-            counts_phrase(vulns)
-        )
+        format!("⏰ {total} findings still open: {counts}")
     } else {
-        format!(
-            "{} {} new vulnerabilities: {}",
-            top.icon(),
-            vulns.len(),
-            counts_phrase(vulns)
-        )
+        format!("{} {total} new vulnerabilities: {counts}", top.icon())
     };
     let listed = &sorted[..sorted.len().min(COALESCE_LISTED)];
     let c = Coalesced {
@@ -167,6 +170,7 @@ pub(super) fn coalesced(
         top,
         listed,
         rest: &sorted[listed.len()..],
+        unlisted,
     };
     match ctx.format {
         MessageFormat::Blocks => coalesced_blocks(ctx, &c, mentions),
@@ -178,12 +182,14 @@ pub(super) fn coalesced(
 fn coalesced_rest(
     ctx: &RenderContext<'_>,
     rest: &[&VulnerabilityAlert],
+    unlisted: Unlisted,
     kind: ChannelKind,
 ) -> Option<String> {
-    if rest.is_empty() {
+    let n = rest.len() + unlisted.total();
+    if n == 0 {
         return None;
     }
-    let (n, counts, url) = (rest.len(), counts_phrase(rest), ctx.findings_url());
+    let (counts, url) = (counts_phrase(rest, unlisted), ctx.findings_url());
     Some(match kind {
         ChannelKind::Slack => format!("…and {n} more ({counts}). <{url}|View all open findings>"),
         ChannelKind::Mattermost => {
@@ -197,7 +203,7 @@ fn coalesced_blocks(ctx: &RenderContext<'_>, c: &Coalesced<'_>, mentions: &str) 
     for (i, v) in c.listed.iter().enumerate() {
         blocks.push(line_block(ctx, i, v));
     }
-    if let Some(t) = coalesced_rest(ctx, c.rest, ChannelKind::Slack) {
+    if let Some(t) = coalesced_rest(ctx, c.rest, c.unlisted, ChannelKind::Slack) {
         blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": t}]}));
     }
     json!({"text": headline_text(&c.headline, mentions), "attachments": [{"color": c.top.color(), "fallback": c.headline, "blocks": blocks}]})
@@ -205,7 +211,7 @@ fn coalesced_blocks(ctx: &RenderContext<'_>, c: &Coalesced<'_>, mentions: &str) 
 
 fn coalesced_attachment(ctx: &RenderContext<'_>, c: &Coalesced<'_>, mentions: &str) -> Value {
     let mut lines: Vec<String> = c.listed.iter().map(|v| coalesced_line(ctx, v)).collect();
-    if let Some(t) = coalesced_rest(ctx, c.rest, ctx.kind) {
+    if let Some(t) = coalesced_rest(ctx, c.rest, c.unlisted, ctx.kind) {
         lines.push(t);
     }
     let text = fence_core::text::truncate_chars(&lines.join("\n"), limits::MAX_SECTION_TEXT);

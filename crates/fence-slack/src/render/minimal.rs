@@ -3,7 +3,7 @@
 //! SANs, issuer or other scanner text, in any alert type, burst, follow-up or fallback. Every such Slack message
 //! carries the [`MARKER`] id, so a click on it is answered minimally too.
 
-use super::{button, header, headline_text, no_unfurl, RenderContext};
+use super::{button, header, headline_text, no_unfurl, RenderContext, Unlisted};
 use crate::limits;
 use fence_core::{Alert, ChannelKind, MessageFormat, Severity, VulnerabilityAlert};
 use serde_json::{json, Value};
@@ -17,12 +17,12 @@ pub fn is_minimal(message: &Value) -> bool {
     text.contains(&format!("\"{MARKER}\""))
 }
 
-/// "2 critical, 1 high" for these severities (most severe first), or "no findings".
-fn counts(severities: &[Severity]) -> String {
+/// "2 critical, 1 high" for these severities and those counted in `unlisted` (most severe first), or "no findings".
+fn counts(severities: &[Severity], unlisted: Unlisted) -> String {
     let parts: Vec<String> = Severity::ALL
         .iter()
         .filter_map(|s| {
-            let n = severities.iter().filter(|x| *x == s).count();
+            let n = severities.iter().filter(|x| *x == s).count() + unlisted.of(*s);
             (n > 0).then(|| format!("{n} {}", s.as_str()))
         })
         .collect();
@@ -142,20 +142,22 @@ fn one_finding(
 fn burst(
     ctx: &RenderContext<'_>,
     vulns: &[&VulnerabilityAlert],
+    unlisted: Unlisted,
     reminder: bool,
     mentions: &str,
 ) -> Value {
     let severities: Vec<Severity> = vulns.iter().map(|v| v.severity).collect();
     let top = severities.iter().max().copied().unwrap_or(Severity::Info);
+    let total = vulns.len() + unlisted.total();
     let headline = if reminder {
-        format!("⏰ {} findings still open", vulns.len())
+        format!("⏰ {total} findings still open")
     } else {
-        format!("{} {} new findings", top.icon(), vulns.len())
+        format!("{} {total} new findings", top.icon())
     };
     message(
         ctx,
         &headline,
-        &counts(&severities),
+        &counts(&severities, unlisted),
         top.color(),
         &ctx.findings_url(),
         None,
@@ -164,7 +166,15 @@ fn burst(
 }
 
 /// The minimal message for these alerts (what [`super::render`] sends on a minimal channel).
-pub fn render(ctx: &RenderContext<'_>, alerts: &[&Alert], mentions: &str) -> Value {
+pub fn render(
+    ctx: &RenderContext<'_>,
+    alerts: &[&Alert],
+    unlisted: Unlisted,
+    mentions: &str,
+) -> Value {
+    if unlisted.total() > 0 {
+        return several(ctx, alerts, unlisted, mentions);
+    }
     match alerts {
         [Alert::Vulnerability(v)] => {
             let line = format!("A {} finding.", v.severity.as_str());
@@ -209,7 +219,7 @@ pub fn render(ctx: &RenderContext<'_>, alerts: &[&Alert], mentions: &str) -> Val
             None,
             mentions,
         ),
-        _ => several(ctx, alerts, mentions),
+        _ => several(ctx, alerts, unlisted, mentions),
     }
 }
 
@@ -271,20 +281,25 @@ fn summary(ctx: &RenderContext<'_>, alert: &Alert, mentions: &str) -> Value {
             let headline = format!("📊 Fence Security {} Digest", d.label);
             message(ctx, &headline, &line, "#1E90FF", &dashboard, None, mentions)
         }
-        _ => plain(&[alert]),
+        _ => plain(&[alert], Unlisted::default()),
     }
 }
 
 /// Several alerts in one message: a burst of new findings or of reminders, counted; anything else, plain.
-fn several(ctx: &RenderContext<'_>, alerts: &[&Alert], mentions: &str) -> Value {
+fn several(
+    ctx: &RenderContext<'_>,
+    alerts: &[&Alert],
+    unlisted: Unlisted,
+    mentions: &str,
+) -> Value {
     match super::burst_of(alerts) {
-        Some((findings, reminder)) => burst(ctx, &findings, reminder, mentions),
-        None => plain(alerts),
+        Some((findings, reminder)) => burst(ctx, &findings, unlisted, reminder, mentions),
+        None => plain(alerts, unlisted),
     }
 }
 
 /// The plain-text form on a minimal channel: one line per alert with its type and severity.
-pub fn plain<A: std::borrow::Borrow<Alert>>(alerts: &[A]) -> Value {
+pub fn plain<A: std::borrow::Borrow<Alert>>(alerts: &[A], unlisted: Unlisted) -> Value {
     let mut lines: Vec<String> = alerts
         .iter()
         .take(50)
@@ -305,8 +320,9 @@ pub fn plain<A: std::borrow::Borrow<Alert>>(alerts: &[A]) -> Value {
             }
         })
         .collect();
-    if alerts.len() > 50 {
-        lines.push(format!("…and {} more", alerts.len() - 50));
+    let more = alerts.len().saturating_sub(50) + unlisted.total();
+    if more > 0 {
+        lines.push(format!("…and {more} more"));
     }
     no_unfurl(
         json!({"text": fence_core::text::truncate_chars(&lines.join("\n"), limits::MAX_TEXT)}),
@@ -534,7 +550,10 @@ mod tests {
                     assert!(msg.to_string().contains("<!here>"), "{what}: mentions stay");
                     assert!(is_minimal(&msg), "{what}: {msg}");
                 }
-                assert_clean(&what, &crate::render::plain_in(&ctx, &alerts));
+                assert_clean(
+                    &what,
+                    &crate::render::plain_in(&ctx, &alerts, crate::render::Unlisted::default()),
+                );
             }
             let f = FollowUpAlert {
                 finding: vuln("f1", Severity::High),

@@ -1,6 +1,7 @@
 //! What a template sees: the variables of each alert type (SPEC §7), of a coalesced burst, and sample data of
 //! each for validating templates at save time and for previews.
 
+use crate::render::Unlisted;
 use fence_core::{Severity, VulnerabilityAlert};
 use serde_json::{json, Value};
 
@@ -180,19 +181,31 @@ pub fn coalesced_variables(
     mentions: &str,
     reminder: bool,
 ) -> Value {
-    let mut sorted: Vec<&VulnerabilityAlert> = vulns.to_vec();
-    sorted.sort_by_key(|v| std::cmp::Reverse(v.severity));
+    gathered_variables(vulns, Unlisted::default(), base_url, mentions, reminder)
+}
+
+/// [`coalesced_variables`] of a gathered burst: `vulns` its worst findings, `unlisted` the others, counted.
+pub fn gathered_variables(
+    vulns: &[&VulnerabilityAlert],
+    unlisted: Unlisted,
+    base_url: &str,
+    mentions: &str,
+    reminder: bool,
+) -> Value {
+    // Fence's own order (severity, then CVSS, then as they came), so a template lists what the message would.
+    let sorted = crate::render::worst_first(vulns, BURST_LISTED);
     let top = sorted.first().map(|v| v.severity).unwrap_or(Severity::Info);
     let mut counts = serde_json::Map::new();
     for s in Severity::ALL {
-        let n = vulns.iter().filter(|v| v.severity == s).count();
+        let n = vulns.iter().filter(|v| v.severity == s).count() + unlisted.of(s);
         counts.insert(s.as_str().to_string(), json!(n));
     }
-    counts.insert("total".into(), json!(vulns.len()));
+    let total = vulns.len() + unlisted.total();
+    counts.insert("total".into(), json!(total));
     let title = if reminder {
-        format!("{} findings still open", vulns.len())
+        format!("{total} findings still open")
     } else {
-        format!("{} new vulnerabilities", vulns.len())
+        format!("{total} new vulnerabilities")
     };
     json!({
         "alert_type": "coalesced",

@@ -4,9 +4,8 @@
 
 use super::Dispatcher;
 use fence_core::{Alert, ChannelConfig, Plan};
-use fence_slack::render::{plain_in, render, RenderContext};
+use fence_slack::render::{plain_in, render_gathered, RenderContext, Unlisted};
 use fence_slack::SendOutcome;
-use fence_store::deliveries::BatchAlerts;
 
 impl Dispatcher {
     /// The message for these alerts: plain text after a payload refusal, the channel's custom template for a single
@@ -19,21 +18,24 @@ impl Dispatcher {
         channel_id: &str,
         config: &ChannelConfig,
         plan: Plan,
-        alerts: &BatchAlerts,
+        (alerts, unlisted): (&[Alert], Unlisted),
         mentions: &[String],
         fallback: bool,
     ) -> serde_json::Value {
         let alerts: Vec<&Alert> = alerts.iter().collect();
         let alerts = alerts.as_slice();
         if fallback {
-            return plain_in(ctx, alerts);
+            return plain_in(ctx, alerts, unlisted);
         }
         let template = config
             .template
             .as_deref()
             .filter(|_| plan.has_enterprise_features());
         if let Some(source) = template {
-            if let Some(vars) = self.template_vars(ctx, source, alerts, mentions).await {
+            if let Some(vars) = self
+                .template_vars(ctx, source, (alerts, unlisted), mentions)
+                .await
+            {
                 // A minimal channel's template sees only what its messages may show.
                 let vars = match ctx.detail {
                     fence_core::Detail::Minimal => fence_slack::template::minimal_variables(&vars),
@@ -53,7 +55,7 @@ impl Dispatcher {
                 }
             }
         }
-        render(ctx, alerts, mentions)
+        render_gathered(ctx, alerts, unlisted, mentions)
     }
 
     /// What the template sees for these alerts: a single alert's variables (with its finding's description and
@@ -62,16 +64,19 @@ impl Dispatcher {
         &self,
         ctx: &RenderContext<'_>,
         source: &str,
-        alerts: &[&Alert],
+        (alerts, unlisted): (&[&Alert], Unlisted),
         mentions: &[String],
     ) -> Option<serde_json::Value> {
         let mention_text = fence_slack::render::render_mentions(ctx.kind, mentions);
+        if unlisted.total() > 0 {
+            return burst_vars(ctx, source, (alerts, unlisted), &mention_text);
+        }
         let finding_id = match alerts {
             [Alert::ChannelBroken(_) | Alert::FollowUp(_) | Alert::Escalation(_)] => return None,
             [Alert::Vulnerability(v)] => Some(v.finding_id.as_str()),
             [Alert::Reminder(r)] => Some(r.finding.finding_id.as_str()),
             [_] => None,
-            _ => return burst_vars(ctx, source, alerts, &mention_text),
+            _ => return burst_vars(ctx, source, (alerts, unlisted), &mention_text),
         };
         let finding = match finding_id {
             Some(id) => self.state.store.finding(ctx.org_id, id).await.ok(),
@@ -159,15 +164,16 @@ impl Dispatcher {
 fn burst_vars(
     ctx: &RenderContext<'_>,
     source: &str,
-    alerts: &[&Alert],
+    (alerts, unlisted): (&[&Alert], Unlisted),
     mentions: &str,
 ) -> Option<serde_json::Value> {
     if !fence_slack::template::handles_coalesced(source) {
         return None;
     }
     let (list, reminder) = fence_slack::render::burst_of(alerts)?;
-    Some(fence_slack::template::coalesced_variables(
+    Some(fence_slack::template::gathered_variables(
         &list,
+        unlisted,
         ctx.base_url,
         mentions,
         reminder,

@@ -6,9 +6,10 @@
 use super::compose::apply_identity;
 use super::Dispatcher;
 use fence_core::{Alert, ChannelConfig, ChannelKind, ChannelState, Plan, Secret};
+use fence_slack::render::{Gathered, Unlisted};
 use fence_slack::{SendOutcome, WebhookUrl};
 use fence_store::channels::ChannelRow;
-use fence_store::deliveries::{BatchAlerts, DeliveryRow, LaneRelease, Streak};
+use fence_store::deliveries::{DeliveryRow, LaneRelease, Streak};
 
 /// A claimed batch with what sending it needs.
 pub(super) struct Sending {
@@ -29,7 +30,10 @@ pub(super) struct Sending {
     pub bot: Option<(Secret<String>, String)>,
     /// The claim was refused as a payload once: send plain text.
     pub fallback: bool,
-    pub alerts: BatchAlerts,
+    /// What the message carries: every alert, or of a burst its worst findings (see `Gathered`), the others
+    /// counted in `unlisted`.
+    pub alerts: Vec<Alert>,
+    pub unlisted: Unlisted,
     pub mentions: Vec<String>,
     /// A bot-token channel that sent through its webhook: degraded before this send, or refused in it. A success
     /// then leaves the channel's state to the refusal (or the membership re-check), not `healthy`.
@@ -41,7 +45,10 @@ pub(super) struct Sending {
 impl Sending {
     /// The alert when the message carries exactly one.
     pub fn single(&self) -> Option<&Alert> {
-        self.alerts.single()
+        match self.alerts.as_slice() {
+            [a] if self.unlisted.total() == 0 => Some(a),
+            _ => None,
+        }
     }
 
     /// The streak after Slack answered at `at`: ended, or nothing to end when the destination had no failing streak
@@ -105,7 +112,7 @@ impl Dispatcher {
                     &s.channel.id,
                     config.as_ref().unwrap_or(&s.config),
                     s.plan,
-                    &s.alerts,
+                    (&s.alerts, s.unlisted),
                     &s.mentions,
                     s.fallback,
                 )
@@ -232,23 +239,21 @@ impl Dispatcher {
             return Ok(None);
         };
         let fallback = first.plain_fallback;
-        // The four reads at once: on PostgreSQL each is a round trip, and they stand between the wake-up and the send.
+        // The three reads at once: on PostgreSQL each is a round trip, and they stand between the wake-up and the send.
         let since = batch.iter().map(|d| d.created_at).min().unwrap_or(now);
-        let (channel, org, alerts, quiet) = tokio::try_join!(
+        let (channel, org, quiet) = tokio::try_join!(
             st.store.channel_by_id(&first.channel_id),
             st.store.org(&first.org_id),
-            st.store.alerts_of(&batch),
             st.store.quiet_findings(&first.org_id, since, now),
         )?;
         let config = channel.rules()?;
+        let (alerts, unlisted, mentions) = gather(&st.store, &batch, &quiet, &config).await?;
         let url = WebhookUrl::from_trusted(
             st.secrets
                 .decrypt(&channel.webhook_url_enc)?
                 .expose()
                 .clone(),
         );
-        let alerts = still_news(alerts, &quiet);
-        let mentions = config.mentions_for_all(alerts.iter());
         let bot = match (&channel.bot_token_enc, &channel.slack_channel_id) {
             (Some(t), Some(c)) => Some((st.secrets.decrypt(t)?, c.clone())),
             _ => None,
@@ -267,6 +272,7 @@ impl Dispatcher {
             bot,
             fallback,
             alerts,
+            unlisted,
             mentions,
             via_webhook: false,
             refusal: None,
@@ -324,7 +330,7 @@ impl Dispatcher {
         ts: &str,
         done: i64,
     ) -> anyhow::Result<()> {
-        let ids = fence_slack::render::listed_findings(&s.alerts.iter().collect::<Vec<_>>());
+        let ids = fence_slack::render::listed_findings(&s.alerts);
         if !ids.is_empty() {
             self.state
                 .store
@@ -336,14 +342,40 @@ impl Dispatcher {
 }
 
 /// The batch's alerts, without those of findings triaged since they were queued (`quiet`: false positive, snoozed,
-/// resolved): those are not announced.
-fn still_news(mut alerts: BatchAlerts, quiet: &std::collections::HashSet<String>) -> BatchAlerts {
-    if !quiet.is_empty() {
-        alerts.retain(|a| match a {
-            Alert::Vulnerability(v) => !quiet.contains(&v.finding_id),
-            Alert::Reminder(r) => !quiet.contains(&r.finding.finding_id),
-            _ => true,
-        });
-    }
-    alerts
+/// resolved; those are not announced), gathered one alert set at a time: every alert, or of a burst its worst
+/// findings and the others counted; and the channel's mentions for all of them.
+async fn gather(
+    store: &fence_store::Store,
+    batch: &[DeliveryRow],
+    quiet: &std::collections::HashSet<String>,
+    config: &ChannelConfig,
+) -> anyhow::Result<(Vec<Alert>, Unlisted, Vec<String>)> {
+    let mut gathered = Gathered::default();
+    // One alert of each kind the mentions tell apart (severity, type, known exploited), in the order they came.
+    let mut kinds: Vec<Alert> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    store
+        .for_each_alert(batch, |a| {
+            let finding = match a {
+                Alert::Vulnerability(v) => Some(v),
+                Alert::Reminder(r) => Some(&r.finding),
+                _ => None,
+            };
+            if finding.is_some_and(|v| quiet.contains(&v.finding_id)) {
+                return;
+            }
+            let exploited = finding.is_some_and(|v| {
+                v.intel
+                    .as_ref()
+                    .is_some_and(|i| i.known_exploited.is_some())
+            });
+            if seen.insert((finding.map(|v| v.severity), a.alert_type(), exploited)) {
+                kinds.push(a.clone());
+            }
+            gathered.push(a);
+        })
+        .await?;
+    let mentions = config.mentions_for_all(kinds.iter());
+    let (alerts, unlisted) = gathered.finish();
+    Ok((alerts, unlisted, mentions))
 }
