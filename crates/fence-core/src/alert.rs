@@ -300,6 +300,15 @@ impl Alert {
         }
     }
 
+    /// The finding a finding alert is about: a new one, or the one a reminder recalls (`None` for the others).
+    pub fn finding(&self) -> Option<&VulnerabilityAlert> {
+        match self {
+            Alert::Vulnerability(v) => Some(v),
+            Alert::Reminder(r) => Some(&r.finding),
+            _ => None,
+        }
+    }
+
     /// The domain the alert is about, for domain filters.
     pub fn domain(&self) -> Option<&str> {
         match self {

@@ -8,9 +8,11 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 mod escalation;
+mod mentions;
 mod parse;
 
 pub use escalation::Escalation;
+pub use mentions::Mentions;
 
 use parse::{
     object_or_null, parse_alert_types, parse_detail, parse_digest_schedule, parse_filters_field,
@@ -162,11 +164,7 @@ impl Filters {
     /// Severity and category filters apply to findings (alerts and reminders); the domain filter to every alert
     /// about a domain; system notices always pass.
     pub fn admits(&self, alert: &Alert) -> bool {
-        let finding = match alert {
-            Alert::Vulnerability(v) => Some(v),
-            Alert::Reminder(r) => Some(&r.finding),
-            _ => None,
-        };
+        let finding = alert.finding();
         let dom = match alert.domain() {
             None => true,
             Some(d) => self.domains.is_empty() || self.domains.iter().any(|p| p.matches(d)),
@@ -425,31 +423,18 @@ impl ChannelConfig {
     /// The mentions of a message carrying `alerts`, each once, in first-seen order. Alerts of the same severity
     /// and type share their mentions, so a burst of thousands is looked up once per kind, not once per alert.
     pub fn mentions_for_all<'a>(&self, alerts: impl IntoIterator<Item = &'a Alert>) -> Vec<String> {
-        let mut seen: Vec<(Option<crate::Severity>, Option<&'static str>, bool)> = Vec::new();
-        let mut out: Vec<String> = Vec::new();
-        for a in alerts {
-            let (severity, exploited) = match a {
-                Alert::Vulnerability(v) => (
-                    Some(v.severity),
-                    v.intel
-                        .as_ref()
-                        .is_some_and(|i| i.known_exploited.is_some()),
-                ),
-                Alert::Reminder(r) => (Some(r.finding.severity), false),
-                _ => (None, false),
-            };
-            let key = (severity, a.alert_type().map(|t| t.as_str()), exploited);
-            if seen.contains(&key) {
-                continue;
-            }
-            seen.push(key);
-            for m in self.mentions_for(a) {
-                if !out.contains(&m) {
-                    out.push(m);
-                }
-            }
+        let mut m = self.mentions();
+        alerts.into_iter().for_each(|a| m.add(a));
+        m.finish()
+    }
+
+    /// [`Self::mentions_for_all`] one alert at a time, for a message whose alerts are read one set at a time.
+    pub fn mentions(&self) -> Mentions<'_> {
+        Mentions {
+            config: self,
+            seen: Vec::new(),
+            out: Vec::new(),
         }
-        out
     }
 
     /// Names used in `mentions` that are not ids (`@alice`, `#security-alerts`), with their field paths.

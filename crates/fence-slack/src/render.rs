@@ -104,21 +104,13 @@ pub fn render_gathered<A: Borrow<Alert>>(
         debug_assert!(check_message(&msg).is_ok(), "{:?}", check_message(&msg));
         return msg;
     }
-    if unlisted.total() > 0 {
-        let msg = match burst_of(alerts) {
-            Some((findings, reminder)) => {
-                coalesced(ctx, &findings, unlisted, &mention_text, reminder)
-            }
-            None => plain_gathered(ctx.kind, alerts, unlisted),
-        };
-        debug_assert!(check_message(&msg).is_ok(), "{:?}", check_message(&msg));
-        return if check_message(&msg).is_ok() {
-            no_unfurl(msg)
-        } else {
-            plain_gathered(ctx.kind, alerts, unlisted)
-        };
-    }
+    let several = |alerts: &[&Alert]| match burst_of(alerts) {
+        Some((findings, reminder)) => coalesced(ctx, &findings, unlisted, &mention_text, reminder),
+        None => plain_gathered(ctx.kind, alerts, unlisted),
+    };
     let msg = match alerts {
+        // A gathered burst counts more than it carries: it is a burst whatever is left of it.
+        _ if unlisted.total() > 0 => several(alerts),
         [Alert::Vulnerability(v)] => vulnerability(ctx, v, &mention_text),
         [Alert::ChannelBroken(b)] => channel_broken(ctx, b, &mention_text),
         [Alert::CertificateExpiring(c)] => kinds::certificate(ctx, c, &mention_text),
@@ -126,18 +118,13 @@ pub fn render_gathered<A: Borrow<Alert>>(
         [Alert::Reminder(r)] => kinds::reminder(ctx, r, &mention_text),
         [Alert::Digest(d)] => kinds::digest(ctx, d, &mention_text),
         [Alert::Escalation(e)] => escalation::escalation(ctx, e, &mention_text),
-        _ => match burst_of(alerts) {
-            Some((findings, reminder)) => {
-                coalesced(ctx, &findings, Unlisted::default(), &mention_text, reminder)
-            }
-            None => plain(ctx.kind, alerts),
-        },
+        _ => several(alerts),
     };
     debug_assert!(check_message(&msg).is_ok(), "{:?}", check_message(&msg));
     if check_message(&msg).is_ok() {
         no_unfurl(msg)
     } else {
-        plain(ctx.kind, alerts)
+        plain_gathered(ctx.kind, alerts, unlisted)
     }
 }
 

@@ -11,13 +11,11 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
 
-mod batch_alerts;
 mod claims;
 mod health;
 mod lanes;
 mod sent;
 mod tags;
-pub use batch_alerts::BatchAlerts;
 
 pub use health::DeliveryHealth;
 pub use lanes::{ClaimedLane, LaneRelease, Streak};
@@ -297,16 +295,6 @@ impl Store {
         insert_routed(self.dialect, &mut tx, &set, &ds, now).await?;
         tx.commit().await?;
         Ok(ds.len())
-    }
-
-    /// The alerts a batch carries, as views into the cached alert sets: a burst shared by a thousand channels is
-    /// decoded once and never copied per channel, nor listed alert by alert for each.
-    pub async fn alerts_of(&self, batch: &[DeliveryRow]) -> Result<BatchAlerts> {
-        let mut out = BatchAlerts::default();
-        for d in batch {
-            out.push(self.alert_set(&d.alert_set_id).await?, d.indices.as_deref());
-        }
-        Ok(out)
     }
 
     /// Calls `each` with every alert a batch carries, in order, one alert set at a time (from the cache, or read

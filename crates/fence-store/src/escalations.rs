@@ -79,13 +79,14 @@ impl Store {
         let scanned_to = batch.iter().filter_map(|b| b.sent_at).max().unwrap_or(from);
         let mut ids: Vec<String> = Vec::new();
         let mut seen = HashSet::new();
-        for a in self.alerts_of(&batch).await?.iter() {
+        self.for_each_alert(&batch, |a| {
             if let Alert::Vulnerability(v) = a {
                 if rule.covers(v.severity) && seen.insert(v.finding_id.clone()) {
                     ids.push(v.finding_id.clone());
                 }
             }
-        }
+        })
+        .await?;
         let mut tx = self.pool.begin().await?;
         if !move_mark(&mut tx, &target.id, mark, scanned_to).await? {
             // Another process took these deliveries.

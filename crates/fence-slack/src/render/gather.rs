@@ -31,15 +31,6 @@ fn slot(s: Severity) -> usize {
     Severity::ALL.iter().position(|x| *x == s).unwrap_or(0)
 }
 
-/// The finding an alert of a burst ranks by: a new finding, or the finding a reminder is about.
-fn ranked(a: &Alert) -> Option<&VulnerabilityAlert> {
-    match a {
-        Alert::Vulnerability(v) => Some(v),
-        Alert::Reminder(r) => Some(&r.finding),
-        _ => None,
-    }
-}
-
 /// Whether `a` lists before `b`: more severe, then higher CVSS, then as they came (a lower `seq`). The order
 /// [`super::coalesced`] lists a burst in, so the kept findings' worst are the whole burst's worst.
 fn lists_before((i, a): (u64, &VulnerabilityAlert), (j, b): (u64, &VulnerabilityAlert)) -> bool {
@@ -67,14 +58,14 @@ impl Gathered {
     pub fn push(&mut self, alert: &Alert) {
         let seq = self.seen;
         self.seen += 1;
-        let Some(v) = ranked(alert) else {
+        let Some(v) = alert.finding() else {
             self.kept.push((seq, alert.clone()));
             return;
         };
         let ranked_kept = self
             .kept
             .iter()
-            .filter(|(_, a)| ranked(a).is_some())
+            .filter(|(_, a)| a.finding().is_some())
             .count();
         if ranked_kept < KEPT {
             self.kept.push((seq, alert.clone()));
@@ -90,7 +81,7 @@ impl Gathered {
             }
         };
         let (lseq, lalert) = &self.kept[last];
-        let Some(lv) = ranked(lalert) else {
+        let Some(lv) = lalert.finding() else {
             self.unlisted.add(v.severity);
             return;
         };
@@ -107,21 +98,12 @@ impl Gathered {
     fn last_listed(&self) -> usize {
         let mut last: Option<(usize, u64, &VulnerabilityAlert)> = None;
         for (i, (seq, a)) in self.kept.iter().enumerate() {
-            let Some(v) = ranked(a) else { continue };
+            let Some(v) = a.finding() else { continue };
             if last.is_none_or(|(_, lseq, lv)| lists_before((lseq, lv), (*seq, v))) {
                 last = Some((i, *seq, v));
             }
         }
         last.map_or(0, |(i, ..)| i)
-    }
-
-    /// Alerts gathered so far, kept and counted.
-    pub fn len(&self) -> usize {
-        self.kept.len() + self.unlisted.total()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// The kept alerts in the order they came, and the count of the others.
@@ -163,7 +145,6 @@ mod tests {
         for a in &all {
             g.push(a);
         }
-        assert_eq!(g.len(), 5_000);
         let (kept, unlisted) = g.finish();
         assert_eq!(kept.len(), KEPT);
         assert_eq!(unlisted.total(), 5_000 - KEPT);
@@ -175,11 +156,11 @@ mod tests {
         for s in Severity::ALL {
             let in_all = all
                 .iter()
-                .filter(|a| ranked(a).is_some_and(|v| v.severity == s))
+                .filter(|a| a.finding().is_some_and(|v| v.severity == s))
                 .count();
             let in_kept = kept
                 .iter()
-                .filter(|a| ranked(a).is_some_and(|v| v.severity == s))
+                .filter(|a| a.finding().is_some_and(|v| v.severity == s))
                 .count();
             assert_eq!(in_kept + unlisted.of(s), in_all, "{s:?} counted once");
         }
@@ -194,7 +175,7 @@ mod tests {
         let (kept, unlisted) = g.finish();
         let ids: Vec<String> = kept
             .iter()
-            .filter_map(ranked)
+            .filter_map(Alert::finding)
             .map(|v| v.finding_id.clone())
             .collect();
         let first: Vec<String> = (0..KEPT).map(|i| format!("f{i}")).collect();
@@ -247,7 +228,7 @@ mod tests {
             }
         }
         let refs = |v: &[Alert]| -> Vec<VulnerabilityAlert> {
-            v.iter().filter_map(ranked).cloned().collect()
+            v.iter().filter_map(Alert::finding).cloned().collect()
         };
         let (all_v, kept_v) = (refs(&all), refs(&kept));
         let all_r: Vec<&VulnerabilityAlert> = all_v.iter().collect();

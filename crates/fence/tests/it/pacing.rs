@@ -253,7 +253,10 @@ async fn alerts_outside_the_window_wait_and_go_out_coalesced_when_it_opens() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_any_size_is_counted_in_one_message_within_slack_limits() {
     let r = Rig::new(T0).await;
-    r.channel("big", json!({})).await;
+    // Only medium findings mention, and the message lists none of them (200 criticals come first): the mention
+    // comes from findings the message counts but does not carry.
+    r.channel("big", json!({"mentions": {"medium": ["<@U0MEDIUM01>"]}}))
+        .await;
     r.finding("warm-up", "low").await;
     assert_eq!(r.at(0).await, 1);
     for batch in 0..4 {
@@ -270,7 +273,7 @@ async fn a_burst_of_any_size_is_counted_in_one_message_within_slack_limits() {
     let msg = &got[1].body;
     assert_eq!(
         msg["text"],
-        "🚨 10000 new vulnerabilities: 200 critical, 9800 medium"
+        "🚨 10000 new vulnerabilities: 200 critical, 9800 medium <@U0MEDIUM01>"
     );
     fence_slack::limits::check_message(msg).expect("within Block Kit limits");
     let blocks = msg["attachments"][0]["blocks"].as_array().expect("blocks");

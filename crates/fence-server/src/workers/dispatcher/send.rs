@@ -351,31 +351,16 @@ async fn gather(
     config: &ChannelConfig,
 ) -> anyhow::Result<(Vec<Alert>, Unlisted, Vec<String>)> {
     let mut gathered = Gathered::default();
-    // One alert of each kind the mentions tell apart (severity, type, known exploited), in the order they came.
-    let mut kinds: Vec<Alert> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
+    let mut mentions = config.mentions();
     store
         .for_each_alert(batch, |a| {
-            let finding = match a {
-                Alert::Vulnerability(v) => Some(v),
-                Alert::Reminder(r) => Some(&r.finding),
-                _ => None,
-            };
-            if finding.is_some_and(|v| quiet.contains(&v.finding_id)) {
+            if a.finding().is_some_and(|v| quiet.contains(&v.finding_id)) {
                 return;
             }
-            let exploited = finding.is_some_and(|v| {
-                v.intel
-                    .as_ref()
-                    .is_some_and(|i| i.known_exploited.is_some())
-            });
-            if seen.insert((finding.map(|v| v.severity), a.alert_type(), exploited)) {
-                kinds.push(a.clone());
-            }
+            mentions.add(a);
             gathered.push(a);
         })
         .await?;
-    let mentions = config.mentions_for_all(kinds.iter());
     let (alerts, unlisted) = gathered.finish();
-    Ok((alerts, unlisted, mentions))
+    Ok((alerts, unlisted, mentions.finish()))
 }
