@@ -183,13 +183,14 @@ impl Dispatcher {
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, "delivery attempt failed inside Fence");
                 self.survived(owner).await;
-                // Whether a message went out is unknown: wait as long as the strictest destination needs.
-                Some(now + self.state.send_interval_ms(true))
+                // Whether a message went out is unknown: wait as long as the strictest destination needs, counted
+                // from now (a message may have reached Slack just before the failure), not from the claim.
+                Some(self.state.clock.now_ms() + self.state.send_interval_ms(true))
             }
             Err(_) => {
                 tracing::warn!("a send took longer than its budget; its deliveries return to the queue when their claim expires");
                 self.survived(owner).await;
-                Some(now + self.state.send_interval_ms(true))
+                Some(self.state.clock.now_ms() + self.state.send_interval_ms(true))
             }
         };
         let Some(next_slot) = release_at else { return };
